@@ -1,0 +1,42 @@
+"""auralytik-mock: a stateful, contract-checking mock of the Auralytik REST API.
+
+Three ways to run the same app::
+
+    from auralytik_mock import MockServer, create_app
+
+    with MockServer() as mock:                      # a real server on a free port
+        requests.get(f"{mock.url}/engagements", headers=mock.auth("YOUR_API_KEY"))
+
+    client = create_app().test_client()             # Flask's test client, no socket
+
+    $ auralytik-mock serve                          # the sandbox, on :4010
+"""
+
+from __future__ import annotations
+
+from .app import create_app
+from .config import Config
+from .engine import Engine
+from .errors import (
+    ApiError,
+    AuralytikMockError,
+    FixtureError,
+    ServerError,
+    SpecError,
+)
+from .server import MockServer
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ApiError",
+    "AuralytikMockError",
+    "Config",
+    "Engine",
+    "FixtureError",
+    "MockServer",
+    "ServerError",
+    "SpecError",
+    "__version__",
+    "create_app",
+]

@@ -1,0 +1,316 @@
+"""The admin API under ``/__mock/``: what tests and CI use to steer the mock.
+
+Owns: reset, the request journal, state dump and load, fault rules, isolated
+sessions, the readiness probe, the clock, and serving the spec and its docs page.
+Never collides with API paths (the vendor has no ``/__mock``) and needs no API key.
+No Flask, no IO beyond reading the bundled docs assets.
+May import: ``engine`` (types only), ``validation``, ``store``, ``errors``, ``types``, yaml.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import yaml
+
+from .errors import (
+    FixtureError,
+    InvalidRequestError,
+    MethodNotAllowedError,
+    NotFoundError,
+    UnsupportedMediaTypeError,
+    Violation,
+)
+from .store import DEFAULT_NAMESPACE
+from .types import Json, MockRequest, MockResponse
+from .validation import decode_json, is_rfc3339
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+AdminHandler = Callable[["Engine", MockRequest, list[str]], MockResponse]
+
+_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _ok(body: Json = None, status: int = 200) -> MockResponse:
+    return MockResponse(status, {"status": "ok"} if body is None else body)
+
+
+def _namespace(request: MockRequest) -> str:
+    values = request.query.get("session")
+    return values[0] if values else DEFAULT_NAMESPACE
+
+
+def _json_body(request: MockRequest, *, allow_yaml: bool = False) -> Json:
+    content_type = (request.header("Content-Type") or "").split(";")[0].strip().lower()
+    if not request.body:
+        return None
+    if allow_yaml and content_type in {"application/yaml", "application/x-yaml", "text/yaml"}:
+        try:
+            return yaml.load(request.body.decode("utf-8"), Loader=_YamlLoader)  # noqa: S506 - a safe loader
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise InvalidRequestError(f"The body is not valid YAML: {exc}") from None
+    if content_type not in {"application/json", ""} and not content_type.endswith("+json"):
+        raise UnsupportedMediaTypeError(f"Send JSON{' or YAML' if allow_yaml else ''}; got {content_type!r}.")
+    return decode_json(request.body)
+
+
+def _object_body(request: MockRequest) -> dict[str, Json]:
+    body = _json_body(request)
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise InvalidRequestError("The body must be a JSON object.", details=[Violation("body", "must be an object")])
+    return body
+
+
+# -- endpoints -------------------------------------------------------------------------
+
+
+def health(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
+    """Readiness: the spec and fixtures are loaded and the mock answers."""
+    return _ok(
+        {
+            "status": "ok",
+            "spec": engine.spec.document.get("info", {}).get("title"),
+            "operations": len(engine.spec.operations),
+            "records": engine.store.count(),
+            "sessions": len(engine.store.sessions()),
+        }
+    )
+
+
+def reset(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
+    """Back to the fixtures (``?session=ID``: only that session's data)."""
+    namespace = _namespace(request)
+    if namespace == DEFAULT_NAMESPACE:
+        engine.reset()
+    else:
+        engine.store.reset(namespace)
+    return _ok()
+
+
+def requests_list(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
+    """The journal, oldest first; filter with ``method``, ``path``, ``status``, ``operationId``, ``session``."""
+    entries = engine.journal.snapshot()
+    filters = {
+        "method": lambda e, v: e["method"] == v.upper(),
+        "path": lambda e, v: e["path"] == v,
+        "status": lambda e, v: str(e["status"]) == v,
+        "operationId": lambda e, v: e["operationId"] == v,
+        "session": lambda e, v: e["session"] == v,
+    }
+    for name, values in request.query.items():
+        check = filters.get(name)
+        if check is None:
+            raise InvalidRequestError(
+                f"Unknown filter {name!r}; use {', '.join(filters)}.",
+                details=[Violation(f"query.{name}", "is not a filter")],
+            )
+        entries = [e for e in entries if check(e, values[0])]
+    return _ok({"requests": entries, "count": len(entries)})
+
+
+def requests_clear(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
+    engine.journal.clear()
+    return _ok()
+
+
+def state_get(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
+    """The whole dataset in the fixtures' format."""
+    return _ok(engine.store.dump(_namespace(request)))
+
+
+def state_put(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
+    """Replace the dataset with a document in the fixtures' format (JSON or YAML), checked like fixtures."""
+    document = _json_body(request, allow_yaml=True)
+    try:
+        seed = engine.world.loader.load_documents([("PUT /__mock/state", document)])
+    except FixtureError as exc:
+        raise InvalidRequestError(str(exc)) from None
+    engine.store.load(seed, _namespace(request))
+    return _ok({"status": "ok", "records": engine.store.count(_namespace(request))})
+
+
+def faults_list(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
+    return _ok({"faults": [rule.as_json() for rule in engine.faults]})
+
+
+def faults_clear(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
+    with engine._faults_lock:
+        engine.faults.clear()
+    return _ok()
+
+
+def faults_add(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
+    """Add a rule: ``{"method", "path", "status"|"delayMs"|"drop", "times"}``."""
+    from .engine import FaultRule
+
+    body = _object_body(request)
+    violations: list[Violation] = []
+    allowed = {"method", "path", "status", "delayMs", "drop", "times"}
+    for name in sorted(set(body) - allowed):
+        violations.append(Violation(f"body.{name}", f"is not an allowed field (allowed: {', '.join(sorted(allowed))})"))
+    method = str(body.get("method", "*")).upper()
+    path = body.get("path")
+    status, delay, drop, times = body.get("status"), body.get("delayMs", 0), body.get("drop", False), body.get("times")
+    ops = []
+    if not isinstance(path, str) or not path:
+        violations.append(Violation("body.path", "is required: an API path or template, e.g. /v1/engagements/{id}"))
+    else:
+        ops = [
+            op
+            for op in engine.spec.operations
+            if (op.path == path or engine.world.router.route(path) is not None and _routes_to(engine, path, op))
+            and method in {"*", op.method}
+        ]
+        if not ops:
+            violations.append(Violation("body.path", f"no operation of the spec matches {method} {path}"))
+    if status is not None:
+        if not isinstance(status, int) or isinstance(status, bool):
+            violations.append(Violation("body.status", "must be an integer"))
+        else:
+            undocumented = [op.operation_id for op in ops if not op.documents(status)]
+            if undocumented:
+                violations.append(
+                    Violation("body.status", f"{status} is not documented for {', '.join(undocumented)}")
+                )
+    if not isinstance(delay, int) or isinstance(delay, bool) or not 0 <= delay <= 60_000:
+        violations.append(Violation("body.delayMs", "must be an integer from 0 to 60000"))
+    if not isinstance(drop, bool):
+        violations.append(Violation("body.drop", "must be a boolean"))
+    if times is not None and (not isinstance(times, int) or isinstance(times, bool) or times < 1):
+        violations.append(Violation("body.times", "must be a positive integer, or null for every call"))
+    if not violations and status is None and not delay and not drop:
+        violations.append(Violation("body", "give status, delayMs or drop"))
+    if violations:
+        raise InvalidRequestError("The fault rule is not valid.", details=violations)
+    rule = engine.add_fault(
+        FaultRule(id="", method=method, path=str(path), status=status, delay_ms=delay, drop=drop, times=times)
+    )
+    return _ok(rule.as_json(), 201)
+
+
+def _routes_to(engine: Engine, path: str, op: object) -> bool:
+    found = engine.world.router.route(path)
+    return found is not None and op in found[0].methods.values()
+
+
+def fault_delete(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
+    with engine._faults_lock:
+        for rule in engine.faults:
+            if rule.id == params[0]:
+                engine.faults.remove(rule)
+                return _ok()
+    raise NotFoundError(f"No fault rule {params[0]!r}.")
+
+
+def sessions_list(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
+    return _ok({"sessions": engine.store.sessions()})
+
+
+def session_create(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
+    """A private copy of the fixtures with fresh API keys, by the fixture key each stands for."""
+    namespace, keys = engine.store.create_session()
+    body = {
+        "id": namespace,
+        "keys": {original: principal.key for original, principal in keys.items()},
+        "scopes": {principal.key: sorted(principal.scopes) for principal in keys.values()},
+    }
+    return MockResponse(201, body, {"Location": f"/__mock/sessions/{namespace}"})
+
+
+def session_delete(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
+    engine.store.delete_session(params[0])
+    return _ok()
+
+
+def session_reset(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
+    if params[0] not in engine.store.sessions():
+        raise NotFoundError(f"No session {params[0]!r}.")
+    engine.store.reset(params[0])
+    return _ok()
+
+
+def clock_get(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
+    return _ok({"now": engine.now(), "pinned": engine.clock is not None})
+
+
+def clock_put(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
+    """Pin the clock (``{"now": "2024-01-01T00:00:00Z"}``) or free it (``{"now": null}``)."""
+    body = _object_body(request)
+    now = body.get("now")
+    if now is not None and not (isinstance(now, str) and now.endswith("Z") and is_rfc3339(now)):
+        raise InvalidRequestError(
+            "The clock takes an RFC 3339 UTC time such as 2024-01-01T00:00:00Z, or null.",
+            details=[Violation("body.now", "must be an RFC 3339 time in UTC (ending in Z), or null")],
+        )
+    engine.clock = now
+    return clock_get(engine, request, params)
+
+
+def spec_document(engine: Engine, request: MockRequest) -> dict[str, Json]:
+    """The spec with its servers pointing at this mock (so docs and tools call it)."""
+    document = copy.deepcopy(engine.spec.document)
+    host = request.header("Host") or f"{engine.config.host}:{engine.config.port}"
+    root = f"http://{host}"
+    document["servers"] = [{"url": root + engine.spec.base_path, "description": "This auralytik-mock."}]
+    for item in document.get("paths", {}).values():
+        if isinstance(item, dict) and "servers" in item:
+            item["servers"] = [{"url": root, "description": "This auralytik-mock."}]
+    return document
+
+
+def spec_json(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
+    return _ok(spec_document(engine, request))
+
+
+def spec_yaml(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
+    text = yaml.safe_dump(spec_document(engine, request), sort_keys=False, allow_unicode=True)
+    return MockResponse(200, None, raw=text.encode("utf-8"), content_type="application/yaml")
+
+
+#: (path template parts, {method: handler}); ``*`` matches one path segment.
+ROUTES: list[tuple[tuple[str, ...], dict[str, AdminHandler]]] = [
+    (("health",), {"GET": health}),
+    (("reset",), {"POST": reset}),
+    (("requests",), {"GET": requests_list, "DELETE": requests_clear}),
+    (("state",), {"GET": state_get, "PUT": state_put}),
+    (("faults",), {"GET": faults_list, "POST": faults_add, "DELETE": faults_clear}),
+    (("faults", "*"), {"DELETE": fault_delete}),
+    (("sessions",), {"GET": sessions_list, "POST": session_create}),
+    (("sessions", "*"), {"DELETE": session_delete}),
+    (("sessions", "*", "reset"), {"POST": session_reset}),
+    (("clock",), {"GET": clock_get, "PUT": clock_put}),
+    (("openapi.json",), {"GET": spec_json}),
+    (("openapi.yaml",), {"GET": spec_yaml}),
+]
+
+
+def register(parts: tuple[str, ...], methods: dict[str, AdminHandler]) -> None:
+    """Add an admin route (used by optional features such as the docs page)."""
+    ROUTES.append((parts, methods))
+
+
+def handle(engine: Engine, request: MockRequest) -> MockResponse:
+    """Answer a request under ``/__mock``.
+
+    :raises NotFoundError: no such admin path.
+    :raises MethodNotAllowedError: with the methods the path takes.
+    """
+    parts = tuple(p for p in request.path[len("/__mock") :].split("/") if p)
+    for template, methods in ROUTES:
+        if len(template) != len(parts) or any(t not in {"*", p} for t, p in zip(template, parts, strict=True)):
+            continue
+        params = [p for t, p in zip(template, parts, strict=True) if t == "*"]
+        method = "GET" if request.method == "HEAD" else request.method
+        handler = methods.get(method)
+        if handler is None:
+            allowed = sorted(set(methods) | ({"HEAD"} if "GET" in methods else set()))
+            raise MethodNotAllowedError(f"{request.method} is not allowed on {request.path}.", allowed=allowed)
+        return handler(engine, request, params)
+    raise NotFoundError(f"No admin endpoint {request.path}; see the README's admin API table.")
+

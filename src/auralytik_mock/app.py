@@ -1,0 +1,142 @@
+"""The Flask adapter: ``create_app()`` turns the engine into a WSGI app.
+
+Owns: translating Flask's request into a ``MockRequest`` and a ``MockResponse`` into
+Flask's response; latency and dropped connections; making sure no HTML error page
+ever reaches a client. The only module that imports Flask.
+May import: everything below it, flask, werkzeug.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import time
+from typing import Any
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from .config import Config
+from .engine import Engine
+from .errors import ApiError
+from .types import MockRequest, MockResponse
+
+log = logging.getLogger("auralytik_mock")
+
+EXTENSION = "auralytik_mock"
+_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"]
+
+
+def _dumps(body: Any) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def to_flask(response: MockResponse) -> Response:
+    """Build Flask's response from the engine's."""
+    if response.raw is not None:
+        data = response.raw
+    elif response.body is None:
+        data = b""
+    else:
+        data = _dumps(response.body)
+    flask_response = Response(data, status=response.status, headers=response.headers)
+    if data:
+        flask_response.content_type = (
+            "application/json" if response.content_type == "application/json" else response.content_type
+        )
+    else:
+        del flask_response.headers["Content-Type"]
+    return flask_response
+
+
+class _DroppedConnection(Response):
+    """Answers nothing: the socket is shut before any byte is written (fault injection)."""
+
+    def __call__(self, environ: Any, start_response: Any) -> Any:
+        sock = environ.get("werkzeug.socket")
+        if isinstance(sock, socket.socket):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return []
+        # A server that hides its socket: promise a body and end the connection early.
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", "1048576"),
+                                  ("Connection", "close")])
+        return [b"{"]
+
+
+def create_app(config: Config | None = None, **options: Any) -> Flask:
+    """Create the mock as a Flask app.
+
+    :param config: the configuration; ``None`` for the defaults (bundled spec and fixtures).
+    :param options: ``Config`` fields to change, e.g. ``clock="2024-01-01T00:00:00Z"``.
+    :raises SpecError: the spec cannot drive the mock.
+    :raises FixtureError: a fixture is not valid.
+
+    Example::
+
+        client = create_app(validate_responses=True).test_client()
+        r = client.get("/v1/engagements", headers={"Authorization": "Bearer YOUR_API_KEY"})
+        assert r.json["totalCount"] == 5
+    """
+    config = (config or Config()).with_options(**options) if options else (config or Config())
+    engine = Engine(config)
+    app = Flask(__name__, static_folder=None)
+    app.url_map.merge_slashes = False
+    app.url_map.strict_slashes = False
+    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
+    app.extensions[EXTENSION] = engine
+
+    def dispatch(path: str = "") -> Response:
+        oversized = False
+        try:
+            body = request.get_data(cache=False) if request.method not in {"GET", "HEAD"} else b""
+        except RequestEntityTooLarge:
+            body, oversized = b"", True
+        mock_request = MockRequest(
+            method=request.method,
+            path=request.path,
+            query=request.args.to_dict(flat=False),
+            headers=request.headers,  # type: ignore[arg-type]
+            body=body,
+            oversized=oversized,
+        )
+        response = engine.handle(mock_request)
+        if response.delay > 0:
+            time.sleep(response.delay)
+        if response.drop_connection:
+            return _DroppedConnection()
+        return to_flask(response)
+
+    app.add_url_rule("/", "dispatch", dispatch, methods=_METHODS, provide_automatic_options=False)
+    app.add_url_rule("/<path:path>", "dispatch", dispatch, methods=_METHODS, provide_automatic_options=False)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:
+        # Werkzeug's own errors (an unknown method, a body over the limit...) keep their
+        # status and headers (Allow on 405) but never their HTML body.
+        status = error.code or 500
+        api_error = ApiError(error.description or "The request could not be served.")
+        api_error.status = status
+        api_error.code = {405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}.get(status, "BAD_REQUEST")
+        response = to_flask(engine.render(api_error))
+        for name, value in error.get_headers():
+            if name.lower() not in {"content-type", "content-length"}:
+                response.headers[name] = value
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> Response:
+        log.exception("unexpected error in the Flask adapter")
+        return to_flask(engine.render(ApiError("An unexpected error occurred in the mock.")))
+
+    return app
+
+
+def engine_of(app: Flask) -> Engine:
+    """The engine behind an app made by ``create_app``."""
+    engine = app.extensions[EXTENSION]
+    assert isinstance(engine, Engine)
+    return engine

@@ -1,0 +1,186 @@
+"""Configuration: one frozen ``Config``, from arguments or ``AURALYTIK_MOCK_*`` variables.
+
+Also finds the bundled ``openapi.yaml`` and ``fixtures/``: inside an installed wheel they
+sit in ``auralytik_mock/_bundled/`` (copied there at build time from the repository's top
+level, the single source); in a source checkout or an editable install they are read
+from the repository's top level directly.
+May import: the standard library only.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+ENV_PREFIX = "AURALYTIK_MOCK_"
+DEFAULT_PORT = 4010
+MAX_BODY_BYTES = 1024 * 1024
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _bundled_root() -> Path:
+    wheel = _PACKAGE_DIR / "_bundled"
+    if (wheel / "openapi.yaml").is_file():
+        return wheel
+    checkout = _PACKAGE_DIR.parents[1]
+    if (checkout / "openapi.yaml").is_file():
+        return checkout
+    raise FileNotFoundError(
+        "the bundled openapi.yaml is missing: reinstall auralytik-mock, or pass --spec"
+    )
+
+
+def bundled_spec_path() -> Path:
+    """Return the path of the bundled ``openapi.yaml``."""
+    return _bundled_root() / "openapi.yaml"
+
+
+def bundled_fixtures_dir() -> Path:
+    """Return the path of the bundled ``fixtures/`` folder."""
+    return _bundled_root() / "fixtures"
+
+
+def _parse_bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"not a boolean: {value!r} (use true or false)")
+
+
+def parse_latency(value: str) -> tuple[int, int]:
+    """Parse ``"200"`` or ``"100-500"`` (milliseconds) into ``(low, high)``."""
+    text = value.strip()
+    low_text, sep, high_text = text.partition("-")
+    try:
+        low = int(low_text)
+        high = int(high_text) if sep else low
+    except ValueError:
+        raise ValueError(f"latency must be MS or MIN-MAX in milliseconds, got {value!r}") from None
+    if low < 0 or high < low:
+        raise ValueError(f"latency must be MS or MIN-MAX with 0 <= MIN <= MAX, got {value!r}")
+    return (low, high)
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.replace(os.pathsep, ",").split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything that changes how the mock behaves.
+
+    :param spec_path: the OpenAPI document; ``None`` for the bundled one.
+    :param fixtures: fixture files or folders; empty for the bundled ``fixtures/``.
+    :param host: the address ``serve`` and ``MockServer`` listen on.
+    :param port: the port; 0 asks the OS for a free one.
+    :param clock: pin "now" to this RFC 3339 instant (e.g. ``2024-01-01T00:00:00Z``).
+    :param enforce_auth: check API keys and scopes (off: every call acts as the first
+        fixture client's first key, with every scope).
+    :param validate_responses: check every response against the spec; a drift answers
+        500 ``MOCK_CONTRACT_VIOLATION``.
+    :param cors_origins: allowed browser origins; ``("*",)`` reflects any origin.
+    :param latency_ms: added latency, ``(low, high)`` in milliseconds (uniform).
+    :param max_body_bytes: larger request bodies answer 413.
+    :param max_sessions: how many isolated sessions may exist at once.
+    :param journal_size: how many requests the journal keeps (oldest dropped first).
+    :param watch: reload spec and fixtures when they change (sandbox).
+    :param access_log: log one line per request.
+    """
+
+    spec_path: Path | None = None
+    fixtures: tuple[Path, ...] = ()
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    clock: str | None = None
+    enforce_auth: bool = True
+    validate_responses: bool = False
+    cors_origins: tuple[str, ...] = ("*",)
+    latency_ms: tuple[int, int] = (0, 0)
+    max_body_bytes: int = MAX_BODY_BYTES
+    max_sessions: int = 100
+    journal_size: int = 1000
+    watch: bool = False
+    access_log: bool = False
+    threads: int = 8
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def resolved_spec_path(self) -> Path:
+        """The spec to load: ``spec_path`` or the bundled one."""
+        return self.spec_path if self.spec_path is not None else bundled_spec_path()
+
+    @property
+    def resolved_fixtures(self) -> tuple[Path, ...]:
+        """The fixture files or folders to load: ``fixtures`` or the bundled folder."""
+        return self.fixtures if self.fixtures else (bundled_fixtures_dir(),)
+
+    def with_options(self, **options: object) -> Config:
+        """Return a copy with ``options`` changed (unknown names raise ``TypeError``)."""
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise TypeError(f"unknown option(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        normalized = dict(options)
+        if "spec_path" in normalized and normalized["spec_path"] is not None:
+            normalized["spec_path"] = Path(str(normalized["spec_path"]))
+        if "fixtures" in normalized:
+            value = normalized["fixtures"]
+            if isinstance(value, (str, os.PathLike)):
+                value = (value,)
+            normalized["fixtures"] = tuple(Path(str(p)) for p in value or ())  # type: ignore[union-attr]
+        if "cors_origins" in normalized and isinstance(normalized["cors_origins"], str):
+            normalized["cors_origins"] = _split(normalized["cors_origins"])
+        if "latency_ms" in normalized and isinstance(normalized["latency_ms"], (int, str)):
+            normalized["latency_ms"] = parse_latency(str(normalized["latency_ms"]))
+        return replace(self, **normalized)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Config:
+        """Build a config from ``AURALYTIK_MOCK_*`` variables, then apply ``overrides``.
+
+        Variables: ``SPEC``, ``FIXTURES`` (comma or ``os.pathsep`` separated), ``HOST``,
+        ``PORT``, ``CLOCK``, ``ENFORCE_AUTH``, ``VALIDATE_RESPONSES``, ``CORS_ORIGINS``
+        (comma separated), ``LATENCY`` (``MS`` or ``MIN-MAX``), ``MAX_BODY_BYTES``,
+        ``MAX_SESSIONS``, ``JOURNAL_SIZE``, ``WATCH``, ``ACCESS_LOG``, ``THREADS``.
+
+        :raises ValueError: a variable has a value of the wrong form; the message names it.
+        """
+        env = os.environ if environ is None else environ
+        options: dict[str, object] = {}
+        readers: dict[str, tuple[str, object]] = {
+            "SPEC": ("spec_path", Path),
+            "FIXTURES": ("fixtures", lambda v: tuple(Path(p) for p in _split(v))),
+            "HOST": ("host", str),
+            "PORT": ("port", int),
+            "CLOCK": ("clock", lambda v: v or None),
+            "ENFORCE_AUTH": ("enforce_auth", _parse_bool),
+            "VALIDATE_RESPONSES": ("validate_responses", _parse_bool),
+            "CORS_ORIGINS": ("cors_origins", _split),
+            "LATENCY": ("latency_ms", parse_latency),
+            "MAX_BODY_BYTES": ("max_body_bytes", int),
+            "MAX_SESSIONS": ("max_sessions", int),
+            "JOURNAL_SIZE": ("journal_size", int),
+            "WATCH": ("watch", _parse_bool),
+            "ACCESS_LOG": ("access_log", _parse_bool),
+            "THREADS": ("threads", int),
+        }
+        for suffix, (name, reader) in readers.items():
+            raw = env.get(ENV_PREFIX + suffix)
+            if raw is None or raw == "" and suffix not in {"CLOCK", "CORS_ORIGINS"}:
+                continue
+            try:
+                options[name] = reader(raw)  # type: ignore[operator]
+            except ValueError as exc:
+                raise ValueError(f"{ENV_PREFIX}{suffix}: {exc}") from None
+        options.update(overrides)
+        return cls().with_options(**options)
+
+
+def as_sequence(value: str | Sequence[str]) -> tuple[str, ...]:
+    """Return ``value`` as a tuple of strings (a lone string becomes a 1-tuple)."""
+    return (value,) if isinstance(value, str) else tuple(value)

@@ -1,0 +1,216 @@
+"""Read the YAML (or JSON) fixtures and turn them into the store's seed.
+
+Owns: the fixtures' format, and checking every record against its schema in the spec,
+so a bad fixture stops start-up with the file, the record and the field.
+No Flask, no IO beyond reading the files at load time.
+May import: ``spec``, ``validation``, ``store``, ``errors``, yaml.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import yaml
+
+from .errors import FixtureError
+from .store import ApiKey, ClientSeed, Seed
+from .types import Json
+from .validation import SchemaSet
+
+_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_SUFFIXES = {".yaml", ".yml", ".json"}
+_CLIENT_FIELDS = {"id", "name", "apiKeys"}
+#: Errors listed before the rest are summed up.
+_MAX_LISTED = 20
+
+
+def fixture_files(paths: Iterable[Path]) -> list[Path]:
+    """The fixture files named by ``paths``: files as given, folders' ``*.yaml|yml|json`` sorted by name.
+
+    :raises FixtureError: a path does not exist, or names no fixture file.
+    """
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.suffix in _SUFFIXES and p.is_file())
+            if not found:
+                raise FixtureError(f"{path}: the folder holds no .yaml, .yml or .json fixture file")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise FixtureError(f"{path}: no such fixture file or folder")
+    return files
+
+
+def _plain(value: Json) -> Json:
+    """YAML reads unquoted timestamps as datetimes; the spec wants RFC 3339 strings."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def read_document(path: Path) -> Json:
+    """Parse one fixture file (YAML, or JSON for ``.json``).
+
+    :raises FixtureError: unreadable or not parseable; names the file and line.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FixtureError(f"{path}: cannot read: {exc}") from None
+    try:
+        if path.suffix == ".json":
+            return json.loads(text)
+        return yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a safe loader
+    except json.JSONDecodeError as exc:
+        raise FixtureError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise FixtureError(f"{path}{line}: not valid YAML: {exc}") from None
+
+
+class FixtureLoader:
+    """Check fixture documents against the spec and build the seed.
+
+    :param schemas: the spec's validators.
+    :param kinds: the resource kinds fixtures may hold, and the pointer of each
+        kind's schema (``{"engagements": "/components/schemas/Engagement"}``).
+    :param scopes: the scopes the spec uses; a key with another scope is a typo.
+    """
+
+    def __init__(self, schemas: SchemaSet, kinds: Mapping[str, str], scopes: Iterable[str]) -> None:
+        self.schemas = schemas
+        self.kinds = dict(kinds)
+        self.scopes = frozenset(scopes)
+
+    def load_paths(self, paths: Sequence[Path]) -> Seed:
+        """Load every fixture file under ``paths`` into one seed.
+
+        :raises FixtureError: every problem found, each with file, record and field.
+        """
+        documents = [(str(path), read_document(path)) for path in fixture_files(paths)]
+        return self.load_documents(documents)
+
+    def load_documents(self, documents: Sequence[tuple[str, Json]]) -> Seed:
+        """Check ``(source name, parsed document)`` pairs and build one seed from them.
+
+        :raises FixtureError: every problem found, each with source, record and field.
+        """
+        errors: list[str] = []
+        clients: list[ClientSeed] = []
+        client_ids: dict[str, str] = {}
+        keys: dict[str, str] = {}
+        ids: dict[tuple[str, str], str] = {}
+        for source, document in documents:
+            if not isinstance(document, dict) or not isinstance(document.get("clients"), list):
+                errors.append(f"{source}: the file must hold a mapping with a 'clients' list")
+                continue
+            unknown = sorted(set(document) - {"clients"})
+            if unknown:
+                errors.append(f"{source}: unknown top-level field(s) {', '.join(unknown)} (allowed: clients)")
+            for index, raw in enumerate(document["clients"]):
+                where = f"{source}: clients[{index}]"
+                client = self._client(raw, where, errors)
+                if client is None:
+                    continue
+                if client.id in client_ids:
+                    errors.append(f"{where}.id: client {client.id!r} is also defined at {client_ids[client.id]}")
+                client_ids.setdefault(client.id, where)
+                for position, api_key in enumerate(client.api_keys):
+                    key_where = f"{where}.apiKeys[{position}]"
+                    if api_key.key in keys:
+                        errors.append(f"{key_where}.key: {api_key.key!r} is also defined at {keys[api_key.key]}")
+                    keys.setdefault(api_key.key, key_where)
+                for kind, records in client.resources.items():
+                    for position, record in enumerate(records):
+                        rid = (kind, str(record.get("id")))
+                        if rid in ids:
+                            errors.append(f"{where}.{kind}[{position}].id: {rid[1]!r} is also used at {ids[rid]}")
+                        ids.setdefault(rid, f"{where}.{kind}[{position}]")
+                clients.append(client)
+        if errors:
+            listed = errors[:_MAX_LISTED]
+            if len(errors) > _MAX_LISTED:
+                listed.append(f"... and {len(errors) - _MAX_LISTED} more")
+            raise FixtureError("invalid fixtures:\n  " + "\n  ".join(listed))
+        return tuple(clients)
+
+    def _client(self, raw: Json, where: str, errors: list[str]) -> ClientSeed | None:
+        if not isinstance(raw, dict):
+            errors.append(f"{where}: must be a mapping with id, name, apiKeys and resources")
+            return None
+        client_id = raw.get("id")
+        if not isinstance(client_id, str) or not client_id:
+            errors.append(f"{where}.id: is required and must be a string")
+            return None
+        name = raw.get("name", client_id)
+        if not isinstance(name, str):
+            errors.append(f"{where}.name: must be a string")
+        unknown = sorted(set(raw) - _CLIENT_FIELDS - set(self.kinds))
+        if unknown:
+            allowed = ", ".join(sorted(_CLIENT_FIELDS | set(self.kinds)))
+            errors.append(f"{where}: unknown field(s) {', '.join(unknown)} (allowed: {allowed})")
+        return ClientSeed(
+            id=client_id,
+            name=str(name),
+            api_keys=self._keys(raw.get("apiKeys", []), where, errors),
+            resources={kind: self._records(kind, raw.get(kind, []), f"{where}.{kind}", errors) for kind in self.kinds},
+        )
+
+    def _keys(self, raw: Json, where: str, errors: list[str]) -> tuple[ApiKey, ...]:
+        if not isinstance(raw, list):
+            errors.append(f"{where}.apiKeys: must be a list")
+            return ()
+        keys = []
+        for index, item in enumerate(raw):
+            key_where = f"{where}.apiKeys[{index}]"
+            if not isinstance(item, dict) or not isinstance(item.get("key"), str) or not item["key"]:
+                errors.append(f"{key_where}.key: is required and must be a non-empty string")
+                continue
+            scopes = item.get("scopes", [])
+            if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+                errors.append(f"{key_where}.scopes: must be a list of strings")
+                continue
+            unknown = sorted(set(scopes) - self.scopes)
+            if unknown:
+                errors.append(
+                    f"{key_where}.scopes: unknown scope(s) {', '.join(unknown)} "
+                    f"(the spec uses: {', '.join(sorted(self.scopes))})"
+                )
+            extra = sorted(set(item) - {"key", "scopes"})
+            if extra:
+                errors.append(f"{key_where}: unknown field(s) {', '.join(extra)} (allowed: key, scopes)")
+            keys.append(ApiKey(item["key"], tuple(scopes)))
+        return tuple(keys)
+
+    def _records(self, kind: str, raw: Json, where: str, errors: list[str]) -> list[dict[str, Json]]:
+        if not isinstance(raw, list):
+            errors.append(f"{where}: must be a list of records")
+            return []
+        validator = self.schemas.at(self.kinds[kind], strict=True)
+        records = []
+        for index, item in enumerate(raw):
+            if isinstance(item, dict):
+                item = {key: _plain(value) for key, value in item.items()}
+            record_where = f"{where}[{index}]"
+            if isinstance(item, dict) and isinstance(item.get("id"), str):
+                record_where += f" (id {item['id']})"
+            problems = list(validator.iter_errors(item))
+            if problems:
+                from .validation import describe_errors
+
+                for violation in describe_errors(problems, "record"):
+                    field = violation.field.removeprefix("record").lstrip(".") or "(record)"
+                    errors.append(f"{record_where}.{field}: {violation.message}")
+                continue
+            records.append(item)
+        return records

@@ -1,0 +1,57 @@
+"""pytest fixtures for tests that call the Auralytik API (registered through ``pytest11``).
+
+Fixtures:
+
+- ``auralytik_mock_config`` (session): the ``Config``; override it in ``conftest.py``
+  for your own spec, fixtures or a pinned clock.
+- ``auralytik_mock_server`` (session): one running ``MockServer`` per test session
+  (per xdist worker), on a free port.
+- ``auralytik_mock`` (function): that server, reset to the fixtures before the test.
+- ``auralytik_mock_client`` (function): a Flask test client of a fresh app, no socket.
+
+May import: ``server``, ``app``, ``config``, pytest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from flask.testing import FlaskClient
+
+from .app import create_app
+from .config import Config
+from .server import MockServer
+
+
+@pytest.fixture(scope="session")
+def auralytik_mock_config() -> Config:
+    """The mock's configuration: ``AURALYTIK_MOCK_*`` variables over the defaults.
+
+    Override in ``conftest.py``::
+
+        @pytest.fixture(scope="session")
+        def auralytik_mock_config():
+            return Config(fixtures=(Path("tests/fixtures"),), clock="2024-01-01T00:00:00Z")
+    """
+    return Config.from_env()
+
+
+@pytest.fixture(scope="session")
+def auralytik_mock_server(auralytik_mock_config: Config) -> Iterator[MockServer]:
+    """One running mock for the whole session (one per xdist worker), on a free port."""
+    with MockServer(config=auralytik_mock_config.with_options(port=0)) as server:
+        yield server
+
+
+@pytest.fixture
+def auralytik_mock(auralytik_mock_server: MockServer) -> MockServer:
+    """The running mock, reset to the fixtures (data, journal, fault rules) before each test."""
+    auralytik_mock_server.reset()
+    return auralytik_mock_server
+
+
+@pytest.fixture
+def auralytik_mock_client(auralytik_mock_config: Config) -> FlaskClient:
+    """A Flask test client of a fresh mock: no socket, state private to the test."""
+    return create_app(auralytik_mock_config).test_client()

@@ -1,0 +1,156 @@
+"""``MockServer``: the mock on a real socket, in a background thread, for tests.
+
+Owns: starting Werkzeug's threaded server on a free port in milliseconds, stopping it
+without leaking threads or sockets, and the conveniences tests use (url, reset,
+journal, keys).
+May import: ``app``, ``config``, ``engine``, ``errors``, werkzeug.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import TracebackType
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from .app import create_app, engine_of
+from .config import Config
+from .engine import Engine
+from .errors import ServerError
+from .types import Json
+
+
+class MockServer:
+    """The mock as a real HTTP server in a daemon thread.
+
+    :param spec: an OpenAPI document to serve instead of the bundled one.
+    :param fixtures: fixture files or folders instead of the bundled ones.
+    :param host: the address to listen on.
+    :param port: the port; 0 (the default) takes a free one.
+    :param config: a whole ``Config`` (``spec``, ``fixtures`` and ``options`` apply on top).
+    :param options: any other ``Config`` field, e.g. ``clock="2024-01-01T00:00:00Z"``.
+
+    Example::
+
+        with MockServer(clock="2024-01-01T00:00:00Z") as mock:
+            r = requests.post(f"{mock.url}/engagements", json={"name": "n", "type": "t"},
+                              headers=mock.auth())
+            assert mock.requests[-1]["status"] == 201
+    """
+
+    def __init__(
+        self,
+        spec: str | None = None,
+        fixtures: Any = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        config: Config | None = None,
+        **options: Any,
+    ) -> None:
+        changes: dict[str, Any] = {"host": host, "port": port, **options}
+        if spec is not None:
+            changes["spec_path"] = spec
+        if fixtures is not None:
+            changes["fixtures"] = fixtures
+        self.config = (config or Config()).with_options(**changes)
+        self.app = create_app(self.config)
+        self.engine: Engine = engine_of(self.app)
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self.port = self.config.port
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    def start(self) -> MockServer:
+        """Listen and serve in a daemon thread; returns once the socket accepts.
+
+        :raises ServerError: already started.
+        """
+        if self._server is not None:
+            raise ServerError("this MockServer is already running; stop() it first")
+        server = make_server(self.config.host, self.config.port, self.app, threaded=True)
+        server.daemon_threads = True
+        self._server = server
+        self.port = server.server_port
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.01}, name=f"auralytik-mock:{self.port}", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket (a no-op when not running)."""
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+        self.engine.close()
+        self._server = self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    def __enter__(self) -> MockServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # -- what tests use ------------------------------------------------------------
+
+    @property
+    def root_url(self) -> str:
+        """``http://host:port``, without the API's base path (``/health`` and ``/__mock`` live here)."""
+        if self._server is None:
+            raise ServerError("the MockServer is not running; use it as a context manager or call start()")
+        host = self.config.host
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """The API's base URL, e.g. ``http://127.0.0.1:54321/v1``."""
+        return self.root_url + self.engine.spec.base_path
+
+    def reset(self) -> None:
+        """Back to the fixtures: data, journal and fault rules."""
+        self.engine.reset()
+
+    @property
+    def requests(self) -> list[dict[str, Json]]:
+        """The request journal, oldest first (what ``GET /__mock/requests`` shows)."""
+        return self.engine.journal.snapshot()
+
+    @property
+    def keys(self) -> dict[str, list[str]]:
+        """The default dataset's API keys and their scopes."""
+        return {k.key: list(k.scopes) for c in self.engine.store.seed for k in c.api_keys}
+
+    def auth(self, key: str = "YOUR_API_KEY") -> dict[str, str]:
+        """The ``Authorization`` header for ``key``."""
+        return {"Authorization": f"Bearer {key}"}
+
+    def state(self) -> dict[str, Json]:
+        """The whole default dataset, in the fixtures' format."""
+        return self.engine.store.dump()
+
+    @contextmanager
+    def auth_disabled(self) -> Iterator[None]:
+        """Within the block, API keys and scopes are not checked."""
+        engine = self.engine
+        previous = engine.config
+        engine.config = previous.with_options(enforce_auth=False)
+        try:
+            yield
+        finally:
+            engine.config = previous

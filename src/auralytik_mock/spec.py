@@ -1,0 +1,370 @@
+"""Load ``openapi.yaml`` and index its operations.
+
+Owns: reading the document, checking that it can drive the mock, resolving local
+``$ref``s, and the ``Operation`` records every other layer works from.
+No Flask, no IO beyond reading the file at load time.
+May import: ``errors``, ``types``, yaml.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import cast
+from urllib.parse import quote, urlsplit
+
+import yaml
+
+from .errors import SpecError
+from .types import Json
+
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+#: The base URI the whole document is registered under for jsonschema ``$ref`` lookups.
+SPEC_URI = "urn:auralytik-mock:openapi"
+
+_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def escape_pointer_token(token: str) -> str:
+    """Escape one JSON pointer token (RFC 6901)."""
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def pointer_ref(pointer: str) -> str:
+    """Return a ``$ref`` URI for a JSON pointer into the spec."""
+    return f"{SPEC_URI}#{quote(pointer, safe='/~')}"
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """An operation's parameter: where it is, whether required, and its schema."""
+
+    name: str
+    location: str
+    required: bool
+    schema: Mapping[str, Json]
+    schema_pointer: str
+
+
+@dataclass(frozen=True)
+class ResponseHeader:
+    """A documented response header."""
+
+    name: str
+    required: bool
+    schema_pointer: str | None
+
+
+@dataclass(frozen=True)
+class ResponseSpec:
+    """One documented response: its JSON schema, headers and example."""
+
+    status: str
+    schema_pointer: str | None
+    headers: tuple[ResponseHeader, ...]
+    example: Json
+    has_example: bool
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One operation of the spec, ready for routing, validation and auth.
+
+    :param path: the full path template served, base path included (``/v1/engagements/{id}``).
+    :param security: the alternatives of the ``security`` requirement; each maps a
+        scheme name to the scopes it needs. Empty: no authentication.
+    """
+
+    operation_id: str
+    method: str
+    path: str
+    spec_path: str
+    parameters: tuple[Parameter, ...]
+    body_pointer: str | None
+    body_required: bool
+    body_media_types: tuple[str, ...]
+    security: tuple[Mapping[str, tuple[str, ...]], ...]
+    responses: Mapping[str, ResponseSpec]
+
+    @property
+    def success_status(self) -> int:
+        """The lowest documented 2xx status (the one the handler answers)."""
+        codes = sorted(int(c) for c in self.responses if c.isdigit() and c.startswith("2"))
+        return codes[0] if codes else 200
+
+    @property
+    def required_scopes(self) -> tuple[str, ...]:
+        """The scopes of the first security alternative (what the docs show)."""
+        if not self.security:
+            return ()
+        return tuple(scope for scopes in self.security[0].values() for scope in scopes)
+
+    def documents(self, status: int) -> bool:
+        """Whether ``status`` is documented (exactly, as ``4XX``, or as ``default``)."""
+        return (
+            str(status) in self.responses
+            or f"{status // 100}XX" in self.responses
+            or "default" in self.responses
+        )
+
+    def response_for(self, status: int) -> ResponseSpec | None:
+        """The documented response for ``status``, most specific first."""
+        for key in (str(status), f"{status // 100}XX", "default"):
+            if key in self.responses:
+                return self.responses[key]
+        return None
+
+
+class Spec:
+    """A loaded OpenAPI 3.1 document and its operations.
+
+    :param document: the parsed document.
+    :param source: where it came from (named in errors).
+    :raises SpecError: the document cannot drive the mock.
+    """
+
+    def __init__(self, document: Mapping[str, Json], source: str = "<spec>") -> None:
+        self.document = document
+        self.source = source
+        self._check_header()
+        self.base_path = self._base_path(document.get("servers"), "servers")
+        self.security_schemes: Mapping[str, Mapping[str, Json]] = (
+            document.get("components", {}).get("securitySchemes", {}) or {}
+        )
+        self._check_refs()
+        self.operations: tuple[Operation, ...] = tuple(self._operations())
+        self.scopes: frozenset[str] = frozenset(
+            scope for op in self.operations for alt in op.security for s in alt.values() for scope in s
+        )
+
+    # -- loading -----------------------------------------------------------------
+
+    @classmethod
+    def load(cls, path: Path | str) -> Spec:
+        """Read and check the OpenAPI document at ``path``.
+
+        :raises SpecError: unreadable, not YAML/JSON, or not usable; the message names the file.
+        """
+        source = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SpecError(f"{source}: cannot read the spec: {exc.strerror or exc}") from None
+        try:
+            document = yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a safe loader
+        except yaml.YAMLError as exc:
+            raise SpecError(f"{source}: not valid YAML: {exc}") from None
+        if not isinstance(document, dict):
+            raise SpecError(f"{source}: the spec must be a mapping, got {type(document).__name__}")
+        return cls(document, source)
+
+    def _fail(self, where: str, message: str) -> SpecError:
+        return SpecError(f"{self.source}: {where}: {message}")
+
+    def _check_header(self) -> None:
+        version = str(self.document.get("openapi", ""))
+        if not re.fullmatch(r"3\.1\.\d+", version):
+            raise self._fail("openapi", f"only OpenAPI 3.1.x is supported, got {version or 'nothing'!r}")
+        if not isinstance(self.document.get("paths"), dict) or not self.document["paths"]:
+            raise self._fail("paths", "the spec defines no paths")
+
+    def _base_path(self, servers: Json, where: str) -> str:
+        if not servers:
+            return ""
+        if not isinstance(servers, list):
+            raise self._fail(where, "must be a list")
+        bases = set()
+        for index, server in enumerate(servers):
+            url = str(server.get("url", "")) if isinstance(server, dict) else ""
+            for name, variable in (server.get("variables") or {}).items():
+                url = url.replace("{" + name + "}", str(variable.get("default", "")))
+            bases.add(urlsplit(url).path.rstrip("/"))
+            if "{" in url:
+                raise self._fail(f"{where}[{index}]", f"unresolved variable in {url!r}")
+        if len(bases) != 1:
+            raise self._fail(where, f"every server must share one base path, got {sorted(bases)}")
+        return bases.pop()
+
+    # -- references --------------------------------------------------------------
+
+    def lookup(self, pointer: str) -> Json:
+        """Return the node at the JSON pointer ``pointer`` (``/components/schemas/X``)."""
+        node: Json = self.document
+        for raw in pointer.lstrip("/").split("/") if pointer else []:
+            token = raw.replace("~1", "/").replace("~0", "~")
+            if isinstance(node, list):
+                node = node[int(token)]
+            elif isinstance(node, dict) and token in node:
+                node = node[token]
+            else:
+                raise KeyError(pointer)
+        return node
+
+    def resolve(self, node: Json, pointer: str) -> tuple[Json, str]:
+        """Follow ``$ref`` chains from ``node`` (found at ``pointer``); return the target and its pointer."""
+        seen = set()
+        while isinstance(node, dict) and "$ref" in node:
+            ref = node["$ref"]
+            if not isinstance(ref, str) or not ref.startswith("#"):
+                raise self._fail(pointer, f"only local $refs are supported, got {ref!r}")
+            if ref in seen:
+                raise self._fail(pointer, f"circular $ref {ref!r}")
+            seen.add(ref)
+            pointer = ref[1:]
+            node = self.lookup(pointer)
+        return node, pointer
+
+    def _walk(self, node: Json, pointer: str) -> Iterator[tuple[str, str]]:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str):
+                yield pointer, ref
+            for key, value in node.items():
+                yield from self._walk(value, f"{pointer}/{escape_pointer_token(str(key))}")
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                yield from self._walk(value, f"{pointer}/{index}")
+
+    def _check_refs(self) -> None:
+        for pointer, ref in self._walk(self.document, ""):
+            if not ref.startswith("#/"):
+                raise self._fail(pointer, f"only local $refs are supported, got {ref!r}")
+            try:
+                self.lookup(ref[1:])
+            except (KeyError, IndexError, ValueError):
+                raise self._fail(pointer, f"$ref {ref!r} does not exist") from None
+
+    # -- operations --------------------------------------------------------------
+
+    def _operations(self) -> Iterator[Operation]:
+        seen_ids: dict[str, str] = {}
+        for spec_path, item in self.document["paths"].items():
+            where = f"paths.{spec_path}"
+            if not isinstance(item, dict):
+                raise self._fail(where, "must be a mapping")
+            base = self._base_path(item["servers"], f"{where}.servers") if "servers" in item else self.base_path
+            item_pointer = "/paths/" + escape_pointer_token(spec_path)
+            for method in HTTP_METHODS:
+                if method not in item:
+                    continue
+                op_where = f"{where}.{method}"
+                raw = item[method]
+                operation_id = raw.get("operationId")
+                if not isinstance(operation_id, str) or not operation_id:
+                    raise self._fail(op_where, "every operation needs an operationId")
+                if operation_id in seen_ids:
+                    raise self._fail(op_where, f"operationId {operation_id!r} is also used by {seen_ids[operation_id]}")
+                seen_ids[operation_id] = op_where
+                op_pointer = f"{item_pointer}/{method}"
+                yield Operation(
+                    operation_id=operation_id,
+                    method=method.upper(),
+                    path=base + spec_path,
+                    spec_path=spec_path,
+                    parameters=self._parameters(item, raw, item_pointer, op_pointer, op_where),
+                    **self._body(raw, op_pointer, op_where),
+                    security=self._security(raw, op_where),
+                    responses=self._responses(raw, op_pointer, op_where),
+                )
+
+    def _parameters(
+        self, item: Mapping[str, Json], raw: Mapping[str, Json], item_pointer: str, op_pointer: str, where: str
+    ) -> tuple[Parameter, ...]:
+        merged: dict[tuple[str, str], Parameter] = {}
+        for source, pointer in ((item, item_pointer), (raw, op_pointer)):
+            for index, param in enumerate(source.get("parameters", []) or []):
+                node, node_pointer = self.resolve(param, f"{pointer}/parameters/{index}")
+                name, location = node.get("name"), node.get("in")
+                if location not in {"path", "query", "header", "cookie"} or not isinstance(name, str):
+                    raise self._fail(where, f"parameter {index} needs a name and in: path|query|header|cookie")
+                if "schema" not in node:
+                    raise self._fail(where, f"parameter {name!r} needs a schema")
+                schema, _ = self.resolve(node["schema"], f"{node_pointer}/schema")
+                merged[(location, name)] = Parameter(
+                    name=name,
+                    location=location,
+                    required=bool(node.get("required", location == "path")),
+                    schema=schema,
+                    schema_pointer=f"{node_pointer}/schema",
+                )
+        return tuple(merged.values())
+
+    def _body(self, raw: Mapping[str, Json], op_pointer: str, where: str) -> dict[str, Json]:
+        if "requestBody" not in raw:
+            return {"body_pointer": None, "body_required": False, "body_media_types": ()}
+        body, body_pointer = self.resolve(raw["requestBody"], f"{op_pointer}/requestBody")
+        content = body.get("content") or {}
+        json_types = [media for media in content if _is_json_media(media)]
+        if not json_types:
+            raise self._fail(where, "the mock serves JSON request bodies only (no application/json content)")
+        media = json_types[0]
+        schema_pointer = None
+        if "schema" in content[media]:
+            schema_pointer = f"{body_pointer}/content/{escape_pointer_token(media)}/schema"
+        return {
+            "body_pointer": schema_pointer,
+            "body_required": bool(body.get("required", False)),
+            "body_media_types": tuple(content),
+        }
+
+    def _security(self, raw: Mapping[str, Json], where: str) -> tuple[Mapping[str, tuple[str, ...]], ...]:
+        requirements = raw["security"] if "security" in raw else self.document.get("security", [])
+        alternatives = []
+        for requirement in requirements or []:
+            alternative = {}
+            for scheme_name, scopes in requirement.items():
+                scheme = self.security_schemes.get(scheme_name)
+                if scheme is None:
+                    raise self._fail(where, f"security scheme {scheme_name!r} is not in components.securitySchemes")
+                if not (scheme.get("type") == "http" and str(scheme.get("scheme", "")).lower() == "bearer"):
+                    raise self._fail(where, f"security scheme {scheme_name!r}: the mock supports http bearer only")
+                alternative[scheme_name] = tuple(scopes or ())
+            alternatives.append(alternative)
+        return tuple(alternatives)
+
+    def _responses(self, raw: Mapping[str, Json], op_pointer: str, where: str) -> dict[str, ResponseSpec]:
+        responses = raw.get("responses")
+        if not isinstance(responses, dict) or not responses:
+            raise self._fail(where, "every operation needs responses")
+        result = {}
+        for status, response in responses.items():
+            key = str(status).upper()
+            if not re.fullmatch(r"[1-5](\d\d|XX)|DEFAULT", key):
+                raise self._fail(where, f"response key {status!r} is not a status code")
+            key = "default" if key == "DEFAULT" else key
+            node, pointer = self.resolve(response, f"{op_pointer}/responses/{escape_pointer_token(str(status))}")
+            content = node.get("content") or {}
+            media = next((m for m in content if _is_json_media(m)), None)
+            schema_pointer = None
+            example: Json = None
+            has_example = False
+            if media is not None:
+                media_pointer = f"{pointer}/content/{escape_pointer_token(media)}"
+                if "schema" in content[media]:
+                    schema_pointer = f"{media_pointer}/schema"
+                if "example" in content[media]:
+                    example, has_example = content[media]["example"], True
+            headers = []
+            for name, header in (node.get("headers") or {}).items():
+                header_node, header_pointer = self.resolve(header, f"{pointer}/headers/{escape_pointer_token(name)}")
+                headers.append(
+                    ResponseHeader(
+                        name=name,
+                        required=bool(header_node.get("required", False)),
+                        schema_pointer=f"{header_pointer}/schema" if "schema" in header_node else None,
+                    )
+                )
+            result[key] = ResponseSpec(key, schema_pointer, tuple(headers), example, has_example)
+        return result
+
+    def schema_at(self, pointer: str) -> Mapping[str, Json]:
+        """Return the schema at ``pointer`` with its top-level ``$ref`` chain followed."""
+        node, _ = self.resolve(self.lookup(pointer), pointer)
+        return cast(Mapping[str, Json], node)
+
+
+def _is_json_media(media: str) -> bool:
+    base = media.split(";", 1)[0].strip().lower()
+    return base == "application/json" or base.endswith("+json")

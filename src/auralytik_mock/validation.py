@@ -1,0 +1,367 @@
+"""Check requests (and, on demand, responses) against the spec with jsonschema.
+
+Owns: one compiled validator set per operation (path, query, headers, body), built once
+at start-up; body decoding (media type, size, UTF-8, JSON); the violation messages.
+No Flask, no IO.
+May import: ``spec``, ``types``, ``errors``, jsonschema, referencing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from .errors import (
+    BODY_TOO_LARGE,
+    INVALID_JSON,
+    UNSUPPORTED_MEDIA,
+    InvalidJsonError,
+    InvalidRequestError,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
+    Violation,
+)
+from .spec import SPEC_URI, Operation, Parameter, Spec, pointer_ref
+from .types import Json, MockRequest
+
+_INTEGER = re.compile(r"[+-]?\d{1,40}\Z")
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\Z")
+_MAX_SHOWN = 60
+
+
+@dataclass(frozen=True)
+class ValidRequest:
+    """A request that passed validation, with typed parameters and defaults applied."""
+
+    path: Mapping[str, Json]
+    query: Mapping[str, Json]
+    body: Json
+
+
+_RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)\Z")
+_FORMATS = FormatChecker(formats=())
+
+
+def is_rfc3339(value: str) -> bool:
+    """Whether ``value`` is an RFC 3339 date-time (``2024-01-10T09:00:00Z``)."""
+    if not _RFC3339.match(value):
+        return False
+    try:
+        datetime.fromisoformat(value.upper().replace("Z", "+00:00"))  # a day or hour out of range
+    except ValueError:
+        return False
+    return True
+
+
+@_FORMATS.checks("date-time")
+def _is_date_time(value: object) -> bool:
+    return not isinstance(value, str) or is_rfc3339(value)
+
+
+class SchemaSet:
+    """jsonschema validators for any schema of the spec, resolved through one registry.
+
+    Request validators leave ``format`` alone (as the vendor's validation may); the
+    strict ones, used for fixtures and the response self-check, check ``date-time``.
+    """
+
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        resource: Resource[Any] = DRAFT202012.create_resource(spec.document)
+        self._registry: Registry[Any] = Registry().with_resource(SPEC_URI, resource)
+        self._cache: dict[tuple[str, bool], Draft202012Validator] = {}
+
+    def at(self, pointer: str, *, strict: bool = False) -> Draft202012Validator:
+        """A validator for the schema at ``pointer`` (cached: built once)."""
+        validator = self._cache.get((pointer, strict))
+        if validator is None:
+            validator = Draft202012Validator(
+                {"$ref": pointer_ref(pointer)},
+                registry=self._registry,
+                format_checker=_FORMATS if strict else None,
+            )
+            self._cache[(pointer, strict)] = validator
+        return validator
+
+    def errors(self, pointer: str, instance: Json, prefix: str, *, strict: bool = False) -> list[Violation]:
+        """Every violation of ``instance`` against the schema at ``pointer``, located under ``prefix``."""
+        return describe_errors(self.at(pointer, strict=strict).iter_errors(instance), prefix)
+
+
+def describe_errors(errors: Any, prefix: str, read_only: frozenset[str] = frozenset()) -> list[Violation]:
+    """Turn jsonschema errors into located, readable violations (sorted, no duplicates)."""
+    found: dict[tuple[str, str], Violation] = {}
+    for error in errors:
+        for violation in _describe(error, prefix, read_only):
+            found.setdefault((violation.field, violation.message), violation)
+    return sorted(found.values(), key=lambda v: (v.field, v.message))
+
+
+def _field(prefix: str, path: Sequence[Any]) -> str:
+    out = prefix
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def _shown(value: Json) -> str:
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
+
+
+_TYPE_NAMES = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "a boolean",
+    "object": "an object",
+    "array": "an array",
+    "null": "null",
+}
+
+
+def _describe(error: ValidationError, prefix: str, read_only: frozenset[str]) -> list[Violation]:
+    keyword, value, instance = error.validator, error.validator_value, error.instance
+    where = _field(prefix, error.absolute_path)
+    if keyword == "required" and isinstance(instance, dict):
+        return [Violation(f"{where}.{name}", "is required") for name in value if name not in instance]
+    if keyword == "additionalProperties" and isinstance(instance, dict):
+        known = set((error.schema.get("properties") or {}) if isinstance(error.schema, dict) else ())
+        patterns = [re.compile(p) for p in (error.schema.get("patternProperties") or {})]
+        allowed = ", ".join(sorted(known)) or "none"
+        out = []
+        for name in instance:
+            if name in known or any(p.search(name) for p in patterns):
+                continue
+            if where == prefix and name in read_only:
+                out.append(Violation(f"{where}.{name}", "is read-only: the server sets it"))
+            else:
+                out.append(Violation(f"{where}.{name}", f"is not an allowed field (allowed: {allowed})"))
+        return out
+    if keyword == "type":
+        types = [value] if isinstance(value, str) else list(value)
+        expected = " or ".join(_TYPE_NAMES.get(t, t) for t in types)
+        return [Violation(where, f"must be {expected}, got {_shown(instance)}")]
+    messages = {
+        "enum": lambda: "must be one of: " + ", ".join(str(v) for v in value) + f"; got {_shown(instance)}",
+        "const": lambda: f"must be {_shown(value)}",
+        "minLength": lambda: f"must be at least {value} character{'s' if value != 1 else ''} long",
+        "maxLength": lambda: f"must be at most {value} characters long",
+        "pattern": lambda: f"must match the pattern {value!r}, got {_shown(instance)}",
+        "minimum": lambda: f"must be >= {value}, got {_shown(instance)}",
+        "maximum": lambda: f"must be <= {value}, got {_shown(instance)}",
+        "exclusiveMinimum": lambda: f"must be > {value}, got {_shown(instance)}",
+        "exclusiveMaximum": lambda: f"must be < {value}, got {_shown(instance)}",
+        "minItems": lambda: f"must have at least {value} items",
+        "maxItems": lambda: f"must have at most {value} items",
+        "minProperties": lambda: f"must have at least {value} field{'s' if value != 1 else ''}",
+        "format": lambda: f"must be a valid {value}, got {_shown(instance)}",
+    }
+    make = messages.get(str(keyword))
+    message = make() if make else error.message
+    if len(message) > 300:
+        message = message[:297] + "..."
+    return [Violation(where, message)]
+
+
+def _coerce(value: str, schema: Mapping[str, Json]) -> Json:
+    """Turn a query/path/header string into the type its schema declares, where it parses."""
+    kind = schema.get("type")
+    kinds = [kind] if isinstance(kind, str) else list(kind or [])
+    if "integer" in kinds and _INTEGER.match(value):
+        return int(value)
+    if "number" in kinds and _NUMBER.match(value) and len(value) <= 64:
+        number = float(value)
+        return int(number) if number.is_integer() and "integer" in kinds else number
+    if "boolean" in kinds and value in {"true", "false"}:
+        return value == "true"
+    return value
+
+
+class _OperationValidator:
+    def __init__(self, schemas: SchemaSet, op: Operation) -> None:
+        self.op = op
+        self.schemas = schemas
+        self.path_params = [p for p in op.parameters if p.location == "path"]
+        self.query_params = {p.name: p for p in op.parameters if p.location == "query"}
+        self.header_params = [p for p in op.parameters if p.location == "header"]
+        self.query_defaults = {
+            p.name: p.schema["default"] for p in self.query_params.values() if "default" in p.schema
+        }
+        self.query_names = ", ".join(sorted(self.query_params)) or "none"
+        for param in op.parameters:
+            schemas.at(param.schema_pointer)  # compile now, not on the first request
+        self.body = schemas.at(op.body_pointer) if op.body_pointer else None
+        self.read_only = self._read_only_fields(schemas.spec, op)
+
+    @staticmethod
+    def _read_only_fields(spec: Spec, op: Operation) -> frozenset[str]:
+        """Fields of the resource this operation answers that the server owns (``readOnly``)."""
+        response = op.response_for(op.success_status)
+        if response is None or response.schema_pointer is None:
+            return frozenset()
+        schema = spec.schema_at(response.schema_pointer)
+        names = set()
+        for name, prop in (schema.get("properties") or {}).items():
+            if isinstance(prop, dict) and prop.get("readOnly"):
+                names.add(name)
+        return frozenset(names)
+
+    def _param(self, param: Parameter, raw: str, prefix: str, out: list[Violation]) -> Json:
+        value = _coerce(raw, param.schema)
+        out.extend(self.schemas.errors(param.schema_pointer, value, f"{prefix}.{param.name}"))
+        return value
+
+    def validate(self, request: MockRequest, raw_path: Mapping[str, str], max_body: int) -> ValidRequest:
+        violations: list[Violation] = []
+        path = {p.name: self._param(p, raw_path[p.name], "path", violations) for p in self.path_params}
+
+        query: dict[str, Json] = dict(self.query_defaults)
+        for name, values in request.query.items():
+            param = self.query_params.get(name)
+            if param is None:
+                violations.append(
+                    Violation(f"query.{name}", f"is not a parameter of this operation (allowed: {self.query_names})")
+                )
+            elif len(values) != 1:
+                violations.append(Violation(f"query.{name}", f"is given {len(values)} times; give it once"))
+            else:
+                query[name] = self._param(param, values[0], "query", violations)
+        for name, param in self.query_params.items():
+            if param.required and name not in request.query:
+                violations.append(Violation(f"query.{name}", "is required"))
+
+        for param in self.header_params:
+            raw = request.header(param.name)
+            if raw is None:
+                if param.required:
+                    violations.append(Violation(f"header.{param.name}", "is required"))
+            else:
+                self._param(param, raw, "header", violations)
+
+        body: Json = None
+        if self.op.body_pointer is not None or self.op.body_media_types:
+            body = self._body(request, max_body, violations)
+        if violations:
+            count = len(violations)
+            raise InvalidRequestError(
+                f"The request is not valid: {count} violation{'s' if count != 1 else ''}. See details.",
+                details=violations,
+            )
+        return ValidRequest(path, query, body)
+
+    def _body(self, request: MockRequest, max_body: int, violations: list[Violation]) -> Json:
+        raw = request.body
+        content_type = request.header("Content-Type")
+        if request.oversized or len(raw) > max_body:
+            raise PayloadTooLargeError(BODY_TOO_LARGE.format(limit=max_body))
+        if not raw:
+            if self.op.body_required:
+                violations.append(Violation("body", "a JSON request body is required"))
+            return None
+        if not content_type:
+            raise UnsupportedMediaTypeError(UNSUPPORTED_MEDIA.format(got="no Content-Type"))
+        media, _, params = content_type.partition(";")
+        media = media.strip().lower()
+        if not (media == "application/json" or (media.startswith("application/") and media.endswith("+json"))):
+            raise UnsupportedMediaTypeError(UNSUPPORTED_MEDIA.format(got=repr(content_type[:100])))
+        charset = re.search(r"charset\s*=\s*\"?([^\";\s]+)", params, re.IGNORECASE)
+        if charset and charset.group(1).lower() not in {"utf-8", "utf8"}:
+            raise UnsupportedMediaTypeError(UNSUPPORTED_MEDIA.format(got=repr(content_type[:100])))
+        body = decode_json(raw)
+        if self.body is not None:
+            violations.extend(describe_errors(self.body.iter_errors(body), "body", self.read_only))
+        return body
+
+
+def _no_duplicates(pairs: list[tuple[str, Json]]) -> dict[str, Json]:
+    result: dict[str, Json] = {}
+    for key, value in pairs:
+        if key in result:
+            raise InvalidJsonError(INVALID_JSON.format(detail=f"the key {_shown(key)} appears twice in one object"))
+        result[key] = value
+    return result
+
+
+def _no_constant(name: str) -> Json:
+    raise InvalidJsonError(INVALID_JSON.format(detail=f"{name} is not a JSON number"))
+
+
+def decode_json(raw: bytes) -> Json:
+    """Decode a JSON request body strictly: UTF-8, no duplicate keys, no NaN/Infinity.
+
+    :raises InvalidJsonError: the body is not such JSON; the message says why and where.
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidJsonError(INVALID_JSON.format(detail=f"it is not UTF-8 (byte {exc.start})")) from None
+    if text.startswith("\ufeff"):
+        raise InvalidJsonError(INVALID_JSON.format(detail="it starts with a byte order mark"))
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        detail = f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
+        raise InvalidJsonError(INVALID_JSON.format(detail=detail)) from None
+    except RecursionError:
+        raise InvalidJsonError(INVALID_JSON.format(detail="it is nested too deeply")) from None
+
+
+class RequestValidator:
+    """Validate requests for every operation of a spec; validators are compiled here, once.
+
+    :param spec: the loaded spec.
+    :param max_body_bytes: larger bodies answer 413.
+    """
+
+    def __init__(self, spec: Spec, schemas: SchemaSet | None = None, max_body_bytes: int = 1 << 20) -> None:
+        self.schemas = schemas or SchemaSet(spec)
+        self.max_body_bytes = max_body_bytes
+        self._by_op = {op.operation_id: _OperationValidator(self.schemas, op) for op in spec.operations}
+
+    def validate(self, op: Operation, request: MockRequest, raw_path: Mapping[str, str]) -> ValidRequest:
+        """Check ``request`` against ``op``.
+
+        :raises InvalidRequestError: 400 with every violation.
+        :raises InvalidJsonError: 400, the body is not well-formed JSON.
+        :raises UnsupportedMediaTypeError: 415.
+        :raises PayloadTooLargeError: 413.
+        """
+        return self._by_op[op.operation_id].validate(request, raw_path, self.max_body_bytes)
+
+
+class ResponseChecker:
+    """Check a response the mock is about to send against the spec (the self-check)."""
+
+    def __init__(self, spec: Spec, schemas: SchemaSet) -> None:
+        self.spec = spec
+        self.schemas = schemas
+
+    def violations(self, op: Operation, status: int, body: Json, headers: Mapping[str, str]) -> list[str]:
+        """Every way this response departs from ``op``'s documented responses."""
+        response = op.response_for(status)
+        if response is None:
+            documented = ", ".join(sorted(op.responses))
+            return [f"status {status} is not documented for {op.operation_id} (documented: {documented})"]
+        out = []
+        lowered = {k.lower() for k in headers}
+        for header in response.headers:
+            if header.required and header.name.lower() not in lowered:
+                out.append(f"header {header.name} is required but missing")
+        if response.schema_pointer is not None:
+            out.extend(
+                f"{v.field}: {v.message}"
+                for v in self.schemas.errors(response.schema_pointer, body, "body", strict=True)
+            )
+        elif body is not None:
+            out.append("body: the spec documents no body for this response")
+        return out
