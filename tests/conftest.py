@@ -1,0 +1,146 @@
+"""Shared fixtures: the real openapi.yaml and fixtures/, two ways to call the mock.
+
+The ``api`` fixture runs each test twice, like moto's server mode: once through Flask's
+test client, once over a real socket against a ``MockServer``. Every response either
+way is checked against openapi.yaml (``check_response``), so drift fails the suite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from auralytik_mock import Config, MockServer, create_app
+from auralytik_mock.routing import Router
+from auralytik_mock.spec import Spec
+from auralytik_mock.validation import ResponseChecker, SchemaSet
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC_PATH = ROOT / "openapi.yaml"
+FIXTURES = ROOT / "fixtures"
+DATA = Path(__file__).resolve().parent / "data"
+
+KEY = "YOUR_API_KEY"
+READ_ONLY = "READ_ONLY_API_KEY"
+NO_SCOPE = "NO_SCOPE_API_KEY"
+OTHER = "OTHER_CLIENT_API_KEY"
+CLOCK = "2024-06-01T12:00:00Z"
+
+_SPEC = Spec.load(SPEC_PATH)
+_ROUTER = Router(_SPEC.operations)
+_CHECKER = ResponseChecker(_SPEC, SchemaSet(_SPEC))
+
+
+def check_response(method: str, path: str, status: int, body: Any, headers: Mapping[str, str]) -> None:
+    """Fail unless the answer is what openapi.yaml documents for this operation
+    (status, body schema, required headers); errors outside any operation must
+    still be the vendor's envelope, and every answer carries X-Request-Id."""
+    assert "X-Request-Id" in headers or "x-request-id" in headers, "every answer carries X-Request-Id"
+    found = _ROUTER.route(path)
+    op = found[0].methods.get("GET" if method == "HEAD" else method) if found else None
+    if op is None or path.startswith("/__mock"):
+        if status >= 400 and method != "HEAD":
+            assert set(body) == {"error"}, body
+            assert {"code", "message", "requestId"} <= set(body["error"]), body
+        return
+    if method == "HEAD":
+        return
+    problems = _CHECKER.violations(op, status, body, dict(headers))
+    assert not problems, f"{method} {path} -> {status} breaks openapi.yaml: {problems}"
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: Mapping[str, str]
+    json: Any
+    text: str
+
+
+class Api:
+    """One interface over Flask's test client and a real socket."""
+
+    def __init__(self, kind: str, *, flask_client: Any = None, base: str = "") -> None:
+        self.kind = kind
+        self._flask = flask_client
+        self._base = base
+        self._session = requests.Session() if kind == "http" else None
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        key: str | None = KEY,
+        json: Any = None,
+        data: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
+        check: bool = True,
+    ) -> Answer:
+        sent = dict(headers or {})
+        if key is not None:
+            sent.setdefault("Authorization", f"Bearer {key}")
+        if self._flask is not None:
+            r = self._flask.open(path, method=method, json=json, data=data, headers=sent)
+            answer = Answer(r.status_code, r.headers, r.get_json(silent=True), r.get_data(as_text=True))
+        else:
+            assert self._session is not None
+            r = self._session.request(method, self._base + path, json=json, data=data, headers=sent, timeout=10)
+            try:
+                parsed = r.json()
+            except ValueError:
+                parsed = None
+            answer = Answer(r.status_code, r.headers, parsed, r.text)
+        if check:
+            assert answer.text == "" or answer.json is not None or method == "HEAD", f"not JSON: {answer.text[:200]}"
+            check_response(method, path.split("?")[0], answer.status, answer.json, answer.headers)
+        return answer
+
+    def get(self, path: str, **kw: Any) -> Answer:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, **kw: Any) -> Answer:
+        return self.request("POST", path, **kw)
+
+    def patch(self, path: str, **kw: Any) -> Answer:
+        return self.request("PATCH", path, **kw)
+
+
+def make_config(**options: Any) -> Config:
+    """The test configuration: the repo's spec and fixtures, a pinned clock, the self-check on."""
+    base = {"spec_path": SPEC_PATH, "fixtures": (FIXTURES,), "clock": CLOCK, "validate_responses": True}
+    base.update(options)
+    return Config().with_options(**base)
+
+
+@pytest.fixture(scope="session")
+def http_server() -> Iterator[MockServer]:
+    with MockServer(config=make_config(port=0)) as server:
+        yield server
+
+
+@pytest.fixture
+def app() -> Any:
+    return create_app(make_config())
+
+
+@pytest.fixture(params=["flask", "http"])
+def api(request: pytest.FixtureRequest) -> Api:
+    """The mock, fresh from the fixtures, in-process and over a socket."""
+    if request.param == "flask":
+        return Api("flask", flask_client=create_app(make_config()).test_client())
+    server: MockServer = request.getfixturevalue("http_server")
+    server.reset()
+    server.engine.clock = CLOCK
+    return Api("http", base=server.root_url)
+
+
+@pytest.fixture
+def client(app: Any) -> Api:
+    """In-process only (for tests about the app object itself)."""
+    return Api("flask", flask_client=app.test_client())
