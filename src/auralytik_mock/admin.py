@@ -175,9 +175,7 @@ def faults_add(engine: Engine, request: MockRequest, params: list[str]) -> MockR
         else:
             undocumented = [op.operation_id for op in ops if not op.documents(status)]
             if undocumented:
-                violations.append(
-                    Violation("body.status", f"{status} is not documented for {', '.join(undocumented)}")
-                )
+                violations.append(Violation("body.status", f"{status} is not documented for {', '.join(undocumented)}"))
     if not isinstance(delay, int) or isinstance(delay, bool) or not 0 <= delay <= 60_000:
         violations.append(Violation("body.delayMs", "must be an integer from 0 to 60000"))
     if not isinstance(drop, bool):
@@ -254,7 +252,7 @@ def clock_put(engine: Engine, request: MockRequest, params: list[str]) -> MockRe
 
 def spec_document(engine: Engine, request: MockRequest) -> dict[str, Json]:
     """The spec with its servers pointing at this mock (so docs and tools call it)."""
-    document = copy.deepcopy(engine.spec.document)
+    document: dict[str, Json] = copy.deepcopy(dict(engine.spec.document))
     host = request.header("Host") or f"{engine.config.host}:{engine.config.port}"
     root = f"http://{host}"
     document["servers"] = [{"url": root + engine.spec.base_path, "description": "This auralytik-mock."}]
@@ -313,4 +311,3 @@ def handle(engine: Engine, request: MockRequest) -> MockResponse:
             raise MethodNotAllowedError(f"{request.method} is not allowed on {request.path}.", allowed=allowed)
         return handler(engine, request, params)
     raise NotFoundError(f"No admin endpoint {request.path}; see the README's admin API table.")
-

@@ -62,8 +62,9 @@ class _DroppedConnection(Response):
                 pass
             return []
         # A server that hides its socket: promise a body and end the connection early.
-        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", "1048576"),
-                                  ("Connection", "close")])
+        start_response(
+            "200 OK", [("Content-Type", "application/json"), ("Content-Length", "1048576"), ("Connection", "close")]
+        )
         return [b"{"]
 
 

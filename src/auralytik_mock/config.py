@@ -10,8 +10,8 @@ May import: the standard library only.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 ENV_PREFIX = "AURALYTIK_MOCK_"
@@ -28,9 +28,7 @@ def _bundled_root() -> Path:
     checkout = _PACKAGE_DIR.parents[1]
     if (checkout / "openapi.yaml").is_file():
         return checkout
-    raise FileNotFoundError(
-        "the bundled openapi.yaml is missing: reinstall auralytik-mock, or pass --spec"
-    )
+    raise FileNotFoundError("the bundled openapi.yaml is missing: reinstall auralytik-mock, or pass --spec")
 
 
 def bundled_spec_path() -> Path:
@@ -64,6 +62,16 @@ def parse_latency(value: str) -> tuple[int, int]:
     if low < 0 or high < low:
         raise ValueError(f"latency must be MS or MIN-MAX with 0 <= MIN <= MAX, got {value!r}")
     return (low, high)
+
+
+def _paths(value: object) -> tuple[Path, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, (str, os.PathLike)):
+        return (Path(value),)
+    if isinstance(value, Iterable):
+        return tuple(Path(str(p)) for p in value)
+    raise TypeError(f"fixtures must be a path or a list of paths, got {type(value).__name__}")
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -107,7 +115,16 @@ class Config:
     watch: bool = False
     access_log: bool = False
     threads: int = 8
-    extra: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Accept plain strings where paths are meant, so Config(fixtures=("dir",)) works.
+        if self.spec_path is not None and not isinstance(self.spec_path, Path):
+            object.__setattr__(self, "spec_path", Path(self.spec_path))
+        object.__setattr__(self, "fixtures", _paths(self.fixtures))
+        if isinstance(self.cors_origins, str):
+            object.__setattr__(self, "cors_origins", _split(self.cors_origins))
+        if isinstance(self.latency_ms, (int, str)):
+            object.__setattr__(self, "latency_ms", parse_latency(str(self.latency_ms)))
 
     @property
     def resolved_spec_path(self) -> Path:
@@ -125,19 +142,7 @@ class Config:
         unknown = sorted(set(options) - known)
         if unknown:
             raise TypeError(f"unknown option(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        normalized = dict(options)
-        if "spec_path" in normalized and normalized["spec_path"] is not None:
-            normalized["spec_path"] = Path(str(normalized["spec_path"]))
-        if "fixtures" in normalized:
-            value = normalized["fixtures"]
-            if isinstance(value, (str, os.PathLike)):
-                value = (value,)
-            normalized["fixtures"] = tuple(Path(str(p)) for p in value or ())  # type: ignore[union-attr]
-        if "cors_origins" in normalized and isinstance(normalized["cors_origins"], str):
-            normalized["cors_origins"] = _split(normalized["cors_origins"])
-        if "latency_ms" in normalized and isinstance(normalized["latency_ms"], (int, str)):
-            normalized["latency_ms"] = parse_latency(str(normalized["latency_ms"]))
-        return replace(self, **normalized)  # type: ignore[arg-type]
+        return replace(self, **options)  # type: ignore[arg-type]
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Config:
@@ -179,8 +184,3 @@ class Config:
                 raise ValueError(f"{ENV_PREFIX}{suffix}: {exc}") from None
         options.update(overrides)
         return cls().with_options(**options)
-
-
-def as_sequence(value: str | Sequence[str]) -> tuple[str, ...]:
-    """Return ``value`` as a tuple of strings (a lone string becomes a 1-tuple)."""
-    return (value,) if isinstance(value, str) else tuple(value)

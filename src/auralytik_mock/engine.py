@@ -19,7 +19,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from . import admin
@@ -123,6 +123,14 @@ class FaultRule:
 
 
 @dataclass
+class _Seen:
+    """What the pipeline learned before it answered (for the journal and the self-check)."""
+
+    operation: Operation | None = None
+    principal: Principal | None = None
+
+
+@dataclass
 class Journal:
     """The last requests the mock answered, for tests to inspect."""
 
@@ -151,7 +159,7 @@ def mask_key(key: str) -> str:
 
 
 def _now_text() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Engine:
@@ -221,8 +229,7 @@ class Engine:
         started = time.perf_counter()
         request_id = "req_" + os.urandom(8).hex()
         world = self.world
-        op: Operation | None = None
-        principal: Principal | None = None
+        seen = _Seen()
         details: tuple[Violation, ...] = ()
         try:
             if request.path == ADMIN_PREFIX or request.path.startswith(ADMIN_PREFIX + "/"):
@@ -230,13 +237,14 @@ class Engine:
             elif request.method == "OPTIONS":
                 response = self._options(world, request)
             else:
-                op, principal, response = self._api(world, request)
+                response = self._api(world, request, seen)
         except ApiError as error:
             details = error.details
             response = render_error(error, request_id)
         except Exception:  # a bug in the mock: answer 500 in the envelope, and say so in the log
             log.exception("unexpected error answering %s %s (request %s)", request.method, request.path, request_id)
             response = render_error(ApiError("An unexpected error occurred in the mock."), request_id)
+        op, principal = seen.operation, seen.principal
         if op is not None and self.config.validate_responses and not response.drop_connection:
             response = self._self_check(world, op, response, request_id)
         response.headers["X-Request-Id"] = request_id
@@ -271,24 +279,24 @@ class Engine:
             )
         return MockResponse(204, None, {"Allow": ", ".join(allowed)})
 
-    def _api(self, world: World, request: MockRequest) -> tuple[Operation, Principal | None, MockResponse]:
+    def _api(self, world: World, request: MockRequest, seen: _Seen) -> MockResponse:
         match = world.router.match(request.method, request.path)
-        op = match.operation
+        op = seen.operation = match.operation
         delay = self._latency()
         fault = self._fault(request, op)
         if fault is not None:
             delay += fault.delay_ms / 1000
             if fault.drop:
-                return op, None, MockResponse(0, None, delay=delay, drop_connection=True)
+                return MockResponse(0, None, delay=delay, drop_connection=True)
             if fault.status is not None:
                 raise self._forced(op, fault.status, f"Forced by fault rule {fault.id}.", delay)
         principal: Principal | None = None
         if op.security:
             if self.config.enforce_auth:
-                principal = authenticate(request.header("Authorization"), world.store.lookup_key)
+                principal = seen.principal = authenticate(request.header("Authorization"), world.store.lookup_key)
                 authorize(op, principal)
             else:
-                principal = self._lenient_principal(world, request)
+                principal = seen.principal = self._lenient_principal(world, request)
         prefer = request.header("Prefer")
         if prefer:
             status, prefer_delay = self._prefer(op, prefer)
@@ -301,7 +309,7 @@ class Engine:
             principal = world.store.first_principal()
         response = handler(Call(op, principal, valid, self.now()))
         response.delay += delay
-        return op, principal, response
+        return response
 
     def _lenient_principal(self, world: World, request: MockRequest) -> Principal:
         header = request.header("Authorization") or ""

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
 from .types import Json
 
 #: The realm named in every ``WWW-Authenticate`` challenge.
 REALM = "auralytik"
 
-MISSING_AUTH = (
-    "Send 'Authorization: Bearer <API key>'; the bundled test keys are listed in the README."
-)
+MISSING_AUTH = "Send 'Authorization: Bearer <API key>'; the bundled test keys are listed in the README."
 MALFORMED_AUTH = (
     "The Authorization header is malformed: expected 'Bearer <API key>' "
     "(one scheme, one token of letters, digits and -._~+/)."

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import yaml
@@ -50,8 +50,8 @@ def _plain(value: Json) -> Json:
     """YAML reads unquoted timestamps as datetimes; the spec wants RFC 3339 strings."""
     if isinstance(value, datetime):
         if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
     if isinstance(value, date):
         return value.isoformat()
     return value
@@ -63,13 +63,12 @@ def read_document(path: Path) -> Json:
     :raises FixtureError: unreadable or not parseable; names the file and line.
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".json":
+            return json.loads(path.read_text(encoding="utf-8"))
+        with path.open(encoding="utf-8") as stream:  # a stream, so YAML errors name the file
+            return yaml.load(stream, Loader=_YamlLoader)  # noqa: S506 - a safe loader
     except (OSError, UnicodeDecodeError) as exc:
         raise FixtureError(f"{path}: cannot read: {exc}") from None
-    try:
-        if path.suffix == ".json":
-            return json.loads(text)
-        return yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a safe loader
     except json.JSONDecodeError as exc:
         raise FixtureError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
     except yaml.YAMLError as exc:

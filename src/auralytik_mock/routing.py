@@ -64,9 +64,7 @@ class Router:
                 self._templated.append(_Route(template, re.compile(regex + r"\Z"), methods))
             else:
                 self._static[template] = _Route(template, None, methods)
-        self._names = {
-            _group(name): name for route in self._templated for name in _PARAM.findall(route.template)
-        }
+        self._names = {_group(name): name for route in self._templated for name in _PARAM.findall(route.template)}
 
     def route(self, path: str) -> tuple[_Route, dict[str, str]] | None:
         """Return the route for ``path`` and its raw parameters, or ``None``."""

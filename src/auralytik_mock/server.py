@@ -14,13 +14,20 @@ from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from .app import create_app, engine_of
 from .config import Config
 from .engine import Engine
 from .errors import ServerError
 from .types import Json
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No line per request on stderr: the journal (``MockServer.requests``) has them."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
 
 
 class MockServer:
@@ -72,8 +79,7 @@ class MockServer:
         """
         if self._server is not None:
             raise ServerError("this MockServer is already running; stop() it first")
-        server = make_server(self.config.host, self.config.port, self.app, threaded=True)
-        server.daemon_threads = True
+        server = make_server(self.config.host, self.config.port, self.app, threaded=True, request_handler=_QuietHandler)
         self._server = server
         self.port = server.server_port
         self._thread = threading.Thread(

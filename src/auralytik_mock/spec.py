@@ -103,11 +103,7 @@ class Operation:
 
     def documents(self, status: int) -> bool:
         """Whether ``status`` is documented (exactly, as ``4XX``, or as ``default``)."""
-        return (
-            str(status) in self.responses
-            or f"{status // 100}XX" in self.responses
-            or "default" in self.responses
-        )
+        return str(status) in self.responses or f"{status // 100}XX" in self.responses or "default" in self.responses
 
     def response_for(self, status: int) -> ResponseSpec | None:
         """The documented response for ``status``, most specific first."""

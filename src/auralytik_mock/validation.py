@@ -130,13 +130,16 @@ _TYPE_NAMES = {
 
 
 def _describe(error: ValidationError, prefix: str, read_only: frozenset[str]) -> list[Violation]:
-    keyword, value, instance = error.validator, error.validator_value, error.instance
+    keyword = error.validator
+    value: Any = error.validator_value
+    instance: Any = error.instance
+    schema: Any = error.schema
     where = _field(prefix, error.absolute_path)
     if keyword == "required" and isinstance(instance, dict):
         return [Violation(f"{where}.{name}", "is required") for name in value if name not in instance]
     if keyword == "additionalProperties" and isinstance(instance, dict):
-        known = set((error.schema.get("properties") or {}) if isinstance(error.schema, dict) else ())
-        patterns = [re.compile(p) for p in (error.schema.get("patternProperties") or {})]
+        known = set((schema.get("properties") or {}) if isinstance(schema, dict) else ())
+        patterns = [re.compile(p) for p in (schema.get("patternProperties") or {})] if isinstance(schema, dict) else []
         allowed = ", ".join(sorted(known)) or "none"
         out = []
         for name in instance:
@@ -194,9 +197,7 @@ class _OperationValidator:
         self.path_params = [p for p in op.parameters if p.location == "path"]
         self.query_params = {p.name: p for p in op.parameters if p.location == "query"}
         self.header_params = [p for p in op.parameters if p.location == "header"]
-        self.query_defaults = {
-            p.name: p.schema["default"] for p in self.query_params.values() if "default" in p.schema
-        }
+        self.query_defaults = {p.name: p.schema["default"] for p in self.query_params.values() if "default" in p.schema}
         self.query_names = ", ".join(sorted(self.query_params)) or "none"
         for param in op.parameters:
             schemas.at(param.schema_pointer)  # compile now, not on the first request

@@ -110,8 +110,14 @@ def test_create_engagement_returns_201_with_location_and_server_fields(api: Api)
     body = r.json
     assert body["id"].startswith("eng_")
     assert r.headers["Location"] == f"/v1/engagements/{body['id']}"
-    assert body == {**NEW, "id": body["id"], "status": "active", "evaluationCount": 0,
-                    "createdAt": CLOCK, "updatedAt": CLOCK}
+    assert body == {
+        **NEW,
+        "id": body["id"],
+        "status": "active",
+        "evaluationCount": 0,
+        "createdAt": CLOCK,
+        "updatedAt": CLOCK,
+    }
     assert list(body) == list(SEED_ENGAGEMENT), "fields come in the seed's order"
 
 
@@ -179,8 +185,12 @@ def test_create_engagement_over_1_mib_returns_413(api: Api) -> None:
 def test_update_engagement_changes_only_given_fields_and_bumps_updated_at(api: Api) -> None:
     r = api.patch("/v1/engagements/eng_456", json={"name": "Q1 Quality Review - Updated", "status": "completed"})
     assert r.status == 200
-    assert r.json == {**SEED_ENGAGEMENT, "name": "Q1 Quality Review - Updated", "status": "completed",
-                      "updatedAt": CLOCK}
+    assert r.json == {
+        **SEED_ENGAGEMENT,
+        "name": "Q1 Quality Review - Updated",
+        "status": "completed",
+        "updatedAt": CLOCK,
+    }
     assert api.get("/v1/engagements/eng_456").json == r.json
 
 

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Install everything the test suite needs, on a fresh machine: a virtualenv in .venv
+# with the package (editable) and its test extras. Idempotent; .ci/run and
+# scripts/test.sh both call it. System tools for the browser and container checks
+# are installed by scripts/install-system-deps.sh (needs root and apt).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+.venv/bin/python -m pip install --quiet -e ".[test]" 2>&1 | grep -v "^WARNING: Location" || true
+.venv/bin/python -c "import auralytik_mock, schemathesis, openapi_spec_validator" \
+  || { echo "install-test-deps: the test dependencies did not install" >&2; exit 1; }
+if [ -x scripts/install-system-deps.sh ]; then
+  bash scripts/install-system-deps.sh
+fi

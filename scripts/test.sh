@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs what it needs, then runs the
+# linters, the spec validators and every test (browser and container checks included).
+# Extra arguments go to pytest, e.g. `scripts/test.sh -k scope`.
+# Inner loop (no install, no slow checks): .venv/bin/pytest -m "not slow" -q
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-test-deps.sh
+export PATH="$PWD/.venv/bin:$PATH"
+
+echo "== ruff"
+ruff check .
+ruff format --check src tests bench
+echo "== mypy --strict (src)"
+mypy
+echo "== openapi-spec-validator"
+openapi-spec-validator openapi.yaml
+echo "== auralytik-mock check"
+auralytik-mock check
+echo "== pytest"
+pytest -q -p no:cacheprovider "$@"

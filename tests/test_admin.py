@@ -1,0 +1,270 @@
+"""The admin API under /__mock, forced responses (Prefer) and fault rules, isolated sessions."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+import requests
+
+from auralytik_mock import MockServer
+from tests.conftest import KEY, Api, make_config
+
+NEW = {"name": "n", "type": "quality_review"}
+
+
+# -- Prefer ------------------------------------------------------------------------------
+
+
+def test_prefer_code_429_answers_the_documented_rate_limit(api: Api) -> None:
+    r = api.get("/v1/engagements", headers={"Prefer": "code=429"})
+    assert r.status == 429
+    assert r.headers["Retry-After"] == "30"
+    error = r.json["error"]
+    assert error["code"] == "RATE_LIMIT_EXCEEDED" and error["retryAfter"] == 30
+    assert error["requestId"] == r.headers["X-Request-Id"]
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [
+        (500, "INTERNAL_ERROR"),
+        (503, "SERVICE_UNAVAILABLE"),
+        (404, "NOT_FOUND"),
+        (401, "INVALID_API_KEY"),
+        (403, "INSUFFICIENT_SCOPE"),
+    ],
+)
+def test_prefer_code_answers_any_documented_error(api: Api, status: int, code: str) -> None:
+    r = api.get("/v1/engagements/eng_456", headers={"Prefer": f"code={status}"})
+    assert r.status == status and r.json["error"]["code"] == code
+
+
+def test_prefer_undocumented_code_returns_400_saying_so(api: Api) -> None:
+    r = api.get("/v1/engagements", headers={"Prefer": "code=418"})
+    assert r.status == 400
+    assert "418 is not documented for listEngagements" in r.json["error"]["message"]
+
+
+def test_prefer_forced_error_changes_nothing(api: Api) -> None:
+    r = api.post("/v1/engagements", json=NEW, headers={"Prefer": "code=500"})
+    assert r.status == 500
+    assert api.get("/v1/engagements").json["totalCount"] == 5
+
+
+def test_prefer_success_code_is_the_normal_answer(api: Api) -> None:
+    assert api.post("/v1/engagements", json=NEW, headers={"Prefer": "code=201"}).status == 201
+
+
+def test_prefer_does_not_bypass_auth(api: Api) -> None:
+    assert api.get("/v1/engagements", key=None, headers={"Prefer": "code=500"}).status == 401
+
+
+def test_prefer_delay_adds_latency(api: Api) -> None:
+    started = time.perf_counter()
+    assert api.get("/v1/engagements", headers={"Prefer": "delay=300"}).status == 200
+    assert time.perf_counter() - started >= 0.3
+
+
+# -- admin endpoints ---------------------------------------------------------------------
+
+
+def test_admin_health_is_ready_without_a_key(api: Api) -> None:
+    r = api.get("/__mock/health", key=None)
+    assert r.status == 200 and r.json["status"] == "ok" and r.json["operations"] == 5
+
+
+def test_admin_reset_restores_the_fixtures(api: Api) -> None:
+    api.post("/v1/engagements", json=NEW)
+    api.patch("/v1/engagements/eng_456", json={"name": "changed"})
+    assert api.post("/__mock/reset", key=None).json == {"status": "ok"}
+    assert api.get("/v1/engagements").json["totalCount"] == 5
+    assert api.get("/v1/engagements/eng_456").json["name"] == "Q1 Quality Review"
+
+
+def test_admin_reset_other_method_is_405_with_allow(api: Api) -> None:
+    r = api.get("/__mock/reset", key=None)
+    assert r.status == 405 and r.headers["Allow"] == "POST"
+
+
+def test_admin_unknown_path_is_404_envelope(api: Api) -> None:
+    r = api.get("/__mock/nope", key=None)
+    assert r.status == 404 and r.json["error"]["code"] == "NOT_FOUND"
+
+
+def test_admin_requests_lists_and_filters_and_clears(api: Api) -> None:
+    api.get("/v1/engagements")
+    api.post("/v1/engagements", json=NEW)
+    all_ = api.get("/__mock/requests", key=None).json
+    assert [e["method"] for e in all_["requests"]] == ["GET", "POST"]
+    posts = api.get("/__mock/requests?method=post", key=None).json
+    assert posts["count"] == 1 and posts["requests"][0]["body"] == NEW
+    assert api.request("DELETE", "/__mock/requests", key=None).status == 200
+    assert api.get("/__mock/requests", key=None).json["count"] == 0
+
+
+def test_admin_state_dump_and_load_round_trip(api: Api) -> None:
+    state = api.get("/__mock/state", key=None).json
+    assert [c["id"] for c in state["clients"]] == ["client_acme", "client_globex"]
+    acme = state["clients"][0]
+    acme["engagements"] = acme["engagements"][:1]
+    r = api.request("PUT", "/__mock/state", key=None, json=state)
+    assert r.status == 200 and r.json["records"] == 3
+    assert api.get("/v1/engagements").json["totalCount"] == 1
+    assert api.post("/__mock/reset", key=None).status == 200
+    assert api.get("/v1/engagements").json["totalCount"] == 5
+
+
+def test_admin_state_load_rejects_invalid_records_and_keeps_the_state(api: Api) -> None:
+    state = api.get("/__mock/state", key=None).json
+    state["clients"][0]["engagements"][0]["status"] = "archived"
+    r = api.request("PUT", "/__mock/state", key=None, json=state)
+    assert r.status == 400 and "engagements[0]" in r.json["error"]["message"]
+    assert api.get("/v1/engagements").json["totalCount"] == 5
+
+
+def test_admin_clock_pins_now(api: Api) -> None:
+    assert api.request("PUT", "/__mock/clock", key=None, json={"now": "2030-01-01T00:00:00Z"}).status == 200
+    assert api.post("/v1/engagements", json=NEW).json["createdAt"] == "2030-01-01T00:00:00Z"
+    assert api.request("PUT", "/__mock/clock", key=None, json={"now": "tomorrow"}).status == 400
+
+
+def test_admin_serves_the_spec_pointing_at_itself(api: Api) -> None:
+    doc = api.get("/__mock/openapi.json", key=None).json
+    assert doc["servers"][0]["url"].endswith("/v1")
+    assert doc["paths"]["/health"]["servers"][0]["url"].startswith("http://")
+
+
+# -- fault rules ---------------------------------------------------------------------------
+
+
+def test_fault_rule_answers_503_for_the_next_n_calls_then_stops(api: Api) -> None:
+    rule = {"method": "PATCH", "path": "/v1/engagements/{id}", "status": 503, "times": 2}
+    created = api.post("/__mock/faults", key=None, json=rule)
+    assert created.status == 201 and created.json["id"].startswith("fault_")
+    statuses = [api.patch("/v1/engagements/eng_456", json={"name": "x"}).status for _ in range(3)]
+    assert statuses == [503, 503, 200]
+    assert api.get("/v1/engagements/eng_456").status == 200, "other methods are untouched"
+    assert api.get("/__mock/faults", key=None).json["faults"] == []
+
+
+def test_fault_rule_on_a_concrete_path(api: Api) -> None:
+    api.post("/__mock/faults", key=None, json={"path": "/v1/engagements/eng_457", "status": 500})
+    assert api.get("/v1/engagements/eng_457").status == 500
+    assert api.get("/v1/engagements/eng_456").status == 200
+
+
+def test_fault_rule_delay(api: Api) -> None:
+    api.post("/__mock/faults", key=None, json={"method": "GET", "path": "/v1/engagements", "delayMs": 300})
+    started = time.perf_counter()
+    assert api.get("/v1/engagements").status == 200
+    assert time.perf_counter() - started >= 0.3
+
+
+@pytest.mark.parametrize(
+    ("rule", "field"),
+    [
+        ({"path": "/v1/nope", "status": 503}, "body.path"),
+        ({"path": "/v1/engagements", "status": 418}, "body.status"),
+        ({"path": "/v1/engagements"}, "body"),
+        ({"path": "/v1/engagements", "status": 503, "times": 0}, "body.times"),
+        ({"path": "/v1/engagements", "delayMs": -5}, "body.delayMs"),
+        ({"path": "/v1/engagements", "status": 503, "colour": 1}, "body.colour"),
+    ],
+)
+def test_invalid_fault_rule_returns_400(api: Api, rule: dict, field: str) -> None:
+    r = api.post("/__mock/faults", key=None, json=rule)
+    assert r.status == 400
+    assert field in [d["field"] for d in r.json["error"]["details"]]
+
+
+def test_reset_clears_fault_rules(api: Api) -> None:
+    api.post("/__mock/faults", key=None, json={"path": "/v1/engagements", "status": 503})
+    api.post("/__mock/reset", key=None)
+    assert api.get("/v1/engagements").status == 200
+
+
+def test_fault_rule_drop_closes_the_connection() -> None:
+    with MockServer() as mock:
+        requests.post(
+            mock.root_url + "/__mock/faults", json={"path": "/v1/engagements", "drop": True, "times": 1}, timeout=5
+        )
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"{mock.url}/engagements", headers=mock.auth(), timeout=5)
+        assert requests.get(f"{mock.url}/engagements", headers=mock.auth(), timeout=5).status_code == 200
+
+
+def test_slow_call_does_not_stall_other_clients() -> None:
+    with MockServer() as mock:
+        requests.post(
+            mock.root_url + "/__mock/faults",
+            json={"method": "GET", "path": "/v1/engagements", "delayMs": 1500},
+            timeout=5,
+        )
+        slow = threading.Thread(
+            target=requests.get, args=(f"{mock.url}/engagements",), kwargs={"headers": mock.auth(), "timeout": 5}
+        )
+        slow.start()
+        time.sleep(0.1)
+        started = time.perf_counter()
+        assert requests.get(f"{mock.url}/engagements/eng_456", headers=mock.auth(), timeout=5).status_code == 200
+        assert time.perf_counter() - started < 1.0
+        slow.join()
+
+
+# -- sessions ----------------------------------------------------------------------------
+
+
+def test_sessions_are_isolated_from_each_other_and_from_the_default(api: Api) -> None:
+    a = api.post("/__mock/sessions", key=None).json
+    b = api.post("/__mock/sessions", key=None).json
+    key_a, key_b = a["keys"][KEY], b["keys"][KEY]
+    assert key_a != key_b and key_a != KEY
+    created = api.post("/v1/engagements", json=NEW, key=key_a)
+    assert created.status == 201
+    assert api.get("/v1/engagements", key=key_a).json["totalCount"] == 6
+    assert api.get("/v1/engagements", key=key_b).json["totalCount"] == 5
+    assert api.get("/v1/engagements").json["totalCount"] == 5
+    assert api.get(f"/v1/engagements/{created.json['id']}", key=key_b).status == 404
+    assert api.patch("/v1/engagements/eng_456", key=a["keys"]["READ_ONLY_API_KEY"], json={"name": "x"}).status == 403
+
+
+def test_session_delete_frees_its_keys(api: Api) -> None:
+    session = api.post("/__mock/sessions", key=None).json
+    assert api.request("DELETE", f"/__mock/sessions/{session['id']}", key=None).status == 200
+    assert api.get("/v1/engagements", key=session["keys"][KEY]).status == 401
+    assert api.request("DELETE", f"/__mock/sessions/{session['id']}", key=None).status == 404
+
+
+def test_session_reset_restores_only_that_session(api: Api) -> None:
+    session = api.post("/__mock/sessions", key=None).json
+    key = session["keys"][KEY]
+    api.post("/v1/engagements", json=NEW, key=key)
+    api.post("/v1/engagements", json=NEW)
+    assert api.post(f"/__mock/sessions/{session['id']}/reset", key=None).status == 200
+    assert api.get("/v1/engagements", key=key).json["totalCount"] == 5
+    assert api.get("/v1/engagements").json["totalCount"] == 6
+
+
+def test_sessions_are_capped_with_a_clear_error() -> None:
+    from auralytik_mock import create_app
+
+    client = create_app(make_config(max_sessions=2)).test_client()
+    assert [client.post("/__mock/sessions").status_code for _ in range(2)] == [201, 201]
+    r = client.post("/__mock/sessions")
+    assert r.status_code == 507 and "At most 2 sessions" in r.json["error"]["message"]
+
+
+def test_admin_paths_never_collide_with_api_paths() -> None:
+    from tests.conftest import _SPEC
+
+    assert not [op.path for op in _SPEC.operations if op.path.startswith("/__mock")]
+
+
+def test_port_is_really_free_after_stop() -> None:
+    with MockServer() as mock:
+        port = mock.port
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", port))

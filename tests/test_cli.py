@@ -1,0 +1,208 @@
+"""The auralytik-mock command: check, and serve as a real process (granian and Werkzeug)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import yaml
+
+from auralytik_mock.cli import main
+from tests.conftest import FIXTURES, ROOT, SPEC_PATH
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _call(url: str, method: str = "GET", body: dict | None = None, key: str | None = "YOUR_API_KEY"):
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=5) as r:
+            return r.status, json.loads(r.read() or b"null"), r.headers
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null"), e.headers
+
+
+@contextmanager
+def serving(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "auralytik_mock", "serve", "--port", str(port), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=cwd or ROOT,
+        env={**os.environ, **(env or {})},
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if _call(base + "/__mock/health", key=None)[0] == 200:
+                    break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"serve did not start: {process.communicate(timeout=5)[0]}")
+            time.sleep(0.05)
+        yield base, process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)  # granian's worker too
+            process.communicate(timeout=5)
+
+
+def test_check_passes_on_the_bundled_spec_and_fixtures(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check"]) == 0
+    out = capsys.readouterr().out
+    assert "5 operations" in out and "2 clients, 7 records" in out
+
+
+def test_check_fails_with_the_file_and_record_on_a_bad_fixture(tmp_path: Path, capsys) -> None:
+    doc = yaml.safe_load((FIXTURES / "acme.yaml").read_text())
+    doc["clients"][0]["engagements"][0]["status"] = "archived"
+    (tmp_path / "acme.yaml").write_text(yaml.safe_dump(doc))
+    assert main(["check", "--fixtures", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "acme.yaml: clients[0].engagements[0] (id eng_456).status: must be one of" in err
+
+
+def test_check_takes_paths_from_the_environment(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("AURALYTIK_MOCK_FIXTURES", str(tmp_path / "missing"))
+    assert main(["check"]) == 1
+    assert "no such fixture file or folder" in capsys.readouterr().err
+
+
+def test_bad_environment_value_is_a_clear_usage_error(monkeypatch, capsys) -> None:
+    monkeypatch.setenv("AURALYTIK_MOCK_LATENCY", "fast")
+    with pytest.raises(SystemExit) as info:
+        main(["check"])
+    assert info.value.code == 2
+    assert "AURALYTIK_MOCK_LATENCY" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("server", ["granian", "werkzeug"])
+def test_serve_runs_the_seed_examples_and_stops_on_sigterm(server: str) -> None:
+    with serving("--server", server, "--clock", "2024-02-01T00:00:00Z") as (base, process):
+        status, body, _ = _call(base + "/v1/engagements")
+        assert status == 200 and body["totalCount"] == 5
+        status, created, headers = _call(
+            base + "/v1/engagements",
+            "POST",
+            {
+                "name": "Q1 Quality Review",
+                "description": "First quarter quality evaluation project",
+                "type": "quality_review",
+            },
+        )
+        assert status == 201 and headers["Location"] == f"/v1/engagements/{created['id']}"
+        status, patched, _ = _call(
+            base + "/v1/engagements/eng_456", "PATCH", {"name": "Q1 Quality Review - Updated", "status": "completed"}
+        )
+        assert status == 200 and patched["status"] == "completed"
+        assert _call(base + "/v1/engagements/eng_456")[1]["name"] == "Q1 Quality Review - Updated"
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        output = process.communicate(timeout=10)[0]
+        assert time.monotonic() - started < 3
+        assert process.returncode == 0, output
+    assert "YOUR_API_KEY" in output and "engagements:read, engagements:write" in output
+    assert f"{base}/v1" in output
+
+
+def test_serve_reads_flags_from_the_environment() -> None:
+    with serving(
+        env={"AURALYTIK_MOCK_CLOCK": "2031-01-01T00:00:00Z", "AURALYTIK_MOCK_CORS_ORIGINS": "http://localhost:3000"}
+    ) as (base, _):
+        status, created, _ = _call(base + "/v1/engagements", "POST", {"name": "n", "type": "t"})
+        assert created["createdAt"] == "2031-01-01T00:00:00Z"
+
+
+def test_serve_refuses_a_busy_port_clearly() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "auralytik_mock", "serve", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def test_serve_with_a_bad_fixture_exits_1_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text("clients: 3\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "auralytik_mock", "serve", "--fixtures", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    assert result.returncode == 1 and "bad.yaml" in result.stderr
+
+
+@pytest.mark.slow
+def test_installed_wheel_serves_bundled_spec_from_another_directory(tmp_path: Path) -> None:
+    wheel_dir, target = tmp_path / "wheel", tmp_path / "site"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(wheel_dir),
+            str(ROOT),
+        ],
+        check=True,
+        timeout=300,
+    )
+    (wheel,) = wheel_dir.glob("auralytik_mock-*.whl")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+        check=True,
+        timeout=300,
+    )
+    bundled = target / "auralytik_mock" / "_bundled"
+    assert (bundled / "openapi.yaml").read_bytes() == SPEC_PATH.read_bytes()
+    assert sorted(p.name for p in (bundled / "fixtures").iterdir()) == sorted(p.name for p in FIXTURES.iterdir())
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    with serving(env={"PYTHONPATH": str(target)}, cwd=elsewhere) as (base, _):
+        assert _call(base + "/v1/engagements/eng_456")[0] == 200
+        where = subprocess.run(
+            [sys.executable, "-c", "import auralytik_mock.config as c; print(c.bundled_spec_path())"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(target)},
+            cwd=elsewhere,
+            check=True,
+        ).stdout
+        assert str(bundled) in where

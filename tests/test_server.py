@@ -1,0 +1,104 @@
+"""MockServer: a real server on a free port, as test writers use it."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+import requests
+
+from auralytik_mock import MockServer, ServerError
+from tests.conftest import make_config
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_context_manager_serves_on_a_free_port_and_stops() -> None:
+    with MockServer() as mock:
+        assert mock.port != 0
+        assert mock.url == f"http://127.0.0.1:{mock.port}/v1"
+        r = requests.get(f"{mock.url}/engagements", headers=mock.auth(), timeout=5)
+        assert r.status_code == 200 and r.json()["totalCount"] == 5
+        url = mock.url
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{url}/engagements", timeout=2)
+
+
+def test_two_servers_in_one_process_are_isolated() -> None:
+    with MockServer() as a, MockServer() as b:
+        created = requests.post(f"{a.url}/engagements", json={"name": "n", "type": "t"}, headers=a.auth(), timeout=5)
+        assert created.status_code == 201
+        assert requests.get(f"{a.url}/engagements", headers=a.auth(), timeout=5).json()["totalCount"] == 6
+        assert requests.get(f"{b.url}/engagements", headers=b.auth(), timeout=5).json()["totalCount"] == 5
+
+
+def test_hundred_start_stop_cycles_leak_no_thread_and_no_socket() -> None:
+    with MockServer():
+        pass  # warm up imports and lazily created objects
+    threads, fds = threading.active_count(), _open_fds()
+    for _ in range(100):
+        with MockServer() as mock:
+            assert requests.get(mock.root_url + "/health", timeout=5).status_code == 200
+    assert threading.active_count() == threads
+    assert _open_fds() == fds
+
+
+def test_start_twice_raises_server_error() -> None:
+    mock = MockServer().start()
+    try:
+        with pytest.raises(ServerError, match="already running"):
+            mock.start()
+    finally:
+        mock.stop()
+    mock.stop()  # stopping twice is harmless
+
+
+def test_url_before_start_raises_server_error() -> None:
+    with pytest.raises(ServerError, match="not running"):
+        MockServer().url  # noqa: B018
+
+
+def test_reset_restores_fixtures_and_clears_the_journal() -> None:
+    with MockServer() as mock:
+        requests.post(f"{mock.url}/engagements", json={"name": "n", "type": "t"}, headers=mock.auth(), timeout=5)
+        assert len(mock.requests) == 1
+        mock.reset()
+        assert mock.requests == []
+        assert requests.get(f"{mock.url}/engagements", headers=mock.auth(), timeout=5).json()["totalCount"] == 5
+
+
+def test_journal_records_what_the_client_sent_with_the_key_masked() -> None:
+    with MockServer() as mock:
+        requests.post(f"{mock.url}/engagements?x=1", json={"name": "n"}, headers=mock.auth(), timeout=5)
+        (entry,) = mock.requests
+        assert entry["method"] == "POST" and entry["path"] == "/v1/engagements"
+        assert entry["query"] == {"x": ["1"]}
+        assert entry["body"] == {"name": "n"}
+        assert entry["status"] == 400
+        assert {"field": "body.type", "message": "is required"} in entry["validationErrors"]
+        assert entry["apiKey"] == "YOU..._KEY" and "YOUR_API_KEY" not in str(entry)
+        assert entry["clientId"] == "client_acme" and entry["operationId"] == "createEngagement"
+
+
+def test_options_are_config_fields() -> None:
+    with MockServer(clock="2024-01-01T00:00:00Z") as mock:
+        r = requests.post(f"{mock.url}/engagements", json={"name": "n", "type": "t"}, headers=mock.auth(), timeout=5)
+        assert r.json()["createdAt"] == "2024-01-01T00:00:00Z"
+    with pytest.raises(TypeError, match="unknown option"):
+        MockServer(colour="red")
+
+
+def test_keys_lists_the_bundled_keys_and_scopes() -> None:
+    mock = MockServer(config=make_config())
+    assert mock.keys["READ_ONLY_API_KEY"] == ["engagements:read"]
+    assert mock.keys["NO_SCOPE_API_KEY"] == []
+
+
+def test_auth_disabled_lets_calls_without_a_key_through() -> None:
+    with MockServer() as mock:
+        with mock.auth_disabled():
+            assert requests.get(f"{mock.url}/engagements", timeout=5).status_code == 200
+        assert requests.get(f"{mock.url}/engagements", timeout=5).status_code == 401
