@@ -11,7 +11,7 @@ export PATH="$PWD/.venv/bin:$PATH"
 
 echo "== ruff"
 ruff check .
-ruff format --check src tests bench
+ruff format --check .
 echo "== mypy --strict (src)"
 mypy
 echo "== openapi-spec-validator"

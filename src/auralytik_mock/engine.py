@@ -10,7 +10,6 @@ May import: every layer-1 module, ``config``, ``spec``, ``errors``, ``types``.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import random
@@ -48,6 +47,8 @@ log = logging.getLogger("auralytik_mock")
 access_log = logging.getLogger("auralytik_mock.access")
 
 ADMIN_PREFIX = "/__mock"
+#: How much of a body that did not validate the journal keeps.
+JOURNAL_BODY_CHARS = 65536
 #: ``Retry-After`` when a 429 is forced without one.
 DEFAULT_RETRY_AFTER = 30
 #: Longest delay a ``Prefer: delay=`` or a rule may add, in milliseconds.
@@ -128,6 +129,8 @@ class _Seen:
 
     operation: Operation | None = None
     principal: Principal | None = None
+    body: Json = None
+    body_parsed: bool = False
 
 
 @dataclass
@@ -244,7 +247,7 @@ class Engine:
         except Exception:  # a bug in the mock: answer 500 in the envelope, and say so in the log
             log.exception("unexpected error answering %s %s (request %s)", request.method, request.path, request_id)
             response = render_error(ApiError("An unexpected error occurred in the mock."), request_id)
-        op, principal = seen.operation, seen.principal
+        op = seen.operation
         if op is not None and self.config.validate_responses and not response.drop_connection:
             response = self._self_check(world, op, response, request_id)
         response.headers["X-Request-Id"] = request_id
@@ -255,7 +258,7 @@ class Engine:
             for name, value in self.cors.headers(origin).items():
                 response.headers.setdefault(name, value)
         if not request.path.startswith(ADMIN_PREFIX):
-            self._record(request, response, request_id, op, principal, details, started)
+            self._record(request, response, request_id, seen, details, started)
         return response
 
     def _options(self, world: World, request: MockRequest) -> MockResponse:
@@ -304,6 +307,7 @@ class Engine:
             if status is not None:
                 raise self._forced(op, status, f"Forced by 'Prefer: code={status}'.", delay)
         valid = world.validator.validate(op, request, match.path_params)
+        seen.body, seen.body_parsed = valid.body, True
         handler = world.handlers[op.operation_id]
         if principal is None:
             principal = world.store.first_principal()
@@ -411,21 +415,19 @@ class Engine:
         request: MockRequest,
         response: MockResponse,
         request_id: str,
-        op: Operation | None,
-        principal: Principal | None,
+        seen: _Seen,
         details: tuple[Violation, ...],
         started: float,
     ) -> None:
+        op, principal = seen.operation, seen.principal
         elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
         if self.config.access_log:
             access_log.info("%s %s %s %.1fms %s", request.method, request.path, response.status, elapsed_ms, request_id)
-        body: Json = None
-        if request.body:
-            raw = request.body[:65536]
-            try:
-                body = json.loads(raw)
-            except ValueError:
-                body = raw.decode("utf-8", "replace")
+        # The body as the handler saw it; a body that did not validate is kept as text
+        # (never parsed again here: it may be what broke the request).
+        body: Json = seen.body
+        if not seen.body_parsed and request.body:
+            body = request.body[:JOURNAL_BODY_CHARS].decode("utf-8", "replace")
         authorization = request.header("Authorization")
         self.journal.add(
             {

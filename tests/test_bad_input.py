@@ -1,0 +1,247 @@
+"""The bad-input corpus: whatever a buggy client sends, the mock answers a 4xx in the
+envelope (never a 500, never HTML), keeps serving, and loses nothing.
+
+Runs over a real socket against both servers users meet: Werkzeug's (``MockServer``,
+as in tests) and granian's (``auralytik-mock serve``, as in the sandbox and container).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from auralytik_mock import MockServer
+from tests.test_cli import serving
+
+AUTH = {"Authorization": "Bearer YOUR_API_KEY"}
+JSON = {**AUTH, "Content-Type": "application/json"}
+
+
+@pytest.fixture(scope="module", params=["werkzeug", "granian"])
+def base(request: pytest.FixtureRequest) -> Iterator[tuple[str, int]]:
+    if request.param == "werkzeug":
+        with MockServer(validate_responses=True) as mock:
+            yield ("127.0.0.1", mock.port)
+    else:
+        with serving("--quiet", "--validate-responses") as (url, _):
+            yield ("127.0.0.1", int(url.rsplit(":", 1)[1]))
+
+
+def send(
+    base: tuple[str, int], method: str, path: str, body: bytes | None = None, headers: list[tuple[str, str]] = ()
+) -> tuple[int, dict[str, str], bytes]:
+    connection = http.client.HTTPConnection(*base, timeout=10)
+    try:
+        connection.putrequest(method, path, skip_accept_encoding=True)
+        for name, value in headers:
+            connection.putheader(name, value)
+        if body is not None:
+            connection.putheader("Content-Length", str(len(body)))
+        connection.endheaders(body)
+        response = connection.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        connection.close()
+
+
+def state(base: tuple[str, int]) -> dict:
+    status, _, raw = send(base, "GET", "/__mock/state")
+    assert status == 200
+    return json.loads(raw)
+
+
+@pytest.fixture
+def unchanged(base: tuple[str, int]) -> Iterator[None]:
+    """The store and the server are as they were: nothing lost, nothing added, still serving."""
+    send(base, "POST", "/__mock/reset")
+    before = state(base)
+    yield
+    assert state(base) == before
+    status, _, raw = send(base, "GET", "/v1/engagements/eng_456", headers=list(AUTH.items()))
+    assert status == 200 and json.loads(raw)["id"] == "eng_456"
+
+
+def assert_envelope(status: int, headers: dict[str, str], raw: bytes, expected: int | set[int], code: str = "") -> dict:
+    assert status == expected if isinstance(expected, int) else status in expected, (status, raw[:300])
+    assert headers["content-type"].startswith("application/json"), headers
+    error = json.loads(raw)["error"]
+    assert {"code", "message", "requestId"} <= set(error)
+    assert error["requestId"] == headers["x-request-id"]
+    if code:
+        assert error["code"] == code, error
+    return error
+
+
+BODY_CASES = {
+    "malformed JSON": (b'{"name": "n", "type":', 400, "INVALID_JSON"),
+    "JSON array": (b'[{"name": "n", "type": "t"}]', 400, "VALIDATION_ERROR"),
+    "JSON string": (b'"name"', 400, "VALIDATION_ERROR"),
+    "JSON null": (b"null", 400, "VALIDATION_ERROR"),
+    "JSON number": (b"42", 400, "VALIDATION_ERROR"),
+    "empty body": (b"", 400, "VALIDATION_ERROR"),
+    "white space body": (b"   ", 400, "INVALID_JSON"),
+    "deeply nested array": (b"[" * 100_000 + b"]" * 100_000, 400, "INVALID_JSON"),
+    "deeply nested field": (b'{"name": ' + b"[" * 5000 + b"]" * 5000 + b', "type": "t"}', 400, ""),
+    "invalid UTF-8": (b'{"name": "\xff\xfe", "type": "t"}', 400, "INVALID_JSON"),
+    "raw NUL byte": (b'{"name": "a\x00b", "type": "t"}', 400, "INVALID_JSON"),
+    "byte order mark": (b'\xef\xbb\xbf{"name": "n", "type": "t"}', 400, "INVALID_JSON"),
+    "NaN": (b'{"name": "n", "type": "t", "description": NaN}', 400, "INVALID_JSON"),
+    "very long name": (json.dumps({"name": "x" * 100_000, "type": "t"}).encode(), 400, "VALIDATION_ERROR"),
+    "number for string": (b'{"name": 12, "type": "t"}', 400, "VALIDATION_ERROR"),
+    "float for string": (b'{"name": "n", "type": 67.0}', 400, "VALIDATION_ERROR"),
+    "null for required": (b'{"name": null, "type": null}', 400, "VALIDATION_ERROR"),
+    "boolean for string": (b'{"name": true, "type": "t"}', 400, "VALIDATION_ERROR"),
+    "duplicate keys": (b'{"name": "a", "name": "b", "type": "t"}', 400, "INVALID_JSON"),
+    "unknown field": (b'{"name": "n", "type": "t", "owner": "me"}', 400, "VALIDATION_ERROR"),
+    "read-only field": (b'{"name": "n", "type": "t", "id": "eng_1"}', 400, "VALIDATION_ERROR"),
+    "trailing garbage": (b'{"name": "n", "type": "t"} xyz', 400, "INVALID_JSON"),
+    "over 1 MiB": (b'{"name": "' + b"x" * (1024 * 1024 + 10) + b'", "type": "t"}', 413, "PAYLOAD_TOO_LARGE"),
+}
+
+
+@pytest.mark.parametrize("case", list(BODY_CASES))
+@pytest.mark.parametrize(("method", "path"), [("POST", "/v1/engagements"), ("PATCH", "/v1/engagements/eng_456")])
+def test_bad_body(base, unchanged, case: str, method: str, path: str) -> None:
+    body, expected, code = BODY_CASES[case]
+    if method == "PATCH" and case in {"JSON null"}:
+        code = "VALIDATION_ERROR"
+    if method == "PATCH" and case in {"read-only field", "unknown field"}:
+        expected = 400
+    result = send(base, method, path, body, list(JSON.items()))
+    if method == "PATCH" and case in {"number for string", "null for required", "boolean for string"}:
+        code = "VALIDATION_ERROR"
+    assert_envelope(*result, expected, code)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "expected"),
+    [
+        (None, 415),
+        ("text/plain", 415),
+        ("application/x-www-form-urlencoded", 415),
+        ("multipart/form-data; boundary=x", 415),
+        ("application/xml", 415),
+        ("application/json; charset=latin-1", 415),
+    ],
+)
+def test_wrong_content_type_is_415(base, unchanged, content_type: str | None, expected: int) -> None:
+    headers = list(AUTH.items()) + ([("Content-Type", content_type)] if content_type else [])
+    result = send(base, "POST", "/v1/engagements", b'{"name": "n", "type": "t"}', headers)
+    assert_envelope(*result, expected, "UNSUPPORTED_MEDIA_TYPE")
+
+
+def test_json_with_charset_utf8_is_accepted(base) -> None:
+    headers = [*AUTH.items(), ("Content-Type", "application/json; charset=utf-8")]
+    status, _, _ = send(base, "POST", "/v1/engagements", b'{"name": "n", "type": "t"}', headers)
+    assert status == 201
+    send(base, "POST", "/__mock/reset")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "page=0",
+        "page=-1",
+        "page=abc",
+        "page=" + "1" * 30,
+        "page=",
+        "pageSize=0",
+        "pageSize=101",
+        "pageSize=1e3",
+        "page=1&page=1",
+        "pageSize=%00",
+        "filter=x",
+    ],
+)
+def test_bad_query(base, unchanged, query: str) -> None:
+    assert_envelope(*send(base, "GET", f"/v1/engagements?{query}", headers=list(AUTH.items())), 400, "VALIDATION_ERROR")
+
+
+@pytest.mark.parametrize(
+    ("authorization", "expected", "code"),
+    [
+        ("Basic dXNlcjpwYXNz", 401, "UNAUTHORIZED"),
+        ("Bearer", 401, "UNAUTHORIZED"),
+        ("Bearer ", 401, "UNAUTHORIZED"),
+        ("YOUR_API_KEY", 401, "UNAUTHORIZED"),
+        ("Bearer YOUR_API_KEY extra", 401, "UNAUTHORIZED"),
+        ("Bearer YOUR API KEY", 401, "UNAUTHORIZED"),
+        ("Bearer " + "k" * 10_000, 401, "UNAUTHORIZED"),
+        ("Bearer your_api_key", 401, "INVALID_API_KEY"),
+        ("Bearer YOUR_API_KEY\u00e9".encode().decode("latin-1"), 401, "UNAUTHORIZED"),
+        ("Token YOUR_API_KEY", 401, "UNAUTHORIZED"),
+    ],
+)
+def test_bad_authorization_is_401(base, unchanged, authorization: str, expected: int, code: str) -> None:
+    status, headers, raw = send(base, "GET", "/v1/engagements", headers=[("Authorization", authorization)])
+    assert_envelope(status, headers, raw, expected, code)
+    assert headers["www-authenticate"].startswith('Bearer realm="auralytik"')
+
+
+def test_two_authorization_headers_are_401(base, unchanged) -> None:
+    headers = [("Authorization", "Bearer YOUR_API_KEY"), ("Authorization", "Bearer OTHER_CLIENT_API_KEY")]
+    assert_envelope(*send(base, "GET", "/v1/engagements", headers=headers), 401)
+
+
+@pytest.mark.parametrize("authorization", ["bearer YOUR_API_KEY", "BEARER YOUR_API_KEY", "Bearer   YOUR_API_KEY"])
+def test_rfc_valid_authorization_variants_are_accepted(base, authorization: str) -> None:
+    # RFC 9110: the scheme is case-insensitive; RFC 6750: "Bearer" 1*SP b64token.
+    status, _, _ = send(base, "GET", "/v1/engagements", headers=[("Authorization", authorization)])
+    assert status == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/v1/engagements/..%2F..%2Fetc%2Fpasswd", {400, 404}),
+        ("/v1/engagements/..%2Feng_456", {400, 404}),
+        ("/v1/engagements/%2e%2e", {400}),
+        ("/v1/engagements/eng_456%00", {400}),
+        ("/v1/engagements/eng_%C3%A9", {400}),
+        ("/v1/engagements/%ff%fe", {400}),
+        ("/v1/engagements/eng_456%20", {400}),
+        ("/v1/engagements/" + "eng_" + "1" * 5000, {400}),
+        ("/v1/engagements/eng_456/extra", {404}),
+        ("/v1/engagements//eng_456", {404}),
+        ("/v1//engagements", {404}),
+        ("/v1/engagements/", {404}),
+        ("/v1/ENGAGEMENTS", {404}),
+        ("/engagements", {404}),
+        ("/v2/engagements", {404}),
+    ],
+)
+def test_bad_paths_and_ids(base, unchanged, path: str, expected: set[int]) -> None:
+    assert_envelope(*send(base, "GET", path, headers=list(AUTH.items())), expected)
+
+
+ROUTES = ["/v1/engagements", "/v1/engagements/eng_456", "/health"]
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "TRACE", "CONNECT", "PROPFIND"])
+@pytest.mark.parametrize("path", ROUTES)
+def test_other_methods_are_405_with_allow(base, unchanged, method: str, path: str) -> None:
+    status, headers, raw = send(base, method, path, headers=list(AUTH.items()))
+    assert_envelope(status, headers, raw, 405, "METHOD_NOT_ALLOWED")
+    assert "GET" in headers["allow"] and method not in headers["allow"]
+
+
+@pytest.mark.parametrize("path", ROUTES)
+def test_head_is_get_without_a_body(base, path: str) -> None:
+    get_status, get_headers, get_raw = send(base, "GET", path, headers=list(AUTH.items()))
+    status, headers, raw = send(base, "HEAD", path, headers=list(AUTH.items()))
+    assert (status, raw) == (get_status, b"")
+    assert headers["content-type"] == get_headers["content-type"]
+
+
+@pytest.mark.parametrize("path", ROUTES)
+def test_options_without_cors_answers_allow(base, path: str) -> None:
+    status, headers, raw = send(base, "OPTIONS", path)
+    assert status == 204 and raw == b"" and "OPTIONS" in headers["allow"]
+
+
+def test_many_bad_requests_in_a_row_leave_the_server_serving(base, unchanged) -> None:
+    for case in BODY_CASES.values():
+        assert send(base, "POST", "/v1/engagements", case[0], list(JSON.items()))[0] in {400, 413}
