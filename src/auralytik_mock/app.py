@@ -68,6 +68,31 @@ class _DroppedConnection(Response):
         return [b"{"]
 
 
+#: An oversized body is read and dropped up to this many bytes, so the client is done
+#: sending and can read the 413 (closing early gives it a broken pipe instead).
+DRAIN_LIMIT = 64 * 1024 * 1024
+
+
+def _read_body(limit: int) -> tuple[bytes, bool]:
+    """The request body, or ``(b"", True)`` when it is over ``limit`` (drained, not kept)."""
+    if request.method in {"GET", "HEAD"}:
+        return b"", False
+    length = request.content_length
+    if length is not None and length > limit:
+        stream = request.environ["wsgi.input"]
+        left = min(length, DRAIN_LIMIT)
+        while left > 0:
+            chunk = stream.read(min(left, 1 << 16))
+            if not chunk:
+                break
+            left -= len(chunk)
+        return b"", True
+    try:
+        return request.get_data(cache=False), False
+    except RequestEntityTooLarge:  # a chunked body with no Content-Length ran over the limit
+        return b"", True
+
+
 def create_app(config: Config | None = None, **options: Any) -> Flask:
     """Create the mock as a Flask app.
 
@@ -91,11 +116,7 @@ def create_app(config: Config | None = None, **options: Any) -> Flask:
     app.extensions[EXTENSION] = engine
 
     def dispatch(path: str = "") -> Response:
-        oversized = False
-        try:
-            body = request.get_data(cache=False) if request.method not in {"GET", "HEAD"} else b""
-        except RequestEntityTooLarge:
-            body, oversized = b"", True
+        body, oversized = _read_body(config.max_body_bytes)
         mock_request = MockRequest(
             method=request.method,
             path=request.path,

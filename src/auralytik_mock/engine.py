@@ -41,7 +41,7 @@ from .routing import Router
 from .spec import Operation, Spec
 from .store import Store
 from .types import Json, MockRequest, MockResponse, Principal
-from .validation import RequestValidator, ResponseChecker, SchemaSet
+from .validation import RequestValidator, ResponseChecker, SchemaSet, decode_json
 
 log = logging.getLogger("auralytik_mock")
 access_log = logging.getLogger("auralytik_mock.access")
@@ -423,11 +423,14 @@ class Engine:
         elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
         if self.config.access_log:
             access_log.info("%s %s %s %.1fms %s", request.method, request.path, response.status, elapsed_ms, request_id)
-        # The body as the handler saw it; a body that did not validate is kept as text
-        # (never parsed again here: it may be what broke the request).
+        # The body as the handler saw it; one that was not validated is decoded strictly
+        # here (JSON), or kept as text when it is not JSON.
         body: Json = seen.body
         if not seen.body_parsed and request.body:
-            body = request.body[:JOURNAL_BODY_CHARS].decode("utf-8", "replace")
+            try:
+                body = decode_json(request.body)  # strict and depth-safe: never raises anything else
+            except ApiError:
+                body = request.body[:JOURNAL_BODY_CHARS].decode("utf-8", "replace")
         authorization = request.header("Authorization")
         self.journal.add(
             {

@@ -1,0 +1,77 @@
+"""Schemathesis (a tool nobody here wrote) against the running mock and openapi.yaml.
+
+Every check schemathesis 4 runs by default (all of them: not_a_server_error,
+status_code_conformance, content_type_conformance, response_schema_conformance,
+response_headers_conformance, negative_data_rejection, positive_data_acceptance,
+ignored_auth, use_after_free, ensure_resource_availability, unsupported_method, ...),
+in the examples, coverage, fuzzing and stateful phases (the spec's links chain create
+-> get -> patch), with a fixed seed and a bounded example count. The mock runs as users
+run it (granian) with its response self-check on, so any drift is a 500 that fails here.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SPEC_PATH
+from tests.test_cli import serving
+
+pytestmark = pytest.mark.slow
+
+SCHEMATHESIS = str(Path(sys.executable).with_name("schemathesis"))
+COMMON = ["--seed", "1", "--max-examples", "30", "--no-color", "--request-timeout", "10"]
+
+
+def _run(args: list[str]) -> str:
+    result = subprocess.run(
+        [SCHEMATHESIS, "run", str(SPEC_PATH), *COMMON, *args], capture_output=True, text=True, timeout=600
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-6000:]
+    assert "No issues found" in output or "passed" in output, output[-3000:]
+    return output
+
+
+def test_engagements_conform_with_a_full_key() -> None:
+    with serving("--quiet", "--validate-responses") as (base, _):
+        output = _run(
+            [
+                "--url",
+                base + "/v1",
+                "--exclude-path",
+                "/health",
+                "--header",
+                "Authorization: Bearer YOUR_API_KEY",
+                "--phases",
+                "examples,coverage,fuzzing,stateful",
+            ]
+        )
+    assert "Stateful" in output and "API Links" in output
+
+
+def test_write_operations_answer_the_documented_403_with_a_read_only_key() -> None:
+    with serving("--quiet", "--validate-responses") as (base, _):
+        output = _run(
+            [
+                "--url",
+                base + "/v1",
+                "--exclude-path",
+                "/health",
+                "--header",
+                "Authorization: Bearer READ_ONLY_API_KEY",
+                "--phases",
+                "examples,coverage,fuzzing,stateful",
+            ]
+        )
+    assert "403 Forbidden (2 operations)" in output
+
+
+def test_health_at_the_root_conforms() -> None:
+    # /health lives outside /v1 (its path-level servers say so); schemathesis ignores
+    # path-level servers, so it gets its own run against the root URL.
+    with serving("--quiet", "--validate-responses") as (base, _):
+        _run(["--url", base, "--include-path", "/health", "--phases", "examples,coverage,fuzzing"])
