@@ -16,6 +16,8 @@ echo "== mypy --strict (src)"
 mypy
 echo "== openapi-spec-validator"
 openapi-spec-validator openapi.yaml
+echo "== spectral (spectral:oas, fail at warning)"
+.cache/npm/node_modules/.bin/spectral lint openapi.yaml --ruleset .spectral.yaml --fail-severity=warn
 echo "== auralytik-mock check"
 auralytik-mock check
 echo "== pytest"
