@@ -10,7 +10,11 @@ May import: ``engine`` (types only), ``validation``, ``store``, ``errors``, ``ty
 from __future__ import annotations
 
 import copy
+import html
+import importlib.util
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import yaml
@@ -271,6 +275,68 @@ def spec_yaml(engine: Engine, request: MockRequest, params: list[str]) -> MockRe
     return MockResponse(200, None, raw=text.encode("utf-8"), content_type="application/yaml")
 
 
+_DOCS_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>{title} (auralytik-mock)</title>
+  <link rel="icon" href="data:,">
+  <link rel="stylesheet" href="/__mock/docs/swagger-ui.css">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/__mock/docs/swagger-ui-bundle.js"></script>
+  <script>
+    window.ui = SwaggerUIBundle({{
+      url: "/__mock/openapi.json",
+      dom_id: "#swagger-ui",
+      deepLinking: true,
+      tryItOutEnabled: true,
+      onComplete: function () {{
+        // "Try it out" works at once: authorized with a bundled key of the fixtures.
+        window.ui.preauthorizeApiKey("{scheme}", {key});
+        document.body.setAttribute("data-ready", "1");
+      }}
+    }});
+  </script>
+</body>
+</html>
+"""
+_ASSET_TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png", ".html": "text/html"}
+
+
+def _swagger_dist() -> Path | None:
+    """Swagger UI's files, as the flask-swagger-ui package ships them (no CDN: works offline)."""
+    found = importlib.util.find_spec("flask_swagger_ui")
+    if found is None or not found.submodule_search_locations:
+        return None
+    dist = Path(next(iter(found.submodule_search_locations))) / "dist"
+    return dist if (dist / "swagger-ui-bundle.js").is_file() else None
+
+
+def docs_page(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
+    """Swagger UI over the spec, authorized with the first key that holds every scope."""
+    if _swagger_dist() is None:
+        raise NotFoundError("The docs page needs the flask-swagger-ui package: pip install flask-swagger-ui.")
+    keys = [k for c in engine.store.seed for k in c.api_keys]
+    full = [k.key for k in keys if engine.spec.scopes <= set(k.scopes)]
+    key = full[0] if full else (keys[0].key if keys else "")
+    scheme = next(iter(engine.spec.security_schemes), "bearerAuth")
+    title = html.escape(str(engine.spec.document.get("info", {}).get("title", "API")))
+    page = _DOCS_PAGE.format(title=title, scheme=scheme, key=json.dumps(key))
+    return MockResponse(200, None, raw=page.encode("utf-8"), content_type="text/html; charset=utf-8")
+
+
+def docs_asset(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
+    dist = _swagger_dist()
+    name = params[0]
+    path = dist / name if dist is not None else None
+    if path is None or "/" in name or name.startswith(".") or not path.is_file():
+        raise NotFoundError(f"No docs asset {name!r}.")
+    content_type = _ASSET_TYPES.get(path.suffix, "application/octet-stream")
+    return MockResponse(200, None, {"Cache-Control": "max-age=3600"}, raw=path.read_bytes(), content_type=content_type)
+
+
 #: (path template parts, {method: handler}); ``*`` matches one path segment.
 ROUTES: list[tuple[tuple[str, ...], dict[str, AdminHandler]]] = [
     (("health",), {"GET": health}),
@@ -285,6 +351,8 @@ ROUTES: list[tuple[tuple[str, ...], dict[str, AdminHandler]]] = [
     (("clock",), {"GET": clock_get, "PUT": clock_put}),
     (("openapi.json",), {"GET": spec_json}),
     (("openapi.yaml",), {"GET": spec_yaml}),
+    (("docs",), {"GET": docs_page}),
+    (("docs", "*"), {"GET": docs_asset}),
 ]
 
 

@@ -42,9 +42,7 @@ def to_flask(response: MockResponse) -> Response:
         data = _dumps(response.body)
     flask_response = Response(data, status=response.status, headers=response.headers)
     if data:
-        flask_response.content_type = (
-            "application/json" if response.content_type == "application/json" else response.content_type
-        )
+        flask_response.content_type = response.content_type
     else:
         del flask_response.headers["Content-Type"]
     return flask_response

@@ -1,0 +1,131 @@
+"""CORS and the docs page, proven in a real browser: Debian's headless Chromium, driven by Playwright.
+
+A page served from one localhost port calls the mock (``auralytik-mock serve``, as the
+sandbox runs) on another port, with an Authorization header: list, create, patch, and
+a 403 the page can read. A mock that does not allow the page's origin is blocked by
+the browser. The docs page's "Try it out" calls the mock with a bundled key.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.test_cli import serving
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+HERE = Path(__file__).resolve().parent
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def page_origin() -> Iterator[str]:
+    """A static server for the frontend page, on its own port (another origin)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(HERE)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: scripts/install-system-deps.sh installs Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright, tempfile.TemporaryDirectory() as profile:
+        context = playwright.chromium.launch_persistent_context(
+            profile, executable_path=CHROMIUM, headless=True, args=FLAGS
+        )
+        yield context
+        context.close()
+
+
+def _run_page(browser: Any, url: str) -> tuple[dict[str, Any], list[str]]:
+    page = browser.new_page()
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text))
+    try:
+        page.goto(url)
+        page.wait_for_selector("body[data-done='1']", timeout=15_000)
+        return json.loads(page.inner_text("#result")), console
+    finally:
+        page.close()
+
+
+def test_page_on_another_origin_lists_creates_patches_and_reads_a_403(browser, page_origin) -> None:
+    with serving("--quiet") as (api, _):
+        result, console = _run_page(browser, f"{page_origin}/app.html?api={api}")
+    assert "error" not in result, (result, console)
+    assert result["list"]["status"] == 200 and result["list"]["body"]["totalCount"] == 5
+    created = result["create"]
+    assert created["status"] == 201 and created["body"]["name"] == "From the browser"
+    assert created["location"] == f"/v1/engagements/{created['body']['id']}", "Location is exposed"
+    assert result["patch"]["status"] == 200 and result["patch"]["body"]["status"] == "completed"
+    forbidden = result["forbidden"]
+    assert forbidden["status"] == 403, "the page can read the error answer"
+    assert forbidden["body"]["error"]["code"] == "INSUFFICIENT_SCOPE"
+    assert forbidden["requestId"] == forbidden["body"]["error"]["requestId"], "X-Request-Id is exposed"
+    assert 'error="insufficient_scope"' in forbidden["wwwAuthenticate"]
+    assert result["listAfter"]["body"]["data"][0]["id"] == created["body"]["id"], "state lasts between calls"
+
+
+def test_allowed_origin_list_lets_the_page_through(browser, page_origin) -> None:
+    with serving("--quiet", "--cors-origin", page_origin) as (api, _):
+        result, console = _run_page(browser, f"{page_origin}/app.html?api={api}")
+    assert "error" not in result, (result, console)
+    assert result["create"]["status"] == 201
+
+
+def test_disallowed_origin_is_blocked_by_the_browser(browser, page_origin) -> None:
+    with serving("--quiet", "--cors-origin", "http://localhost:9") as (api, _):
+        result, console = _run_page(browser, f"{page_origin}/app.html?api={api}")
+    assert result["error"] == "TypeError: Failed to fetch"
+    assert any("blocked by CORS policy" in line for line in console), console
+
+
+def test_docs_page_try_it_out_calls_the_mock_with_a_bundled_key(browser) -> None:
+    with serving("--quiet") as (api, _):
+        page = browser.new_page()
+        try:
+            page.goto(f"{api}/__mock/docs")
+            page.wait_for_selector("body[data-ready='1']", timeout=15_000)
+            operation = page.locator("#operations-Engagements-listEngagements")
+            operation.locator(".opblock-summary").click()
+            try_it = operation.locator("button.try-out__btn")
+            if try_it.count():
+                try_it.click()
+            operation.locator("button.execute").click()
+            status = operation.locator(".live-responses-table .response .response-col_status").first
+            status.wait_for(timeout=15_000)
+            assert status.inner_text().strip() == "200"
+            body = operation.locator(".live-responses-table .response-col_description pre").first.inner_text()
+            assert '"totalCount": 5' in body
+        finally:
+            page.close()
