@@ -18,6 +18,8 @@ echo "== openapi-spec-validator"
 openapi-spec-validator openapi.yaml
 echo "== spectral (spectral:oas, fail at warning)"
 .cache/npm/node_modules/.bin/spectral lint openapi.yaml --ruleset .spectral.yaml --fail-severity=warn
+echo "== hadolint (fail at warning)"
+hadolint --no-color --failure-threshold warning Dockerfile
 echo "== auralytik-mock check"
 auralytik-mock check
 echo "== pytest"
