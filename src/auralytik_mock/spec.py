@@ -355,10 +355,42 @@ class Spec:
             result[key] = ResponseSpec(key, schema_pointer, tuple(headers), example, has_example)
         return result
 
+    def inline(self, node: Json, _active: frozenset[str] = frozenset()) -> Json:
+        """A copy of ``node`` with every local ``$ref`` replaced by what it points to.
+
+        Done once at start-up so validators never resolve references per request.
+        A recursive reference stays a ``$ref``, made absolute (the validators' registry
+        resolves it).
+        Siblings of ``$ref`` that only annotate (``readOnly``, ``default``, ...) are merged
+        into the target; any other sibling keeps 2020-12's meaning through ``allOf``.
+        """
+        if isinstance(node, list):
+            return [self.inline(item, _active) for item in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/"):
+            if ref in _active:  # recursive: an absolute reference the registry resolves
+                return {**node, "$ref": pointer_ref(ref[1:])}
+            target = self.inline(self.lookup(ref[1:]), _active | {ref})
+            siblings = {k: self.inline(v, _active) for k, v in node.items() if k != "$ref"}
+            if not siblings:
+                return target
+            if set(siblings) <= _ANNOTATIONS and isinstance(target, dict):
+                return {**target, **siblings}
+            return {"allOf": [target], **siblings}
+        return {key: self.inline(value, _active) for key, value in node.items()}
+
     def schema_at(self, pointer: str) -> Mapping[str, Json]:
         """Return the schema at ``pointer`` with its top-level ``$ref`` chain followed."""
         node, _ = self.resolve(self.lookup(pointer), pointer)
         return cast(Mapping[str, Json], node)
+
+
+#: Keywords that annotate a schema without constraining it (safe to merge beside a $ref).
+_ANNOTATIONS = frozenset(
+    {"description", "title", "readOnly", "writeOnly", "default", "examples", "example", "deprecated", "$comment"}
+)
 
 
 def _is_json_media(media: str) -> bool:

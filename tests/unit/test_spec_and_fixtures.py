@@ -162,3 +162,23 @@ def test_json_fixtures_are_accepted(tmp_path: Path) -> None:
     path.write_text(json.dumps(_fixture_doc()))
     world = build_world(Config(spec_path=SPEC_PATH, fixtures=(path,)))
     assert world.store.count() == 5
+
+
+def test_inline_replaces_refs_and_keeps_recursive_ones_resolvable() -> None:
+    doc = _spec_doc()
+    doc["components"]["schemas"]["Tree"] = {
+        "type": "object",
+        "properties": {"children": {"type": "array", "items": {"$ref": "#/components/schemas/Tree"}}},
+    }
+    spec = Spec(doc, "test")
+    inlined = spec.inline(spec.lookup("/components/schemas/Engagement"))
+    assert "$ref" not in str(inlined)
+    assert inlined["properties"]["id"]["pattern"] == "^eng_[A-Za-z0-9]{1,60}$"
+    assert inlined["properties"]["id"]["readOnly"] is True
+    tree = spec.inline(spec.lookup("/components/schemas/Tree"))
+    assert "'$ref': 'urn:auralytik-mock:openapi#/components/schemas/Tree'" in str(tree)
+    from auralytik_mock.validation import SchemaSet
+
+    validator = SchemaSet(spec).at("/components/schemas/Tree")
+    assert validator.is_valid({"children": [{"children": []}]})
+    assert not validator.is_valid({"children": [{"children": 3}]})
