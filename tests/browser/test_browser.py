@@ -118,10 +118,11 @@ def test_docs_page_try_it_out_calls_the_mock_with_a_bundled_key(browser) -> None
             page.wait_for_selector("body[data-ready='1']", timeout=15_000)
             operation = page.locator("#operations-Engagements-listEngagements")
             operation.locator(".opblock-summary").click()
-            try_it = operation.locator("button.try-out__btn")
-            if try_it.count():
-                try_it.click()
-            operation.locator("button.execute").click()
+            # The page enables "Try it out" up front, so Execute shows once the operation opens
+            # (clicking the try-out button would be "Cancel" and hide it).
+            execute = operation.locator("button.execute")
+            execute.wait_for(state="visible", timeout=15_000)
+            execute.click()
             status = operation.locator(".live-responses-table .response .response-col_status").first
             status.wait_for(timeout=15_000)
             assert status.inner_text().strip() == "200"
