@@ -60,3 +60,17 @@ def test_a_bug_in_a_handler_is_a_500_envelope_and_logged(caplog) -> None:
     r = app.test_client().get("/v1/engagements/eng_456", headers={"Authorization": "Bearer YOUR_API_KEY"})
     assert r.status_code == 500 and r.json["error"]["code"] == "INTERNAL_ERROR"
     assert "RuntimeError: boom" in caplog.text
+
+
+def test_own_flask_routes_still_work_beside_the_spec() -> None:
+    app = create_app(make_config())
+
+    @app.get("/my/extra")
+    def extra() -> dict:
+        return {"mine": True}
+
+    client = app.test_client()
+    assert client.get("/my/extra").json == {"mine": True}
+    r = client.get("/my/other")
+    assert r.status_code == 404 and r.json["error"]["code"] == "NOT_FOUND", "unknown paths keep the envelope"
+    assert client.get("/v1/engagements/eng_456", headers={"Authorization": "Bearer YOUR_API_KEY"}).status_code == 200

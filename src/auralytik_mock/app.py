@@ -12,7 +12,9 @@ import json
 import logging
 import socket
 import time
+from http import HTTPStatus
 from typing import Any
+from urllib.parse import parse_qs
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -71,6 +73,16 @@ class _DroppedConnection(Response):
 DRAIN_LIMIT = 64 * 1024 * 1024
 
 
+def _headers(environ: Any) -> dict[str, str]:
+    """The request headers from the WSGI environ, names lower-cased (cheaper than werkzeug's view)."""
+    headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")}
+    if "CONTENT_TYPE" in environ:
+        headers["content-type"] = environ["CONTENT_TYPE"]
+    if "CONTENT_LENGTH" in environ:
+        headers["content-length"] = environ["CONTENT_LENGTH"]
+    return headers
+
+
 def _read_body(limit: int) -> tuple[bytes, bool]:
     """The request body, or ``(b"", True)`` when it is over ``limit`` (drained, not kept)."""
     if request.method in {"GET", "HEAD"}:
@@ -89,6 +101,87 @@ def _read_body(limit: int) -> tuple[bytes, bool]:
         return request.get_data(cache=False), False
     except RequestEntityTooLarge:  # a chunked body with no Content-Length ran over the limit
         return b"", True
+
+
+_REASONS = {status.value: status.phrase for status in HTTPStatus}
+
+
+def _status_line(status: int) -> str:
+    return f"{status} {_REASONS.get(status, 'Unknown')}"
+
+
+class EngineWSGI:
+    """The engine as WSGI, in front of Flask (``app.wsgi_app``): the hot path.
+
+    Paths of the spec and ``/__mock`` go straight to the engine; anything else goes on
+    to Flask's own dispatch (your own ``@app.route``s, else the engine's 404). Measured
+    in-process, Flask's request context, URL map and Response cost about as much as
+    the whole engine pipeline for a GET, so the routed paths skip them.
+    """
+
+    def __init__(self, engine: Engine, flask_wsgi: Any, max_body_bytes: int) -> None:
+        self.engine = engine
+        self.flask_wsgi = flask_wsgi
+        self.max_body_bytes = max_body_bytes
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        raw_path = environ.get("PATH_INFO", "") or "/"
+        path = raw_path.encode("latin-1").decode("utf-8", "replace")
+        if not path.startswith("/__mock") and self.engine.world.router.route(path) is None:
+            return self.flask_wsgi(environ, start_response)
+        body, oversized = _read_wsgi_body(environ, self.max_body_bytes)
+        query = environ.get("QUERY_STRING", "")
+        mock_request = MockRequest(
+            method=environ["REQUEST_METHOD"].upper(),
+            path=path,
+            query=parse_qs(query, keep_blank_values=True, encoding="utf-8", errors="replace") if query else {},
+            headers=_headers(environ),
+            body=body,
+            oversized=oversized,
+        )
+        response = self.engine.handle(mock_request)
+        if response.delay > 0:
+            time.sleep(response.delay)
+        if response.drop_connection:
+            return _DroppedConnection()(environ, start_response)
+        if response.raw is not None:
+            data = response.raw
+        elif response.body is None:
+            data = b""
+        else:
+            data = _dumps(response.body)
+        headers = list(response.headers.items())
+        if data:
+            headers.append(("Content-Type", response.content_type))
+        headers.append(("Content-Length", str(len(data))))
+        start_response(_status_line(response.status), headers)
+        return [] if mock_request.method == "HEAD" else [data]
+
+
+def _read_wsgi_body(environ: dict[str, Any], limit: int) -> tuple[bytes, bool]:
+    """The body, or ``(b"", True)`` when over ``limit`` (read and dropped, up to ``DRAIN_LIMIT``)."""
+    stream = environ.get("wsgi.input")
+    length_text = environ.get("CONTENT_LENGTH")
+    if stream is None:
+        return b"", False
+    if length_text:
+        try:
+            length = int(length_text)
+        except ValueError:
+            return b"", False
+        if length > limit:
+            left = min(length, DRAIN_LIMIT)
+            while left > 0:
+                chunk = stream.read(min(left, 1 << 16))
+                if not chunk:
+                    break
+                left -= len(chunk)
+            return b"", True
+        return stream.read(length) if length > 0 else b"", False
+    if environ.get("wsgi.input_terminated"):  # chunked: read up to the limit
+        data = stream.read(limit + 1)
+        return (b"", True) if len(data) > limit else (data, False)
+    return b"", False
 
 
 def create_app(config: Config | None = None, **options: Any) -> Flask:
@@ -115,11 +208,12 @@ def create_app(config: Config | None = None, **options: Any) -> Flask:
 
     def dispatch(path: str = "") -> Response:
         body, oversized = _read_body(config.max_body_bytes)
+        environ = request.environ
         mock_request = MockRequest(
             method=request.method,
             path=request.path,
-            query=request.args.to_dict(flat=False),
-            headers=request.headers,  # type: ignore[arg-type]
+            query=request.args.to_dict(flat=False) if environ.get("QUERY_STRING") else {},
+            headers=_headers(environ),
             body=body,
             oversized=oversized,
         )
@@ -130,6 +224,7 @@ def create_app(config: Config | None = None, **options: Any) -> Flask:
             return _DroppedConnection()
         return to_flask(response)
 
+    app.wsgi_app = EngineWSGI(engine, app.wsgi_app, config.max_body_bytes)  # type: ignore[method-assign]
     app.add_url_rule("/", "dispatch", dispatch, methods=_METHODS, provide_automatic_options=False)
     app.add_url_rule("/<path:path>", "dispatch", dispatch, methods=_METHODS, provide_automatic_options=False)
 

@@ -152,8 +152,16 @@ class Journal:
             self.entries.clear()
 
     def snapshot(self) -> list[dict[str, Json]]:
+        """Copies of the entries, oldest first, with ``time`` as RFC 3339 (formatted here, not per request)."""
         with self.lock:
-            return list(self.entries)
+            entries = list(self.entries)
+        out = []
+        for entry in entries:
+            shown = dict(entry)
+            stamp = datetime.fromtimestamp(shown.pop("_at"), UTC)
+            shown["time"] = stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            out.append(shown)
+        return out
 
 
 def mask_key(key: str) -> str:
@@ -435,7 +443,7 @@ class Engine:
         self.journal.add(
             {
                 "id": request_id,
-                "time": _now_text(),
+                "_at": time.time(),
                 "method": request.method,
                 "path": request.path,
                 "query": {k: list(v) for k, v in request.query.items()},

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import cast
 from urllib.parse import quote, urlsplit
@@ -88,13 +89,13 @@ class Operation:
     security: tuple[Mapping[str, tuple[str, ...]], ...]
     responses: Mapping[str, ResponseSpec]
 
-    @property
+    @cached_property
     def success_status(self) -> int:
         """The lowest documented 2xx status (the one the handler answers)."""
         codes = sorted(int(c) for c in self.responses if c.isdigit() and c.startswith("2"))
         return codes[0] if codes else 200
 
-    @property
+    @cached_property
     def required_scopes(self) -> tuple[str, ...]:
         """The scopes of the first security alternative (what the docs show)."""
         if not self.security:

@@ -21,8 +21,7 @@ class MockRequest:
     :param method: the upper-case HTTP method.
     :param path: the decoded path, without the query string.
     :param query: every query parameter with all its values, in order.
-    :param headers: the request headers; lookups must be case-insensitive
-        (the adapters pass werkzeug's ``Headers`` or a dict with lower-case keys).
+    :param headers: the request headers (names are lower-cased on creation).
     :param body: the raw body (empty when there is none).
     :param oversized: the body was over the size limit and was not read.
     """
@@ -34,12 +33,12 @@ class MockRequest:
     body: bytes = b""
     oversized: bool = False
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "headers", {name.lower(): value for name, value in self.headers.items()})
+
     def header(self, name: str) -> str | None:
         """Return the header ``name`` (case-insensitive), or ``None``."""
-        value = self.headers.get(name)
-        if value is None:
-            value = self.headers.get(name.lower())
-        return value
+        return self.headers.get(name.lower())
 
 
 @dataclass
