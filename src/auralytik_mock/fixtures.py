@@ -195,19 +195,17 @@ class FixtureLoader:
         if not isinstance(raw, list):
             errors.append(f"{where}: must be a list of records")
             return []
-        validator = self.schemas.at(self.kinds[kind], strict=True)
+        pointer = self.kinds[kind]
         records = []
         for index, item in enumerate(raw):
             if isinstance(item, dict):
                 item = {key: _plain(value) for key, value in item.items()}
-            record_where = f"{where}[{index}]"
-            if isinstance(item, dict) and isinstance(item.get("id"), str):
-                record_where += f" (id {item['id']})"
-            problems = list(validator.iter_errors(item))
+            problems = self.schemas.check(pointer, item, "record", strict=True)
             if problems:
-                from .validation import describe_errors
-
-                for violation in describe_errors(problems, "record"):
+                record_where = f"{where}[{index}]"
+                if isinstance(item, dict) and isinstance(item.get("id"), str):
+                    record_where += f" (id {item['id']})"
+                for violation in problems:
                     field = violation.field.removeprefix("record").lstrip(".") or "(record)"
                     errors.append(f"{record_where}.{field}: {violation.message}")
                 continue

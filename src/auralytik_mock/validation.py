@@ -8,6 +8,7 @@ May import: ``spec``, ``types``, ``errors``, jsonschema, referencing.
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -32,6 +33,12 @@ from .errors import (
 )
 from .spec import SPEC_URI, Operation, Parameter, Spec, pointer_ref
 from .types import Json, MockRequest
+
+_rs: Any
+try:  # the fast validity check; python-jsonschema alone when no wheel fits the platform
+    _rs = importlib.import_module("jsonschema_rs")
+except ImportError:  # pragma: no cover - exercised only where jsonschema-rs is missing
+    _rs = None
 
 _INTEGER = re.compile(r"[+-]?\d{1,40}\Z")
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\Z")
@@ -68,7 +75,14 @@ def _is_date_time(value: object) -> bool:
 
 
 class SchemaSet:
-    """jsonschema validators for any schema of the spec, resolved through one registry.
+    """Validators for any schema of the spec, built once per schema.
+
+    Two engines, each doing what it does best. jsonschema-rs decides whether an
+    instance is valid: it is fast (about 0.5 us per engagement against 35 us) and follows
+    JSON Schema's ECMA-262 regular expressions (Python's ``re`` lets ``$`` match before a
+    trailing newline, so ``"quality_review\n"`` would pass ``^[a-z_]+$``). python-jsonschema
+    then locates and words the violations of an invalid instance. Without jsonschema-rs
+    (no wheel for the platform) python-jsonschema does both.
 
     Request validators leave ``format`` alone (as the vendor's validation may); the
     strict ones, used for fixtures and the response self-check, check ``date-time``.
@@ -79,6 +93,41 @@ class SchemaSet:
         resource: Resource[Any] = DRAFT202012.create_resource(spec.document)
         self._registry: Registry[Any] = Registry().with_resource(SPEC_URI, resource)
         self._cache: dict[tuple[str, bool], Draft202012Validator] = {}
+        self._fast: dict[tuple[str, bool], Any] = {}
+
+    def fast(self, pointer: str, *, strict: bool = False) -> Any:
+        """The jsonschema-rs validator for the schema at ``pointer``, or ``None``."""
+        key = (pointer, strict)
+        if key not in self._fast:
+            validator = None
+            if _rs is not None:
+                schema = self.spec.inline(self.spec.lookup(pointer))
+                if isinstance(schema, dict) and "$ref" not in str(schema):  # recursive: python only
+                    validator = _rs.validator_for(schema, validate_formats=strict)
+            self._fast[key] = validator
+        return self._fast[key]
+
+    def check(
+        self,
+        pointer: str,
+        instance: Json,
+        prefix: str,
+        *,
+        strict: bool = False,
+        read_only: frozenset[str] = frozenset(),
+    ) -> list[Violation]:
+        """Every violation of ``instance`` against the schema at ``pointer``, located under ``prefix``."""
+        fast = self.fast(pointer, strict=strict)
+        if fast is not None and fast.is_valid(instance):
+            return []
+        found = describe_errors(self.at(pointer, strict=strict).iter_errors(instance), prefix, read_only)
+        if found or fast is None:
+            return found
+        # Valid to Python's regular expressions, not to ECMA-262's: say what jsonschema-rs says.
+        return sorted(
+            {Violation(_field(prefix, list(e.instance_path)), _shorten(e.message)) for e in fast.iter_errors(instance)},
+            key=lambda v: (v.field, v.message),
+        )
 
     def at(self, pointer: str, *, strict: bool = False) -> Draft202012Validator:
         """A validator for the schema at ``pointer`` (cached: built once)."""
@@ -97,7 +146,7 @@ class SchemaSet:
 
     def errors(self, pointer: str, instance: Json, prefix: str, *, strict: bool = False) -> list[Violation]:
         """Every violation of ``instance`` against the schema at ``pointer``, located under ``prefix``."""
-        return describe_errors(self.at(pointer, strict=strict).iter_errors(instance), prefix)
+        return self.check(pointer, instance, prefix, strict=strict)
 
 
 def describe_errors(errors: Any, prefix: str, read_only: frozenset[str] = frozenset()) -> list[Violation]:
@@ -173,10 +222,11 @@ def _describe(error: ValidationError, prefix: str, read_only: frozenset[str]) ->
         "format": lambda: f"must be a valid {value}, got {_shown(instance)}",
     }
     make = messages.get(str(keyword))
-    message = make() if make else error.message
-    if len(message) > 300:
-        message = message[:297] + "..."
-    return [Violation(where, message)]
+    return [Violation(where, _shorten(make() if make else error.message))]
+
+
+def _shorten(message: str) -> str:
+    return message if len(message) <= 300 else message[:297] + "..."
 
 
 def _coerce(value: str, schema: Mapping[str, Json]) -> Json:
@@ -202,9 +252,13 @@ class _OperationValidator:
         self.header_params = [p for p in op.parameters if p.location == "header"]
         self.query_defaults = {p.name: p.schema["default"] for p in self.query_params.values() if "default" in p.schema}
         self.query_names = ", ".join(sorted(self.query_params)) or "none"
-        for param in op.parameters:
-            schemas.at(param.schema_pointer)  # compile now, not on the first request
-        self.body = schemas.at(op.body_pointer) if op.body_pointer else None
+        for param in op.parameters:  # compile now, not on the first request
+            schemas.at(param.schema_pointer)
+            schemas.fast(param.schema_pointer)
+        self.body_pointer = op.body_pointer
+        if op.body_pointer:
+            schemas.at(op.body_pointer)
+            schemas.fast(op.body_pointer)
         self.read_only = self._read_only_fields(schemas.spec, op)
 
     @staticmethod
@@ -282,8 +336,8 @@ class _OperationValidator:
         if charset and charset.group(1).lower() not in {"utf-8", "utf8"}:
             raise UnsupportedMediaTypeError(UNSUPPORTED_MEDIA.format(got=repr(content_type[:100])))
         body = decode_json(raw)
-        if self.body is not None:
-            violations.extend(describe_errors(self.body.iter_errors(body), "body", self.read_only))
+        if self.body_pointer is not None:
+            violations.extend(self.schemas.check(self.body_pointer, body, "body", read_only=self.read_only))
         return body
 
 

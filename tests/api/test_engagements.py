@@ -94,7 +94,7 @@ def test_get_engagement_unknown_id_returns_404(api: Api) -> None:
     assert "eng_999" in r.json["error"]["message"]
 
 
-@pytest.mark.parametrize("bad_id", ["456", "eng_", "eng_4-5", "ENG_456", "eng_" + "9" * 61])
+@pytest.mark.parametrize("bad_id", ["456", "eng_", "eng_4-5", "ENG_456", "eng_" + "9" * 61, "eng_456%0A"])
 def test_get_engagement_malformed_id_returns_400(api: Api, bad_id: str) -> None:
     r = api.get(f"/v1/engagements/{bad_id}")
     assert r.status == 400
@@ -142,6 +142,7 @@ def test_create_engagement_ids_are_unique_and_deterministic(api: Api) -> None:
         ({"name": "   ", "type": "quality_review"}, "body.name", "pattern"),
         ({"name": "x" * 201, "type": "quality_review"}, "body.name", "at most 200"),
         ({"name": "n", "type": "Quality Review"}, "body.type", "pattern"),
+        ({"name": "n", "type": "quality_review\n"}, "body.type", "does not match"),
         ({"name": "n", "type": "quality_review", "colour": "red"}, "body.colour", "not an allowed field"),
         ({"name": "n", "type": "quality_review", "status": "active"}, "body.status", "not an allowed field"),
         ({"name": "n", "type": "quality_review", "id": "eng_1"}, "body.id", "read-only"),
