@@ -200,7 +200,7 @@ def _serve_granian(app: Any, engine: Engine, config: Config) -> int:
         interface=Interfaces.WSGI,
         workers=1,
         blocking_threads=config.threads,
-        log_level=LogLevels.warning,
+        log_level=LogLevels.error,  # its "8 threads is high for 2 cores" warning is a choice here (see --threads)
         backlog=1024,
     )
     granian_server.serve(target_loader=load_app, wrap_loader=False)

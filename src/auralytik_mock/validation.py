@@ -14,12 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
-from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import ValidationError
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
+from typing import TYPE_CHECKING, Any
 
 from .errors import (
     BODY_TOO_LARGE,
@@ -33,6 +28,10 @@ from .errors import (
 )
 from .spec import SPEC_URI, Operation, Parameter, Spec, pointer_ref
 from .types import Json, MockRequest
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 _rs: Any
 try:  # the fast validity check; python-jsonschema alone when no wheel fits the platform
@@ -55,7 +54,6 @@ class ValidRequest:
 
 
 _RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)\Z")
-_FORMATS = FormatChecker(formats=())
 
 
 def is_rfc3339(value: str) -> bool:
@@ -69,7 +67,6 @@ def is_rfc3339(value: str) -> bool:
     return True
 
 
-@_FORMATS.checks("date-time")
 def _is_date_time(value: object) -> bool:
     return not isinstance(value, str) or is_rfc3339(value)
 
@@ -90,10 +87,30 @@ class SchemaSet:
 
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
-        resource: Resource[Any] = DRAFT202012.create_resource(spec.document)
-        self._registry: Registry[Any] = Registry().with_resource(SPEC_URI, resource)
+        self._registry: Any = None
+        self._formats: Any = None
         self._cache: dict[tuple[str, bool], Draft202012Validator] = {}
         self._fast: dict[tuple[str, bool], Any] = {}
+
+    def _python(self) -> tuple[Any, Any]:
+        """python-jsonschema's registry and format checker, imported on first use: with
+        jsonschema-rs deciding validity it is needed only to word errors (and its import
+        is an eighth of start-up)."""
+        if self._registry is None:
+            from jsonschema import FormatChecker
+            from referencing import Registry
+            from referencing.jsonschema import DRAFT202012
+
+            formats = FormatChecker(formats=())
+            formats.checks("date-time")(_is_date_time)
+            self._formats = formats
+            self._registry = Registry().with_resource(SPEC_URI, DRAFT202012.create_resource(self.spec.document))
+        return self._registry, self._formats
+
+    def prepare(self, pointer: str) -> None:
+        """Compile what checking the schema at ``pointer`` needs, now rather than on the first request."""
+        if self.fast(pointer) is None:
+            self.at(pointer)
 
     def fast(self, pointer: str, *, strict: bool = False) -> Any:
         """The jsonschema-rs validator for the schema at ``pointer``, or ``None``."""
@@ -133,14 +150,15 @@ class SchemaSet:
         """A validator for the schema at ``pointer`` (cached: built once)."""
         validator = self._cache.get((pointer, strict))
         if validator is None:
+            from jsonschema import Draft202012Validator
+
+            registry, formats = self._python()
             # The schema with its references inlined: resolving a $ref through the registry
             # on every request cost more than the rest of a GET's validation (profiled).
             schema = self.spec.inline(self.spec.lookup(pointer))
             if not isinstance(schema, dict):
                 schema = {"$ref": pointer_ref(pointer)}
-            validator = Draft202012Validator(
-                schema, registry=self._registry, format_checker=_FORMATS if strict else None
-            )
+            validator = Draft202012Validator(schema, registry=registry, format_checker=formats if strict else None)
             self._cache[(pointer, strict)] = validator
         return validator
 
@@ -253,12 +271,10 @@ class _OperationValidator:
         self.query_defaults = {p.name: p.schema["default"] for p in self.query_params.values() if "default" in p.schema}
         self.query_names = ", ".join(sorted(self.query_params)) or "none"
         for param in op.parameters:  # compile now, not on the first request
-            schemas.at(param.schema_pointer)
-            schemas.fast(param.schema_pointer)
+            schemas.prepare(param.schema_pointer)
         self.body_pointer = op.body_pointer
         if op.body_pointer:
-            schemas.at(op.body_pointer)
-            schemas.fast(op.body_pointer)
+            schemas.prepare(op.body_pointer)
         self.read_only = self._read_only_fields(schemas.spec, op)
 
     @staticmethod
