@@ -36,37 +36,29 @@ def _run(args: list[str]) -> str:
     return output
 
 
-def test_engagements_conform_with_a_full_key() -> None:
+def _engagements(key: str) -> str:
     with serving("--quiet", "--validate-responses") as (base, _):
-        output = _run(
+        return _run(
             [
                 "--url",
                 base + "/v1",
                 "--exclude-path",
                 "/health",
                 "--header",
-                "Authorization: Bearer YOUR_API_KEY",
+                f"Authorization: Bearer {key}",
                 "--phases",
                 "examples,coverage,fuzzing,stateful",
             ]
         )
+
+
+def test_engagements_conform_with_a_full_key() -> None:
+    output = _engagements("YOUR_API_KEY")
     assert "Stateful" in output and "API Links" in output
 
 
 def test_write_operations_answer_the_documented_403_with_a_read_only_key() -> None:
-    with serving("--quiet", "--validate-responses") as (base, _):
-        output = _run(
-            [
-                "--url",
-                base + "/v1",
-                "--exclude-path",
-                "/health",
-                "--header",
-                "Authorization: Bearer READ_ONLY_API_KEY",
-                "--phases",
-                "examples,coverage,fuzzing,stateful",
-            ]
-        )
+    output = _engagements("READ_ONLY_API_KEY")
     assert "403 Forbidden (2 operations)" in output
 
 

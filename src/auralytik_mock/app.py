@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from flask import Flask, Response, request
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException
 
 from .config import Config
 from .engine import Engine
@@ -81,26 +81,6 @@ def _headers(environ: Any) -> dict[str, str]:
     if "CONTENT_LENGTH" in environ:
         headers["content-length"] = environ["CONTENT_LENGTH"]
     return headers
-
-
-def _read_body(limit: int) -> tuple[bytes, bool]:
-    """The request body, or ``(b"", True)`` when it is over ``limit`` (drained, not kept)."""
-    if request.method in {"GET", "HEAD"}:
-        return b"", False
-    length = request.content_length
-    if length is not None and length > limit:
-        stream = request.environ["wsgi.input"]
-        left = min(length, DRAIN_LIMIT)
-        while left > 0:
-            chunk = stream.read(min(left, 1 << 16))
-            if not chunk:
-                break
-            left -= len(chunk)
-        return b"", True
-    try:
-        return request.get_data(cache=False), False
-    except RequestEntityTooLarge:  # a chunked body with no Content-Length ran over the limit
-        return b"", True
 
 
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
@@ -203,11 +183,12 @@ def create_app(config: Config | None = None, **options: Any) -> Flask:
     app = Flask(__name__, static_folder=None)
     app.url_map.merge_slashes = False
     app.url_map.strict_slashes = False
-    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.extensions[EXTENSION] = engine
 
     def dispatch(path: str = "") -> Response:
-        body, oversized = _read_body(config.max_body_bytes)
+        body, oversized = _read_wsgi_body(request.environ, config.max_body_bytes)
+        if request.method in {"GET", "HEAD"}:
+            body = b""
         environ = request.environ
         mock_request = MockRequest(
             method=request.method,
