@@ -30,18 +30,18 @@ EXTENSION = "auralytik_mock"
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"]
 
 
-def _dumps(body: Any) -> bytes:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+def payload(response: MockResponse) -> bytes:
+    """The bytes of an engine response's body: ``raw`` as is, JSON compact, or nothing."""
+    if response.raw is not None:
+        return response.raw
+    if response.body is None:
+        return b""
+    return json.dumps(response.body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def to_flask(response: MockResponse) -> Response:
     """Build Flask's response from the engine's."""
-    if response.raw is not None:
-        data = response.raw
-    elif response.body is None:
-        data = b""
-    else:
-        data = _dumps(response.body)
+    data = payload(response)
     flask_response = Response(data, status=response.status, headers=response.headers)
     if data:
         flask_response.content_type = response.content_type
@@ -124,12 +124,7 @@ class EngineWSGI:
             time.sleep(response.delay)
         if response.drop_connection:
             return _DroppedConnection()(environ, start_response)
-        if response.raw is not None:
-            data = response.raw
-        elif response.body is None:
-            data = b""
-        else:
-            data = _dumps(response.body)
+        data = payload(response)
         headers = list(response.headers.items())
         if data:
             headers.append(("Content-Type", response.content_type))
