@@ -268,3 +268,14 @@ def test_port_is_really_free_after_stop() -> None:
         port = mock.port
     with socket.socket() as s:
         s.bind(("127.0.0.1", port))
+
+
+def test_fault_rules_can_be_removed_one_by_one(api: Api) -> None:
+    first = api.post("/__mock/faults", key=None, json={"path": "/v1/engagements", "status": 503}).json
+    api.post("/__mock/faults", key=None, json={"path": "/v1/engagements/eng_456", "status": 500})
+    assert api.request("DELETE", f"/__mock/faults/{first['id']}", key=None).status == 200
+    assert api.get("/v1/engagements").status == 200
+    assert api.get("/v1/engagements/eng_456").status == 500
+    assert api.request("DELETE", f"/__mock/faults/{first['id']}", key=None).status == 404
+    assert api.request("DELETE", "/__mock/faults", key=None).status == 200
+    assert api.get("/v1/engagements/eng_456").status == 200

@@ -144,8 +144,7 @@ def faults_list(engine: Engine, request: MockRequest, params: list[str]) -> Mock
 
 
 def faults_clear(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
-    with engine._faults_lock:
-        engine.faults.clear()
+    engine.remove_faults()
     return _ok()
 
 
@@ -202,12 +201,9 @@ def _routes_to(engine: Engine, path: str, op: object) -> bool:
 
 
 def fault_delete(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
-    with engine._faults_lock:
-        for rule in engine.faults:
-            if rule.id == params[0]:
-                engine.faults.remove(rule)
-                return _ok()
-    raise NotFoundError(f"No fault rule {params[0]!r}.")
+    if not engine.remove_faults(params[0]):
+        raise NotFoundError(f"No fault rule {params[0]!r}.")
+    return _ok()
 
 
 def sessions_list(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import socket
 import sys
@@ -89,7 +90,7 @@ def _config(args: argparse.Namespace) -> Config:
     config = Config.from_env(**options)
     if getattr(args, "quiet", False):
         config = config.with_options(access_log=False)
-    elif args.command == "serve" and f"{ENV_PREFIX}ACCESS_LOG" not in __import__("os").environ:
+    elif args.command == "serve" and f"{ENV_PREFIX}ACCESS_LOG" not in os.environ:
         config = config.with_options(access_log=True)
     return config
 

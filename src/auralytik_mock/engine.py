@@ -216,15 +216,22 @@ class Engine:
         """Back to the fixtures: default dataset, journal and fault rules (sessions stay)."""
         self.world.store.reset()
         self.journal.clear()
-        with self._faults_lock:
-            self.faults.clear()
+        self.remove_faults()
 
     def add_fault(self, rule: FaultRule) -> FaultRule:
+        """Add a fault rule; it gets the next ``fault_N`` id."""
         with self._faults_lock:
             self._fault_ids += 1
             rule.id = f"fault_{self._fault_ids}"
             self.faults.append(rule)
         return rule
+
+    def remove_faults(self, rule_id: str | None = None) -> bool:
+        """Remove the rule ``rule_id``, or every rule; returns whether anything was removed."""
+        with self._faults_lock:
+            before = len(self.faults)
+            self.faults[:] = [r for r in self.faults if rule_id is not None and r.id != rule_id]
+            return len(self.faults) != before
 
     def render(self, error: ApiError) -> MockResponse:
         """An error answer with a fresh request id (for errors found outside ``handle``)."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import bisect
 import secrets
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -199,11 +199,6 @@ class Store:
         self._dataset(namespace)
         self._install(_Dataset(namespace, seed, self.order_field))
 
-    def replace_seed(self, seed: Seed) -> None:
-        """Make ``seed`` the fixtures and reset the default dataset to it (hot reload)."""
-        self.seed = seed
-        self._install(_Dataset(DEFAULT_NAMESPACE, seed, self.order_field))
-
     def create_session(self) -> tuple[str, dict[str, Principal]]:
         """Create an isolated dataset from the fixtures, with fresh keys.
 
@@ -323,8 +318,3 @@ class Store:
         dataset = self._dataset(namespace)
         with dataset.lock:
             return dataset.size()
-
-
-def keys_of(seed: Iterable[ClientSeed]) -> list[tuple[str, str, tuple[str, ...]]]:
-    """``(key, client id, scopes)`` for every key of ``seed``, in fixture order."""
-    return [(k.key, c.id, k.scopes) for c in seed for k in c.api_keys]
