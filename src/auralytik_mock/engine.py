@@ -17,7 +17,7 @@ import re
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -133,30 +133,26 @@ class _Seen:
     body_parsed: bool = False
 
 
-@dataclass
 class Journal:
-    """The last requests the mock answered, for tests to inspect."""
+    """The last requests the mock answered, for tests to inspect.
 
-    size: int
-    entries: deque[dict[str, Json]] = field(default_factory=deque)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    No lock of its own: ``deque(maxlen=...)`` drops the oldest entry itself, its appends
+    are thread-safe, and ``copy()`` and ``clear()`` are single C calls.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.entries: deque[dict[str, Json]] = deque(maxlen=max(size, 0))
 
     def add(self, entry: dict[str, Json]) -> None:
-        with self.lock:
-            self.entries.append(entry)
-            while len(self.entries) > self.size:
-                self.entries.popleft()
+        self.entries.append(entry)
 
     def clear(self) -> None:
-        with self.lock:
-            self.entries.clear()
+        self.entries.clear()
 
     def snapshot(self) -> list[dict[str, Json]]:
         """Copies of the entries, oldest first, with ``time`` as RFC 3339 (formatted here, not per request)."""
-        with self.lock:
-            entries = list(self.entries)
         out = []
-        for entry in entries:
+        for entry in self.entries.copy():
             shown = dict(entry)
             stamp = datetime.fromtimestamp(shown.pop("_at"), UTC)
             shown["time"] = stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
