@@ -139,6 +139,19 @@ def test_serve_reads_flags_from_the_environment() -> None:
         assert created["createdAt"] == "2031-01-01T00:00:00Z"
 
 
+def test_serve_takes_the_server_from_the_environment() -> None:
+    with serving(env={"AURALYTIK_MOCK_SERVER": "werkzeug"}) as (base, _):
+        with urllib.request.urlopen(base + "/__mock/health", timeout=5) as r:
+            assert r.headers["Server"].startswith("Werkzeug")
+
+
+def test_unknown_server_in_the_environment_is_a_usage_error(monkeypatch, capsys) -> None:
+    monkeypatch.setenv("AURALYTIK_MOCK_SERVER", "gunicorn")
+    with pytest.raises(SystemExit) as info:
+        main(["serve"])
+    assert info.value.code == 2 and "AURALYTIK_MOCK_SERVER" in capsys.readouterr().err
+
+
 def test_serve_refuses_a_busy_port_clearly() -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))

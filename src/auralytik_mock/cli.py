@@ -23,6 +23,7 @@ from .engine import Engine, build_world
 from .errors import AuralytikMockError
 
 log = logging.getLogger("auralytik_mock")
+SERVERS = ("granian", "werkzeug")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -55,9 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-auth", action="store_true", help="do not check API keys and scopes")
     serve.add_argument("--threads", type=int, help="request threads (default 8)")
     serve.add_argument("--quiet", action="store_true", help="no access log")
-    serve.add_argument(
-        "--server", choices=["granian", "werkzeug"], default="granian", help="WSGI server (default granian)"
-    )
+    serve.add_argument("--server", choices=SERVERS, help=f"WSGI server (default granian; {ENV_PREFIX}SERVER)")
 
     check = commands.add_parser("check", help="check spec and fixtures, then exit (0: fine)")
     common(check)
@@ -240,4 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _fail(str(exc))
     if args.command == "check":
         return check(config)
-    return serve(config, args.server)
+    server = args.server or os.environ.get(f"{ENV_PREFIX}SERVER") or "granian"
+    if server not in SERVERS:
+        _fail(f"{ENV_PREFIX}SERVER: choose one of {', '.join(SERVERS)}, got {server!r}")
+    return serve(config, server)

@@ -279,18 +279,23 @@ class Engine:
         origin = request.header("Origin")
         method = request.header("Access-Control-Request-Method")
         if origin is not None and method is not None:
+            if not self.cors.allows(origin):
+                return render_error(
+                    ApiError(
+                        f"CORS: origin {origin!r} may not call this mock; "
+                        "allow it with --cors-origin or AURALYTIK_MOCK_CORS_ORIGINS.",
+                        code="CORS_ORIGIN_NOT_ALLOWED",
+                    ),
+                    "",
+                    status=403,
+                )
             answer = self.cors.preflight(origin, method, request.header("Access-Control-Request-Headers"), allowed)
-            if answer is not None:
-                return answer
-            return render_error(
-                ApiError(
-                    f"CORS: origin {origin!r} may not call {method} {request.path}; "
-                    "allow it with --cors-origin or AURALYTIK_MOCK_CORS_ORIGINS.",
-                    code="CORS_ORIGIN_NOT_ALLOWED",
-                ),
-                "",
-                status=403,
-            )
+            if answer is None:
+                raise MethodNotAllowedError(
+                    f"CORS: {method} is not allowed on {request.path}; allowed: {', '.join(allowed)}.",
+                    allowed=allowed,
+                )
+            return answer
         return MockResponse(204, None, {"Allow": ", ".join(allowed)})
 
     def _api(self, world: World, request: MockRequest, seen: _Seen) -> MockResponse:
