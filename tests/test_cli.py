@@ -73,6 +73,14 @@ def serving(
             process.communicate(timeout=5)
 
 
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from auralytik_mock import __version__
+
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0 and capsys.readouterr().out.strip() == f"auralytik-mock {__version__}"
+
+
 def test_check_passes_on_the_bundled_spec_and_fixtures(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check"]) == 0
     out = capsys.readouterr().out

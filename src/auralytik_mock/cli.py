@@ -32,6 +32,7 @@ def _parser() -> argparse.ArgumentParser:
         description="A stateful, contract-checking mock of the Auralytik REST API.",
         epilog=f"Every option can also come from an environment variable {ENV_PREFIX}<NAME>; a flag wins.",
     )
+    parser.add_argument("--version", action="version", version=f"auralytik-mock {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def common(sub: argparse.ArgumentParser) -> None:
@@ -61,6 +62,12 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="check spec and fixtures, then exit (0: fine)")
     common(check)
     return parser
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
 
 
 def _config(args: argparse.Namespace) -> Config:
