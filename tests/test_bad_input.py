@@ -245,3 +245,29 @@ def test_options_without_cors_answers_allow(base, path: str) -> None:
 def test_many_bad_requests_in_a_row_leave_the_server_serving(base, unchanged) -> None:
     for case in BODY_CASES.values():
         assert send(base, "POST", "/v1/engagements", case[0], list(JSON.items()))[0] in {400, 413}
+
+
+def test_chunked_body_is_read(base) -> None:
+    """A body sent with Transfer-Encoding: chunked (no Content-Length) is read like any other."""
+    connection = http.client.HTTPConnection(*base, timeout=10)
+    try:
+        body = iter([b'{"name": "chunked", ', b'"type": "quality_review"}'])
+        connection.request("POST", "/v1/engagements", body=body, headers=JSON, encode_chunked=True)
+        response = connection.getresponse()
+        created = json.loads(response.read())
+    finally:
+        connection.close()
+    assert response.status == 201 and created["name"] == "chunked"
+    send(base, "POST", "/__mock/reset")
+
+
+def test_chunked_body_over_the_limit_is_413(base, unchanged) -> None:
+    connection = http.client.HTTPConnection(*base, timeout=10)
+    try:
+        chunks = iter([b'{"name": "'] + [b"x" * 65536] * 20 + [b'", "type": "t"}'])
+        connection.request("POST", "/v1/engagements", body=chunks, headers=JSON, encode_chunked=True)
+        response = connection.getresponse()
+        error = json.loads(response.read())["error"]
+    finally:
+        connection.close()
+    assert response.status == 413 and error["code"] == "PAYLOAD_TOO_LARGE"

@@ -153,7 +153,10 @@ def _read_wsgi_body(environ: dict[str, Any], limit: int) -> tuple[bytes, bool]:
                 left -= len(chunk)
             return b"", True
         return stream.read(length) if length > 0 else b"", False
-    if environ.get("wsgi.input_terminated"):  # chunked: read up to the limit
+    # RFC 9112: without Content-Length or Transfer-Encoding a request has no body. Checking
+    # first matters: granian marks every input as terminated, and reading a GET's empty
+    # body called into the server (releasing the GIL) on every request.
+    if "HTTP_TRANSFER_ENCODING" in environ and environ.get("wsgi.input_terminated"):  # chunked
         data = stream.read(limit + 1)
         return (b"", True) if len(data) > limit else (data, False)
     return b"", False
