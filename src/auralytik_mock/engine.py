@@ -11,7 +11,6 @@ May import: every layer-1 module, ``config``, ``spec``, ``errors``, ``types``.
 from __future__ import annotations
 
 import logging
-import os
 import random
 import re
 import threading
@@ -165,6 +164,13 @@ def mask_key(key: str) -> str:
     return key[:3] + "..." + key[-4:] if len(key) > 10 else "***"
 
 
+def _new_request_id() -> str:
+    # Not os.urandom: its getrandom() syscall releases the GIL in the middle of every
+    # request, and under granian's threads each release can start a GIL convoy. A request
+    # id must be unique enough to find a request in a log, not unpredictable.
+    return f"req_{random.getrandbits(64):016x}"
+
+
 def _now_text() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -231,7 +237,7 @@ class Engine:
 
     def render(self, error: ApiError) -> MockResponse:
         """An error answer with a fresh request id (for errors found outside ``handle``)."""
-        request_id = "req_" + os.urandom(8).hex()
+        request_id = _new_request_id()
         response = render_error(error, request_id)
         response.headers["X-Request-Id"] = request_id
         return response
@@ -241,7 +247,7 @@ class Engine:
     def handle(self, request: MockRequest) -> MockResponse:
         """Answer one request. Never raises: every error is rendered in the envelope."""
         started = time.perf_counter()
-        request_id = "req_" + os.urandom(8).hex()
+        request_id = _new_request_id()
         world = self.world
         seen = _Seen()
         details: tuple[Violation, ...] = ()
