@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -137,6 +138,27 @@ def test_serve_runs_the_seed_examples_and_stops_on_sigterm(server: str) -> None:
         assert process.returncode == 0, output
     assert "YOUR_API_KEY" in output and "engagements:read, engagements:write" in output
     assert f"{base}/v1" in output
+
+
+@pytest.mark.parametrize("server", ["granian", "werkzeug"])
+def test_serve_writes_an_access_log_line_per_request(server: str) -> None:
+    with serving("--server", server) as (base, process):
+        assert _call(base + "/v1/engagements/eng_456")[0] == 200
+        status, _, headers = _call(base + "/v1/engagements/eng_999")
+        time.sleep(0.3)  # lines are written in batches, every 50 ms
+        process.terminate()
+        output = process.communicate(timeout=10)[0]
+    assert re.search(r"\d\d:\d\d:\d\d\.\d{3} GET /v1/engagements/eng_456 200 [\d.]+ms req_[0-9a-f]{16}", output), output
+    assert "GET /v1/engagements/eng_999 404" in output and headers["X-Request-Id"] in output
+
+
+def test_quiet_serve_writes_no_access_log() -> None:
+    with serving("--quiet") as (base, process):
+        assert _call(base + "/v1/engagements/eng_456")[0] == 200
+        time.sleep(0.3)
+        process.terminate()
+        output = process.communicate(timeout=10)[0]
+    assert "/v1/engagements/eng_456" not in output
 
 
 def test_serve_reads_flags_from_the_environment() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import random
 import re
+import sys
 import threading
 import time
 from collections import deque
@@ -43,7 +44,6 @@ from .types import Json, MockRequest, MockResponse, Principal
 from .validation import RequestValidator, ResponseChecker, SchemaSet, decode_json
 
 log = logging.getLogger("auralytik_mock")
-access_log = logging.getLogger("auralytik_mock.access")
 
 ADMIN_PREFIX = "/__mock"
 #: How much of a body that did not validate the journal keeps.
@@ -159,6 +159,59 @@ class Journal:
         return out
 
 
+class AccessLog:
+    """One line per answered request, written by a background thread in batches.
+
+    Request threads only append a tuple: writing to stderr is a syscall that releases the
+    GIL mid-request, and under granian's threads every release can start a GIL convoy
+    (it halved throughput with the log on). Lines appear at most ``interval`` late; the
+    thread starts on the first line, so it is born in the process that serves (granian
+    forks its worker after the app is built).
+    """
+
+    def __init__(self, interval: float = 0.05) -> None:
+        self.interval = interval
+        self._pending: deque[tuple[float, str, str, int, float, str]] = deque()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._stop = threading.Event()
+
+    def add(self, method: str, path: str, status: int, elapsed_ms: float, request_id: str) -> None:
+        self._pending.append((time.time(), method, path, status, elapsed_ms, request_id))
+        if self._thread is None:
+            self._start()
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._thread is None:
+                self._stop.clear()
+                self._thread = threading.Thread(target=self._run, name="auralytik-mock-access-log", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.flush()
+
+    def flush(self) -> None:
+        """Write every pending line now."""
+        lines = []
+        while self._pending:
+            at, method, path, status, elapsed_ms, request_id = self._pending.popleft()
+            stamp = datetime.fromtimestamp(at).strftime("%H:%M:%S.%f")[:-3]
+            lines.append(f"{stamp} {method} {path} {status} {elapsed_ms:.1f}ms {request_id}\n")
+        if lines:
+            sys.stderr.write("".join(lines))
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        """Stop the writer thread and write what is left."""
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout=2)
+        self.flush()
+
+
 def mask_key(key: str) -> str:
     """Show enough of an API key to recognise it, not enough to use it."""
     return key[:3] + "..." + key[-4:] if len(key) > 10 else "***"
@@ -191,6 +244,7 @@ class Engine:
         self.world = build_world(self.config)
         self.cors = Cors(self.config.cors_origins)
         self.journal = Journal(self.config.journal_size)
+        self.access_log = AccessLog()
         self.faults: list[FaultRule] = []
         self._faults_lock = threading.Lock()
         self._fault_ids = 0
@@ -444,7 +498,7 @@ class Engine:
         op, principal = seen.operation, seen.principal
         elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
         if self.config.access_log:
-            access_log.info("%s %s %s %.1fms %s", request.method, request.path, response.status, elapsed_ms, request_id)
+            self.access_log.add(request.method, request.path, response.status, elapsed_ms, request_id)
         # The body as the handler saw it; one that was not validated is decoded strictly
         # here (JSON), or kept as text when it is not JSON.
         body: Json = seen.body
@@ -527,11 +581,12 @@ class Engine:
         self._watcher.start()
 
     def close(self) -> None:
-        """Stop the watcher thread, if any."""
+        """Stop the watcher and access-log threads, if any, and write pending log lines."""
         self._stop_watch.set()
         if self._watcher is not None:
             self._watcher.join(timeout=2)
             self._watcher = None
+        self.access_log.close()
 
 
 def render_error(error: ApiError, request_id: str, status: int | None = None) -> MockResponse:
