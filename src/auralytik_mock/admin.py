@@ -164,12 +164,8 @@ def faults_add(engine: Engine, request: MockRequest, params: list[str]) -> MockR
     if not isinstance(path, str) or not path:
         violations.append(Violation("body.path", "is required: an API path or template, e.g. /v1/engagements/{id}"))
     else:
-        ops = [
-            op
-            for op in engine.spec.operations
-            if (op.path == path or engine.world.router.route(path) is not None and _routes_to(engine, path, op))
-            and method in {"*", op.method}
-        ]
+        routed = engine.world.router.route(path)  # a template like /v1/engagements/{id} routes too
+        ops = [op for op in routed[0].methods.values() if method in {"*", op.method}] if routed else []
         if not ops:
             violations.append(Violation("body.path", f"no operation of the spec matches {method} {path}"))
     if status is not None:
@@ -193,11 +189,6 @@ def faults_add(engine: Engine, request: MockRequest, params: list[str]) -> MockR
         FaultRule(id="", method=method, path=str(path), status=status, delay_ms=delay, drop=drop, times=times)
     )
     return _ok(rule.as_json(), 201)
-
-
-def _routes_to(engine: Engine, path: str, op: object) -> bool:
-    found = engine.world.router.route(path)
-    return found is not None and op in found[0].methods.values()
 
 
 def fault_delete(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:

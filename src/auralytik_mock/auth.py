@@ -30,7 +30,8 @@ MAX_TOKEN_LENGTH = 512
 KeyLookup = Callable[[str], "Principal | None"]
 
 
-def _challenge(error: str | None = None, description: str | None = None, scope: str | None = None) -> str:
+def challenge(error: str | None = None, description: str | None = None, scope: str | None = None) -> str:
+    """The RFC 6750 ``WWW-Authenticate`` value for a 401 or 403."""
     parts = [f'realm="{REALM}"']
     if error:
         parts.append(f'error="{error}"')
@@ -48,19 +49,19 @@ def authenticate(authorization: str | None, lookup: KeyLookup) -> Principal:
         (another scheme, two credentials, an empty or over-long token); an unknown key.
     """
     if authorization is None or not authorization.strip():
-        raise UnauthenticatedError(MISSING_AUTH, headers={"WWW-Authenticate": _challenge()})
+        raise UnauthenticatedError(MISSING_AUTH, headers={"WWW-Authenticate": challenge()})
     found = _BEARER.match(authorization.strip())
     if found is None or len(found.group(1)) > MAX_TOKEN_LENGTH:
         raise UnauthenticatedError(
             MALFORMED_AUTH,
-            headers={"WWW-Authenticate": _challenge("invalid_request", "The Authorization header is malformed")},
+            headers={"WWW-Authenticate": challenge("invalid_request", "The Authorization header is malformed")},
         )
     principal = lookup(found.group(1))
     if principal is None:
         raise UnauthenticatedError(
             INVALID_KEY,
             code="INVALID_API_KEY",
-            headers={"WWW-Authenticate": _challenge("invalid_token", "The API key is not valid")},
+            headers={"WWW-Authenticate": challenge("invalid_token", "The API key is not valid")},
         )
     return principal
 
@@ -83,6 +84,6 @@ def authorize(op: Operation, principal: Principal) -> None:
         f"This operation needs the scope '{scope}'; the API key has "
         + (", ".join(f"'{s}'" for s in granted) if granted else "no scopes")
         + ".",
-        headers={"WWW-Authenticate": _challenge("insufficient_scope", "The API key lacks a scope", scope)},
+        headers={"WWW-Authenticate": challenge("insufficient_scope", "The API key lacks a scope", scope)},
         extra={"requiredScope": scope, "grantedScopes": granted},
     )

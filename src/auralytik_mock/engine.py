@@ -22,11 +22,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import admin
-from .auth import authenticate, authorize
+from .auth import authenticate, authorize, challenge
 from .config import Config
 from .cors import Cors
 from .errors import (
-    REALM,
     ApiError,
     ContractViolationError,
     ForcedError,
@@ -464,10 +463,9 @@ class Engine:
             extra["retryAfter"] = retry
             headers["Retry-After"] = str(retry)
         if status == 401:
-            headers["WWW-Authenticate"] = f'Bearer realm="{REALM}", error="invalid_token"'
+            headers["WWW-Authenticate"] = challenge("invalid_token")
         if status == 403:
-            scope = " ".join(op.required_scopes)
-            headers["WWW-Authenticate"] = f'Bearer realm="{REALM}", error="insufficient_scope", scope="{scope}"'
+            headers["WWW-Authenticate"] = challenge("insufficient_scope", scope=" ".join(op.required_scopes))
         error = ForcedError(status, message, headers=headers, extra=extra)
         if isinstance(code, str):
             error.code = code

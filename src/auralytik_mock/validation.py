@@ -162,10 +162,6 @@ class SchemaSet:
             self._cache[(pointer, strict)] = validator
         return validator
 
-    def errors(self, pointer: str, instance: Json, prefix: str, *, strict: bool = False) -> list[Violation]:
-        """Every violation of ``instance`` against the schema at ``pointer``, located under ``prefix``."""
-        return self.check(pointer, instance, prefix, strict=strict)
-
 
 def describe_errors(errors: Any, prefix: str, read_only: frozenset[str] = frozenset()) -> list[Violation]:
     """Turn jsonschema errors into located, readable violations (sorted, no duplicates)."""
@@ -292,7 +288,7 @@ class _OperationValidator:
 
     def _param(self, param: Parameter, raw: str, prefix: str, out: list[Violation]) -> Json:
         value = _coerce(raw, param.schema)
-        out.extend(self.schemas.errors(param.schema_pointer, value, f"{prefix}.{param.name}"))
+        out.extend(self.schemas.check(param.schema_pointer, value, f"{prefix}.{param.name}"))
         return value
 
     def validate(self, request: MockRequest, raw_path: Mapping[str, str], max_body: int) -> ValidRequest:
@@ -434,7 +430,7 @@ class ResponseChecker:
         if response.schema_pointer is not None:
             out.extend(
                 f"{v.field}: {v.message}"
-                for v in self.schemas.errors(response.schema_pointer, body, "body", strict=True)
+                for v in self.schemas.check(response.schema_pointer, body, "body", strict=True)
             )
         elif body is not None:
             out.append("body: the spec documents no body for this response")
