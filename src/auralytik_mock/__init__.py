@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from .app import create_app
 from .config import Config
-from .engine import Engine
 from .errors import (
     ApiError,
     AuralytikMockError,
@@ -24,6 +23,7 @@ from .errors import (
     ServerError,
     SpecError,
 )
+from .pipeline import Engine
 from .server import MockServer
 
 __version__ = "0.1.0"

@@ -4,7 +4,8 @@ Owns: reset, the request journal, state dump and load, fault rules, isolated
 sessions, the readiness probe, the clock, and serving the spec and its docs page.
 Never collides with API paths (the vendor has no ``/__mock``) and needs no API key.
 No Flask, no IO beyond reading the bundled docs assets.
-May import: ``engine`` (types only), ``validation``, ``store``, ``errors``, ``types``, yaml.
+May import: ``pipeline`` (its ``Engine``'s public methods), ``faults``, ``validation``, ``store``,
+``errors``, ``types``, yaml. The pipeline never imports this module: ``app.py`` mounts it.
 """
 
 from __future__ import annotations
@@ -27,12 +28,13 @@ from .errors import (
     UnsupportedMediaTypeError,
     Violation,
 )
+from .faults import FaultRule
 from .store import DEFAULT_NAMESPACE
 from .types import Json, MockRequest, MockResponse
 from .validation import decode_json, is_rfc3339
 
 if TYPE_CHECKING:
-    from .engine import Engine
+    from .pipeline import Engine
 
 AdminHandler = Callable[["Engine", MockRequest, list[str]], MockResponse]
 
@@ -140,18 +142,16 @@ def state_put(engine: Engine, request: MockRequest, params: list[str]) -> MockRe
 
 
 def faults_list(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
-    return _ok({"faults": [rule.as_json() for rule in engine.faults]})
+    return _ok({"faults": engine.faults.as_json()})
 
 
 def faults_clear(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
-    engine.remove_faults()
+    engine.faults.remove()
     return _ok()
 
 
 def faults_add(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
     """Add a rule: ``{"method", "path", "status"|"delayMs"|"drop", "times"}``."""
-    from .engine import FaultRule
-
     body = _object_body(request)
     violations: list[Violation] = []
     allowed = {"method", "path", "status", "delayMs", "drop", "times"}
@@ -185,14 +185,14 @@ def faults_add(engine: Engine, request: MockRequest, params: list[str]) -> MockR
         violations.append(Violation("body", "give status, delayMs or drop"))
     if violations:
         raise InvalidRequestError("The fault rule is not valid.", details=violations)
-    rule = engine.add_fault(
+    rule = engine.faults.add(
         FaultRule(id="", method=method, path=str(path), status=status, delay_ms=delay, drop=drop, times=times)
     )
     return _ok(rule.as_json(), 201)
 
 
 def fault_delete(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
-    if not engine.remove_faults(params[0]):
+    if not engine.faults.remove(params[0]):
         raise NotFoundError(f"No fault rule {params[0]!r}.")
     return _ok()
 

@@ -19,9 +19,10 @@ from urllib.parse import parse_qs
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
+from . import admin
 from .config import Config
-from .engine import Engine
 from .errors import ApiError
+from .pipeline import Engine
 from .types import MockRequest, MockResponse
 
 log = logging.getLogger("auralytik_mock")
@@ -178,6 +179,7 @@ def create_app(config: Config | None = None, **options: Any) -> Flask:
     """
     config = (config or Config()).with_options(**options) if options else (config or Config())
     engine = Engine(config)
+    engine.admin = admin.handle
     app = Flask(__name__, static_folder=None)
     app.url_map.merge_slashes = False
     app.url_map.strict_slashes = False

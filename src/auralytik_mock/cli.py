@@ -3,7 +3,7 @@
 Owns: flags (each also an ``AURALYTIK_MOCK_*`` variable; a flag wins), the start-up
 banner, and running the app on a production WSGI server (granian, one process with
 threads, since the state is in memory) or, with ``--server werkzeug``, on Werkzeug's.
-May import: ``app``, ``config``, ``engine``, ``errors``, granian, werkzeug.
+May import: ``app``, ``config``, ``pipeline``, ``errors``, granian, werkzeug.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from typing import Any, NoReturn
 
 from .app import create_app, engine_of
 from .config import ENV_PREFIX, Config, parse_latency
-from .engine import Engine, build_world
 from .errors import AuralytikMockError
+from .pipeline import Engine, build_world
 
 log = logging.getLogger("auralytik_mock")
 SERVERS = ("granian", "werkzeug")

@@ -1,6 +1,6 @@
 """Every exception this package raises, and the messages users read.
 
-Errors are raised where they are found and rendered in one place (``engine.render_error``).
+Errors are raised where they are found and rendered in one place (``render_error``, below).
 May import: the standard library only.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from .types import Json
+from .types import Json, MockResponse
 
 #: The realm named in every ``WWW-Authenticate`` challenge.
 REALM = "auralytik"
@@ -200,3 +200,17 @@ class ForcedError(ApiError):
         code, default_message = STATUS_CODES.get(status, ("ERROR", f"HTTP {status}."))
         super().__init__(message or default_message, code=code, headers=headers, extra=extra)
         self.status = status
+
+
+def render_error(error: ApiError, request_id: str, status: int | None = None) -> MockResponse:
+    """The one place an error becomes an answer: the vendor's envelope and the error's headers."""
+    envelope: dict[str, Json] = {"code": error.code, "message": error.message, "requestId": request_id}
+    if error.details:
+        envelope["details"] = [v.as_json() for v in error.details]
+    envelope.update(error.extra)
+    headers = dict(error.headers)
+    if isinstance(error, MethodNotAllowedError):
+        headers["Allow"] = ", ".join(error.allowed)
+    response = MockResponse(status or error.status, {"error": envelope}, headers)
+    response.delay = error.delay
+    return response

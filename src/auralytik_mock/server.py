@@ -3,7 +3,7 @@
 Owns: starting Werkzeug's threaded server on a free port in milliseconds, stopping it
 without leaking threads or sockets, and the conveniences tests use (url, reset,
 journal, keys).
-May import: ``app``, ``config``, ``engine``, ``errors``, werkzeug.
+May import: ``app``, ``config``, ``pipeline``, ``errors``, werkzeug.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from .app import create_app, engine_of
 from .config import Config
-from .engine import Engine
 from .errors import ServerError
+from .pipeline import Engine
 from .types import Json
 
 

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from auralytik_mock import Config, FixtureError, SpecError, create_app
-from auralytik_mock.engine import build_world
+from auralytik_mock.pipeline import build_world
 from auralytik_mock.spec import Spec
 from tests.conftest import FIXTURES, SPEC_PATH
 

@@ -1,10 +1,12 @@
 """The request pipeline: one ``MockRequest`` in, one ``MockResponse`` out.
 
 Owns: the order of the steps (route -> faults -> authenticate -> authorize ->
-``Prefer`` -> validate -> handler -> self-check), rendering every error in the
-vendor's envelope, request ids, CORS headers, latency, the request journal, fault
-rules, and hot reload of spec and fixtures.
-No Flask: ``app.py`` adapts this to WSGI.
+``Prefer`` -> validate -> handler -> self-check), request ids, CORS headers on every
+answer, and swapping spec and fixtures on reload. Each step's work lives in its own
+layer-1 module (routing, faults, auth, validation, handlers, journal); this module
+only runs them in order.
+No Flask: ``app.py`` adapts this to WSGI. Admin routes are mounted by ``app.py``
+(``Engine.admin``); the pipeline never imports them.
 May import: every layer-1 module, ``config``, ``spec``, ``errors``, ``types``.
 """
 
@@ -12,46 +14,40 @@ from __future__ import annotations
 
 import logging
 import random
-import re
-import sys
-import threading
 import time
-from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import admin
-from .auth import authenticate, authorize, challenge
+from .auth import authenticate, authorize
 from .config import Config
 from .cors import Cors
 from .errors import (
     ApiError,
     ContractViolationError,
-    ForcedError,
-    InvalidRequestError,
     MethodNotAllowedError,
     NotFoundError,
     Violation,
+    render_error,
 )
+from .faults import FaultRules, forced_error, parse_prefer
 from .fixtures import FixtureLoader, fixture_files
 from .handlers import Call, Handler, bind_handlers, resource_kinds
+from .journal import JOURNAL_BODY_CHARS, AccessLog, Journal, mask_key
 from .routing import Router
 from .spec import Operation, Spec
 from .store import Store
 from .types import Json, MockRequest, MockResponse, Principal
 from .validation import RequestValidator, ResponseChecker, SchemaSet, decode_json
+from .watch import Watcher
 
 log = logging.getLogger("auralytik_mock")
 
 ADMIN_PREFIX = "/__mock"
-#: How much of a body that did not validate the journal keeps.
-JOURNAL_BODY_CHARS = 65536
-#: ``Retry-After`` when a 429 is forced without one.
-DEFAULT_RETRY_AFTER = 30
-#: Longest delay a ``Prefer: delay=`` or a rule may add, in milliseconds.
-MAX_DELAY_MS = 60_000
-_PREFER = re.compile(r"\s*([A-Za-z-]+)\s*=\s*\"?([^\",;]*)\"?\s*")
+
+#: Answers a request under ``ADMIN_PREFIX`` (``admin.handle``, mounted by ``app.py``).
+AdminHandler = Callable[["Engine", MockRequest], MockResponse]
 
 
 @dataclass(frozen=True)
@@ -92,36 +88,6 @@ def build_world(config: Config) -> World:
 
 
 @dataclass
-class FaultRule:
-    """A fault the admin API set up: answer ``status``, add ``delay_ms``, or drop the connection,
-    for the next ``times`` matching calls (``None``: until removed)."""
-
-    id: str
-    method: str
-    path: str
-    status: int | None = None
-    delay_ms: int = 0
-    drop: bool = False
-    times: int | None = None
-    hits: int = 0
-
-    def matches(self, method: str, op: Operation, path: str) -> bool:
-        return (self.method in {"*", method}) and self.path in {op.path, path}
-
-    def as_json(self) -> dict[str, Json]:
-        return {
-            "id": self.id,
-            "method": self.method,
-            "path": self.path,
-            "status": self.status,
-            "delayMs": self.delay_ms,
-            "drop": self.drop,
-            "times": self.times,
-            "hits": self.hits,
-        }
-
-
-@dataclass
 class _Seen:
     """What the pipeline learned before it answered (for the journal and the self-check)."""
 
@@ -129,91 +95,6 @@ class _Seen:
     principal: Principal | None = None
     body: Json = None
     body_parsed: bool = False
-
-
-class Journal:
-    """The last requests the mock answered, for tests to inspect.
-
-    No lock of its own: ``deque(maxlen=...)`` drops the oldest entry itself, its appends
-    are thread-safe, and ``copy()`` and ``clear()`` are single C calls.
-    """
-
-    def __init__(self, size: int) -> None:
-        self.entries: deque[dict[str, Json]] = deque(maxlen=max(size, 0))
-
-    def add(self, entry: dict[str, Json]) -> None:
-        self.entries.append(entry)
-
-    def clear(self) -> None:
-        self.entries.clear()
-
-    def snapshot(self) -> list[dict[str, Json]]:
-        """Copies of the entries, oldest first, with ``time`` as RFC 3339 (formatted here, not per request)."""
-        out = []
-        for entry in self.entries.copy():
-            shown = dict(entry)
-            stamp = datetime.fromtimestamp(shown.pop("_at"), UTC)
-            shown["time"] = stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-            out.append(shown)
-        return out
-
-
-class AccessLog:
-    """One line per answered request, written by a background thread in batches.
-
-    Request threads only append a tuple: writing to stderr is a syscall that releases the
-    GIL mid-request, and under granian's threads every release can start a GIL convoy
-    (it halved throughput with the log on). Lines appear at most ``interval`` late; the
-    thread starts on the first line, so it is born in the process that serves (granian
-    forks its worker after the app is built).
-    """
-
-    def __init__(self, interval: float = 0.05) -> None:
-        self.interval = interval
-        self._pending: deque[tuple[float, str, str, int, float, str]] = deque()
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
-        self._stop = threading.Event()
-
-    def add(self, method: str, path: str, status: int, elapsed_ms: float, request_id: str) -> None:
-        self._pending.append((time.time(), method, path, status, elapsed_ms, request_id))
-        if self._thread is None:
-            self._start()
-
-    def _start(self) -> None:
-        with self._start_lock:
-            if self._thread is None:
-                self._stop.clear()
-                self._thread = threading.Thread(target=self._run, name="auralytik-mock-access-log", daemon=True)
-                self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.flush()
-
-    def flush(self) -> None:
-        """Write every pending line now."""
-        lines = []
-        while self._pending:
-            at, method, path, status, elapsed_ms, request_id = self._pending.popleft()
-            stamp = datetime.fromtimestamp(at).strftime("%H:%M:%S.%f")[:-3]
-            lines.append(f"{stamp} {method} {path} {status} {elapsed_ms:.1f}ms {request_id}\n")
-        if lines:
-            sys.stderr.write("".join(lines))
-            sys.stderr.flush()
-
-    def close(self) -> None:
-        """Stop the writer thread and write what is left."""
-        self._stop.set()
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join(timeout=2)
-        self.flush()
-
-
-def mask_key(key: str) -> str:
-    """Show enough of an API key to recognise it, not enough to use it."""
-    return key[:3] + "..." + key[-4:] if len(key) > 10 else "***"
 
 
 def _new_request_id() -> str:
@@ -244,12 +125,10 @@ class Engine:
         self.cors = Cors(self.config.cors_origins)
         self.journal = Journal(self.config.journal_size)
         self.access_log = AccessLog()
-        self.faults: list[FaultRule] = []
-        self._faults_lock = threading.Lock()
-        self._fault_ids = 0
+        self.faults = FaultRules()
         self.clock = self.config.clock
-        self._watcher: threading.Thread | None = None
-        self._stop_watch = threading.Event()
+        self.admin: AdminHandler | None = None
+        self._watcher = Watcher(self.watched_files, self.reload)
         if self.config.watch:
             self.start_watching()
 
@@ -271,22 +150,7 @@ class Engine:
         """Back to the fixtures: default dataset, journal and fault rules (sessions stay)."""
         self.world.store.reset()
         self.journal.clear()
-        self.remove_faults()
-
-    def add_fault(self, rule: FaultRule) -> FaultRule:
-        """Add a fault rule; it gets the next ``fault_N`` id."""
-        with self._faults_lock:
-            self._fault_ids += 1
-            rule.id = f"fault_{self._fault_ids}"
-            self.faults.append(rule)
-        return rule
-
-    def remove_faults(self, rule_id: str | None = None) -> bool:
-        """Remove the rule ``rule_id``, or every rule; returns whether anything was removed."""
-        with self._faults_lock:
-            before = len(self.faults)
-            self.faults[:] = [r for r in self.faults if rule_id is not None and r.id != rule_id]
-            return len(self.faults) != before
+        self.faults.remove()
 
     def render(self, error: ApiError) -> MockResponse:
         """An error answer with a fresh request id (for errors found outside ``handle``)."""
@@ -306,7 +170,9 @@ class Engine:
         details: tuple[Violation, ...] = ()
         try:
             if request.path == ADMIN_PREFIX or request.path.startswith(ADMIN_PREFIX + "/"):
-                response = admin.handle(self, request)
+                if self.admin is None:
+                    raise NotFoundError(f"No route matches {request.method} {request.path}.")
+                response = self.admin(self, request)
             elif request.method == "OPTIONS":
                 response = self._options(world, request)
             else:
@@ -361,13 +227,13 @@ class Engine:
         match = world.router.match(request.method, request.path)
         op = seen.operation = match.operation
         delay = self._latency()
-        fault = self._fault(request, op)
+        fault = self.faults.take(request.method, op, request.path)
         if fault is not None:
             delay += fault.delay_ms / 1000
             if fault.drop:
                 return MockResponse(0, None, delay=delay, drop_connection=True)
             if fault.status is not None:
-                raise self._forced(op, fault.status, f"Forced by fault rule {fault.id}.", delay)
+                raise forced_error(op, fault.status, f"Forced by fault rule {fault.id}.", delay)
         principal: Principal | None = None
         if op.security:
             if self.config.enforce_auth:
@@ -377,10 +243,10 @@ class Engine:
                 principal = seen.principal = self._lenient_principal(world, request)
         prefer = request.header("Prefer")
         if prefer:
-            status, prefer_delay = self._prefer(op, prefer)
+            status, prefer_delay = parse_prefer(op, prefer)
             delay += prefer_delay
             if status is not None:
-                raise self._forced(op, status, f"Forced by 'Prefer: code={status}'.", delay)
+                raise forced_error(op, status, f"Forced by 'Prefer: code={status}'.", delay)
         valid = world.validator.validate(op, request, match.path_params)
         seen.body, seen.body_parsed = valid.body, True
         handler = world.handlers[op.operation_id]
@@ -402,75 +268,6 @@ class Engine:
         if high <= 0:
             return 0.0
         return random.uniform(low, high) / 1000
-
-    def _fault(self, request: MockRequest, op: Operation) -> FaultRule | None:
-        if not self.faults:
-            return None
-        with self._faults_lock:
-            for rule in self.faults:
-                if rule.matches(request.method, op, request.path):
-                    rule.hits += 1
-                    if rule.times is not None:
-                        rule.times -= 1
-                        if rule.times <= 0:
-                            self.faults.remove(rule)
-                    return rule
-        return None
-
-    def _prefer(self, op: Operation, prefer: str) -> tuple[int | None, float]:
-        status: int | None = None
-        delay = 0.0
-        for part in re.split(r"[,;]", prefer):
-            found = _PREFER.fullmatch(part)
-            if not found:
-                continue
-            name, value = found.group(1).lower(), found.group(2).strip()
-            if name == "code":
-                if not value.isdigit() or not op.documents(int(value)):
-                    documented = ", ".join(sorted(op.responses))
-                    raise InvalidRequestError(
-                        f"Prefer: code={value} is not documented for {op.operation_id}; documented: {documented}.",
-                        details=[Violation("header.Prefer", f"code must be one of {documented}")],
-                    )
-                status = int(value)
-            elif name == "delay":
-                if not value.isdigit() or int(value) > MAX_DELAY_MS:
-                    raise InvalidRequestError(
-                        f"Prefer: delay={value} must be a whole number of milliseconds up to {MAX_DELAY_MS}.",
-                        details=[Violation("header.Prefer", f"delay must be 0..{MAX_DELAY_MS} milliseconds")],
-                    )
-                delay = int(value) / 1000
-        if status is not None and 200 <= status < 300:
-            status = None  # the success answer is what the handler gives anyway
-        return status, delay
-
-    def _forced(self, op: Operation, status: int, why: str, delay: float) -> ForcedError:
-        """An error of ``status`` shaped as ``op`` documents it (example code and message, headers)."""
-        documented = op.response_for(status)
-        example = documented.example if documented is not None and documented.has_example else None
-        fields = example.get("error") if isinstance(example, dict) else None
-        message = why
-        extra: dict[str, Json] = {}
-        headers: dict[str, str] = {}
-        code = None
-        if isinstance(fields, dict):
-            code = fields.get("code")
-            if isinstance(fields.get("message"), str):
-                message = f"{fields['message']} ({why})"
-            extra = {k: v for k, v in fields.items() if k not in {"code", "message", "requestId", "details"}}
-        if status == 429:
-            retry = extra.get("retryAfter", DEFAULT_RETRY_AFTER)
-            extra["retryAfter"] = retry
-            headers["Retry-After"] = str(retry)
-        if status == 401:
-            headers["WWW-Authenticate"] = challenge("invalid_token")
-        if status == 403:
-            headers["WWW-Authenticate"] = challenge("insufficient_scope", scope=" ".join(op.required_scopes))
-        error = ForcedError(status, message, headers=headers, extra=extra)
-        if isinstance(code, str):
-            error.code = code
-        error.delay = delay
-        return error
 
     def _self_check(self, world: World, op: Operation, response: MockResponse, request_id: str) -> MockResponse:
         headers = {**response.headers, "X-Request-Id": request_id}
@@ -555,47 +352,10 @@ class Engine:
 
     def start_watching(self, interval: float = 0.5) -> None:
         """Poll the watched files every ``interval`` seconds and reload on change."""
-        if self._watcher is not None:
-            return
-
-        def stamps() -> dict[Path, float]:
-            out = {}
-            for path in self.watched_files():
-                try:
-                    out[path] = path.stat().st_mtime
-                except OSError:
-                    out[path] = -1.0
-            return out
-
-        def loop() -> None:
-            last = stamps()
-            while not self._stop_watch.wait(interval):
-                current = stamps()
-                if current != last:
-                    last = current
-                    self.reload()
-
-        self._watcher = threading.Thread(target=loop, name="auralytik-mock-watch", daemon=True)
+        self._watcher.interval = interval
         self._watcher.start()
 
     def close(self) -> None:
         """Stop the watcher and access-log threads, if any, and write pending log lines."""
-        self._stop_watch.set()
-        if self._watcher is not None:
-            self._watcher.join(timeout=2)
-            self._watcher = None
+        self._watcher.stop()
         self.access_log.close()
-
-
-def render_error(error: ApiError, request_id: str, status: int | None = None) -> MockResponse:
-    """The one place an error becomes an answer: the vendor's envelope and the error's headers."""
-    envelope: dict[str, Json] = {"code": error.code, "message": error.message, "requestId": request_id}
-    if error.details:
-        envelope["details"] = [v.as_json() for v in error.details]
-    envelope.update(error.extra)
-    headers = dict(error.headers)
-    if isinstance(error, MethodNotAllowedError):
-        headers["Allow"] = ", ".join(error.allowed)
-    response = MockResponse(status or error.status, {"error": envelope}, headers)
-    response.delay = error.delay
-    return response
