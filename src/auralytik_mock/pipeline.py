@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .auth import authenticate, authorize
+from .auth import authenticate, authorize, bearer_token
 from .config import Config
 from .cors import Cors
 from .errors import (
@@ -31,11 +31,11 @@ from .errors import (
     Violation,
     render_error,
 )
-from .faults import FaultRules, forced_error, parse_prefer
+from .faults import FaultRules, forced_error, read_prefer
 from .fixtures import FixtureLoader, fixture_files
 from .handlers import Call, Handler, bind_handlers, resource_kinds
 from .journal import JOURNAL_BODY_CHARS, AccessLog, Journal, mask_key
-from .routing import Router
+from .routing import Match, Router
 from .spec import Operation, Spec
 from .store import Store
 from .types import Json, MockRequest, MockResponse, Principal
@@ -78,7 +78,7 @@ def build_world(config: Config) -> World:
     return World(
         spec=spec,
         schemas=schemas,
-        router=Router(spec.operations),
+        router=Router(spec.operations, spec.base_path),
         validator=RequestValidator(spec, schemas, config.max_body_bytes),
         checker=ResponseChecker(spec, schemas),
         handlers=bind_handlers(spec, store),
@@ -95,6 +95,8 @@ class _Seen:
     principal: Principal | None = None
     body: Json = None
     body_parsed: bool = False
+    #: Seconds every answer to this API call waits (latency, ``Prefer: delay=``, fault rules).
+    delay: float = 0.0
 
 
 def _new_request_id() -> str:
@@ -183,6 +185,8 @@ class Engine:
         except Exception:  # a bug in the mock: answer 500 in the envelope, and say so in the log
             log.exception("unexpected error answering %s %s (request %s)", request.method, request.path, request_id)
             response = render_error(ApiError("An unexpected error occurred in the mock."), request_id)
+        # Every API answer waits the same (errors too); preflights and /__mock never do.
+        response.delay += seen.delay
         op = seen.operation
         if op is not None and self.config.validate_responses and not response.drop_connection:
             response = self._self_check(world, op, response, request_id)
@@ -224,16 +228,22 @@ class Engine:
         return MockResponse(204, None, {"Allow": ", ".join(allowed)})
 
     def _api(self, world: World, request: MockRequest, seen: _Seen) -> MockResponse:
+        # Latency first, so that every answer waits alike: 404, 405, 401, 403 and 400
+        # included (a client's loading state shows on its error paths too).
+        seen.delay = self._latency()
+        prefer_text = request.header("Prefer")
+        prefer = read_prefer(prefer_text) if prefer_text else None
+        if prefer is not None:
+            seen.delay += prefer.delay
         match = world.router.match(request.method, request.path)
         op = seen.operation = match.operation
-        delay = self._latency()
         fault = self.faults.take(request.method, op, request.path)
         if fault is not None:
-            delay += fault.delay_ms / 1000
+            seen.delay += fault.delay_ms / 1000
             if fault.drop:
-                return MockResponse(0, None, delay=delay, drop_connection=True)
+                return MockResponse(0, None, drop_connection=True)
             if fault.status is not None:
-                raise forced_error(op, fault.status, f"Forced by fault rule {fault.id}.", delay)
+                raise self._forced(world, request, match, fault.status, f"faultRule.{fault.id}", None)
         principal: Principal | None = None
         if op.security:
             if self.config.enforce_auth:
@@ -241,20 +251,38 @@ class Engine:
                 authorize(op, principal)
             else:
                 principal = seen.principal = self._lenient_principal(world, request)
-        prefer = request.header("Prefer")
-        if prefer:
-            status, prefer_delay = parse_prefer(op, prefer)
-            delay += prefer_delay
+        if prefer is not None:
+            status = prefer.forced_status(op)
             if status is not None:
-                raise forced_error(op, status, f"Forced by 'Prefer: code={status}'.", delay)
+                raise self._forced(world, request, match, status, "header.Prefer", principal)
         valid = world.validator.validate(op, request, match.path_params)
         seen.body, seen.body_parsed = valid.body, True
         handler = world.handlers[op.operation_id]
         if principal is None:
             principal = world.store.first_principal()
-        response = handler(Call(op, principal, valid, self.now()))
-        response.delay += delay
-        return response
+        return handler(Call(op, principal, valid, self.now()))
+
+    def _forced(
+        self, world: World, request: MockRequest, match: Match, status: int, source: str, principal: Principal | None
+    ) -> ApiError:
+        """A forced error, rendered from this request as a real one would be (``source``:
+        ``header.Prefer`` or ``faultRule.<id>``, what forced it)."""
+        authorization = request.header("Authorization")
+        if principal is None or "*" in principal.scopes:  # a rule acts before auth; --no-auth grants "*"
+            token = bearer_token(authorization)
+            principal = world.store.lookup_key(token) if token else None
+        rule = source.removeprefix("faultRule.")
+        why = f"forced by fault rule {rule}" if rule != source else f"forced by 'Prefer: code={status}'"
+        return forced_error(
+            match.operation,
+            status,
+            why,
+            source=source,
+            principal=principal,
+            authorization=authorization,
+            path_params=match.path_params,
+            max_body_bytes=self.config.max_body_bytes,
+        )
 
     def _lenient_principal(self, world: World, request: MockRequest) -> Principal:
         header = request.header("Authorization") or ""

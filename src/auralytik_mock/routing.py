@@ -46,13 +46,22 @@ class Router:
 
     Static paths are a dict lookup; templated paths are tried in the spec's order
     after them, so ``/engagements/search`` would win over ``/engagements/{id}``.
-    ``HEAD`` is routed to ``GET``, as HTTP says.
+    ``HEAD`` is routed to ``GET``, as HTTP says. An operation served outside
+    ``base_path`` (by its path-level ``servers``) is also served under it.
     """
 
-    def __init__(self, operations: Iterable[Operation]) -> None:
+    def __init__(self, operations: Iterable[Operation], base_path: str = "") -> None:
         by_path: dict[str, dict[str, Operation]] = {}
+        operations = tuple(operations)
         for op in operations:
             by_path.setdefault(op.path, {})[op.method] = op
+        # An operation whose path-level ``servers`` put it outside the API's base path
+        # (``/health`` at the root) answers under the base path too (``/v1/health``): most
+        # tools and generated clients ignore path-level servers and call base URL + path.
+        for op in operations:
+            alias = base_path + op.spec_path
+            if base_path and not op.path.startswith(base_path + "/") and alias != op.path:
+                by_path.setdefault(alias, {}).setdefault(op.method, op)
         self._static: dict[str, _Route] = {}
         self._templated: list[_Route] = []
         for template, methods in by_path.items():

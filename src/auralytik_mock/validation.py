@@ -225,7 +225,7 @@ def _describe(error: ValidationError, prefix: str, read_only: frozenset[str]) ->
         "const": lambda: f"must be {_shown(value)}",
         "minLength": lambda: f"must be at least {value} character{'s' if value != 1 else ''} long",
         "maxLength": lambda: f"must be at most {value} characters long",
-        "pattern": lambda: f"must match the pattern {value!r}, got {_shown(instance)}",
+        "pattern": lambda: _PATTERN_WORDS.get(value) or f"must match the pattern {value!r}, got {_shown(instance)}",
         "minimum": lambda: f"must be >= {value}, got {_shown(instance)}",
         "maximum": lambda: f"must be <= {value}, got {_shown(instance)}",
         "exclusiveMinimum": lambda: f"must be > {value}, got {_shown(instance)}",
@@ -237,6 +237,14 @@ def _describe(error: ValidationError, prefix: str, read_only: frozenset[str]) ->
     }
     make = messages.get(str(keyword))
     return [Violation(where, _shorten(make() if make else error.message))]
+
+
+#: Patterns a person should not have to read as a regex, and what each means.
+_PATTERN_WORDS = {
+    "\\S": "must not be blank",
+    "^\\S": "must not start with white space",
+    "^[0-9]+$": "must be digits only",
+}
 
 
 def _shorten(message: str) -> str:
@@ -322,11 +330,7 @@ class _OperationValidator:
         if self.op.body_pointer is not None or self.op.body_media_types:
             body = self._body(request, max_body, violations)
         if violations:
-            count = len(violations)
-            raise InvalidRequestError(
-                f"The request is not valid: {count} violation{'s' if count != 1 else ''}. See details.",
-                details=violations,
-            )
+            raise InvalidRequestError.from_violations(violations)
         return ValidRequest(path, query, body)
 
     def _body(self, request: MockRequest, max_body: int, violations: list[Violation]) -> Json:
