@@ -160,6 +160,69 @@ def test_bad_query(base, unchanged, query: str) -> None:
     assert_envelope(*send(base, "GET", f"/v1/engagements?{query}", headers=list(AUTH.items())), 400, "VALIDATION_ERROR")
 
 
+def _send_prefer(base: tuple[str, int], prefer: bytes) -> tuple[int, dict[str, str], bytes]:
+    connection = http.client.HTTPConnection(*base, timeout=10)
+    try:
+        connection.putrequest("GET", "/v1/engagements", skip_accept_encoding=True)
+        connection.putheader("Authorization", AUTH["Authorization"])
+        connection.putheader("Prefer", prefer)
+        connection.endheaders()
+        response = connection.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize(
+    "prefer",
+    [
+        b"delay=" + b"9" * 5000,  # int() of 5000 digits raised ValueError: a 500
+        b"code=" + b"4" * 5000,
+        b"delay=1, " + b"return=minimal, " * 100,  # over 1000 characters
+        b"delay=-1",
+        b"delay=60001",
+        b"delay=1.5",
+        b"code=abc",
+        b"code=418",
+        b"code=4000",
+        b"x=" + b"y" * 10_000,
+    ],
+)
+def test_bad_prefer_is_a_400_envelope(base, unchanged, prefer: bytes) -> None:
+    error = assert_envelope(*_send_prefer(base, prefer), 400, "VALIDATION_ERROR")
+    assert error["details"][0]["field"] == "header.Prefer"
+
+
+@pytest.mark.parametrize(
+    "prefer",
+    [
+        "delay=\u0663".encode(),  # an Arabic-Indic digit, as UTF-8
+        b"delay=\xb2",  # a superscript two, as Latin-1 (Werkzeug read it as a digit: a 500)
+        b"code=\xd9\xa3\xd9\xa0\xd9\xa4",
+        b"delay=1\x01",
+    ],
+)
+def test_non_ascii_prefer_is_never_a_500(base, unchanged, prefer: bytes) -> None:
+    status, headers, raw = _send_prefer(base, prefer)
+    assert status != 500
+    if status == 400 and "x-request-id" in headers:  # the mock saw it: an envelope naming the header
+        error = assert_envelope(status, headers, raw, 400, "VALIDATION_ERROR")
+        assert error["details"][0]["field"] == "header.Prefer"
+    elif status == 400:  # granian (hyper) refuses a control character itself, before the app
+        assert raw == b""
+    else:  # granian passes no header value that is not ASCII to the app: as if not sent
+        assert status == 200 and json.loads(raw)["totalCount"] == 5
+
+
+def test_non_ascii_prefer_reaching_the_app_is_a_400() -> None:
+    from auralytik_mock import create_app
+
+    client = create_app().test_client()
+    for value in ("delay=\u0663", "delay=\u00b2", "code=\u0664\u0660\u0664", "delay=1\x01"):
+        r = client.get("/v1/engagements", headers={"Authorization": "Bearer YOUR_API_KEY", "Prefer": value})
+        assert r.status_code == 400 and r.json["error"]["details"][0]["field"] == "header.Prefer", value
+
+
 @pytest.mark.parametrize(
     ("authorization", "expected", "code"),
     [
