@@ -97,6 +97,64 @@ def test_check_fails_with_the_file_and_record_on_a_bad_fixture(tmp_path: Path, c
     assert "acme.yaml: clients[0].engagements[0] (id eng_456).status: must be one of" in err
 
 
+def test_check_says_which_checks_ran(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check"]) == 0
+    out = capsys.readouterr().out
+    assert "checks run:" in out and "openapi-spec-validator 0." in out
+    assert "JSON Schema 2020-12" in out and "fixtures" in out
+
+
+def test_check_runs_the_spec_validator_every_time(tmp_path: Path, capsys) -> None:
+    # A response without description is not valid OpenAPI; only the full validation sees it.
+    doc = yaml.safe_load(SPEC_PATH.read_text())
+    del doc["paths"]["/engagements"]["get"]["responses"]["200"]["description"]
+    spec = tmp_path / "openapi.yaml"
+    spec.write_text(yaml.safe_dump(doc, sort_keys=False))
+    assert main(["check", "--spec", str(spec)]) == 1
+    err = capsys.readouterr().err
+    line = spec.read_text().split("\n").index("    get:") + 1  # first "get:" is listEngagements
+    assert re.search(r"openapi\.yaml:\d+: /paths/~1engagements/get/responses/200: .description. is a required", err), (
+        err
+    )
+    assert line > 0
+
+
+TYPO = (
+    "            minimum: 1\n            maximum: 9007199254740991",
+    "            minimum: one\n            maximum: 9",
+)
+
+
+def _typo_spec(tmp_path: Path) -> tuple[Path, int]:
+    text = SPEC_PATH.read_text()
+    assert text.count(TYPO[0]) == 1
+    broken = text.replace(TYPO[0], TYPO[1])
+    spec = tmp_path / "openapi.yaml"
+    spec.write_text(broken)
+    return spec, broken[: broken.index("minimum: one")].count("\n") + 1
+
+
+def test_check_names_file_line_and_pointer_of_a_schema_typo(tmp_path: Path, capsys) -> None:
+    spec, line = _typo_spec(tmp_path)
+    assert main(["check", "--spec", str(spec)]) == 1
+    err = capsys.readouterr().err
+    assert f"{spec}:{line}: /paths/~1engagements/get/parameters/0/schema/minimum: " in err, err
+    assert "Traceback" not in err
+
+
+def test_serve_names_file_line_and_pointer_of_a_schema_typo(tmp_path: Path) -> None:
+    spec, line = _typo_spec(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "auralytik_mock", "serve", "--port", "0", "--spec", str(spec)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 1
+    assert f"{spec}:{line}: /paths/~1engagements/get/parameters/0/schema/minimum: " in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_check_takes_paths_from_the_environment(tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.setenv("AURALYTIK_MOCK_FIXTURES", str(tmp_path / "missing"))
     assert main(["check"]) == 1

@@ -72,7 +72,7 @@ def build_world(config: Config) -> World:
     """
     spec = Spec.load(config.resolved_spec_path)
     schemas = SchemaSet(spec)
-    loader = FixtureLoader(schemas, resource_kinds(), spec.scopes)
+    loader = FixtureLoader(schemas, resource_kinds(), spec.scopes, now=config.clock)
     seed = loader.load_paths(config.resolved_fixtures)
     store = Store(seed, max_sessions=config.max_sessions)
     return World(

@@ -120,7 +120,10 @@ class SchemaSet:
             if _rs is not None:
                 schema = self.spec.inline(self.spec.lookup(pointer))
                 if isinstance(schema, dict) and "$ref" not in str(schema):  # recursive: python only
-                    validator = _rs.validator_for(schema, validate_formats=strict)
+                    try:
+                        validator = _rs.validator_for(schema, validate_formats=strict)
+                    except _rs.ValidationError as exc:  # Spec checks schemas first; this is a backstop
+                        raise self.spec.error_at(pointer, f"not a valid schema: {exc.message}") from None
             self._fast[key] = validator
         return self._fast[key]
 
