@@ -307,3 +307,18 @@ def test_installed_wheel_serves_bundled_spec_from_another_directory(tmp_path: Pa
             check=True,
         ).stdout
         assert str(bundled) in where
+
+
+def test_serve_banner_lists_every_sandbox_option_of_serve_help(capsys) -> None:
+    from auralytik_mock.app import create_app, engine_of
+    from auralytik_mock.cli import NOT_IN_BANNER, banner
+
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    offered = set(re.findall(r"(--[a-z][a-z-]+)", capsys.readouterr().out)) - set(NOT_IN_BANNER)
+    assert {"--watch", "--latency", "--clock", "--cors-origin"} <= offered
+    engine = engine_of(create_app(latency_ms=(200, 800)))
+    text = banner(engine, "http://127.0.0.1:4010")
+    for flag in offered:
+        assert flag in text, f"{flag} is in serve --help but not in the banner"
+    assert "--latency 200-800 ms" in text and "--watch off" in text and "Prefer: code=" in text

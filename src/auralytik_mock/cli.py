@@ -188,11 +188,32 @@ def _spec_validator_problems(spec_path: Path) -> tuple[str, list[str]]:
     return name, problems
 
 
+#: ``serve`` options that are about where and how to run, not about the sandbox's behaviour
+#: (every other option is listed in the banner, with its current value).
+NOT_IN_BANNER = ("--help", "--host", "--port", "--spec", "--fixtures", "--threads", "--server")
+
+
 def banner(engine: Engine, url: str) -> str:
-    """What ``serve`` prints: where it listens and which keys it knows."""
+    """What ``serve`` prints: where it listens, the sandbox options in force, which keys it knows."""
+    config = engine.config
+    low, high = config.latency_ms
+    latency = "none" if high <= 0 else (f"{low} ms" if low == high else f"{low}-{high} ms")
+    origins = "any" if "*" in config.cors_origins else ", ".join(config.cors_origins)
+    settings = {
+        "--watch": "on" if config.watch else "off",
+        "--latency": latency,
+        "--clock": config.clock or "real time",
+        "--cors-origin": origins,
+        "--validate-responses": "on" if config.validate_responses else "off",
+        "--no-auth": "off" if config.enforce_auth else "on",
+        "--quiet": "off" if config.access_log else "on",
+    }
     lines = [
-        f"auralytik-mock serving {engine.config.resolved_spec_path.name} at {url}{engine.spec.base_path}",
-        f"  health: {url}/health    admin: {url}/__mock/health    docs: {url}/__mock/docs",
+        f"auralytik-mock serving {config.resolved_spec_path.name} at {url}{engine.spec.base_path}",
+        f"  health: {url}/health (and {url}{engine.spec.base_path}/health)    admin: {url}/__mock/health"
+        f"    docs: {url}/__mock/docs",
+        "  sandbox options (serve --help): " + ", ".join(f"{flag} {value}" for flag, value in settings.items()),
+        "  force errors: header 'Prefer: code=429' or 'Prefer: delay=500'; rules: POST /__mock/faults",
         "  API keys (Authorization: Bearer <key>):",
     ]
     for client in engine.store.seed:
