@@ -226,17 +226,21 @@ def _describe(error: ValidationError, prefix: str, read_only: frozenset[str]) ->
     messages = {
         "enum": lambda: "must be one of: " + ", ".join(str(v) for v in value) + f"; got {_shown(instance)}",
         "const": lambda: f"must be {_shown(value)}",
-        "minLength": lambda: f"must be at least {value} character{'s' if value != 1 else ''} long",
+        "minLength": lambda: "must not be empty" if value == 1 else f"must be at least {value} characters long",
         "maxLength": lambda: f"must be at most {value} characters long",
         "pattern": lambda: _PATTERN_WORDS.get(value) or f"must match the pattern {value!r}, got {_shown(instance)}",
-        "minimum": lambda: f"must be >= {value}, got {_shown(instance)}",
-        "maximum": lambda: f"must be <= {value}, got {_shown(instance)}",
-        "exclusiveMinimum": lambda: f"must be > {value}, got {_shown(instance)}",
-        "exclusiveMaximum": lambda: f"must be < {value}, got {_shown(instance)}",
+        "minimum": lambda: f"must be at least {value}, got {_shown(instance)}",
+        "maximum": lambda: f"must be at most {value}, got {_shown(instance)}",
+        "exclusiveMinimum": lambda: f"must be more than {value}, got {_shown(instance)}",
+        "exclusiveMaximum": lambda: f"must be less than {value}, got {_shown(instance)}",
         "minItems": lambda: f"must have at least {value} items",
         "maxItems": lambda: f"must have at most {value} items",
         "minProperties": lambda: f"must have at least {value} field{'s' if value != 1 else ''}",
-        "format": lambda: f"must be a valid {value}, got {_shown(instance)}",
+        "format": lambda: (
+            f"must be an RFC 3339 date-time such as 2024-01-10T09:00:00Z, got {_shown(instance)}"
+            if value == "date-time"
+            else f"must be a valid {value}, got {_shown(instance)}"
+        ),
     }
     make = messages.get(str(keyword))
     return [Violation(where, _shorten(make() if make else error.message))]

@@ -175,6 +175,19 @@ def test_create_engagement_invalid_body_returns_400_naming_the_field(api: Api, b
     assert api.get("/v1/engagements").json["totalCount"] == 5, "nothing was created"
 
 
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("page=0", "query.page must be at least 1, got 0."),
+        ("pageSize=101", "query.pageSize must be at most 100, got 101."),
+        ("pageSize=abc", "query.pageSize must be an integer, got 'abc'."),
+        ("page_size=10", "query.page_size is not a parameter of this operation (allowed: page, pageSize)."),
+    ],
+)
+def test_query_violations_read_as_sentences(api: Api, query: str, message: str) -> None:
+    assert api.get(f"/v1/engagements?{query}").json["error"]["message"] == message
+
+
 def test_invalid_body_message_names_the_first_violation_and_counts_the_rest(api: Api) -> None:
     r = api.post("/v1/engagements", json={})
     assert r.json["error"]["message"] == "body.name is required (and 1 more)."

@@ -106,9 +106,9 @@ def _load_fixture(tmp_path: Path, document: object, name: str = "bad.yaml"):
     ("mutate", "fragment"),
     [
         (lambda c: c["engagements"][2].update(status="archived"), "clients[0].engagements[2] (id eng_458).status"),
-        (lambda c: c["engagements"][0].update(createdAt="yesterday"), "(id eng_456).createdAt: must be a valid"),
+        (lambda c: c["engagements"][0].update(createdAt="yesterday"), "createdAt: must be an RFC 3339 date-time"),
         (lambda c: c["engagements"][0].pop("name"), "(id eng_456).name: is required"),
-        (lambda c: c["engagements"][0].update(evaluationCount=-1), "evaluationCount: must be >= 0"),
+        (lambda c: c["engagements"][0].update(evaluationCount=-1), "evaluationCount: must be at least 0"),
         (lambda c: c["engagements"][0].update(colour="red"), "colour: is not an allowed field"),
         (lambda c: c["engagements"][1].update(id="eng_456"), "'eng_456' is also used at"),
         (lambda c: c["apiKeys"][0].update(scopes=["engagments:read"]), "unknown scope(s) engagments:read"),
