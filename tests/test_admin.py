@@ -269,6 +269,24 @@ def test_admin_state_load_rejects_invalid_records_and_keeps_the_state(api: Api) 
     assert api.get("/v1/engagements").json["totalCount"] == 5
 
 
+def test_admin_state_load_names_the_record_that_repeats_an_id(api: Api) -> None:
+    state = api.get("/__mock/state", key=None).json
+    engagements = state["clients"][0]["engagements"]
+    engagements[1]["status"] = "archived"
+    engagements[2]["id"] = engagements[0]["id"]
+    r = api.request("PUT", "/__mock/state", key=None, json=state)
+    message = r.json["error"]["message"]
+    assert r.status == 400 and f"engagements[2].id: '{engagements[0]['id']}' is also used at" in message, message
+
+
+def test_admin_state_load_takes_records_without_optional_fields(api: Api) -> None:
+    state = api.get("/__mock/state", key=None).json
+    state["clients"][0]["engagements"] = [{"id": "eng_1", "name": "Bare", "type": "quality_review"}]
+    assert api.request("PUT", "/__mock/state", key=None, json=state).status == 200
+    record = api.get("/v1/engagements/eng_1").json
+    assert record["description"] is None and record["status"] == "active" and record["evaluationCount"] == 0
+
+
 def test_admin_clock_pins_now(api: Api) -> None:
     assert api.request("PUT", "/__mock/clock", key=None, json={"now": "2030-01-01T00:00:00Z"}).status == 200
     assert api.post("/v1/engagements", json=NEW).json["createdAt"] == "2030-01-01T00:00:00Z"
