@@ -128,17 +128,32 @@ class Spec:
         self.document = document
         self.source = source
         self._text = text
-        self._check_header()
-        self.base_path = self._base_path(document.get("servers"), "servers")
-        self.security_schemes: Mapping[str, Mapping[str, Json]] = (
-            document.get("components", {}).get("securitySchemes", {}) or {}
-        )
-        self._check_refs()
-        self._check_schemas()
-        self.operations: tuple[Operation, ...] = tuple(self._operations())
-        self.scopes: frozenset[str] = frozenset(
-            scope for op in self.operations for alt in op.security for s in alt.values() for scope in s
-        )
+        #: The JSON pointer being read (named if the document's shape is not OpenAPI's).
+        self._reading = ""
+        try:
+            self._check_header()
+            self.base_path = self._base_path(document.get("servers"), "/servers")
+            self._reading = "/components/securitySchemes"
+            self.security_schemes: Mapping[str, Mapping[str, Json]] = (
+                document.get("components", {}).get("securitySchemes", {}) or {}
+            )
+            if not isinstance(self.security_schemes, dict):
+                raise self.error_at(self._reading, "must be a mapping of scheme names to security schemes")
+            self._reading = ""
+            self._check_refs()
+            self._check_schemas()
+            self.operations: tuple[Operation, ...] = tuple(self._operations())
+            self.scopes: frozenset[str] = frozenset(
+                scope for op in self.operations for alt in op.security for s in alt.values() for scope in s
+            )
+        except (AttributeError, TypeError, KeyError, ValueError, IndexError) as exc:
+            # A value of the wrong kind (a list where OpenAPI wants a mapping, ...) that no
+            # check above names: say where, never a traceback.
+            raise self.error_at(
+                self._reading,
+                f"not what OpenAPI 3.1 allows here ({type(exc).__name__}: {exc}); "
+                "`auralytik-mock check` runs the full validation",
+            ) from None
 
     # -- loading -----------------------------------------------------------------
 
@@ -162,14 +177,15 @@ class Spec:
         return cls(document, source, text)
 
     def _fail(self, where: str, message: str) -> SpecError:
-        return SpecError(f"{self.source}: {where}: {message}")
+        """A ``SpecError`` at the JSON pointer ``where`` (file, line and pointer)."""
+        return self.error_at(where, message)
 
     def _check_header(self) -> None:
         version = str(self.document.get("openapi", ""))
         if not re.fullmatch(r"3\.1\.\d+", version):
-            raise self._fail("openapi", f"only OpenAPI 3.1.x is supported, got {version or 'nothing'!r}")
+            raise self._fail("/openapi", f"only OpenAPI 3.1.x is supported, got {version or 'nothing'!r}")
         if not isinstance(self.document.get("paths"), dict) or not self.document["paths"]:
-            raise self._fail("paths", "the spec defines no paths")
+            raise self._fail("/paths", "the spec defines no paths")
 
     def _base_path(self, servers: Json, where: str) -> str:
         if not servers:
@@ -183,7 +199,7 @@ class Spec:
                 url = url.replace("{" + name + "}", str(variable.get("default", "")))
             bases.add(urlsplit(url).path.rstrip("/"))
             if "{" in url:
-                raise self._fail(f"{where}[{index}]", f"unresolved variable in {url!r}")
+                raise self._fail(f"{where}/{index}", f"unresolved variable in {url!r}")
         if len(bases) != 1:
             raise self._fail(where, f"every server must share one base path, got {sorted(bases)}")
         return bases.pop()
@@ -262,16 +278,19 @@ class Spec:
     def _operations(self) -> Iterator[Operation]:
         seen_ids: dict[str, str] = {}
         for spec_path, item in self.document["paths"].items():
-            where = f"paths.{spec_path}"
+            item_pointer = where = "/paths/" + escape_pointer_token(spec_path)
+            self._reading = item_pointer
             if not isinstance(item, dict):
                 raise self._fail(where, "must be a mapping")
-            base = self._base_path(item["servers"], f"{where}.servers") if "servers" in item else self.base_path
-            item_pointer = "/paths/" + escape_pointer_token(spec_path)
+            base = self._base_path(item["servers"], f"{where}/servers") if "servers" in item else self.base_path
             for method in HTTP_METHODS:
                 if method not in item:
                     continue
-                op_where = f"{where}.{method}"
+                op_where = f"{where}/{method}"
+                self._reading = f"{item_pointer}/{method}"
                 raw = item[method]
+                if not isinstance(raw, dict):
+                    raise self.error_at(self._reading, f"an operation must be a mapping, got {json.dumps(raw)[:60]}")
                 operation_id = raw.get("operationId")
                 if not isinstance(operation_id, str) or not operation_id:
                     raise self._fail(op_where, "every operation needs an operationId")

@@ -316,3 +316,22 @@ def test_invalid_schema_is_a_spec_error_in_mock_server_and_create_app(tmp_path: 
     for make in (lambda: MockServer(spec=str(path)), lambda: create_app(Config(spec_path=path))):
         with pytest.raises(SpecError, match=r"openapi\.yaml:\d+: /paths/~1engagements/get/parameters/0/schema/type"):
             make()
+
+
+@pytest.mark.parametrize(
+    ("mutate", "pointer"),
+    [
+        (lambda d: d["paths"]["/engagements"].update(get=5), "/paths/~1engagements/get"),
+        (lambda d: d["paths"]["/engagements"]["get"].update(parameters={"page": 1}), "/paths/~1engagements/get"),
+        (lambda d: d["paths"]["/engagements"]["get"].update(responses=[200]), "/paths/~1engagements/get"),
+        (lambda d: d["components"].update(securitySchemes=["bearerAuth"]), "/components/securitySchemes"),
+    ],
+)
+def test_a_value_of_the_wrong_kind_is_a_spec_error_naming_where(tmp_path: Path, mutate, pointer: str) -> None:
+    doc = _spec_doc()
+    mutate(doc)
+    path = _write(tmp_path, "spec.yaml", doc)
+    with pytest.raises(SpecError) as info:
+        Spec.load(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}:") and pointer in message, message
