@@ -202,7 +202,7 @@ class Engine:
     def now(self, namespace: str = DEFAULT_NAMESPACE) -> str:
         """Now, as the handlers of ``namespace`` see it: its pinned clock or the real UTC time, to the second."""
         state = self._sessions.get(namespace)
-        return (state.clock if state is not None else None) or _now_text()
+        return (state.clock if state is not None else self.config.clock) or _now_text()
 
     def reset(self, namespace: str = DEFAULT_NAMESPACE) -> None:
         """Back to the fixtures for ``namespace`` only: data, journal, fault rules and clock.
