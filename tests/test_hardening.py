@@ -227,6 +227,21 @@ def test_same_origin_and_configured_origins_may_use_the_admin_api() -> None:
     configured = client.post("/__mock/reset", headers={"Origin": "https://console.example"})
     assert configured.status_code == 200
     assert configured.headers["Access-Control-Allow-Origin"] == "https://console.example"
+    preflight = client.options(
+        "/__mock/state",
+        headers={
+            "Origin": "https://console.example",
+            "Access-Control-Request-Method": "PUT",
+            "Access-Control-Request-Headers": "content-type, x-mock-admin-token",
+        },
+    )
+    assert preflight.status_code == 204
+    assert preflight.headers["Access-Control-Allow-Origin"] == "https://console.example"
+    assert "x-mock-admin-token" in preflight.headers["Access-Control-Allow-Headers"]
+    refused = client.options(
+        "/__mock/state", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "PUT"}
+    )
+    assert refused.status_code == 403 and "Access-Control-Allow-Origin" not in refused.headers
     # the API keeps its own CORS policy: the default '*' still serves browser apps
     api = create_app(make_config()).test_client()
     r = api.get("/v1/engagements", headers={"Origin": "https://app.example", "Authorization": f"Bearer {KEY}"})

@@ -32,7 +32,7 @@ from .faults import FaultRule
 from .journal import render_entries
 from .store import DEFAULT_NAMESPACE
 from .types import Json, MockRequest, MockResponse
-from .validation import decode_json, is_rfc3339
+from .validation import decode_json, is_rfc3339, storable_problem
 
 if TYPE_CHECKING:
     from .pipeline import Engine
@@ -137,6 +137,9 @@ def state_get(engine: Engine, request: MockRequest, params: list[str]) -> MockRe
 def state_put(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
     """Replace the dataset with a document in the fixtures' format (JSON or YAML), checked like fixtures."""
     document = _json_body(request, allow_yaml=True)
+    problem = storable_problem(document, "body")  # YAML too: what is loaded must serve back as JSON
+    if problem is not None:
+        raise InvalidRequestError(f"The state cannot be stored: {problem.field} {problem.message}.", details=[problem])
     try:
         seed = engine.world.loader.load_documents([("PUT /__mock/state", document)])
     except FixtureError as exc:

@@ -242,7 +242,8 @@ class Engine:
                 if self.admin is None:
                     raise NotFoundError(f"No route matches {request.method} {request.path}.")
                 self.guard.check_admin(request)
-                response = self.admin(self, request)
+                preflight = self._admin_preflight(request)
+                response = preflight if preflight is not None else self.admin(self, request)
             elif request.method == "OPTIONS":
                 response = self._options(world, request)
             else:
@@ -274,6 +275,19 @@ class Engine:
         if not is_admin:
             self._record(request, response, request_id, seen, details, started)
         return response
+
+    def _admin_preflight(self, request: MockRequest) -> MockResponse | None:
+        """A preflight from an origin named with ``--cors-origin`` (``check_admin`` let it through)."""
+        origin = request.header("Origin")
+        method = request.header("Access-Control-Request-Method")
+        if request.method != "OPTIONS" or origin is None or method is None:
+            return None
+        if not self.guard.admin_cors.allows(origin):
+            return None  # same origin: browsers do not preflight, so this is no preflight
+        allowed = ["GET", "POST", "PUT", "DELETE"]
+        return self.guard.admin_cors.preflight(
+            origin, method, request.header("Access-Control-Request-Headers"), allowed
+        ) or render_error(MethodNotAllowedError(f"CORS: {method} is not used on /__mock.", allowed=allowed), "")
 
     def _options(self, world: World, request: MockRequest) -> MockResponse:
         allowed = world.router.allowed_methods(request.path)
