@@ -11,6 +11,7 @@ May import: ``config``, ``cors``, ``errors``, ``types``.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 from urllib.parse import urlsplit
@@ -26,6 +27,7 @@ ADMIN_TOKEN_HEADER = "X-Mock-Admin-Token"
 OPEN_ADMIN_PATHS = frozenset({"/__mock/health"})
 
 
+@functools.lru_cache(maxsize=256)
 def is_loopback(host: str) -> bool:
     """Whether ``host`` (a name or an address, IPv6 with or without brackets) is loopback."""
     name = host.strip().strip("[]").rstrip(".").lower()
@@ -59,6 +61,7 @@ class Guard:
         self.admin_cors = Cors(tuple(self.admin_origins))
         self.check_hosts = is_loopback(config.host)
         self.allowed_hosts = frozenset(h.strip().rstrip(".").lower() for h in config.allowed_hosts)
+        self._passed: set[str] = set()  # Host values already accepted (a few; checked once each)
 
     def check_host(self, request: MockRequest) -> None:
         """Refuse a ``Host`` that is not loopback while listening on loopback (DNS rebinding).
@@ -67,11 +70,13 @@ class Guard:
         """
         if not self.check_hosts:
             return
-        header = request.header("Host")
-        if header is None:  # HTTP/1.0 without Host: no browser sends that
+        header = request.headers.get("host")
+        if header is None or header in self._passed:  # HTTP/1.0 without Host: no browser sends that
             return
         name = host_name(header)
         if is_loopback(name) or name in self.allowed_hosts or "*" in self.allowed_hosts:
+            if len(self._passed) < 64:
+                self._passed.add(header)
             return
         raise ForbiddenError(
             f"Host {header[:100]!r} is not allowed: this mock listens on a loopback address and answers "

@@ -318,10 +318,12 @@ class Engine:
     def _api(self, world: World, request: MockRequest, seen: _Seen) -> MockResponse:
         match = world.router.match(request.method, request.path)
         op = seen.operation = match.operation
-        seen.namespace = self._namespace_of(world, request)
         delay = self._latency()
-        state = self._sessions.get(seen.namespace)
-        fault = state.faults.take(request.method, op, request.path) if state is not None else None
+        fault = None
+        if len(self._sessions) > 1 or self.faults:  # no rule anywhere: no key lookup either
+            seen.namespace = self._namespace_of(world, request)
+            state = self._sessions.get(seen.namespace)
+            fault = state.faults.take(request.method, op, request.path) if state is not None else None
         if fault is not None:
             delay += fault.delay_ms / 1000
             if fault.drop:
@@ -407,7 +409,7 @@ class Engine:
                 body_json = True
             except ApiError:
                 pass
-        namespace = principal.namespace if principal else seen.namespace
+        namespace = principal.namespace if principal else self._namespace_of(self.world, request)
         state = self._sessions.get(namespace) or self._sessions[DEFAULT_NAMESPACE]
         authorization = request.header("Authorization")
         state.journal.add(
