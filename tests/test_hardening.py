@@ -469,3 +469,62 @@ def test_fixture_yaml_still_loads_with_per_tenant_ids(tmp_path: Path) -> None:
         (tmp_path / f"{n}.yaml").write_text(yaml.safe_dump(document))
     client = create_app(make_config(fixtures=(tmp_path,))).test_client()
     assert client.get("/v1/engagements/eng_456", headers={"Authorization": f"Bearer {OTHER}"}).status_code == 200
+
+
+@pytest.mark.parametrize("server", ["granian", "werkzeug"])
+def test_serve_keeps_answering_when_nobody_reads_its_log(server: str) -> None:
+    """Issue 10: with stderr on a pipe nobody reads, Werkzeug hung after 318 requests.
+    ``serving`` pipes the server's output and reads it only at the end: a slow consumer."""
+    import http.client
+
+    with serving("--server", server, env={"AURALYTIK_MOCK_ACCESS_LOG": "true"}) as (base, process):
+        port = int(base.rsplit(":", 1)[1])
+        padding = "x" * 200  # long lines fill the 64 KiB pipe after a few hundred requests
+        answered = 0
+        for n in range(1500):
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            try:
+                connection.request(
+                    "GET", f"/v1/engagements/eng_{n}{padding}", headers={"Authorization": f"Bearer {KEY}"}
+                )
+                answered += connection.getresponse().status == 400
+            finally:
+                connection.close()
+        assert answered == 1500, "every call answered while the log waited"
+
+
+@pytest.mark.parametrize("server", ["granian", "werkzeug"])
+def test_serve_escapes_control_characters_in_its_log(server: str) -> None:
+    import http.client
+
+    with serving("--server", server, env={"AURALYTIK_MOCK_ACCESS_LOG": "true"}) as (base, process):
+        connection = http.client.HTTPConnection("127.0.0.1", int(base.rsplit(":", 1)[1]), timeout=5)
+        connection.request("GET", "/v1/engagements/a%0d%0a12:00:00.000%20GET%20forged%20200%1b[2J")
+        connection.getresponse().read()
+        connection.close()
+        time.sleep(0.3)  # the log is written off the request threads, 50 ms late
+        process.terminate()
+        output = process.communicate(timeout=10)[0]
+    assert "\x1b" not in output and "\r" not in output
+    assert "/v1/engagements/a\\x0d\\x0a12:00:00.000 GET forged 200\\x1b[2J" in output
+    assert not any(line.startswith("12:00:00.000 GET forged") for line in output.splitlines())
+
+
+def test_new_options_come_from_flags_and_variables() -> None:
+    from auralytik_mock.cli import _config, _parser
+    from auralytik_mock.config import Config
+
+    env = {
+        "AURALYTIK_MOCK_ADMIN_TOKEN": "t",
+        "AURALYTIK_MOCK_ALLOWED_HOSTS": "a.example, b.example",
+        "AURALYTIK_MOCK_PERSIST": "state.json",
+        "AURALYTIK_MOCK_MAX_FAULT_RULES": "7",
+    }
+    config = Config.from_env(env)
+    assert config.admin_token == "t" and config.allowed_hosts == ("a.example", "b.example")
+    assert config.persist == Path("state.json") and config.max_fault_rules == 7
+    args = _parser().parse_args(
+        ["serve", "--admin-token", "x", "--allowed-host", "h1", "--allowed-host", "h2", "--persist", "p.json"]
+    )
+    flagged = _config(args)
+    assert flagged.admin_token == "x" and flagged.allowed_hosts == ("h1", "h2") and flagged.persist == Path("p.json")
