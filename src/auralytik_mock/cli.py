@@ -23,6 +23,7 @@ import yaml
 from .app import create_app, engine_of
 from .config import ENV_PREFIX, Config, parse_latency
 from .errors import AuralytikMockError
+from .guard import is_loopback
 from .pipeline import Engine, build_world
 from .spec import escape_pointer_token, line_of
 
@@ -62,6 +63,20 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--threads", type=int, help="request threads (default 8)")
     serve.add_argument("--quiet", action="store_true", help="no access log")
     serve.add_argument("--server", choices=SERVERS, help=f"WSGI server (default granian; {ENV_PREFIX}SERVER)")
+    serve.add_argument(
+        "--admin-token",
+        metavar="TOKEN",
+        help="require this token in the X-Mock-Admin-Token header on /__mock/* (all but /__mock/health)",
+    )
+    serve.add_argument(
+        "--allowed-host",
+        metavar="NAME",
+        action="append",
+        help="a Host name to answer besides loopback ones when listening on loopback, repeatable",
+    )
+    serve.add_argument(
+        "--persist", metavar="PATH", help="keep the state in this JSON file across restarts (default: in memory)"
+    )
 
     check = commands.add_parser("check", help="check spec and fixtures, then exit (0: fine)")
     common(check)
@@ -97,6 +112,12 @@ def _config(args: argparse.Namespace) -> Config:
         options["enforce_auth"] = False
     if getattr(args, "threads", None):
         options["threads"] = args.threads
+    if getattr(args, "admin_token", None):
+        options["admin_token"] = args.admin_token
+    if getattr(args, "allowed_host", None):
+        options["allowed_hosts"] = tuple(args.allowed_host)
+    if getattr(args, "persist", None):
+        options["persist"] = args.persist
     config = Config.from_env(**options)
     if getattr(args, "quiet", False):
         config = config.with_options(access_log=False)
@@ -190,7 +211,17 @@ def _spec_validator_problems(spec_path: Path) -> tuple[str, list[str]]:
 
 #: ``serve`` options that are about where and how to run, not about the sandbox's behaviour
 #: (every other option is listed in the banner, with its current value).
-NOT_IN_BANNER = ("--help", "--host", "--port", "--spec", "--fixtures", "--threads", "--server")
+NOT_IN_BANNER = (
+    "--help",
+    "--host",
+    "--port",
+    "--spec",
+    "--fixtures",
+    "--threads",
+    "--server",
+    "--admin-token",  # guards, reported on their own lines below when they matter
+    "--allowed-host",
+)
 
 
 def banner(engine: Engine, url: str) -> str:
@@ -207,6 +238,7 @@ def banner(engine: Engine, url: str) -> str:
         "--validate-responses": "on" if config.validate_responses else "off",
         "--no-auth": "off" if config.enforce_auth else "on",
         "--quiet": "off" if config.access_log else "on",
+        "--persist": str(config.persist) if config.persist is not None else "off",
     }
     lines = [
         f"auralytik-mock serving {config.resolved_spec_path.name} at {url}{engine.spec.base_path}",
@@ -220,6 +252,15 @@ def banner(engine: Engine, url: str) -> str:
         for key in client.api_keys:
             scopes = ", ".join(key.scopes) or "(no scopes)"
             lines.append(f"    {key.key:<24} client {client.id:<16} {scopes}")
+    if engine.config.admin_token:
+        lines.append("  admin API: needs the header X-Mock-Admin-Token (--admin-token)")
+    elif not is_loopback(engine.config.host):
+        lines.append(
+            f"  WARNING: listening on {engine.config.host} without --admin-token: anyone who can reach this "
+            "port can read and reset every tenant's data through /__mock; set AURALYTIK_MOCK_ADMIN_TOKEN"
+        )
+    if engine.config.persist is not None:
+        lines.append(f"  state persisted in {engine.config.persist}")
     return "\n".join(lines)
 
 
@@ -288,7 +329,11 @@ def _serve_granian(app: Any, engine: Engine, config: Config) -> int:
 def _serve_werkzeug(app: Any, engine: Engine, config: Config) -> int:
     from werkzeug.serving import make_server
 
-    server = make_server(config.host, config.port, app, threaded=True)
+    from .server import QuietRequestHandler
+
+    # Quiet: the engine's access log has a line per request, written off the request
+    # threads; Werkzeug's own log writes to stderr in the request and hung on a full pipe.
+    server = make_server(config.host, config.port, app, threaded=True, request_handler=QuietRequestHandler)
     print(banner(engine, f"http://{_display_host(config.host)}:{server.server_port}"), flush=True)
     if config.watch:
         engine.config = config
