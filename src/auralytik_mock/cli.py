@@ -21,6 +21,7 @@ from .app import create_app, engine_of
 from .config import ENV_PREFIX, Config, parse_latency
 from .errors import AuralytikMockError
 from .pipeline import Engine, build_world
+from .spec import HMAC
 
 log = logging.getLogger("auralytik_mock")
 SERVERS = ("granian", "werkzeug")
@@ -129,7 +130,8 @@ def check(config: Config) -> int:
         print(f"auralytik-mock check: FAILED\n{problems}", file=sys.stderr)
         return 1
     ops = world.spec.operations
-    print(f"spec: {config.resolved_spec_path} OK ({len(ops)} operations, base path {world.spec.base_path})")
+    bases = ", ".join(b or "/" for b in world.spec.base_paths)
+    print(f"spec: {config.resolved_spec_path} OK ({len(ops)} operations, base paths {bases})")
     print(f"fixtures: OK ({len(world.store.seed)} clients, {world.store.count()} records)")
     return 0
 
@@ -156,10 +158,18 @@ def banner(engine: Engine, url: str) -> str:
         f"  health: {url}/health    admin: {url}/__mock/health    docs: {url}/__mock/docs",
         "  API keys (Authorization: Bearer <key>):",
     ]
+    signing: list[str] = []
     for client in engine.store.seed:
         for key in client.api_keys:
             scopes = ", ".join(key.scopes) or "(no scopes)"
-            lines.append(f"    {key.key:<24} client {client.id:<16} {scopes}")
+            line = f"    {key.key:<24} client {client.id:<16} {scopes}"
+            (signing if key.secret is not None else lines).append(line)
+    if signing:
+        names = {name for name, scheme in engine.spec.schemes.items() if scheme.kind == HMAC}
+        signed = [base for base, accepted in engine.spec.base_paths.items() if accepted and accepted & names]
+        where = f" at {url}{signed[0]}" if signed else ""
+        lines.append(f"  signing keys{where} (X-Api-Key + X-Timestamp + X-Signature; secrets in the fixtures):")
+        lines += signing
     return "\n".join(lines)
 
 

@@ -471,3 +471,29 @@ def test_a_preflight_allows_the_signing_headers(api: Api) -> None:
     assert r.status == 204
     allowed = {h.strip().lower() for h in r.headers["Access-Control-Allow-Headers"].split(",")}
     assert {"x-api-key", "x-timestamp", "x-signature", "content-type"} <= allowed
+
+
+# -- configuration and the serve banner -----------------------------------------------------------------------------
+
+
+def test_window_and_replays_come_from_flags_and_variables() -> None:
+    from auralytik_mock.cli import _config, _parser
+    from auralytik_mock.config import Config
+
+    env = Config.from_env({"AURALYTIK_MOCK_SIGNATURE_WINDOW": "60", "AURALYTIK_MOCK_REJECT_REPLAYS": "true"})
+    assert (env.signature_window, env.reject_replays) == (60, True)
+    with pytest.raises(ValueError, match="AURALYTIK_MOCK_SIGNATURE_WINDOW"):
+        Config.from_env({"AURALYTIK_MOCK_SIGNATURE_WINDOW": "-1"})
+    args = _parser().parse_args(["serve", "--signature-window", "30", "--reject-replays"])
+    config = _config(args)
+    assert (config.signature_window, config.reject_replays) == (30, True)
+
+
+def test_the_serve_banner_lists_signing_keys_apart_without_secrets() -> None:
+    from auralytik_mock.cli import banner
+    from auralytik_mock.pipeline import Engine
+
+    text = banner(Engine(make_config()), "http://127.0.0.1:4010")
+    bearer_part, signed_part = text.split("signing keys at http://127.0.0.1:4010/api/v1")
+    assert HMAC_KEY in signed_part and HMAC_KEY not in bearer_part and KEY in bearer_part
+    assert HMAC_SECRET not in text

@@ -105,3 +105,13 @@ def test_requests_and_httpx_are_imported_only_when_used() -> None:
         "s.httpx_auth('k', 's'); assert 'httpx' in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("secret", ["", "YOUR_HMAC_SECRET", "k" * 64, "long" * 40, "sécret"])
+def test_the_prepared_signer_equals_hmac(secret: str) -> None:
+    from auralytik_mock.signing import Signer
+
+    message = "1717243200.GET./api/v1/engagements." + EMPTY_BODY_HASH
+    expected = base64.b64encode(hmac.new(secret.encode(), message.encode(), hashlib.sha256).digest()).decode()
+    signer = Signer(secret)
+    assert signer.sign(message) == expected and signer.sign(message) == expected  # reusable
