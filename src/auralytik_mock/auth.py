@@ -29,7 +29,7 @@ from .errors import (
     ForbiddenError,
     UnauthenticatedError,
 )
-from .signing import EMPTY_BODY_HASH, KEY_PATTERN, Signer, body_hash, sign
+from .signing import EMPTY_BODY_HASH, KEY_PATTERN, Signer, body_hash
 from .spec import BEARER, HMAC, Operation, SecurityScheme, Spec
 from .types import Json, MockRequest, Principal
 
@@ -417,8 +417,11 @@ def _diagnose(
         yield f"The digest is right but encoded as {decoded[1]}; send it as standard Base64 (with '=' padding)."
         return
 
+    signer = Signer(secret)
+    sent = received.encode("utf-8", "replace")
+
     def matches(canonical: str) -> bool:
-        return hmac.compare_digest(sign(secret, canonical).encode("ascii"), received.encode("utf-8", "replace"))
+        return hmac.compare_digest(signer.sign(canonical).encode("ascii"), sent)
 
     for variant in (method.lower(), method.capitalize()):
         if variant != method and matches(f"{stamp}.{variant}.{path}.{digest}"):
