@@ -160,3 +160,26 @@ def test_docs_page_try_it_out_calls_the_mock_with_a_bundled_key(browser) -> None
             assert '"totalCount": 5' in body
         finally:
             page.close()
+
+
+def test_docs_page_try_it_out_signs_calls_to_api_v1(browser) -> None:
+    with serving("--quiet") as (api, _):
+        page = browser.new_page()
+        try:
+            page.goto(f"{api}/__mock/docs")
+            page.wait_for_selector("body[data-ready='1']", timeout=15_000)
+            page.locator(".servers select").select_option(f"{api}/api/v1")
+            operation = page.locator("#operations-Engagements-getEngagement")
+            operation.locator(".opblock-summary").click()
+            operation.locator("input[placeholder='id']").fill("eng_456")
+            execute = operation.locator("button.execute")
+            execute.wait_for(state="visible", timeout=15_000)
+            execute.click()
+            status = operation.locator(".live-responses-table .response .response-col_status").first
+            status.wait_for(timeout=15_000)
+            body = operation.locator(".live-responses-table .response-col_description pre").first.inner_text()
+            assert status.inner_text().strip() == "200", body
+            assert '"id": "eng_456"' in body
+            assert "/api/v1/engagements/eng_456" in operation.locator(".request-url pre").first.inner_text()
+        finally:
+            page.close()
