@@ -26,6 +26,7 @@ from .errors import (
     MALFORMED_AUTH,
     MISSING_AUTH,
     REALM,
+    ApiError,
     ForbiddenError,
     UnauthenticatedError,
 )
@@ -392,6 +393,18 @@ class Authenticator:
                 "sign each request anew, with its own timestamp.",
             )
         return principal
+
+    def forced(self, op: Operation, error: ApiError) -> ApiError:
+        """A forced 401 or 403 on a signed path challenges with the signing scheme, not Bearer."""
+        bearer, signed = self._plan(op)
+        if signed is not None and bearer is None and error.status in {401, 403}:
+            if error.status == 401:
+                error.headers["WWW-Authenticate"] = hmac_challenge(signed, "invalid_signature")
+            else:
+                error.headers["WWW-Authenticate"] = hmac_challenge(
+                    signed, "insufficient_scope", " ".join(op.required_scopes)
+                )
+        return error
 
     def forbidden_challenge(self, op: Operation, scope: str) -> str | None:
         """The 403 challenge of a signed path (``None``: a Bearer path keeps RFC 6750's)."""

@@ -236,7 +236,7 @@ class Engine:
             if fault.drop:
                 return MockResponse(0, None, delay=delay, drop_connection=True)
             if fault.status is not None:
-                raise forced_error(op, fault.status, f"Forced by fault rule {fault.id}.", delay)
+                raise world.auth.forced(op, forced_error(op, fault.status, f"Forced by fault rule {fault.id}.", delay))
         principal: Principal | None = None
         if op.security:
             if self.config.enforce_auth:
@@ -251,7 +251,7 @@ class Engine:
             status, prefer_delay = parse_prefer(op, prefer)
             delay += prefer_delay
             if status is not None:
-                raise forced_error(op, status, f"Forced by 'Prefer: code={status}'.", delay)
+                raise world.auth.forced(op, forced_error(op, status, f"Forced by 'Prefer: code={status}'.", delay))
         valid = world.validator.validate(op, request, match.path_params)
         seen.body, seen.body_parsed = valid.body, True
         handler = world.handlers[op.operation_id]

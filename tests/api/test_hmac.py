@@ -497,3 +497,15 @@ def test_the_serve_banner_lists_signing_keys_apart_without_secrets() -> None:
     bearer_part, signed_part = text.split("signing keys at http://127.0.0.1:4010/api/v1")
     assert HMAC_KEY in signed_part and HMAC_KEY not in bearer_part and KEY in bearer_part
     assert HMAC_SECRET not in text
+
+
+@pytest.mark.parametrize(("code", "error"), [(401, "invalid_signature"), (403, "insufficient_scope")])
+def test_a_forced_401_or_403_on_api_v1_challenges_with_the_signing_scheme(api: Api, code: int, error: str) -> None:
+    headers = {**by_hand("GET", "/api/v1/engagements"), "Prefer": f"code={code}"}
+    r = api.request("GET", "/api/v1/engagements", key=None, headers=headers)
+    assert r.status == code
+    assert (
+        r.headers["WWW-Authenticate"].startswith("HMAC-SHA256 ") and f'error="{error}"' in r.headers["WWW-Authenticate"]
+    )
+    bearer = api.get("/v1/engagements", headers={"Prefer": f"code={code}"})
+    assert bearer.status == code and bearer.headers["WWW-Authenticate"].startswith("Bearer ")
