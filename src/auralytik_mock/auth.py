@@ -158,9 +158,14 @@ class ReplayCache:
                 seen.popitem(last=False)
             return False
 
-    def clear(self) -> None:
+    def clear(self, namespace: str | None = None) -> None:
+        """Forget every signature, or those of one dataset."""
         with self._lock:
-            self._seen.clear()
+            if namespace is None:
+                self._seen.clear()
+            else:
+                for entry in [e for e in self._seen if e[0] == namespace]:
+                    del self._seen[entry]
 
 
 class Authenticator:

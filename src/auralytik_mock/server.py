@@ -20,6 +20,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from .app import create_app, engine_of
 from .config import Config
 from .errors import ServerError
+from .guard import ADMIN_TOKEN_HEADER
 from .pipeline import Engine
 from .signing import httpx_auth, requests_auth, signed_headers
 from .spec import HMAC
@@ -34,11 +35,15 @@ if TYPE_CHECKING:
 DEFAULT_SIGNING_KEY = "ak_live_abc123def456ghi789jkl012mno345pq"
 
 
-class _QuietHandler(WSGIRequestHandler):
-    """No line per request on stderr: the journal (``MockServer.requests``) has them."""
+class QuietRequestHandler(WSGIRequestHandler):
+    """No line per request on stderr: the journal (``MockServer.requests``) and the
+    engine's access log have them (and writing in the request thread blocks on a full pipe)."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
+
+
+_QuietHandler = QuietRequestHandler
 
 
 class MockServer:
@@ -152,6 +157,14 @@ class MockServer:
     def keys(self) -> dict[str, list[str]]:
         """The default dataset's API keys and their scopes."""
         return {k.key: list(k.scopes) for c in self.engine.store.seed for k in c.api_keys}
+
+    def admin_headers(self) -> dict[str, str]:
+        """The header ``/__mock/*`` calls need when ``admin_token`` is set (empty otherwise)::
+
+        requests.get(f"{mock.root_url}/__mock/state", headers=mock.admin_headers())
+        """
+        token = self.config.admin_token
+        return {ADMIN_TOKEN_HEADER: token} if token else {}
 
     def auth(self, key: str = "YOUR_API_KEY") -> dict[str, str]:
         """The ``Authorization`` header for ``key``."""
