@@ -509,3 +509,16 @@ def test_a_forced_401_or_403_on_api_v1_challenges_with_the_signing_scheme(api: A
     )
     bearer = api.get("/v1/engagements", headers={"Prefer": f"code={code}"})
     assert bearer.status == code and bearer.headers["WWW-Authenticate"].startswith("Bearer ")
+
+
+def test_a_session_s_own_pinned_clock_drives_its_window() -> None:
+    client = create_app(make_config()).test_client()
+    session = client.post("/__mock/sessions").json
+    key = session["keys"][HMAC_KEY]
+    secret = session["secrets"][key]
+    assert client.put(f"/__mock/clock?session={session['id']}", json={"now": "2024-06-01T14:00:00Z"}).status_code == 200
+    path = "/api/v1/engagements"
+    assert client.get(path, headers=by_hand("GET", path, key=key, secret=secret, ts=NOW + 7200)).status_code == 200
+    stale = client.get(path, headers=by_hand("GET", path, key=key, secret=secret, ts=NOW))
+    assert stale.status_code == 401 and stale.json["error"]["code"] == "STALE_TIMESTAMP"
+    assert client.get(path, headers=by_hand("GET", path, ts=NOW)).status_code == 200  # the default clock is unchanged
