@@ -122,6 +122,19 @@ class _Dataset:
                 for record in records:
                     self.insert(client.id, kind, dict(record))
 
+    def keep_keys(self, old: _Dataset) -> None:
+        """Take ``old``'s keys (and secrets) for the same clients: a session's keys outlive its
+        resets, even after a restart (``--persist``) made up new ones for signing keys."""
+        for client_id, client in list(self.clients.items()):
+            previous = old.clients.get(client_id)
+            if previous is None or len(previous.api_keys) != len(client.api_keys):
+                continue
+            for key in client.api_keys:
+                self.keys.pop(key.key, None)
+            self.clients[client_id] = ClientSeed(client.id, client.name, previous.api_keys, client.resources)
+            for k in previous.api_keys:
+                self.keys[k.key] = Principal(k.key, client_id, frozenset(k.scopes), self.namespace, k.secret)
+
     def collection(self, client_id: str, kind: str) -> _Collection:
         found = self.collections.get((client_id, kind))
         if found is None:
@@ -222,7 +235,10 @@ class Store:
         """Put ``namespace`` back to the fixtures (a session keeps its keys)."""
         old = self._dataset(namespace)
         prefix = "" if namespace == DEFAULT_NAMESPACE else f"{namespace}_"
-        self._install(_Dataset(namespace, self.seed, self.order_field, prefix))
+        new = _Dataset(namespace, self.seed, self.order_field, prefix)
+        if prefix:
+            new.keep_keys(old)
+        self._install(new)
         del old
 
     def load(self, seed: Seed, namespace: str = DEFAULT_NAMESPACE) -> None:

@@ -522,3 +522,19 @@ def test_a_session_s_own_pinned_clock_drives_its_window() -> None:
     stale = client.get(path, headers=by_hand("GET", path, key=key, secret=secret, ts=NOW))
     assert stale.status_code == 401 and stale.json["error"]["code"] == "STALE_TIMESTAMP"
     assert client.get(path, headers=by_hand("GET", path, ts=NOW)).status_code == 200  # the default clock is unchanged
+
+
+def test_a_session_keeps_its_signing_key_across_a_restart_and_a_reset(monkeypatch: pytest.MonkeyPatch) -> None:
+    from auralytik_mock import store as store_module
+
+    world = build_world(make_config())
+    namespace, keys = world.store.create_session()
+    key = keys[HMAC_KEY]
+    dumped = world.store.dump(namespace)
+    # A new process (--persist): another salt, the session restored from its dump.
+    monkeypatch.setattr(store_module, "_SESSION_SALT", b"another process")
+    again = build_world(make_config())
+    again.store.restore(namespace, world.loader.load_documents([("state", dumped)]))
+    again.store.reset(namespace)
+    principal = again.store.lookup_key(key.key)
+    assert principal is not None and principal.secret == key.secret and principal.namespace == namespace
