@@ -22,6 +22,7 @@ from .config import ENV_PREFIX, Config, parse_latency
 from .errors import AuralytikMockError
 from .guard import is_loopback
 from .pipeline import Engine, build_world
+from .spec import HMAC
 
 log = logging.getLogger("auralytik_mock")
 SERVERS = ("granian", "werkzeug")
@@ -56,6 +57,15 @@ def _parser() -> argparse.ArgumentParser:
         "--validate-responses", action="store_true", default=None, help="check every answer against the spec"
     )
     serve.add_argument("--no-auth", action="store_true", help="do not check API keys and scopes")
+    serve.add_argument(
+        "--signature-window",
+        type=int,
+        metavar="SECONDS",
+        help="accepted X-Timestamp skew of signed requests (default 300)",
+    )
+    serve.add_argument(
+        "--reject-replays", action="store_true", default=None, help="refuse a request signature seen before"
+    )
     serve.add_argument("--threads", type=int, help="request threads (default 8)")
     serve.add_argument("--quiet", action="store_true", help="no access log")
     serve.add_argument("--server", choices=SERVERS, help=f"WSGI server (default granian; {ENV_PREFIX}SERVER)")
@@ -101,7 +111,9 @@ def _config(args: argparse.Namespace) -> Config:
         options["clock"] = args.clock
     if getattr(args, "latency", None):
         options["latency_ms"] = parse_latency(args.latency)
-    for name in ("watch", "validate_responses"):
+    if getattr(args, "signature_window", None) is not None:
+        options["signature_window"] = args.signature_window
+    for name in ("watch", "validate_responses", "reject_replays"):
         if getattr(args, name, None):
             options[name] = True
     if getattr(args, "no_auth", False):
@@ -139,7 +151,8 @@ def check(config: Config) -> int:
         print(f"auralytik-mock check: FAILED\n{problems}", file=sys.stderr)
         return 1
     ops = world.spec.operations
-    print(f"spec: {config.resolved_spec_path} OK ({len(ops)} operations, base path {world.spec.base_path})")
+    bases = ", ".join(b or "/" for b in world.spec.base_paths)
+    print(f"spec: {config.resolved_spec_path} OK ({len(ops)} operations, base paths {bases})")
     print(f"fixtures: OK ({len(world.store.seed)} clients, {world.store.count()} records)")
     return 0
 
@@ -166,10 +179,18 @@ def banner(engine: Engine, url: str) -> str:
         f"  health: {url}/health    admin: {url}/__mock/health    docs: {url}/__mock/docs",
         "  API keys (Authorization: Bearer <key>):",
     ]
+    signing: list[str] = []
     for client in engine.store.seed:
         for key in client.api_keys:
             scopes = ", ".join(key.scopes) or "(no scopes)"
-            lines.append(f"    {key.key:<24} client {client.id:<16} {scopes}")
+            line = f"    {key.key:<24} client {client.id:<16} {scopes}"
+            (signing if key.secret is not None else lines).append(line)
+    if signing:
+        names = {name for name, scheme in engine.spec.schemes.items() if scheme.kind == HMAC}
+        signed = [base for base, accepted in engine.spec.base_paths.items() if accepted and accepted & names]
+        where = f" at {url}{signed[0]}" if signed else ""
+        lines.append(f"  signing keys{where} (X-Api-Key + X-Timestamp + X-Signature; secrets in the fixtures):")
+        lines += signing
     if engine.config.admin_token:
         lines.append("  admin API: needs the header X-Mock-Admin-Token (--admin-token)")
     elif not is_loopback(engine.config.host):
