@@ -521,6 +521,7 @@ class DriftLog:
             if entry.fields:
                 plural = "s" if len(entry.fields) > 1 else ""
                 entry.message = entry.message.format(fields=", ".join(entry.fields), s=plural)
+                entry.subject = entry.subject.format(fields=", ".join(entry.fields))
             out.append(entry)
         return out
 
@@ -1003,7 +1004,7 @@ class Verifier:
             else:
                 who = f"the mock gives {mock.status} (the spec expects {step.expected})"
             note = "" if op.documents(vendor.status) else f"; the spec does not document {vendor.status} here"
-            self.log.add(("status", str(vendor.status), str(mock.status), step.case), "status",
+            self.log.add(("status", str(vendor.status), str(mock.status), who), "status",
                          f"{vendor.status} for {mock.status}", f"vendor answered {vendor.status} where {who}{note}",
                          step.index)  # fmt: skip
         elif vendor.status != step.expected:
