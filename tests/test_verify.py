@@ -262,3 +262,75 @@ def test_record_anonymize_replaces_free_text_deterministically(tmp_path, capsys)
     assert [r["id"] for r in records] == ["eng_7001", "eng_7000"]
     assert records[0]["type"] == "quality_review" and records[0]["evaluationCount"] == 12
     create_app(make_config(fixtures=(tmp_path / "run0",)))  # loads: every record still valid
+
+
+def _readme_section() -> str:
+    readme = (SPEC_PATH.parent / "README.md").read_text()
+    start = readme.index("## Check the mock against the real API")
+    return readme[start : readme.index("\n## ", start + 1)]
+
+
+def test_readme_sandbox_command_exits_0(mock_server, capsys):
+    mock_server.reset()
+    block = _readme_section().split("```sh\n", 1)[1].split("```", 1)[0]
+    line = next(line for line in block.splitlines() if line.startswith("auralytik-mock verify"))
+    argv = line.split()[1:]
+    argv[argv.index("--base-url") + 1] = mock_server.url
+    assert main(argv) == 0
+    assert "No drift" in capsys.readouterr().out
+
+
+def test_readme_nightly_job_sets_only_options_verify_reads(mock_server, tmp_path, monkeypatch, capsys):
+    block = _readme_section().split("```yaml\n", 1)[1].split("```", 1)[0]
+    job = yaml.safe_load(block)
+    assert job[True]["schedule"][0]["cron"]  # YAML 1.1 reads the key "on" as True
+    step = next(s for s in job["jobs"]["verify"]["steps"] if "auralytik-mock verify" in s.get("run", ""))
+    # The job's environment, pointed at the sandbox, runs as written (from the repository's folder).
+    monkeypatch.chdir(tmp_path)
+    keys = {"AURALYTIK_KEY": KEY, "AURALYTIK_READ_ONLY_KEY": READ_ONLY, "AURALYTIK_OTHER_CLIENT_KEY": OTHER}
+    for name, value in step["env"].items():
+        secret = value.removeprefix("${{ secrets.").removesuffix(" }}")
+        monkeypatch.setenv(name, keys.get(secret, mock_server.url))
+    mock_server.reset()
+    assert main(step["run"].split()[1:]) == 0
+    assert json.loads((tmp_path / "verify.json").read_text())["result"] == "ok"
+    assert ET.parse(tmp_path / "verify.xml").getroot().get("failures") == "0"
+    assert (tmp_path / "recorded" / "recorded.yaml").is_file()
+
+
+def test_redirects_are_not_followed_off_the_base_url(capsys):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    elsewhere: list[str] = []
+
+    class Elsewhere(BaseHTTPRequestHandler):
+        def do_GET(self):
+            elsewhere.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    class Redirecting(Elsewhere):
+        def do_GET(self):
+            self.send_response(302)
+            self.send_header("Location", f"http://127.0.0.1:{other.server_port}{self.path}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    other = ThreadingHTTPServer(("127.0.0.1", 0), Elsewhere)
+    target = ThreadingHTTPServer(("127.0.0.1", 0), Redirecting)
+    threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in (other, target)]
+    for thread in threads:
+        thread.start()
+    try:
+        code = main(["verify", "--base-url", f"http://127.0.0.1:{target.server_port}/v1", "--key", FULL])
+    finally:
+        for server in (other, target):
+            server.shutdown()
+            server.server_close()
+    out = capsys.readouterr().out
+    assert elsewhere == []
+    assert code == 1 and "vendor answered 302 where the spec and the mock give 200" in out
