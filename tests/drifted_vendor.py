@@ -11,6 +11,7 @@ mock; each switch in ``DRIFTS`` changes one thing the way a vendor might:
 - ``error_code``: a missing engagement is ``RESOURCE_NOT_FOUND`` instead of ``NOT_FOUND``
 - ``no_www_authenticate``: a 401 has no ``WWW-Authenticate``
 - ``list_envelope``: lists answer ``{data, meta, pagination}`` (the API reference's envelope)
+- ``string_count``: ``evaluationCount`` comes as a string (``"142"``)
 
 It counts the writes it receives (``writes``) and can answer the first call 429
 (``rate_limit_once``).
@@ -26,7 +27,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-DRIFTS = ("status_422", "missing_field", "extra_field", "error_code", "no_www_authenticate", "list_envelope")
+DRIFTS = (
+    "status_422",
+    "missing_field",
+    "extra_field",
+    "error_code",
+    "no_www_authenticate",
+    "list_envelope",
+    "string_count",
+)
 
 FULL = "live_acme_full_0123456789abcdef"
 READ = "live_acme_read_0123456789abcdef"
@@ -149,6 +158,8 @@ class DriftedVendor:
             out.pop("evaluationCount", None)
         if "extra_field" in self.drifts:
             out["archivedAt"] = None
+        if "string_count" in self.drifts and "evaluationCount" in out:
+            out["evaluationCount"] = str(out["evaluationCount"])
         return out
 
     def answer(self, method: str, path: str, query: dict[str, list[str]], headers: Any, raw: bytes) -> Any:

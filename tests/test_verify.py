@@ -34,7 +34,10 @@ EXPECTED = {
         ("missing-field", "EngagementList.page, pageSize, totalCount"),
         ("extra-field", "EngagementList.meta, pagination"),
     },
+    "string_count": {("invalid-value", "Engagement.evaluationCount")},
 }
+#: The six differences the issue names (the last switch is an extra one).
+ISSUE_DRIFTS = [d for d in EXPECTED if d != "string_count"]
 
 
 def _run(argv: list[str], tmp_path: Path) -> tuple[int, dict, str]:
@@ -103,11 +106,11 @@ def test_the_stand_in_without_drift_agrees_with_the_mock(tmp_path, capsys):
 
 
 def test_every_drift_at_once_is_spelt_out(tmp_path, capsys):
-    with DriftedVendor(*EXPECTED) as vendor:
+    with DriftedVendor(*ISSUE_DRIFTS) as vendor:
         code, report, _ = _run(["--base-url", vendor.url, *VENDOR_KEYS, "--allow-writes"], tmp_path)
     out = capsys.readouterr().out
     assert code == 1
-    assert _kinds_and_subjects(report) == set().union(*EXPECTED.values())
+    assert _kinds_and_subjects(report) == set().union(*(EXPECTED[d] for d in ISSUE_DRIFTS))
     for sentence in (
         "vendor answered 422 where the spec and the mock give 400",
         "vendor's Engagement has no field evaluationCount",

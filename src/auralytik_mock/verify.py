@@ -853,17 +853,21 @@ class Verifier:
             return
         op = step.op
         if op.method == "GET":
-            items = _list_items(answer.body, self._array_field(op))
+            is_list = self._array_field(op) is not None or isinstance(answer.body, list)
+            if is_list:
+                items = _list_items(answer.body, self._array_field(op))
+            else:
+                items = [answer.body] if isinstance(answer.body, dict) else []
             ids = [str(i["id"]) for i in items if isinstance(i, dict) and isinstance(i.get("id"), str | int)]
             if step.case == "other-client-list":
                 side.other_ids.setdefault(op.spec_path, []).extend(ids)
                 return
-            if items or _path_params(op) == []:
-                side.ids.setdefault(op.spec_path, []).extend(i for i in ids if i not in side.ids.get(op.spec_path, []))
+            if is_list:
+                known = side.ids.setdefault(op.spec_path, [])
+                known.extend(i for i in ids if i not in known)
             kind = self._kind_of(op)
             if kind is not None and step.key == "main":
-                records = items if items else ([answer.body] if isinstance(answer.body, dict) else [])
-                for record in records:
+                for record in items:
                     if isinstance(record, dict) and "id" in record:
                         side.records.setdefault(kind, {})[str(record["id"])] = record
         elif op.method == "POST" and step.case == "success" and isinstance(answer.body, dict):
@@ -979,7 +983,9 @@ class Verifier:
                     schema = self._schema_name(response.schema_pointer, parts[:-1] if parts else [])
                     where = f"{schema}.{parts[-1]}" if parts else schema
                     explained.add(_shape(parts))
-                    self.log.add(("invalid-value", side, where, violation.message), "invalid-value", where,
+                    # One entry per rule broken, not per value: "must be an integer, got '142'".
+                    rule = re.sub(r"; got .*$|, got .*$", "", violation.message)
+                    self.log.add(("invalid-value", side, where, rule), "invalid-value", where,
                                  f"{side}'s {where} {violation.message}", step.index)  # fmt: skip
         error = answer.body.get("error") if isinstance(answer.body, dict) else None
         request_id = answer.headers.get("x-request-id")
