@@ -230,11 +230,15 @@ def test_the_plan_follows_the_spec_not_a_list_of_operations(tmp_path):
     document = yaml.safe_load(SPEC_PATH.read_text())
     del document["paths"]["/engagements/{id}"]["patch"]
     document["paths"]["/engagements"]["get"]["parameters"][1]["schema"]["maximum"] = 50
+    region = {"name": "region", "in": "query", "required": True, "example": "eu", "schema": {"type": "string"}}
+    document["paths"]["/engagements"]["get"]["parameters"].append(region)
     spec = Spec(document, "trimmed")
     steps = Planner(spec, SchemaSet(spec)).plan(read_only=True, other=False, allow_writes=True)
     assert "updateEngagement" not in {s.op.operation_id for s in steps}
     over = next(s for s in steps if s.case == "over-maximum pageSize")
-    assert dict(over.query) == {"pageSize": "51"}
+    assert dict(over.query) == {"region": "eu", "pageSize": "51"}
+    success = next(s for s in steps if s.op.operation_id == "listEngagements" and s.case == "success")
+    assert dict(success.query) == {"region": "eu"}  # a required parameter, from its example
     assert not [s for s in steps if s.case.startswith("other-client")]
 
 
