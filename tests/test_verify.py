@@ -341,3 +341,28 @@ def test_redirects_are_not_followed_off_the_base_url(capsys):
     out = capsys.readouterr().out
     assert elsewhere == []
     assert code == 1 and "vendor answered 302 where the spec and the mock give 200" in out
+
+
+@pytest.mark.parametrize(
+    ("base_url", "list_prefix", "health_prefix"),
+    [
+        ("https://api.example.com/v1", "/v1", ""),
+        ("https://gateway.example.com/proxy/v1/", "/proxy/v1", "/proxy"),
+        ("https://staging.example.com/stage", "/stage", None),  # a base path of its own: /health cannot be placed
+    ],
+)
+def test_paths_are_placed_under_the_base_url(base_url, list_prefix, health_prefix):
+    from auralytik_mock.verify import Verifier
+
+    verifier = Verifier(make_config(), Options(base_url=base_url, key="k"), say=lambda line: None)
+    ops = {op.operation_id: op for op in verifier.spec.operations}
+    assert verifier._target_prefix(ops["listEngagements"]) == list_prefix
+    assert verifier._target_prefix(ops["getHealth"]) == health_prefix
+    assert verifier._mock_prefix(ops["listEngagements"]) == "/v1"
+
+
+def test_a_signing_base_path_without_a_secret_exits_2(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["verify", "--base-url", "http://127.0.0.1:9/api/v1", "--key", "ak_live_" + "a" * 32])
+    assert exit_info.value.code == 2
+    assert "--secret" in capsys.readouterr().err

@@ -19,6 +19,7 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import http.client
+import importlib
 import json
 import re
 import ssl
@@ -45,8 +46,9 @@ from .validation import SchemaSet
 #: Every record verify creates carries this in its name, so a person can find it.
 MARK = "[auralytik-mock verify]"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-#: A key no account has: what "an unknown key" sends.
+#: A key no account has, well-formed for each scheme: what "an unknown key" sends.
 UNKNOWN_KEY = "auralytik-mock-verify-unknown-key-0000"
+UNKNOWN_KEYS = {"bearer": UNKNOWN_KEY, "hmac": "ak_live_" + "verifyunknownkey" + "0" * 16}
 #: Headers whose presence and form are compared between the target and the mock.
 COMPARED_HEADERS = ("X-Request-Id", "WWW-Authenticate", "Location", "Retry-After")
 #: Placeholders a recorded fixture file carries instead of the real keys.
@@ -213,25 +215,56 @@ def bearer(key: str) -> Auth:
 
 
 def scheme_for(base_path: str) -> str:
-    """The authentication scheme a base path takes: ``hmac`` for ``/api/v1``, else ``bearer``."""
+    """The authentication scheme a base path takes: ``hmac`` for ``/api/v1`` (the vendor's
+    newer pages), else ``bearer`` (``/v1``)."""
     return "hmac" if base_path.rstrip("/").endswith("/api/v1") else "bearer"
 
 
-def make_auth(scheme: str, key: str, secret: str | None) -> Auth:
-    """The request authenticator for ``scheme`` (see ``scheme_for``).
+#: Unix seconds for a signature's timestamp (the mock's own clock on the mock's side).
+Clock = Callable[[], int]
 
-    :raises VerifyError: ``hmac`` without a secret, or without the signing helper.
+
+def hmac_auth(key: str, secret: str | None, clock: Clock | None = None) -> Auth:
+    """X-Api-Key + HMAC-SHA256 signing, with the helper of ``auralytik_mock.signing``.
+
+    :raises VerifyError: no secret, or this version has no signing helper.
     """
-    if scheme == "bearer":
-        return bearer(key)
     if secret is None:
         raise VerifyError(
             "this base path takes X-Api-Key + HMAC signing: pass --secret (or AURALYTIK_MOCK_VERIFY_SECRET)"
         )
-    raise VerifyError(
-        "X-Api-Key + HMAC signing is not in this version of auralytik-mock (no auralytik_mock.signing); "
-        "verify a /v1 base URL with a Bearer key"
-    )
+    try:
+        signing = importlib.import_module("auralytik_mock.signing")
+    except ImportError:
+        raise VerifyError(
+            "X-Api-Key + HMAC signing is not in this version of auralytik-mock (no auralytik_mock.signing); "
+            "verify a /v1 base URL with a Bearer key"
+        ) from None
+
+    def add(method: str, path: str, body: bytes) -> dict[str, str]:
+        stamp = clock() if clock is not None else None
+        return dict(signing.signed_headers(method, path, body, key=key, secret=secret, timestamp=stamp))
+
+    return add
+
+
+#: How each scheme authenticates a request: ``(key, secret, clock) -> Auth``. The seam
+#: another scheme plugs into; ``scheme_for`` picks one from the target's base path.
+SCHEMES: dict[str, Callable[[str, str | None, Clock | None], Auth]] = {
+    "bearer": lambda key, secret, clock: bearer(key),
+    "hmac": hmac_auth,
+}
+
+
+def make_auth(scheme: str, key: str, secret: str | None, clock: Clock | None = None) -> Auth:
+    """The request authenticator for ``scheme`` (see ``scheme_for`` and ``SCHEMES``).
+
+    :raises VerifyError: an unknown scheme, or one that cannot sign (see ``hmac_auth``).
+    """
+    factory = SCHEMES.get(scheme)
+    if factory is None:
+        raise VerifyError(f"unknown authentication scheme {scheme!r} (known: {', '.join(SCHEMES)})")
+    return factory(key, secret, clock)
 
 
 # -- the plan ------------------------------------------------------------------------------
@@ -283,6 +316,7 @@ class Planner:
         self.spec = spec
         self.schemas = schemas
         self.read_scopes = frozenset(s for op in spec.operations if op.method == "GET" for s in op.required_scopes)
+        self.all_scopes = frozenset(s for op in spec.operations for s in op.required_scopes)
 
     def raw(self, pointer: str) -> Json:
         try:
@@ -716,7 +750,7 @@ class Verifier:
         o = self.options
         auths: dict[str, Auth | None] = {
             "main": make_auth(self.scheme, o.key, o.secret),
-            "unknown": make_auth(self.scheme, UNKNOWN_KEY, o.secret),
+            "unknown": make_auth(self.scheme, UNKNOWN_KEYS[self.scheme], o.secret),
             "none": None,
         }
         if o.read_only_key:
@@ -727,10 +761,15 @@ class Verifier:
 
     def _mock_auths(self) -> dict[str, Auth | None]:
         """The mock's own keys for each role: the target's when the fixtures know them
-        (verifying the mock against itself), else chosen from the fixtures by scope."""
-        seed = self.engine.store.seed
-        by_key = {k.key: (c.id, frozenset(k.scopes)) for c in seed for k in c.api_keys}
-        all_scopes = self.spec.scopes
+        (verifying the mock against itself), else chosen from the fixtures by scope,
+        among the keys of the target's scheme (a signing key has a ``secret``)."""
+        signing = self.scheme != "bearer"
+        by_key: dict[str, tuple[str, frozenset[str], str | None]] = {}
+        for client in self.engine.store.seed:
+            for api_key in client.api_keys:
+                secret = getattr(api_key, "secret", None)  # signing keys carry their secret
+                if (secret is not None) == signing:
+                    by_key[api_key.key] = (client.id, frozenset(api_key.scopes), secret)
         o = self.options
 
         def pick(given: str | None, override: str | None, want: Callable[[str, frozenset[str]], bool]) -> str | None:
@@ -738,40 +777,72 @@ class Verifier:
                 return override
             if given and given in by_key:
                 return given
-            return next((k for k, (client, scopes) in by_key.items() if want(client, scopes)), None)
+            return next((k for k, (client, scopes, _) in by_key.items() if want(client, scopes)), None)
 
-        main = pick(o.key, o.mock_key, lambda c, s: s >= all_scopes)
+        main = pick(o.key, o.mock_key, lambda c, s: s >= self.planner.all_scopes)
         main_client = by_key[main][0] if main in by_key else None
         read_only = pick(
             o.read_only_key,
             o.mock_read_only_key,
-            lambda c, s: c == main_client and s >= self.planner.read_scopes and not s >= all_scopes,
+            lambda c, s: c == main_client and s >= self.planner.read_scopes and not s >= self.planner.all_scopes,
         )
-        other = pick(o.other_client_key, o.mock_other_client_key, lambda c, s: c != main_client and s >= all_scopes)
-        auths: dict[str, Auth | None] = {"none": None, "unknown": bearer(UNKNOWN_KEY)}
-        if main:
-            auths["main"] = bearer(main)
-        if read_only:
-            auths["read_only"] = bearer(read_only)
-        if other:
-            auths["other"] = bearer(other)
+        other = pick(
+            o.other_client_key, o.mock_other_client_key, lambda c, s: c != main_client and s >= self.planner.all_scopes
+        )
+
+        def auth(key: str) -> Auth:
+            secret = by_key[key][2] if key in by_key else o.secret
+            return make_auth(self.scheme, key, secret, self._mock_clock)
+
+        auths: dict[str, Auth | None] = {"none": None, "unknown": auth(UNKNOWN_KEYS[self.scheme])}
+        for role, key in (("main", main), ("read_only", read_only), ("other", other)):
+            if key:
+                auths[role] = auth(key)
         return auths
+
+    def _mock_clock(self) -> int:
+        """The mock's "now" (a pinned clock included), for the signatures it checks."""
+        from datetime import datetime
+
+        return int(datetime.fromisoformat(self.engine.now().replace("Z", "+00:00")).timestamp())
 
     # -- paths ----------------------------------------------------------------------------
 
-    def _op_base(self, op: Operation) -> str:
+    @staticmethod
+    def _op_base(op: Operation) -> str:
         return op.path[: len(op.path) - len(op.spec_path)] if op.path.endswith(op.spec_path) else ""
 
+    def _served(self) -> Sequence[Operation]:
+        """Every operation under every base path the mock serves it at (a spec with two
+        servers, ``/v1`` and ``/api/v1``, serves each operation twice)."""
+        served = getattr(self.spec, "served", None)
+        return served if served else self.spec.operations
+
+    def _bases(self, op: Operation) -> list[str]:
+        return [self._op_base(o) for o in self._served() if o.operation_id == op.operation_id]
+
+    def _matched_base(self) -> str | None:
+        """The spec base path the target's base URL stands for: the longest one its path
+        ends with (``https://api.auralytik.ai/api/v1`` -> ``/api/v1``)."""
+        bases = {self._op_base(o) for o in self._served()}
+        found = sorted((b for b in bases if b and self.http.base_path.endswith(b)), key=len, reverse=True)
+        return found[0] if found else None
+
     def _target_prefix(self, op: Operation) -> str | None:
-        base = self._op_base(op)
-        if base == self.spec.base_path:
+        bases = self._bases(op)
+        matched = self._matched_base()
+        if matched is None:  # a base URL of its own (a staging copy): it stands for the spec's first base path
+            return self.http.base_path if self.spec.base_path in bases else None
+        if matched in bases:
             return self.http.base_path
-        if self.http.base_path.endswith(self.spec.base_path):  # e.g. /health at the origin's root
-            return self.http.base_path[: len(self.http.base_path) - len(self.spec.base_path)] + base
+        if "" in bases:  # /health: at the origin's root, beside the API's base path
+            return self.http.base_path[: len(self.http.base_path) - len(matched)]
         return None
 
     def _mock_prefix(self, op: Operation) -> str | None:
-        return self._op_base(op)
+        bases = self._bases(op)
+        matched = self._matched_base() or self.spec.base_path
+        return matched if matched in bases else (bases[0] if bases else None)
 
     def _resolve(self, side: Side, step: Step) -> tuple[str | None, str | None]:
         """The concrete path of ``step`` on ``side``, or why it cannot be sent there."""
