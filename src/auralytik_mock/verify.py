@@ -570,19 +570,6 @@ def _shape(parts: Sequence[str | int]) -> str:
     return "".join("[]" if isinstance(p, int) else (f".{p}" if i else p) for i, p in enumerate(parts))
 
 
-def _field_paths(value: Json, prefix: str = "") -> set[str]:
-    out: set[str] = set()
-    if isinstance(value, dict):
-        for key, item in value.items():
-            path = f"{prefix}.{key}" if prefix else str(key)
-            out.add(path)
-            out |= _field_paths(item, path)
-    elif isinstance(value, list):
-        for item in value:
-            out |= _field_paths(item, f"{prefix}[]")
-    return out
-
-
 def _compare_fields(vendor: Json, mock: Json, prefix: str = "") -> tuple[list[str], list[str]]:
     """Field paths only the vendor has, and only the mock has; recursing into fields both have."""
     only_vendor: list[str] = []
@@ -648,6 +635,7 @@ class StepResult:
                 "path": sent.path,
                 "status": sent.answer.status if sent.answer else None,
                 "errorCode": sent.answer.error_code if sent.answer else None,
+                "requestId": sent.answer.headers.get("x-request-id") if sent.answer else None,
                 "skipped": sent.skip,
             }
 
@@ -1326,6 +1314,8 @@ def render_text(outcome: Outcome) -> str:
 
 
 def render_json(outcome: Outcome) -> dict[str, Json]:
+    """The whole run for machines: every step (both sides) and every drift."""
+    labels = {r.step.index: r.step.label for r in outcome.results}
     return {
         "target": outcome.target,
         "result": "error" if outcome.error else ("drift" if outcome.drift else "ok"),
@@ -1334,7 +1324,7 @@ def render_json(outcome: Outcome) -> dict[str, Json]:
         "calls": outcome.calls,
         "planned": outcome.planned,
         "steps": [r.as_json() for r in outcome.results],
-        "drift": [d.as_json() for d in outcome.drift],
+        "drift": [{**d.as_json(), "seenIn": [labels[i] for i in d.steps if i in labels]} for d in outcome.drift],
         "created": outcome.created,
         "recorded": outcome.recorded,
     }
