@@ -208,6 +208,8 @@ def session_create(engine: Engine, request: MockRequest, params: list[str]) -> M
         "id": namespace,
         "keys": {original: principal.key for original, principal in keys.items()},
         "scopes": {principal.key: sorted(principal.scopes) for principal in keys.values()},
+        # Signing keys' secrets, shown here once as the vendor's dashboard does.
+        "secrets": {p.key: p.secret for p in keys.values() if p.secret is not None},
     }
     return MockResponse(201, body, {"Location": f"/__mock/sessions/{namespace}"})
 
@@ -246,7 +248,10 @@ def spec_document(engine: Engine, request: MockRequest) -> dict[str, Json]:
     document: dict[str, Json] = copy.deepcopy(dict(engine.spec.document))
     host = request.header("Host") or f"{engine.config.host}:{engine.config.port}"
     root = f"http://{host}"
-    document["servers"] = [{"url": root + engine.spec.base_path, "description": "This auralytik-mock."}]
+    document["servers"] = [
+        {"url": root + base, "description": "This auralytik-mock.", **({"x-mock-security": sorted(b)} if b else {})}
+        for base, b in engine.spec.base_paths.items()
+    ]
     for item in document.get("paths", {}).values():
         if isinstance(item, dict) and "servers" in item:
             item["servers"] = [{"url": root, "description": "This auralytik-mock."}]

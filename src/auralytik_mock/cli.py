@@ -55,6 +55,15 @@ def _parser() -> argparse.ArgumentParser:
         "--validate-responses", action="store_true", default=None, help="check every answer against the spec"
     )
     serve.add_argument("--no-auth", action="store_true", help="do not check API keys and scopes")
+    serve.add_argument(
+        "--signature-window",
+        type=int,
+        metavar="SECONDS",
+        help="accepted X-Timestamp skew of signed requests (default 300)",
+    )
+    serve.add_argument(
+        "--reject-replays", action="store_true", default=None, help="refuse a request signature seen before"
+    )
     serve.add_argument("--threads", type=int, help="request threads (default 8)")
     serve.add_argument("--quiet", action="store_true", help="no access log")
     serve.add_argument("--server", choices=SERVERS, help=f"WSGI server (default granian; {ENV_PREFIX}SERVER)")
@@ -120,7 +129,9 @@ def _config(args: argparse.Namespace) -> Config:
         options["clock"] = args.clock
     if getattr(args, "latency", None):
         options["latency_ms"] = parse_latency(args.latency)
-    for name in ("watch", "validate_responses"):
+    if getattr(args, "signature_window", None) is not None:
+        options["signature_window"] = args.signature_window
+    for name in ("watch", "validate_responses", "reject_replays"):
         if getattr(args, name, None):
             options[name] = True
     if getattr(args, "no_auth", False):

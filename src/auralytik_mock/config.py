@@ -64,6 +64,13 @@ def parse_latency(value: str) -> tuple[int, int]:
     return (low, high)
 
 
+def _non_negative(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError(f"must be 0 or more, got {value!r}")
+    return number
+
+
 def _paths(value: object) -> tuple[Path, ...]:
     if value is None:
         return ()
@@ -98,6 +105,10 @@ class Config:
     :param journal_size: how many requests the journal keeps (oldest dropped first).
     :param watch: reload spec and fixtures when they change (sandbox).
     :param access_log: log one line per request.
+    :param signature_window: seconds a signed request's ``X-Timestamp`` may differ from
+        the mock's now (either way).
+    :param reject_replays: refuse a request signature the mock accepted before (within
+        the window).
     """
 
     spec_path: Path | None = None
@@ -115,6 +126,8 @@ class Config:
     watch: bool = False
     access_log: bool = False
     threads: int = 8
+    signature_window: int = 300
+    reject_replays: bool = False
 
     def __post_init__(self) -> None:
         # Accept plain strings where paths are meant, so Config(fixtures=("dir",)) works.
@@ -125,6 +138,8 @@ class Config:
             object.__setattr__(self, "cors_origins", _split(self.cors_origins))
         if isinstance(self.latency_ms, (int, str)):
             object.__setattr__(self, "latency_ms", parse_latency(str(self.latency_ms)))
+        if self.signature_window < 0:
+            raise ValueError(f"signature_window must be 0 or more seconds, got {self.signature_window}")
 
     @property
     def resolved_spec_path(self) -> Path:
@@ -151,7 +166,8 @@ class Config:
         Variables: ``SPEC``, ``FIXTURES`` (comma or ``os.pathsep`` separated), ``HOST``,
         ``PORT``, ``CLOCK``, ``ENFORCE_AUTH``, ``VALIDATE_RESPONSES``, ``CORS_ORIGINS``
         (comma separated), ``LATENCY`` (``MS`` or ``MIN-MAX``), ``MAX_BODY_BYTES``,
-        ``MAX_SESSIONS``, ``JOURNAL_SIZE``, ``WATCH``, ``ACCESS_LOG``, ``THREADS``.
+        ``MAX_SESSIONS``, ``JOURNAL_SIZE``, ``WATCH``, ``ACCESS_LOG``, ``THREADS``,
+        ``SIGNATURE_WINDOW`` (seconds), ``REJECT_REPLAYS``.
 
         :raises ValueError: a variable has a value of the wrong form; the message names it.
         """
@@ -173,6 +189,8 @@ class Config:
             "WATCH": ("watch", _parse_bool),
             "ACCESS_LOG": ("access_log", _parse_bool),
             "THREADS": ("threads", int),
+            "SIGNATURE_WINDOW": ("signature_window", _non_negative),
+            "REJECT_REPLAYS": ("reject_replays", _parse_bool),
         }
         for suffix, (name, reader) in readers.items():
             raw = env.get(ENV_PREFIX + suffix)

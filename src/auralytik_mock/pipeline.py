@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .auth import authenticate, authorize
+from .auth import Authenticator, authorize
 from .config import Config
 from .cors import Cors
 from .errors import (
@@ -37,7 +37,7 @@ from .handlers import Call, Handler, bind_handlers, resource_kinds
 from .journal import JOURNAL_BODY_CHARS, AccessLog, Journal, mask_key
 from .routing import Router
 from .spec import Operation, Spec
-from .store import Store
+from .store import Store, timestamp
 from .types import Json, MockRequest, MockResponse, Principal
 from .validation import RequestValidator, ResponseChecker, SchemaSet, decode_json
 from .watch import Watcher
@@ -62,6 +62,7 @@ class World:
     handlers: dict[str, Handler]
     loader: FixtureLoader
     store: Store
+    auth: Authenticator
 
 
 def build_world(config: Config) -> World:
@@ -78,12 +79,13 @@ def build_world(config: Config) -> World:
     return World(
         spec=spec,
         schemas=schemas,
-        router=Router(spec.operations),
+        router=Router(spec.served),
         validator=RequestValidator(spec, schemas, config.max_body_bytes),
         checker=ResponseChecker(spec, schemas),
         handlers=bind_handlers(spec, store),
         loader=loader,
         store=store,
+        auth=Authenticator(spec, window=config.signature_window, reject_replays=config.reject_replays),
     )
 
 
@@ -149,6 +151,7 @@ class Engine:
     def reset(self) -> None:
         """Back to the fixtures: default dataset, journal and fault rules (sessions stay)."""
         self.world.store.reset()
+        self.world.auth.replays.clear()
         self.journal.clear()
         self.faults.remove()
 
@@ -237,8 +240,10 @@ class Engine:
         principal: Principal | None = None
         if op.security:
             if self.config.enforce_auth:
-                principal = seen.principal = authenticate(request.header("Authorization"), world.store.lookup_key)
-                authorize(op, principal)
+                principal = seen.principal = world.auth.authenticate(
+                    op, request, world.store.lookup_key, self._now_seconds
+                )
+                authorize(op, principal, lambda scope: world.auth.forbidden_challenge(op, scope))
             else:
                 principal = seen.principal = self._lenient_principal(world, request)
         prefer = request.header("Prefer")
@@ -256,9 +261,13 @@ class Engine:
         response.delay += delay
         return response
 
+    def _now_seconds(self, principal: Principal) -> int:
+        """Now in Unix seconds for a signed request's timestamp window (the pinned clock, if any)."""
+        return int(timestamp(self.now())) if self.clock else int(time.time())
+
     def _lenient_principal(self, world: World, request: MockRequest) -> Principal:
         header = request.header("Authorization") or ""
-        token = header.partition(" ")[2].strip()
+        token = header.partition(" ")[2].strip() or (request.header("X-Api-Key") or "").strip()
         known = world.store.lookup_key(token) if token else None
         base = known or world.store.first_principal()
         return Principal(base.key, base.client_id, frozenset({"*"}), base.namespace)
@@ -303,6 +312,7 @@ class Engine:
             except ApiError:
                 body = request.body[:JOURNAL_BODY_CHARS].decode("utf-8", "replace")
         authorization = request.header("Authorization")
+        api_key = request.header("X-Api-Key")
         self.journal.add(
             {
                 "id": request_id,
@@ -311,7 +321,9 @@ class Engine:
                 "path": request.path,
                 "query": {k: list(v) for k, v in request.query.items()},
                 "operationId": op.operation_id if op else None,
-                "apiKey": mask_key(authorization.partition(" ")[2].strip()) if authorization else None,
+                "apiKey": mask_key(authorization.partition(" ")[2].strip())
+                if authorization
+                else (mask_key(api_key.strip()) if api_key else None),
                 "clientId": principal.client_id if principal else None,
                 "session": principal.namespace if principal else None,
                 "body": body,

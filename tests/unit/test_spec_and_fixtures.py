@@ -79,7 +79,15 @@ def test_operation_without_handler_is_a_startup_error(tmp_path: Path) -> None:
             ),
             "http bearer only",
         ),
-        (lambda d: d["servers"].append({"url": "http://x/v2"}), "share one base path"),
+        (
+            lambda d: d["servers"].append({"url": "http://x/v1", "x-mock-security": ["apiKeyAuth"]}),
+            "must accept the same schemes",
+        ),
+        (lambda d: d["servers"][0].update({"x-mock-security": ["nope"]}), "nope not in components.securitySchemes"),
+        (
+            lambda d: d["paths"]["/engagements"]["get"].update(security=[{"bearerAuth": ["engagements:read"]}]),
+            "no security alternative can be used under '/api/v1'",
+        ),
     ],
 )
 def test_bad_spec_names_the_file_and_the_problem(tmp_path: Path, mutate, message: str) -> None:
