@@ -366,3 +366,34 @@ def test_a_signing_base_path_without_a_secret_exits_2(capsys):
         main(["verify", "--base-url", "http://127.0.0.1:9/api/v1", "--key", "ak_live_" + "a" * 32])
     assert exit_info.value.code == 2
     assert "--secret" in capsys.readouterr().err
+
+
+HMAC_KEY = "ak_live_abc123def456ghi789jkl012mno345pq"
+HMAC_READ_ONLY = "ak_live_readonly000000000000000000000000"
+
+
+def test_verify_signs_its_calls_on_api_v1(mock_server, tmp_path, capsys):
+    mock_server.reset()
+    argv = ["--base-url", mock_server.root_url + "/api/v1", "--key", HMAC_KEY, "--secret", "YOUR_HMAC_SECRET"]
+    argv += ["--read-only-key", HMAC_READ_ONLY, "--read-only-secret", "READ_ONLY_HMAC_SECRET", "--allow-writes"]
+    code, report, text = _run(argv, tmp_path)
+    out = capsys.readouterr().out
+    assert code == 0, out
+    steps = {(s["operationId"], s["case"]): s for s in report["steps"]}
+    assert steps[("listEngagements", "success")]["vendor"]["path"] == "/api/v1/engagements"
+    assert steps[("createEngagement", "insufficient-scope")]["vendor"]["status"] == 403
+    # The signing failures the mock reproduces, answered alike by target and mock.
+    assert steps[("getEngagement", "bad-signature")]["vendor"]["errorCode"] == "INVALID_SIGNATURE"
+    assert steps[("getEngagement", "stale-timestamp")]["mock"]["errorCode"] == "STALE_TIMESTAMP"
+    signed = [r for r in mock_server.requests if r["path"].startswith("/api/v1/") and r["status"] < 300]
+    assert len(signed) >= 4
+    for secret in ("YOUR_HMAC_SECRET", "READ_ONLY_HMAC_SECRET", HMAC_KEY):
+        assert secret not in out and secret not in text
+
+
+def test_a_wrong_secret_is_a_refused_key(mock_server, capsys):
+    argv = ["verify", "--base-url", mock_server.root_url + "/api/v1", "--key", HMAC_KEY, "--secret", "WRONG_SECRET"]
+    assert main(argv) == 2
+    assert "the target refused the key ak_...45pq (listEngagements answered 401 INVALID_SIGNATURE)" in (
+        capsys.readouterr().out
+    )

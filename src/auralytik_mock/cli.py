@@ -89,7 +89,9 @@ def _verify_parser(commands: Any, common: Any) -> None:
     verify.add_argument("--key", help="an API key of the target with every scope")
     verify.add_argument("--read-only-key", metavar="KEY", help="a key of the same client with the read scopes only")
     verify.add_argument("--other-client-key", metavar="KEY", help="a key of another client (tenant isolation)")
-    verify.add_argument("--secret", help="the HMAC secret of the keys, for an /api/v1 base URL")
+    verify.add_argument("--secret", help="the HMAC secret of --key, for an /api/v1 base URL")
+    verify.add_argument("--read-only-secret", metavar="SECRET", help="the HMAC secret of --read-only-key")
+    verify.add_argument("--other-client-secret", metavar="SECRET", help="the HMAC secret of --other-client-key")
     verify.add_argument(
         "--allow-writes", action="store_true", default=None, help="send POST/PATCH/...; without it no write is sent"
     )
@@ -217,6 +219,8 @@ def _verify(args: argparse.Namespace, config: Config) -> int:
         read_only_key=option("read_only_key"),
         other_client_key=option("other_client_key"),
         secret=option("secret"),
+        read_only_secret=option("read_only_secret"),
+        other_client_secret=option("other_client_secret"),
         allow_writes=flag("allow_writes"),
         record=paths["record"],
         anonymize=flag("anonymize"),

@@ -49,6 +49,8 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: A key no account has, well-formed for each scheme: what "an unknown key" sends.
 UNKNOWN_KEY = "auralytik-mock-verify-unknown-key-0000"
 UNKNOWN_KEYS = {"bearer": UNKNOWN_KEY, "hmac": "ak_live_" + "verifyunknownkey" + "0" * 16}
+#: How late a "stale timestamp" is signed: an hour, beyond any sane signature window.
+STALE_SECONDS = 3600
 #: Headers whose presence and form are compared between the target and the mock.
 COMPARED_HEADERS = ("X-Request-Id", "WWW-Authenticate", "Location", "Retry-After")
 #: Placeholders a recorded fixture file carries instead of the real keys.
@@ -274,7 +276,8 @@ def make_auth(scheme: str, key: str, secret: str | None, clock: Clock | None = N
 class Step:
     """One call of the sequence, the same for the target and the mock.
 
-    :param key: which key sends it: ``main``, ``read_only``, ``other``, ``unknown`` or ``none``.
+    :param key: which key sends it: ``main``, ``read_only``, ``other``, ``unknown``, ``none``,
+        or (signing schemes) ``bad_signature`` and ``stale``.
     :param target_id: how the last path parameter is chosen: ``listed`` (from a list call,
         or the record verify created for a write), ``missing``, ``malformed`` or ``other``.
     :param body: ``example`` (the spec's, marked), ``invalid``, ``empty`` or ``None``.
@@ -406,7 +409,11 @@ class Planner:
         example (an id of the spec's sample data) would empty the list of a real account."""
         return self.required_query(op)
 
-    def plan(self, *, read_only: bool, other: bool, allow_writes: bool) -> list[Step]:
+    def plan(self, *, read_only: bool, other: bool, allow_writes: bool, signing: bool = False) -> list[Step]:
+        """The sequence, in the order it is sent: reads (lists first), then writes.
+
+        :param signing: the target signs requests (HMAC): add a wrong signature and a stale timestamp.
+        """
         steps: list[Step] = []
 
         def add(op: Operation, case: str, expected: int, **kw: object) -> None:
@@ -429,6 +436,9 @@ class Planner:
                 add(op, "other-client-list", op.success_status, key="other", query=success_query)
             add(op, "no-key", 401, key="none", body=body, query=base_query)
             add(op, "unknown-key", 401, key="unknown", body=body, query=base_query)
+            if signing:
+                add(op, "bad-signature", 401, key="bad_signature", body=body, query=base_query)
+                add(op, "stale-timestamp", 401, key="stale", body=body, query=base_query)
             if read_only and not set(op.required_scopes) <= self.read_scopes:
                 add(op, "insufficient-scope", 403, key="read_only", body=body, query=base_query)
             if params:
@@ -680,6 +690,8 @@ class Options:
     read_only_key: str | None = None
     other_client_key: str | None = None
     secret: str | None = None
+    read_only_secret: str | None = None
+    other_client_secret: str | None = None
     allow_writes: bool = False
     max_calls: int = 500
     timeout: float = 30.0
@@ -692,6 +704,7 @@ class Options:
 
     def secrets(self) -> list[str]:
         values = [self.key, self.read_only_key, self.other_client_key, self.secret]
+        values += [self.read_only_secret, self.other_client_secret]
         values += [self.mock_key, self.mock_read_only_key, self.mock_other_client_key]
         return [v for v in values if v]
 
@@ -741,11 +754,22 @@ class Verifier:
             "unknown": make_auth(self.scheme, UNKNOWN_KEYS[self.scheme], o.secret),
             "none": None,
         }
+        auths.update(self._signing_failures(o.key, o.secret, None))
         if o.read_only_key:
-            auths["read_only"] = make_auth(self.scheme, o.read_only_key, o.secret)
+            auths["read_only"] = make_auth(self.scheme, o.read_only_key, o.read_only_secret or o.secret)
         if o.other_client_key:
-            auths["other"] = make_auth(self.scheme, o.other_client_key, o.secret)
+            auths["other"] = make_auth(self.scheme, o.other_client_key, o.other_client_secret or o.secret)
         return auths
+
+    def _signing_failures(self, key: str, secret: str | None, clock: Clock | None) -> dict[str, Auth | None]:
+        """For a signing scheme: the key signed with a wrong secret, and an hour late."""
+        if self.scheme == "bearer" or secret is None:
+            return {}
+        now = clock or (lambda: int(time.time()))
+        return {
+            "bad_signature": make_auth(self.scheme, key, secret + "-not-the-secret", clock),
+            "stale": make_auth(self.scheme, key, secret, lambda: now() - STALE_SECONDS),
+        }
 
     def _mock_auths(self) -> dict[str, Auth | None]:
         """The mock's own keys for each role: the target's when the fixtures know them
@@ -786,6 +810,10 @@ class Verifier:
         for role, key in (("main", main), ("read_only", read_only), ("other", other)):
             if key:
                 auths[role] = auth(key)
+        if main:
+            auths.update(
+                self._signing_failures(main, by_key[main][2] if main in by_key else o.secret, self._mock_clock)
+            )
         return auths
 
     def _mock_clock(self) -> int:
@@ -1109,7 +1137,10 @@ class Verifier:
     def run(self) -> Outcome:
         o = self.options
         steps = self.planner.plan(
-            read_only=bool(o.read_only_key), other=bool(o.other_client_key), allow_writes=o.allow_writes
+            read_only=bool(o.read_only_key),
+            other=bool(o.other_client_key),
+            allow_writes=o.allow_writes,
+            signing=self.scheme != "bearer",
         )
         planned = [s for s in steps if s.skip is None]
         writes = sum(1 for s in planned if s.write)
