@@ -736,7 +736,7 @@ class Verifier:
         self.http = HttpTransport(
             options.base_url, timeout=options.timeout, max_wait=options.max_wait, sleep=sleep, say=self.say
         )
-        self.scheme = scheme_for(self.http.base_path)
+        self.scheme = self._scheme()
         self.log = DriftLog()
         self.target_transport: Transport = target or self.http
         self.vendor = Side("vendor", self.target_transport, self._vendor_auths(), self._target_prefix)
@@ -779,9 +779,8 @@ class Verifier:
         by_key: dict[str, tuple[str, frozenset[str], str | None]] = {}
         for client in self.engine.store.seed:
             for api_key in client.api_keys:
-                secret = getattr(api_key, "secret", None)  # signing keys carry their secret
-                if (secret is not None) == signing:
-                    by_key[api_key.key] = (client.id, frozenset(api_key.scopes), secret)
+                if (api_key.secret is not None) == signing:  # signing keys carry their secret
+                    by_key[api_key.key] = (client.id, frozenset(api_key.scopes), api_key.secret)
         o = self.options
 
         def pick(given: str | None, override: str | None, want: Callable[[str, frozenset[str]], bool]) -> str | None:
@@ -824,6 +823,16 @@ class Verifier:
 
     # -- paths ----------------------------------------------------------------------------
 
+    def _scheme(self) -> str:
+        """The scheme the target's base path takes: from the spec (the schemes its server
+        binds with ``x-mock-security``), else from the path itself (``scheme_for``)."""
+        matched = self._matched_base()
+        bound = self.spec.base_paths.get(matched) if matched is not None else None
+        kinds = {self.spec.schemes[name].kind for name in bound or () if name in self.spec.schemes}
+        if len(kinds) == 1:
+            return kinds.pop()
+        return scheme_for(self.http.base_path)
+
     @staticmethod
     def _op_base(op: Operation) -> str:
         return op.path[: len(op.path) - len(op.spec_path)] if op.path.endswith(op.spec_path) else ""
@@ -831,8 +840,7 @@ class Verifier:
     def _served(self) -> Sequence[Operation]:
         """Every operation under every base path the mock serves it at (a spec with two
         servers, ``/v1`` and ``/api/v1``, serves each operation twice)."""
-        served = getattr(self.spec, "served", None)
-        return served if served else self.spec.operations
+        return self.spec.served or self.spec.operations
 
     def _bases(self, op: Operation) -> list[str]:
         return [self._op_base(o) for o in self._served() if o.operation_id == op.operation_id]
