@@ -12,6 +12,7 @@ mock; each switch in ``DRIFTS`` changes one thing the way a vendor might:
 - ``no_www_authenticate``: a 401 has no ``WWW-Authenticate``
 - ``list_envelope``: lists answer ``{data, meta, pagination}`` (the API reference's envelope)
 - ``string_count``: ``evaluationCount`` comes as a string (``"142"``)
+- ``scope_ignored``: the read-only key can write (a POST with it creates a record)
 
 It counts the writes it receives (``writes``) and can answer the first call 429
 (``rate_limit_once``).
@@ -35,6 +36,7 @@ DRIFTS = (
     "no_www_authenticate",
     "list_envelope",
     "string_count",
+    "scope_ignored",
 )
 
 FULL = "live_acme_full_0123456789abcdef"
@@ -187,7 +189,7 @@ class DriftedVendor:
             return self.error(401, "INVALID_API_KEY", "The API key is not valid.", challenge)
         client, scopes = KEYS[token]
         needed = "engagements:write" if method in {"POST", "PATCH"} else "engagements:read"
-        if needed not in scopes:
+        if needed not in scopes and "scope_ignored" not in self.drifts:
             www = f'Bearer realm="auralytik", error="insufficient_scope", error_description="x", scope="{needed}"'
             return self.error(403, "INSUFFICIENT_SCOPE", f"Needs {needed}.", {"WWW-Authenticate": www},
                               requiredScope=needed, grantedScopes=sorted(scopes))  # fmt: skip

@@ -35,9 +35,10 @@ EXPECTED = {
         ("extra-field", "EngagementList.meta, pagination"),
     },
     "string_count": {("invalid-value", "Engagement.evaluationCount")},
+    "scope_ignored": {("status", "201 for 403"), ("status", "200 for 403")},
 }
-#: The six differences the issue names (the last switch is an extra one).
-ISSUE_DRIFTS = [d for d in EXPECTED if d != "string_count"]
+#: The six differences the issue names (the other switches are extra ones).
+ISSUE_DRIFTS = [d for d in EXPECTED if d not in {"string_count", "scope_ignored"}]
 
 
 def _run(argv: list[str], tmp_path: Path) -> tuple[int, dict, str]:
@@ -122,6 +123,17 @@ def test_every_drift_at_once_is_spelt_out(tmp_path, capsys):
         assert sentence in out
     line = next(line for line in out.splitlines() if " createEngagement" in line and "invalid-body" in line)
     assert line.split()[-3:] == ["422", "400", "DRIFT"]
+
+
+def test_a_record_created_by_a_call_meant_to_fail_is_listed(tmp_path, capsys):
+    with DriftedVendor("scope_ignored") as vendor:
+        code, report, _ = _run(["--base-url", vendor.url, *VENDOR_KEYS, "--allow-writes"], tmp_path)
+        created_by_vendor = {rid for rid in vendor.records["acme"] if int(rid.removeprefix("eng_")) > 9000}
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "vendor answered 201 where the spec and the mock give 403" in out
+    assert {r["id"] for r in report["created"]} == created_by_vendor and len(created_by_vendor) == 2
+    assert all(r["name"].startswith(MARK) for r in report["created"])
 
 
 def test_without_allow_writes_no_write_reaches_the_vendor(tmp_path, capsys):

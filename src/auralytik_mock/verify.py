@@ -940,9 +940,20 @@ class Verifier:
 
     def _learn(self, side: Side, step: Step, answer: Answer) -> None:
         """Ids from lists, records verify created, and what ``--record`` keeps."""
+        op = step.op
+        if op.method == "POST" and 200 <= answer.status < 300 and isinstance(answer.body, dict):
+            # Whatever the case: a POST that should have been refused but created a record
+            # (a read-only key that can write) is listed too.
+            record_id = answer.body.get("id")
+            if isinstance(record_id, str | int):
+                side.created.setdefault(op.spec_path, []).append(str(record_id))
+                name = next((answer.body[k] for k in ("name", "title", "label") if k in answer.body), "")
+                side.created_records.append(
+                    {"id": str(record_id), "name": str(name), "location": answer.headers.get("location", "")}
+                )
+            return
         if answer.status != step.expected or step.expected >= 300:
             return
-        op = step.op
         if op.method == "GET":
             is_list = self._array_field(op) is not None or isinstance(answer.body, list)
             if is_list:
@@ -961,14 +972,6 @@ class Verifier:
                 for record in items:
                     if isinstance(record, dict) and "id" in record:
                         side.records.setdefault(kind, {})[str(record["id"])] = record
-        elif op.method == "POST" and step.case == "success" and isinstance(answer.body, dict):
-            record_id = answer.body.get("id")
-            if isinstance(record_id, str | int):
-                side.created.setdefault(op.spec_path, []).append(str(record_id))
-                name = next((answer.body[k] for k in ("name", "title", "label") if k in answer.body), "")
-                side.created_records.append(
-                    {"id": str(record_id), "name": str(name), "location": answer.headers.get("location", "")}
-                )
 
     def _array_field(self, op: Operation) -> str | None:
         response = op.response_for(op.success_status)
