@@ -10,8 +10,9 @@ Safe against a live API: no write method is sent without ``allow_writes``; recor
 creates carry ``MARK`` in their name and are listed; a 429 is waited out; the number of
 calls is fixed before the first one; keys never appear in any output; only the base
 URL's origin is contacted and redirects are not followed (``http.client`` follows none).
+Signing plugs in through ``SCHEMES`` (``hmac`` signs with ``signing``, imported when used).
 May import: ``pipeline``, ``spec``, ``validation``, ``fixtures``, ``handlers``,
-``journal``, ``config``, ``types``, ``errors``; the standard library for HTTP.
+``journal``, ``signing``, ``config``, ``types``, ``errors``; the standard library for HTTP.
 """
 
 from __future__ import annotations
@@ -96,6 +97,8 @@ class Answer:
 
 
 class Transport(Protocol):
+    """Sends one request and returns the answer (``HttpTransport``, ``EngineTransport``)."""
+
     def send(self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes) -> Answer: ...
 
 
