@@ -77,13 +77,19 @@ def _records() -> dict[str, dict[str, dict[str, Any]]]:
 class DriftedVendor:
     """The stand-in vendor on 127.0.0.1, a free port, in a daemon thread."""
 
-    def __init__(self, *drifts: str, rate_limit_once: bool = False, retry_after: str = "2") -> None:
+    def __init__(
+        self, *drifts: str, rate_limit_once: bool = False, retry_after: str = "2", more_records: int = 0
+    ) -> None:
         unknown = set(drifts) - set(DRIFTS)
         assert not unknown, unknown
         self.drifts = set(drifts)
         self.rate_limit_once = rate_limit_once
         self.retry_after = retry_after
         self.records = _records()
+        for number in range(more_records):  # older than the two above, so they list after them
+            rid = f"eng_{6000 + number}"
+            created = f"2023-{1 + number // 28 % 12:02d}-{1 + number % 28:02d}T08:00:00Z"
+            self.records["acme"][rid] = {**self.records["acme"]["eng_7000"], "id": rid, "createdAt": created}
         self.writes: list[tuple[str, str]] = []
         self.calls: list[tuple[str, str, dict[str, str]]] = []
         self.next_id = 9000

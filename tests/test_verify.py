@@ -409,3 +409,21 @@ def test_a_wrong_secret_is_a_refused_key(mock_server, capsys):
     assert "the target refused the key ak_...45pq (listEngagements answered 401 INVALID_SIGNATURE)" in (
         capsys.readouterr().out
     )
+
+
+def test_record_reads_every_page_of_a_list_within_record_pages(tmp_path, capsys):
+    with DriftedVendor(more_records=130) as vendor:
+        assert main(["verify", "--base-url", vendor.url, "--key", FULL, "--record", str(tmp_path / "all")]) == 0
+        pages = [path for method, path, _ in vendor.calls if path == "/v1/engagements"]
+        argv = ["verify", "--base-url", vendor.url, "--key", FULL, "--record", str(tmp_path / "one")]
+        assert main([*argv, "--record-pages", "1"]) == 0
+    out = capsys.readouterr().out
+    records = yaml.safe_load((tmp_path / "all" / "recorded.yaml").read_text())["clients"][0]["engagements"]
+    assert len(records) == 132
+    assert "then up to 10 pages for --record" in out
+    # The sequence's 5 list calls (success, no key, unknown key, 2 over-maximum), then pages
+    # of 100 until a short one: 2 more.
+    assert len(pages) == 5 + 2
+    one = yaml.safe_load((tmp_path / "one" / "recorded.yaml").read_text())["clients"][0]["engagements"]
+    assert len(one) == 100
+    assert "listEngagements: recorded the first 1 pages only (--record-pages)" in out

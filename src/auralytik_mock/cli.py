@@ -101,6 +101,7 @@ def _verify_parser(commands: Any, common: Any) -> None:
     verify.add_argument(
         "--anonymize", action="store_true", default=None, help="with --record: replace names and free text"
     )
+    verify.add_argument("--record-pages", type=int, metavar="N", help="with --record: pages read per list (default 10)")
     verify.add_argument("--max-calls", type=int, metavar="N", help="refuse a plan of more calls (default 500)")
     verify.add_argument("--timeout", type=float, metavar="S", help="seconds per call (default 30)")
     verify.add_argument("--max-wait", type=float, metavar="S", help="longest Retry-After waited out (default 120)")
@@ -206,12 +207,15 @@ def _verify(args: argparse.Namespace, config: Config) -> int:
         _fail(f"verify needs --base-url and --key (or {VERIFY_ENV}BASE_URL and {VERIFY_ENV}KEY)")
     try:
         numbers = {
-            name: float(option(name)) for name in ("max_calls", "timeout", "max_wait") if option(name) is not None
+            name: float(option(name))
+            for name in ("max_calls", "timeout", "max_wait", "record_pages")
+            if option(name) is not None
         }
     except ValueError as exc:
         _fail(f"verify: {exc}")
-    if "max_calls" in numbers:
-        numbers["max_calls"] = int(numbers["max_calls"])
+    for name in ("max_calls", "record_pages"):
+        if name in numbers:
+            numbers[name] = int(numbers[name])
     paths = {name: Path(option(name)) if option(name) else None for name in ("report", "junit", "record")}
     options = Options(
         base_url=base_url,

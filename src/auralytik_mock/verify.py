@@ -700,6 +700,7 @@ class Options:
     timeout: float = 30.0
     max_wait: float = 120.0
     record: Path | None = None
+    record_pages: int = 10
     anonymize: bool = False
     mock_key: str | None = None
     mock_read_only_key: str | None = None
@@ -1158,8 +1159,10 @@ class Verifier:
         )
         planned = [s for s in steps if s.skip is None]
         writes = sum(1 for s in planned if s.write)
-        if len(planned) > o.max_calls:
-            raise VerifyError(f"the plan needs {len(planned)} calls, more than --max-calls {o.max_calls}")
+        paged = self._pageable_lists() if o.record is not None else []
+        extra = len(paged) * o.record_pages
+        if len(planned) + extra > o.max_calls:
+            raise VerifyError(f"the plan needs {len(planned) + extra} calls, more than --max-calls {o.max_calls}")
         self.say(
             f"auralytik-mock verify: {o.base_url} with key {mask_key(o.key)}, "
             f"against the mock in process ({self.engine.config.resolved_spec_path.name})"
@@ -1167,8 +1170,8 @@ class Verifier:
         self.say(
             f"{len(planned)} calls to the target, one at a time ({writes} writes"
             + ("" if o.allow_writes else "; writes skipped: pass --allow-writes to send them")
-            + "); at most "
-            + f"{len(planned) * (self.http.max_retries + 1)} with every 429 waited out"
+            + (f"), then up to {extra} pages for --record" if extra else ")")
+            + f"; at most {(len(planned) + extra) * (self.http.max_retries + 1)} with every 429 waited out"
         )
         results: list[StepResult] = []
         error: str | None = None
@@ -1207,10 +1210,54 @@ class Verifier:
             error=error,
         )
         if error is None and o.record is not None:
-            outcome.recorded = self.record(o.record, o.anonymize)
+            notes = self._record_pages(paged, o.record_pages)
+            if self.target_transport is self.http:
+                outcome.calls = self.http.calls
+            outcome.recorded = self.record(o.record, o.anonymize) + notes
         return outcome
 
     # -- recording --------------------------------------------------------------------------
+
+    def _pageable_lists(self) -> list[tuple[Operation, Parameter, Parameter | None]]:
+        """Top-level lists of a recordable kind with a ``page`` parameter (and its size one)."""
+        out = []
+        for op in self.spec.operations:
+            if op.method != "GET" or _path_params(op) or self._kind_of(op) is None:
+                continue
+            query = [p for p in op.parameters if p.location == "query"]
+            page = next((p for p in query if p.name == "page"), None)
+            size = next(
+                (p for p in query if p is not page and re.search("size|limit|per", p.name, re.I)
+                 and isinstance(p.schema.get("maximum"), int)),
+                None,
+            )  # fmt: skip
+            if page is not None:
+                out.append((op, page, size))
+        return out
+
+    def _record_pages(self, paged: Sequence[tuple[Operation, Parameter, Parameter | None]], limit: int) -> list[str]:
+        """Read each list page by page (largest pages first) so the recording holds more
+        than the first page; at most ``limit`` calls per list."""
+        notes = []
+        for op, page_param, size_param in paged:
+            size = int(size_param.schema["maximum"]) if size_param is not None else None
+            for number in range(1, limit + 1):
+                query = list(self.planner.required_query(op)) + [(page_param.name, str(number))]
+                if size_param is not None:
+                    query.append((size_param.name, str(size)))
+                step = Step(0, op, "record-page", op.success_status, query=tuple(query))
+                try:
+                    sent = self._send(self.vendor, step)
+                except VerifyError as exc:
+                    notes.append(f"recording stopped at {op.operation_id} page {number}: {exc}")
+                    break
+                answer = sent.answer
+                got = len(_list_items(answer.body, self._array_field(op))) if answer else 0
+                if answer is None or answer.status != op.success_status or got == 0 or (size and got < size):
+                    break
+            else:
+                notes.append(f"{op.operation_id}: recorded the first {limit} pages only (--record-pages)")
+        return notes
 
     def record(self, folder: Path, anonymize: bool) -> list[str]:
         """Write what the target returned for its reads as a fixture file; returns notes."""
