@@ -29,7 +29,7 @@ from .errors import (
     ForbiddenError,
     UnauthenticatedError,
 )
-from .signing import EMPTY_BODY_HASH, KEY_PATTERN, body_hash, sign
+from .signing import EMPTY_BODY_HASH, KEY_PATTERN, Signer, body_hash, sign
 from .spec import BEARER, HMAC, Operation, SecurityScheme, Spec
 from .types import Json, MockRequest, Principal
 
@@ -110,7 +110,8 @@ def authorize(op: Operation, principal: Principal, challenge_for: Callable[[str]
 DEFAULT_WINDOW = 300
 #: How many recent signatures ``--reject-replays`` remembers at most (memory stays bounded).
 REPLAY_CAPACITY = 100_000
-_DIGITS = re.compile(r"[0-9]{1,15}\Z")
+#: Prepared secrets kept at most (one per signing key in use).
+_MAX_SIGNERS = 4096
 #: The auth scheme named in the challenge of a signed path (RFC 9110 ``auth-scheme`` token).
 HMAC_AUTH_SCHEME = "HMAC-SHA256"
 
@@ -182,17 +183,27 @@ class Authenticator:
         self.window = window
         self.reject_replays = reject_replays
         self.replays = ReplayCache()
-        self._plans: dict[tuple[str, str], tuple[SecurityScheme | None, SecurityScheme | None]] = {}
+        # By operation (a World's operations live as long as its Authenticator).
+        self._plans: dict[int, tuple[SecurityScheme | None, SecurityScheme | None]] = {}
+        self._signers: dict[str, Signer] = {}
+
+    def _signer(self, secret: str) -> Signer:
+        signer = self._signers.get(secret)
+        if signer is None:
+            if len(self._signers) >= _MAX_SIGNERS:  # sessions come and go: stay bounded
+                self._signers.clear()
+            signer = self._signers[secret] = Signer(secret)
+        return signer
 
     # -- which scheme -------------------------------------------------------------------
 
     def _plan(self, op: Operation) -> tuple[SecurityScheme | None, SecurityScheme | None]:
-        plan = self._plans.get((op.method, op.path))
+        plan = self._plans.get(id(op))
         if plan is None:
             schemes = [self.spec.schemes[name] for alt in op.security for name in alt if name in self.spec.schemes]
             bearer = next((s for s in schemes if s.kind == BEARER), None)
             signed = next((s for s in schemes if s.kind == HMAC), None)
-            plan = self._plans[(op.method, op.path)] = (bearer, signed)
+            plan = self._plans[id(op)] = (bearer, signed)
         return plan
 
     def _served_under(self, kind: str) -> str:
@@ -242,6 +253,14 @@ class Authenticator:
 
     # -- signed requests ----------------------------------------------------------------
 
+    @staticmethod
+    def _refuse(
+        scheme: SecurityScheme, code: str, message: str, error: str = "invalid_request", **extra: Json
+    ) -> UnauthenticatedError:
+        return UnauthenticatedError(
+            message, code=code, headers={"WWW-Authenticate": hmac_challenge(scheme, error)}, extra=extra
+        )
+
     def _signed(
         self,
         scheme: SecurityScheme,
@@ -250,29 +269,27 @@ class Authenticator:
         lookup: KeyLookup,
         now: Callable[[Principal], int],
     ) -> Principal:
-        def refuse(code: str, message: str, error: str = "invalid_request", **extra: Json) -> UnauthenticatedError:
-            return UnauthenticatedError(
-                message, code=code, headers={"WWW-Authenticate": hmac_challenge(scheme, error)}, extra=extra
-            )
-
         where = op.base_path or "/"
-        key = request.header(scheme.header)
+        headers = request.headers  # names are lower case
+        key = headers.get(scheme.header_key)
         if key is None:
             if request.header("Authorization") is not None:
-                raise refuse(
+                raise self._refuse(
+                    scheme,
                     "WRONG_AUTH_SCHEME",
                     f"This path ({where}) takes '{scheme.header}' with '{scheme.timestamp_header}' and "
                     f"'{scheme.signature_header}' (HMAC-SHA256 request signing, see the README); "
                     f"'Authorization: Bearer' keys are served under {self._served_under(BEARER)}.",
                 )
-            raise refuse(
+            raise self._refuse(
+                scheme,
                 "MISSING_API_KEY",
                 f"Send '{scheme.header}: ak_live_...' with '{scheme.timestamp_header}' (Unix seconds) and "
                 f"'{scheme.signature_header}' (Base64 HMAC-SHA256 of timestamp.METHOD.path.bodyHash); "
                 "the bundled keys and secrets are listed in the README.",
             )
         key = key.strip()
-        if not KEY_PATTERN.match(key):
+        if len(key) != 40 or not KEY_PATTERN.match(key):
             hint = ""
             if key.lower().startswith("bearer "):
                 hint = f" Send the key alone, without 'Bearer ', in '{scheme.header}'."
@@ -281,14 +298,16 @@ class Authenticator:
                     f" Keys without this form (YOUR_API_KEY, ...) are Bearer keys, served under "
                     f"{self._served_under(BEARER)}."
                 )
-            raise refuse(
+            raise self._refuse(
+                scheme,
                 "MALFORMED_API_KEY",
                 f"'{scheme.header}' must be 'ak_live_' followed by 32 letters or digits; got {len(key)} "
                 f"characters ({_mask(key)}).{hint}",
             )
         principal = lookup(key)
         if principal is None:
-            raise refuse(
+            raise self._refuse(
+                scheme,
                 "INVALID_API_KEY",
                 f"The API key {_mask(key)} is not valid. Check the key, or use one of the keys in the fixtures "
                 "(a session's keys live as long as the session).",
@@ -296,26 +315,29 @@ class Authenticator:
             )
         secret = principal.secret
         if secret is None:
-            raise refuse(
+            raise self._refuse(
+                scheme,
                 "INVALID_API_KEY",
                 f"The key {_mask(key)} has no HMAC secret: it is a Bearer key, served under "
                 f"{self._served_under(BEARER)}.",
                 "invalid_token",
             )
-        stamp = request.header(scheme.timestamp_header)
-        signature = request.header(scheme.signature_header)
+        stamp = headers.get(scheme.timestamp_key)
+        signature = headers.get(scheme.signature_key)
         missing = [h for h, v in ((scheme.timestamp_header, stamp), (scheme.signature_header, signature)) if v is None]
         if stamp is None or signature is None:
-            raise refuse(
+            raise self._refuse(
+                scheme,
                 "MISSING_SIGNATURE",
                 f"Requests with '{scheme.header}' are signed: send {' and '.join(repr(h) for h in missing)}. "
                 f"'{scheme.timestamp_header}' = now in Unix seconds; '{scheme.signature_header}' = "
                 "Base64(HMAC-SHA256(secret, '{timestamp}.{METHOD}.{path}.{Base64(SHA-256(body))}')).",
             )
         stamp, signature = stamp.strip(), signature.strip()
-        if not _DIGITS.match(stamp):
+        if not (stamp.isdigit() and stamp.isascii() and len(stamp) <= 15):
             hint = " Send whole seconds, no fraction." if re.fullmatch(r"[0-9]+\.[0-9]*", stamp) else ""
-            raise refuse(
+            raise self._refuse(
+                scheme,
                 "MALFORMED_TIMESTAMP",
                 f"'{scheme.timestamp_header}' must be the Unix time in whole seconds (e.g. 1717243200); "
                 f"got {stamp[:40]!r}.{hint}",
@@ -327,7 +349,8 @@ class Authenticator:
             hint = ""
             if future and len(stamp) >= 12:
                 hint = " It looks like milliseconds: send seconds (Date.now() / 1000, rounded down)."
-            raise refuse(
+            raise self._refuse(
+                scheme,
                 "FUTURE_TIMESTAMP" if future else "STALE_TIMESTAMP",
                 f"'{scheme.timestamp_header}' {stamp} is {abs(skew)} s {'ahead of' if future else 'behind'} the "
                 f"mock's clock ({current}); at most {self.window} s are accepted.{hint}"
@@ -339,10 +362,11 @@ class Authenticator:
             # The body was not read (413 follows): it cannot be hashed, so it is not verified.
             return principal
         canonical = f"{stamp}.{request.method}.{request.path}.{body_hash(request.body)}"
-        expected = sign(secret, canonical)
-        if not hmac.compare_digest(expected.encode("ascii"), signature.encode("utf-8", "replace")):
+        expected = self._signer(secret).sign(canonical)
+        if not (signature.isascii() and hmac.compare_digest(expected, signature)):
             hints = list(_diagnose(secret, stamp, op, request, signature, expected))
-            raise refuse(
+            raise self._refuse(
+                scheme,
                 "INVALID_SIGNATURE",
                 f"The signature does not match. The mock signed {canonical!r} "
                 "(timestamp.METHOD.path.Base64(SHA-256(body))) with the key's secret. " + " ".join(hints),
@@ -361,7 +385,8 @@ class Authenticator:
         if self.reject_replays and self.replays.check_and_add(
             (principal.namespace, key, signature), int(stamp) + self.window, current
         ):
-            raise refuse(
+            raise self._refuse(
+                scheme,
                 "REPLAYED_REQUEST",
                 f"This signature was already used (replays are refused within {self.window} s): "
                 "sign each request anew, with its own timestamp.",

@@ -92,6 +92,19 @@ class SecurityScheme:
     timestamp_header: str = ""
     signature_header: str = ""
 
+    @cached_property
+    def header_key(self) -> str:
+        """``header`` in lower case (how ``MockRequest.headers`` holds names)."""
+        return self.header.lower()
+
+    @cached_property
+    def timestamp_key(self) -> str:
+        return self.timestamp_header.lower()
+
+    @cached_property
+    def signature_key(self) -> str:
+        return self.signature_header.lower()
+
 
 @dataclass(frozen=True)
 class Operation:
