@@ -89,6 +89,18 @@ def too_large(engine: Engine, limit: int) -> MockResponse:
     return engine.render(PayloadTooLargeError(f"The request body is larger than the limit of {limit} bytes."))
 
 
+#: Error codes of refusals made before a request reaches the engine (HTTP-level problems).
+PROTOCOL_CODES = {413: "PAYLOAD_TOO_LARGE", 414: "URI_TOO_LONG", 431: "REQUEST_HEADER_FIELDS_TOO_LARGE"}
+
+
+def protocol_error(engine: Engine, status: int, message: str) -> MockResponse:
+    """The envelope for a request refused at the HTTP level (malformed, too long, too large)."""
+    error = ApiError(message)
+    error.status = status
+    error.code = PROTOCOL_CODES.get(status, "BAD_REQUEST")
+    return engine.render(error)
+
+
 def _wait(stopping: threading.Event, delay: float) -> bool:
     """Wait out an injected delay; ``True`` when the server stopped meanwhile."""
     return stopping.wait(delay)
@@ -151,9 +163,8 @@ class EngineWSGI:
         try:
             body, oversized = _read_wsgi_body(environ, limit)
         except (OSError, ValueError):  # a malformed chunked body
-            error = ApiError("The chunked request body is malformed.")
-            error.code = "BAD_REQUEST"
-            return self._write(engine.render(error), environ, start_response)
+            response = protocol_error(engine, 400, "The chunked request body is malformed.")
+            return self._write(response, environ, start_response)
         if oversized and admin:
             return self._write(too_large(engine, limit), environ, start_response)
         query = environ.get("QUERY_STRING", "")
@@ -240,9 +251,7 @@ def create_app(config: Config | None = None, **options: Any) -> Flask:
         try:
             body, oversized = _read_wsgi_body(request.environ, config.max_body_bytes)
         except (OSError, ValueError):
-            error = ApiError("The chunked request body is malformed.")
-            error.code = "BAD_REQUEST"
-            return to_flask(engine.render(error))
+            return to_flask(protocol_error(engine, 400, "The chunked request body is malformed."))
         if request.method in {"GET", "HEAD"}:
             body = b""
         environ = request.environ

@@ -36,7 +36,7 @@ from urllib.parse import parse_qs, unquote_to_bytes
 
 import httptools
 
-from .app import admin_body_limit, is_admin_path, payload, too_large
+from .app import admin_body_limit, is_admin_path, payload, protocol_error, too_large
 from .errors import ApiError
 from .pipeline import Engine
 from .types import MockRequest, MockResponse
@@ -572,10 +572,7 @@ class _Connection(asyncio.Protocol):
         if status == 413:
             response = too_large(engine, self._limit or engine.config.max_body_bytes)
         else:
-            error = ApiError(message)
-            error.status = status
-            error.code = "BAD_REQUEST"
-            response = engine.render(error)
+            response = protocol_error(engine, status, message)
         slot = _Slot()
         self.slots.append(slot)
         self.finish(slot, render(response, False, True), True)

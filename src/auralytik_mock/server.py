@@ -21,9 +21,9 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from .app import create_app, engine_of, payload, stopping_event
+from .app import create_app, engine_of, payload, protocol_error, stopping_event
 from .config import Config
-from .errors import ApiError, ServerError
+from .errors import ServerError
 from .pipeline import Engine
 from .types import Json
 
@@ -114,12 +114,11 @@ class QuietHandler(WSGIRequestHandler):
             414: "The request target is too long.",
             431: "The request headers are too large or too many.",
         }.get(code, f"The request is not valid HTTP/1.1 ({message or status.phrase}).")
-        error = ApiError(text)
-        error.status = code
-        error.code = "BAD_REQUEST"
-        response = engine.render(error)
+        response = protocol_error(engine, code, text)
         data = payload(response)
         self.close_connection = True
+        if not self.request_version.startswith("HTTP/1"):  # an unparsable request line
+            self.request_version = "HTTP/1.1"
         try:
             self.send_response(code, status.phrase)
             for name, value in response.headers.items():
