@@ -238,7 +238,8 @@ class HttpServer:
         if request.oversized and is_admin_path(path):
             connection.finish(slot, render(too_large(engine, admin_body_limit(engine)), request.head, True), True)
             return
-        if not is_admin_path(path) and engine.world.router.route(path) is not None:
+        admin = is_admin_path(path)
+        if admin or engine.world.router.route(path) is not None:
             mock_request = MockRequest(
                 method=request.method,
                 path=path,
@@ -249,9 +250,15 @@ class HttpServer:
                 body=request.body,
                 oversized=request.oversized,
             )
+            assert self.loop is not None
+            if admin:
+                # Admin calls may be heavy (PUT /__mock/state with 100,000 records): a pool
+                # thread, and the body handed over as received (never copied).
+                pending = self.loop.run_in_executor(self.executor, engine.handle, mock_request)
+                pending.add_done_callback(lambda done: connection.answer_later(slot, done, request))
+                return
             response = engine.handle(mock_request)
             if response.delay > 0:
-                assert self.loop is not None
                 slot.timer = self.loop.call_later(response.delay, connection.answer, slot, response, request)
                 connection.timers.add(slot.timer)
                 return
@@ -517,6 +524,16 @@ class _Connection(asyncio.Protocol):
             return
         close = not request.keep_alive or self.closing
         self.finish(slot, render(response, request.head, close), close)
+
+    def answer_later(self, slot: _Slot, done: asyncio.Future[MockResponse], request: _Request) -> None:
+        """Write the answer of an engine call made on the pool."""
+        if done.cancelled() or done.exception() is not None:
+            if not done.cancelled():
+                log.error("unexpected error answering %s", request.path, exc_info=done.exception())
+            response = self.server.engine.render(ApiError("An unexpected error occurred in the mock."))
+        else:
+            response = done.result()
+        self.answer(slot, response, request)
 
     def finish(self, slot: _Slot, data: bytes, close: bool) -> None:
         slot.data, slot.close, slot.done = data, close, True
