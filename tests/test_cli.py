@@ -249,3 +249,11 @@ def test_installed_wheel_serves_bundled_spec_from_another_directory(tmp_path: Pa
             check=True,
         ).stdout
         assert str(bundled) in where
+
+
+def test_the_retired_granian_server_name_serves_on_the_default_with_a_notice() -> None:
+    with serving("--server", "granian", "--quiet") as (base, process):
+        assert _call(base + "/v1/engagements")[0] == 200
+        process.terminate()
+        output = process.communicate(timeout=10)[0]
+    assert "--server granian is retired; serving on asyncio" in output
