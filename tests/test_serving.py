@@ -390,3 +390,15 @@ def test_serving_never_hangs_on_a_stderr_pipe_nobody_reads(kind: str) -> None:
     finally:
         process.kill()
         process.communicate(timeout=10)
+
+
+def test_a_half_closed_connection_still_gets_its_answers(asyncio_port: int) -> None:
+    with socket.create_connection(("127.0.0.1", asyncio_port), timeout=10) as sock:
+        sock.sendall(
+            request("GET", "/health") + request("GET", "/v1/engagements/eng_456", AUTH + "Prefer: delay=100\r\n")
+        )
+        sock.shutdown(socket.SHUT_WR)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    assert [status for status, _, _ in responses(received)] == [200, 200]

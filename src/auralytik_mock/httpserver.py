@@ -411,6 +411,13 @@ class _Connection(asyncio.Protocol):
         except httptools.HttpParserError as exc:
             self._refuse(400, f"The request is not valid HTTP/1.1 ({_parser_reason(exc)}).")
 
+    def eof_received(self) -> bool:
+        """The client is done sending (a half-close): answer what it asked, then close."""
+        self.closing = True
+        if not self.slots:
+            return False  # nothing to answer: let the transport close
+        return True  # keep it open for writing; ``_flush`` closes after the last answer
+
     def pause_writing(self) -> None:
         self.paused = True
         if self.transport is not None:
