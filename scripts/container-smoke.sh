@@ -6,8 +6,10 @@
 #   2. podman build --format docker (the OCI format drops HEALTHCHECK);
 #   3. run it with its own fixtures mounted, wait until its HEALTHCHECK passes;
 #   4. the vendor's three curl examples, a 401, a 403 and the mounted fixture's key;
+#      the admin API behind its token (AURALYTIK_MOCK_ADMIN_TOKEN), as the README shows;
 #      a fault rule's drop (0 bytes received);
-#   5. podman stop with 4 calls waiting in a 60 s injected delay, and how long it took.
+#   5. podman stop with 4 calls waiting in a 60 s injected delay, and how long it took;
+#   6. the state kept in a volume (AURALYTIK_MOCK_PERSIST) is there after a restart.
 # Prints "container-smoke: OK ..." with the timings; exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -77,7 +79,7 @@ PY
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 DATA=$(mktemp -d)
 trap 'podman rm -f "$NAME" >/dev/null 2>&1 || true; rm -rf "$DATA"' EXIT
-mkdir -p "$DATA/fixtures"
+mkdir -p "$DATA/fixtures" "$DATA/state"
 cp fixtures/*.yaml "$DATA/fixtures/"
 cat > "$DATA/fixtures/smoke.yaml" <<'YAML'
 clients:
@@ -88,8 +90,10 @@ clients:
         scopes: ["engagements:read"]
 YAML
 chmod -R a+rX "$DATA"
+chmod 0777 "$DATA/state"  # the image runs as UID 10001
 t=$(now)
-podman run -d --name "$NAME" --network=host -v "$DATA:/data:ro" \
+podman run -d --name "$NAME" --network=host -v "$DATA:/data:ro" -v "$DATA/state:/state" \
+  -e AURALYTIK_MOCK_ADMIN_TOKEN=smoke-token -e AURALYTIK_MOCK_PERSIST=/state/state.json \
   -e AURALYTIK_MOCK_PORT="$PORT" -e AURALYTIK_MOCK_FIXTURES=/data/fixtures "$IMAGE" >/dev/null 2>"$WORK/run.log"
 for _ in $(seq 1 200); do
   if podman healthcheck run "$NAME" >/dev/null 2>&1; then break; fi
@@ -121,10 +125,15 @@ expect 401 'b["error"]["code"] == "UNAUTHORIZED"' -- "$API/engagements"
 expect 403 'b["error"]["code"] == "INSUFFICIENT_SCOPE"' -- -X POST "$API/engagements" \
   -H "Authorization: Bearer SMOKE_KEY" -H "Content-Type: application/json" -d '{"name": "n", "type": "t"}'
 expect 200 'b["totalCount"] == 0' -- "$API/engagements" -H "Authorization: Bearer SMOKE_KEY"
+ADMIN=http://127.0.0.1:$PORT/__mock
+expect 401 'b["error"]["code"] == "ADMIN_TOKEN_REQUIRED"' -- "$ADMIN/state"
+expect 200 'len(b["clients"]) == 3' -- "$ADMIN/state" -H "X-Mock-Admin-Token: smoke-token"
+expect 403 'b["error"]["code"] == "ORIGIN_NOT_ALLOWED"' -- -X POST "$ADMIN/reset" \
+  -H "X-Mock-Admin-Token: smoke-token" -H "Origin: https://evil.example"
 
 # A drop: the connection closes with no status line and no byte (curl: 52, empty reply).
-curl -sS -o /dev/null -X POST "http://127.0.0.1:$PORT/__mock/faults" -H "Content-Type: application/json" \
-  -d '{"method": "GET", "path": "/v1/engagements/eng_457", "drop": true}'
+curl -sS -o /dev/null -X POST "$ADMIN/faults" -H "Content-Type: application/json" \
+  -H "X-Mock-Admin-Token: smoke-token" -d '{"method": "GET", "path": "/v1/engagements/eng_457", "drop": true}'
 python3 - "$PORT" <<'PY'
 import socket, sys
 with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5) as s:
@@ -144,5 +153,16 @@ podman stop -t 10 "$NAME" >/dev/null 2>>"$WORK/run.log"
 stop_s=$(since "$t")
 wait || true  # the delayed curls end (curl 52, empty reply) as soon as their connection is dropped
 exit_code=$(podman inspect "$NAME" --format '{{.State.ExitCode}}')
+
+# 6. The state survived in the volume: the file is whole, and a restarted container serves it.
+python3 -c "import json, sys; assert 'Q1 Quality Review - Updated' in json.dumps(json.load(open(sys.argv[1])))" \
+  "$DATA/state/state.json"
+podman start "$NAME" >/dev/null 2>>"$WORK/run.log"
+for _ in $(seq 1 200); do
+  if podman healthcheck run "$NAME" >/dev/null 2>&1; then break; fi
+  sleep 0.05
+done
+expect 200 'b["totalCount"] == 6' -- "$API/engagements" -H "Authorization: Bearer YOUR_API_KEY"
+podman stop -t 10 "$NAME" >/dev/null 2>>"$WORK/run.log"
 echo "container-smoke: OK build=${build_s}s start-to-healthy=${healthy_s}s stop=${stop_s}s exit=${exit_code}"
 python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) < 1.0 else 'container-smoke: stop took over 1 s')" "$stop_s"

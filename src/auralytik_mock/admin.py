@@ -29,9 +29,10 @@ from .errors import (
     Violation,
 )
 from .faults import FaultRule
+from .journal import render_entries
 from .store import DEFAULT_NAMESPACE
 from .types import Json, MockRequest, MockResponse
-from .validation import decode_json, is_rfc3339
+from .validation import decode_json, is_rfc3339, storable_problem
 
 if TYPE_CHECKING:
     from .pipeline import Engine
@@ -90,38 +91,41 @@ def health(engine: Engine, request: MockRequest, params: list[str]) -> MockRespo
 
 
 def reset(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
-    """Back to the fixtures (``?session=ID``: only that session's data)."""
-    namespace = _namespace(request)
-    if namespace == DEFAULT_NAMESPACE:
-        engine.reset()
-    else:
-        engine.store.reset(namespace)
+    """Back to the fixtures: data, journal, fault rules and clock of the default dataset
+    (``?session=ID``: of that session only)."""
+    engine.reset(_namespace(request))
     return _ok()
 
 
 def requests_list(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
-    """The journal, oldest first; filter with ``method``, ``path``, ``status``, ``operationId``, ``session``."""
-    entries = engine.journal.snapshot()
+    """The journal of one session (``?session=ID``; default: the default dataset), oldest first;
+    filter with ``method``, ``path``, ``status``, ``operationId``.
+
+    Bodies are spliced in as the journal keeps them (bytes), never parsed here.
+    """
+    entries = engine.session(_namespace(request)).journal.metadata()
     filters = {
         "method": lambda e, v: e["method"] == v.upper(),
         "path": lambda e, v: e["path"] == v,
         "status": lambda e, v: str(e["status"]) == v,
         "operationId": lambda e, v: e["operationId"] == v,
-        "session": lambda e, v: e["session"] == v,
     }
     for name, values in request.query.items():
+        if name == "session":
+            continue  # chose the journal above
         check = filters.get(name)
         if check is None:
             raise InvalidRequestError(
-                f"Unknown filter {name!r}; use {', '.join(filters)}.",
+                f"Unknown filter {name!r}; use {', '.join(filters)} (and session to pick the journal).",
                 details=[Violation(f"query.{name}", "is not a filter")],
             )
         entries = [e for e in entries if check(e, values[0])]
-    return _ok({"requests": entries, "count": len(entries)})
+    raw = b'{"requests":' + render_entries(entries) + b',"count":' + str(len(entries)).encode() + b"}"
+    return MockResponse(200, None, raw=raw)
 
 
 def requests_clear(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
-    engine.journal.clear()
+    engine.session(_namespace(request)).journal.clear()
     return _ok()
 
 
@@ -133,6 +137,9 @@ def state_get(engine: Engine, request: MockRequest, params: list[str]) -> MockRe
 def state_put(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
     """Replace the dataset with a document in the fixtures' format (JSON or YAML), checked like fixtures."""
     document = _json_body(request, allow_yaml=True)
+    problem = storable_problem(document, "body")  # YAML too: what is loaded must serve back as JSON
+    if problem is not None:
+        raise InvalidRequestError(f"The state cannot be stored: {problem.field} {problem.message}.", details=[problem])
     try:
         seed = engine.world.loader.load_documents([("PUT /__mock/state", document)])
     except FixtureError as exc:
@@ -142,16 +149,18 @@ def state_put(engine: Engine, request: MockRequest, params: list[str]) -> MockRe
 
 
 def faults_list(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
-    return _ok({"faults": engine.faults.as_json()})
+    return _ok({"faults": engine.session(_namespace(request)).faults.as_json()})
 
 
 def faults_clear(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
-    engine.faults.remove()
+    engine.session(_namespace(request)).faults.remove()
     return _ok()
 
 
 def faults_add(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
-    """Add a rule: ``{"method", "path", "status"|"delayMs"|"drop", "times"}``."""
+    """Add a rule for one session (``?session=ID``; default: the default dataset):
+    ``{"method", "path", "status"|"delayMs"|"drop", "times"}``."""
+    rules = engine.session(_namespace(request)).faults
     body = _object_body(request)
     violations: list[Violation] = []
     allowed = {"method", "path", "status", "delayMs", "drop", "times"}
@@ -185,14 +194,14 @@ def faults_add(engine: Engine, request: MockRequest, params: list[str]) -> MockR
         violations.append(Violation("body", "give status, delayMs or drop"))
     if violations:
         raise InvalidRequestError("The fault rule is not valid.", details=violations)
-    rule = engine.faults.add(
+    rule = rules.add(
         FaultRule(id="", method=method, path=str(path), status=status, delay_ms=delay, drop=drop, times=times)
     )
     return _ok(rule.as_json(), 201)
 
 
 def fault_delete(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
-    if not engine.faults.remove(params[0]):
+    if not engine.session(_namespace(request)).faults.remove(params[0]):
         raise NotFoundError(f"No fault rule {params[0]!r}.")
     return _ok()
 
@@ -213,19 +222,21 @@ def session_create(engine: Engine, request: MockRequest, params: list[str]) -> M
 
 
 def session_delete(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
-    engine.store.delete_session(params[0])
+    engine.drop_session(params[0])
     return _ok()
 
 
 def session_reset(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
+    """The session back to the fixtures: its data, journal, fault rules and clock (its keys stay)."""
     if params[0] not in engine.store.sessions():
         raise NotFoundError(f"No session {params[0]!r}.")
-    engine.store.reset(params[0])
+    engine.reset(params[0])
     return _ok()
 
 
 def clock_get(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
-    return _ok({"now": engine.now(), "pinned": engine.clock is not None})
+    namespace = _namespace(request)
+    return _ok({"now": engine.now(namespace), "pinned": engine.session(namespace).clock is not None})
 
 
 def clock_put(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
@@ -237,7 +248,7 @@ def clock_put(engine: Engine, request: MockRequest, params: list[str]) -> MockRe
             "The clock takes an RFC 3339 UTC time such as 2024-01-01T00:00:00Z, or null.",
             details=[Violation("body.now", "must be an RFC 3339 time in UTC (ending in Z), or null")],
         )
-    engine.clock = now
+    engine.session(_namespace(request)).clock = now
     return clock_get(engine, request, params)
 
 

@@ -21,6 +21,7 @@ from typing import Any, NoReturn
 from .app import create_app, engine_of, stopping_event
 from .config import ENV_PREFIX, Config, parse_latency
 from .errors import AuralytikMockError
+from .guard import is_loopback
 from .pipeline import Engine, build_world
 
 log = logging.getLogger("auralytik_mock")
@@ -63,6 +64,20 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--server", choices=SERVERS + tuple(_RETIRED), help=f"HTTP server (default asyncio; {ENV_PREFIX}SERVER)"
     )
+    serve.add_argument(
+        "--admin-token",
+        metavar="TOKEN",
+        help="require this token in the X-Mock-Admin-Token header on /__mock/* (all but /__mock/health)",
+    )
+    serve.add_argument(
+        "--allowed-host",
+        metavar="NAME",
+        action="append",
+        help="a Host name to answer besides loopback ones when listening on loopback, repeatable",
+    )
+    serve.add_argument(
+        "--persist", metavar="PATH", help="keep the state in this JSON file across restarts (default: in memory)"
+    )
 
     check = commands.add_parser("check", help="check spec and fixtures, then exit (0: fine)")
     common(check)
@@ -98,6 +113,12 @@ def _config(args: argparse.Namespace) -> Config:
         options["enforce_auth"] = False
     if getattr(args, "threads", None):
         options["threads"] = args.threads
+    if getattr(args, "admin_token", None):
+        options["admin_token"] = args.admin_token
+    if getattr(args, "allowed_host", None):
+        options["allowed_hosts"] = tuple(args.allowed_host)
+    if getattr(args, "persist", None):
+        options["persist"] = args.persist
     config = Config.from_env(**options)
     if getattr(args, "quiet", False):
         config = config.with_options(access_log=False)
@@ -154,6 +175,15 @@ def banner(engine: Engine, url: str) -> str:
         for key in client.api_keys:
             scopes = ", ".join(key.scopes) or "(no scopes)"
             lines.append(f"    {key.key:<24} client {client.id:<16} {scopes}")
+    if engine.config.admin_token:
+        lines.append("  admin API: needs the header X-Mock-Admin-Token (--admin-token)")
+    elif not is_loopback(engine.config.host):
+        lines.append(
+            f"  WARNING: listening on {engine.config.host} without --admin-token: anyone who can reach this "
+            "port can read and reset every tenant's data through /__mock; set AURALYTIK_MOCK_ADMIN_TOKEN"
+        )
+    if engine.config.persist is not None:
+        lines.append(f"  state persisted in {engine.config.persist}")
     return "\n".join(lines)
 
 
@@ -212,9 +242,11 @@ def _serve_asyncio(app: Any, engine: Engine, config: Config) -> int:
 def _serve_werkzeug(app: Any, engine: Engine, config: Config) -> int:
     from werkzeug.serving import make_server
 
-    from .server import QuietHandler
+    from .server import QuietRequestHandler
 
-    server = make_server(config.host, config.port, app, threaded=True, request_handler=QuietHandler)
+    # Quiet: the engine's access log has a line per request, written off the request
+    # threads; Werkzeug's own log writes to stderr in the request and hung on a full pipe.
+    server = make_server(config.host, config.port, app, threaded=True, request_handler=QuietRequestHandler)
     print(banner(engine, f"http://{_display_host(config.host)}:{server.server_port}"), flush=True)
     if config.watch:
         engine.config = config

@@ -108,7 +108,7 @@ class FixtureLoader:
         clients: list[ClientSeed] = []
         client_ids: dict[str, str] = {}
         keys: dict[str, str] = {}
-        ids: dict[tuple[str, str], str] = {}
+        ids: dict[tuple[str, str, str], str] = {}  # ids are unique per client: each client counts its own
         for source, document in documents:
             if not isinstance(document, dict) or not isinstance(document.get("clients"), list):
                 errors.append(f"{source}: the file must hold a mapping with a 'clients' list")
@@ -131,9 +131,9 @@ class FixtureLoader:
                     keys.setdefault(api_key.key, key_where)
                 for kind, records in client.resources.items():
                     for position, record in enumerate(records):
-                        rid = (kind, str(record.get("id")))
+                        rid = (client.id, kind, str(record.get("id")))
                         if rid in ids:
-                            errors.append(f"{where}.{kind}[{position}].id: {rid[1]!r} is also used at {ids[rid]}")
+                            errors.append(f"{where}.{kind}[{position}].id: {rid[2]!r} is also used at {ids[rid]}")
                         ids.setdefault(rid, f"{where}.{kind}[{position}]")
                 clients.append(client)
         if errors:

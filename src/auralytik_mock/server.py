@@ -24,6 +24,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from .app import create_app, engine_of, payload, protocol_error, stopping_event
 from .config import Config
 from .errors import ServerError
+from .guard import ADMIN_TOKEN_HEADER
 from .pipeline import Engine
 from .types import Json
 
@@ -131,6 +132,11 @@ class QuietHandler(WSGIRequestHandler):
                 self.wfile.write(data)
         except OSError:
             pass
+
+
+#: The names other modules and earlier versions use.
+QuietRequestHandler = QuietHandler
+_QuietHandler = QuietHandler
 
 
 class MockServer:
@@ -250,6 +256,14 @@ class MockServer:
     def keys(self) -> dict[str, list[str]]:
         """The default dataset's API keys and their scopes."""
         return {k.key: list(k.scopes) for c in self.engine.store.seed for k in c.api_keys}
+
+    def admin_headers(self) -> dict[str, str]:
+        """The header ``/__mock/*`` calls need when ``admin_token`` is set (empty otherwise)::
+
+        requests.get(f"{mock.root_url}/__mock/state", headers=mock.admin_headers())
+        """
+        token = self.config.admin_token
+        return {ADMIN_TOKEN_HEADER: token} if token else {}
 
     def auth(self, key: str = "YOUR_API_KEY") -> dict[str, str]:
         """The ``Authorization`` header for ``key``."""

@@ -11,6 +11,7 @@ May import: ``errors``, ``types``.
 from __future__ import annotations
 
 import bisect
+import json
 import secrets
 import threading
 from collections.abc import Mapping, Sequence
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .errors import ConflictError, InsufficientStorageError, NotFoundError
+from .errors import ConflictError, InsufficientStorageError, InvalidRequestError, NotFoundError
 from .types import Json, Principal
 
 DEFAULT_NAMESPACE = "default"
@@ -57,6 +58,20 @@ def timestamp(value: Json) -> float:
         return 0.0
 
 
+def check_servable(record: Mapping[str, Json]) -> None:
+    """Make sure ``record`` can be served back as JSON before it is committed.
+
+    Request bodies are checked when decoded (``validation.decode_json``); this is the
+    last guard, so no write can leave a record that breaks every later read.
+
+    :raises InvalidRequestError: it cannot be encoded as UTF-8 JSON.
+    """
+    try:
+        json.dumps(record, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except (ValueError, TypeError, RecursionError, UnicodeEncodeError) as exc:
+        raise InvalidRequestError(f"The record cannot be stored: it would not serialise as JSON ({exc}).") from None
+
+
 class _Collection:
     """One client's records of one kind, with the list order kept sorted."""
 
@@ -76,8 +91,8 @@ class _Dataset:
         self.order_field = order_field
         self.clients: dict[str, ClientSeed] = {}
         self.collections: dict[tuple[str, str], _Collection] = {}
-        self.owners: dict[str, dict[str, str]] = {}
-        self.counters: dict[str, int] = {}
+        self.counters: dict[tuple[str, str], int] = {}
+        self.records = 0
         self.seq = 0
         self.keys: dict[str, Principal] = {}
         for client in seed:
@@ -97,25 +112,26 @@ class _Dataset:
 
     def insert(self, client_id: str, kind: str, record: dict[str, Json]) -> None:
         record_id = str(record["id"])
-        owners = self.owners.setdefault(kind, {})
-        if record_id in owners:
-            raise ConflictError(f"{kind} id {record_id!r} is used twice")
-        owners[record_id] = client_id
         coll = self.collection(client_id, kind)
+        if record_id in coll.by_id:
+            raise ConflictError(f"{kind} id {record_id!r} is used twice by client {client_id!r}")
         coll.by_id[record_id] = record
+        self.records += 1
         self.seq += 1
         bisect.insort(coll.order, (timestamp(record.get(self.order_field)), self.seq, record_id))
 
-    def next_id(self, kind: str, prefix: str) -> str:
-        owners = self.owners.setdefault(kind, {})
-        number = self.counters.get(kind, FIRST_ID_NUMBER)
-        while f"{prefix}{number}" in owners:
+    def next_id(self, client_id: str, kind: str, prefix: str) -> str:
+        """The client's next free id: each client counts on its own, so an id says
+        nothing about what other clients created (and stays deterministic)."""
+        taken = self.collection(client_id, kind).by_id
+        number = self.counters.get((client_id, kind), FIRST_ID_NUMBER)
+        while f"{prefix}{number}" in taken:
             number += 1
-        self.counters[kind] = number + 1
+        self.counters[(client_id, kind)] = number + 1
         return f"{prefix}{number}"
 
     def size(self) -> int:
-        return sum(len(owners) for owners in self.owners.values())
+        return self.records
 
 
 class Store:
@@ -232,6 +248,39 @@ class Store:
             for key in dataset.keys:
                 self._keys.pop(key, None)
 
+    def adopt(self, old: Store, *, keep_default: bool) -> int:
+        """Take over ``old``'s sessions (data and keys), and its default dataset when
+        ``keep_default`` (a reload whose fixtures did not change).
+
+        :return: how many sessions were kept.
+        """
+        with old._lock:
+            datasets = list(old._datasets.values())
+        kept = 0
+        for dataset in datasets:
+            if dataset.namespace == DEFAULT_NAMESPACE and not keep_default:
+                continue
+            try:
+                self._install(dataset)
+            except ConflictError:  # a new fixture key clashes with a session's key: the fixtures win
+                continue
+            kept += dataset.namespace != DEFAULT_NAMESPACE
+        return kept
+
+    def dump_all(self) -> dict[str, Json]:
+        """Every dataset: ``{"default": <dump>, "sessions": {id: <dump>}}`` (for ``--persist``)."""
+        with self._lock:
+            namespaces = list(self._datasets)
+        sessions = {ns: self.dump(ns) for ns in namespaces if ns != DEFAULT_NAMESPACE and ns in self._datasets}
+        return {"default": self.dump(), "sessions": sessions}
+
+    def restore(self, namespace: str, seed: Seed) -> None:
+        """Install ``seed`` as dataset ``namespace``, creating a session if needed (keys as given).
+
+        :raises ConflictError: a key of ``seed`` belongs to another dataset.
+        """
+        self._install(_Dataset(namespace, seed, self.order_field))
+
     def sessions(self) -> list[str]:
         """The ids of the sessions that exist."""
         with self._lock:
@@ -281,7 +330,8 @@ class Store:
                 raise InsufficientStorageError(
                     f"The mock holds {self.max_records} records already; POST /__mock/reset to start over."
                 )
-            record = {"id": dataset.next_id(kind, id_prefix), **fields}
+            check_servable(fields)
+            record = {"id": dataset.next_id(principal.client_id, kind, id_prefix), **fields}
             dataset.insert(principal.client_id, kind, record)
             return dict(record)
 
@@ -293,6 +343,7 @@ class Store:
         dataset = self._dataset(principal.namespace)
         with dataset.lock:
             record = self._find(dataset, principal, kind, record_id)
+            check_servable({**record, **changes})
             record.update(changes)
             return dict(record)
 

@@ -156,3 +156,31 @@ def test_a_dropped_connection_makes_fetch_reject_with_a_network_error(browser, p
     assert "resolved" not in result, f"fetch resolved on a dropped connection: {result}"
     assert result["error"]["name"] == "TypeError" and result["error"]["message"] == "Failed to fetch", result
     assert result["after"] == {"status": 200}, "the next call is served"
+
+
+@pytest.mark.parametrize("token", [None, "s3cret"], ids=["no token", "token"])
+def test_a_page_on_another_origin_can_neither_read_nor_act_on_the_admin_api(browser, page_origin, token) -> None:
+    """Issue 10: admin answers once reflected any Origin with credentials, and simple
+    cross-origin POSTs reset the sandbox or added fault rules."""
+    from tests.test_cli import _call
+
+    env = {"AURALYTIK_MOCK_ADMIN_TOKEN": token} if token else {}
+    admin = {"X-Mock-Admin-Token": token} if token else {}
+
+    def admin_get(url: str) -> Any:
+        import urllib.request
+
+        with urllib.request.urlopen(urllib.request.Request(url, headers=admin), timeout=5) as r:
+            return json.loads(r.read())
+
+    with serving("--quiet", env=env) as (api, _):
+        created = _call(api + "/v1/engagements", "POST", {"name": "mine", "type": "quality_review"})[1]
+        before = admin_get(api + "/__mock/state")
+        result, console = _run_page(browser, f"{page_origin}/attacker.html?api={api}")
+        assert result["readState"] == "TypeError: Failed to fetch", result
+        assert result["readJournal"] == "TypeError: Failed to fetch", result
+        assert admin_get(api + "/__mock/state") == before, "the state is unchanged"
+        assert _call(api + f"/v1/engagements/{created['id']}")[0] == 200, "reset did not act"
+        assert admin_get(api + "/__mock/faults")["faults"] == [], "no fault rule was added"
+        journal = admin_get(api + "/__mock/requests")
+        assert [e["method"] for e in journal["requests"]] == ["POST", "GET"], "only the test's own calls"
