@@ -402,3 +402,38 @@ def test_a_half_closed_connection_still_gets_its_answers(asyncio_port: int) -> N
         while chunk := sock.recv(65536):
             received += chunk
     assert [status for status, _, _ in responses(received)] == [200, 200]
+
+
+def test_stalled_requests_get_a_408_and_idle_connections_are_closed(monkeypatch) -> None:
+    from auralytik_mock import create_app, httpserver
+    from auralytik_mock.app import engine_of
+
+    monkeypatch.setattr(httpserver, "REQUEST_TIMEOUT", 0.3)
+    monkeypatch.setattr(httpserver, "IDLE_TIMEOUT", 0.3)
+    monkeypatch.setattr(httpserver, "SWEEP_INTERVAL", 0.05)
+    app = create_app()
+    server = httpserver.HttpServer(app, engine_of(app)).start_in_thread("127.0.0.1", 0)
+    try:
+        # Headers that never end (a slow client): 408 in the envelope, then the connection closes.
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            received = b""
+            while chunk := sock.recv(65536):
+                received += chunk
+        assert_envelope(responses(received)[0], 408, "REQUEST_TIMEOUT")
+        # A kept-alive connection with nothing more to say is closed once idle.
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(request("GET", "/health"))
+            received = b""
+            while chunk := sock.recv(65536):
+                received += chunk
+        assert [status for status, _, _ in responses(received)] == [200]
+        # A call parked in a delay is not idle: it is answered after its delay.
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(close(request("GET", "/v1/engagements/eng_456", AUTH + "Prefer: delay=600\r\n")))
+            received = b""
+            while chunk := sock.recv(65536):
+                received += chunk
+        assert responses(received)[0][0] == 200
+    finally:
+        server.stop_thread()

@@ -90,7 +90,12 @@ def too_large(engine: Engine, limit: int) -> MockResponse:
 
 
 #: Error codes of refusals made before a request reaches the engine (HTTP-level problems).
-PROTOCOL_CODES = {413: "PAYLOAD_TOO_LARGE", 414: "URI_TOO_LONG", 431: "REQUEST_HEADER_FIELDS_TOO_LARGE"}
+PROTOCOL_CODES = {
+    408: "REQUEST_TIMEOUT",
+    413: "PAYLOAD_TOO_LARGE",
+    414: "URI_TOO_LONG",
+    431: "REQUEST_HEADER_FIELDS_TOO_LARGE",
+}
 
 
 def protocol_error(engine: Engine, status: int, message: str) -> MockResponse:

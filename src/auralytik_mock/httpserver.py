@@ -56,6 +56,13 @@ DRAIN_LIMIT = 64 * 1024 * 1024
 MAX_PENDING = 32
 #: How long ``stop`` lets calls running on the thread pool (admin, docs) finish.
 STOP_GRACE = 0.5
+#: A kept-alive connection with nothing to answer is closed after this many idle seconds.
+IDLE_TIMEOUT = 75.0
+#: A request whose headers are not complete this long after it began, or that sends no
+#: byte for this long, answers 408 and the connection is closed (slow clients hold no socket).
+REQUEST_TIMEOUT = 30.0
+#: How often connections are checked against the two timeouts.
+SWEEP_INTERVAL = 1.0
 
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -157,6 +164,16 @@ class HttpServer:
             )
         address = self._server.sockets[0].getsockname()
         self.host, self.port = address[0], address[1]
+        self.loop.call_later(SWEEP_INTERVAL, self._sweep)
+
+    def _sweep(self) -> None:
+        """Close idle kept-alive connections; answer 408 to requests that stall."""
+        assert self.loop is not None
+        now = time.monotonic()
+        for connection in list(self.connections):
+            connection.check_timeouts(now)
+        if self._stopping is not None and not self._stopping.is_set():
+            self.loop.call_later(SWEEP_INTERVAL, self._sweep)
 
     async def serve_until_stopped(self) -> None:
         """Serve until ``request_stop()``; then close quickly (see ``_shutdown``)."""
@@ -355,6 +372,9 @@ class _Connection(asyncio.Protocol):
         self.timers: set[asyncio.TimerHandle] = set()
         self.closing = False
         self.paused = False
+        self.last_activity = time.monotonic()
+        self.request_began = 0.0  # when the request being read began; 0.0 between requests
+        self.headers_done = False
         self._reset()
 
     def _reset(self) -> None:
@@ -392,6 +412,7 @@ class _Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.closing:
             return
+        self.last_activity = time.monotonic()
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -432,6 +453,8 @@ class _Connection(asyncio.Protocol):
 
     def on_message_begin(self) -> None:
         self._reset()
+        self.request_began = time.monotonic()
+        self.headers_done = False
 
     def on_url(self, url: bytes) -> None:
         self._url += url
@@ -457,6 +480,7 @@ class _Connection(asyncio.Protocol):
             self._headers[key] = f"{previous}, {text}"
 
     def on_headers_complete(self) -> None:
+        self.headers_done = True
         parser = self.parser
         headers = self._headers
         if "content-length" in headers and "transfer-encoding" in headers:
@@ -511,6 +535,7 @@ class _Connection(asyncio.Protocol):
         request.oversized = self._oversized
         if self.closing:
             request.keep_alive = False
+        self.request_began = 0.0
         slot = _Slot()
         self.slots.append(slot)
         if len(self.slots) >= MAX_PENDING:
@@ -606,7 +631,18 @@ class _Connection(asyncio.Protocol):
         if self.transport is not None and not self.transport.is_closing():
             self.transport.close()
 
-    # -- stopping --------------------------------------------------------------------
+    # -- timeouts and stopping -------------------------------------------------------
+
+    def check_timeouts(self, now: float) -> None:
+        if self.closing:
+            return
+        if self.request_began:
+            stalled = now - self.last_activity > REQUEST_TIMEOUT
+            slow_headers = not self.headers_done and now - self.request_began > REQUEST_TIMEOUT
+            if stalled or slow_headers:
+                self._refuse(408, f"The request was not received within {REQUEST_TIMEOUT:g} seconds.")
+        elif not self.slots and now - self.last_activity > IDLE_TIMEOUT:
+            self._close()
 
     def shutdown(self) -> None:
         """Stop reading; close now if nothing is in flight; drop calls parked in a delay."""
