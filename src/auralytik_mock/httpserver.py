@@ -252,10 +252,10 @@ class HttpServer:
         """Answer one complete request: the spec's paths on the loop, the rest on the pool."""
         engine = self.engine
         path = request.path
-        if request.oversized and is_admin_path(path):
+        admin = request.admin
+        if request.oversized and admin:
             connection.finish(slot, render(too_large(engine, admin_body_limit(engine)), request.head, True), True)
             return
-        admin = is_admin_path(path)
         if admin or engine.world.router.route(path) is not None:
             mock_request = MockRequest(
                 method=request.method,
@@ -345,7 +345,19 @@ def _run(coroutine: Any) -> None:
 class _Request:
     """A parsed request, as the server hands it on."""
 
-    __slots__ = ("method", "path", "raw_path", "query", "headers", "body", "oversized", "head", "keep_alive", "version")
+    __slots__ = (
+        "method",
+        "path",
+        "raw_path",
+        "query",
+        "headers",
+        "body",
+        "oversized",
+        "head",
+        "keep_alive",
+        "version",
+        "admin",
+    )
 
     def __init__(self) -> None:
         self.method = "GET"
@@ -358,6 +370,7 @@ class _Request:
         self.head = False
         self.keep_alive = True
         self.version = "HTTP/1.1"
+        self.admin = False
 
 
 class _Connection(asyncio.Protocol):
@@ -495,13 +508,14 @@ class _Connection(asyncio.Protocol):
         except httptools.HttpParserInvalidURLError:
             raise _Refused(400, "The request target is not a valid URL.") from None
         raw = url.path or b"/"
-        decoded = unquote_to_bytes(raw)
+        decoded = unquote_to_bytes(raw) if b"%" in raw else raw
         request.raw_path = decoded.decode("latin-1")
         request.path = decoded.decode("utf-8", "replace")
+        request.admin = is_admin_path(request.path)
         request.query = (url.query or b"").decode("latin-1")
         request.headers = headers
         self._request = request
-        self._limit = admin_body_limit(self.server.engine) if is_admin_path(request.path) else self._api_limit()
+        self._limit = admin_body_limit(self.server.engine) if request.admin else self._api_limit()
         length_text = headers.get("content-length")
         length = int(length_text) if length_text and length_text.isdigit() else 0
         if length > self._limit:
