@@ -30,6 +30,7 @@ from .errors import (
 )
 from .faults import FaultRule
 from .journal import render_entries
+from .spec import HMAC
 from .store import DEFAULT_NAMESPACE
 from .types import Json, MockRequest, MockResponse
 from .validation import decode_json, is_rfc3339, storable_problem
@@ -217,6 +218,8 @@ def session_create(engine: Engine, request: MockRequest, params: list[str]) -> M
         "id": namespace,
         "keys": {original: principal.key for original, principal in keys.items()},
         "scopes": {principal.key: sorted(principal.scopes) for principal in keys.values()},
+        # Signing keys' secrets, shown here once as the vendor's dashboard does.
+        "secrets": {p.key: p.secret for p in keys.values() if p.secret is not None},
     }
     return MockResponse(201, body, {"Location": f"/__mock/sessions/{namespace}"})
 
@@ -257,7 +260,10 @@ def spec_document(engine: Engine, request: MockRequest) -> dict[str, Json]:
     document: dict[str, Json] = copy.deepcopy(dict(engine.spec.document))
     host = request.header("Host") or f"{engine.config.host}:{engine.config.port}"
     root = f"http://{host}"
-    document["servers"] = [{"url": root + engine.spec.base_path, "description": "This auralytik-mock."}]
+    document["servers"] = [
+        {"url": root + base, "description": "This auralytik-mock.", **({"x-mock-security": sorted(b)} if b else {})}
+        for base, b in engine.spec.base_paths.items()
+    ]
     for item in document.get("paths", {}).values():
         if isinstance(item, dict) and "servers" in item:
             item["servers"] = [{"url": root, "description": "This auralytik-mock."}]
@@ -290,6 +296,26 @@ _DOCS_PAGE = """<!doctype html>
       dom_id: "#swagger-ui",
       deepLinking: true,
       tryItOutEnabled: true,
+      // Calls to the signed base path are signed here, with WebCrypto, as the README's snippet does.
+      requestInterceptor: async function (request) {{
+        const signing = {signing};
+        const url = new URL(request.url, location.href);
+        if (!signing || !url.pathname.startsWith(signing.base + "/")) return request;
+        const enc = new TextEncoder();
+        const b64 = (buffer) => btoa(String.fromCharCode(...new Uint8Array(buffer)));
+        const bytes = enc.encode(typeof request.body === "string" ? request.body : "");
+        const timestamp = Math.floor(Date.now() / 1000).toString();
+        const bodyHash = b64(await crypto.subtle.digest("SHA-256", bytes));
+        const canonical = timestamp + "." + request.method.toUpperCase() + "." + url.pathname + "." + bodyHash;
+        const key = await crypto.subtle.importKey(
+          "raw", enc.encode(signing.secret), {{ name: "HMAC", hash: "SHA-256" }}, false, ["sign"]);
+        const signature = b64(await crypto.subtle.sign("HMAC", key, enc.encode(canonical)));
+        delete request.headers["Authorization"];
+        request.headers["X-Api-Key"] = signing.key;
+        request.headers["X-Timestamp"] = timestamp;
+        request.headers["X-Signature"] = signature;
+        return request;
+      }},
       onComplete: function () {{
         // "Try it out" works at once: authorized with a bundled key of the fixtures.
         window.ui.preauthorizeApiKey("{scheme}", {key});
@@ -321,8 +347,23 @@ def docs_page(engine: Engine, request: MockRequest, params: list[str]) -> MockRe
     key = full[0] if full else (keys[0].key if keys else "")
     scheme = next(iter(engine.spec.security_schemes), "bearerAuth")
     title = html.escape(str(engine.spec.document.get("info", {}).get("title", "API")))
-    page = _DOCS_PAGE.format(title=title, scheme=scheme, key=json.dumps(key))
+    page = _DOCS_PAGE.format(title=title, scheme=scheme, key=json.dumps(key), signing=_docs_signing(engine))
     return MockResponse(200, None, raw=page.encode("utf-8"), content_type="text/html; charset=utf-8")
+
+
+def _docs_signing(engine: Engine) -> str:
+    """The key, secret and base path the docs page signs "Try it out" calls with (JSON), or ``null``.
+
+    The secret is a fixture's (``GET /__mock/state`` shows it too): the docs page is the sandbox's.
+    """
+    names = {name for name, scheme in engine.spec.schemes.items() if scheme.kind == HMAC}
+    bases = [base for base, accepted in engine.spec.base_paths.items() if accepted and accepted & names]
+    keys = [k for c in engine.store.seed for k in c.api_keys if k.secret is not None]
+    full = [k for k in keys if engine.spec.scopes <= set(k.scopes)] or keys
+    if not bases or not full:
+        return "null"
+    # "</" cannot end the script element: JSON escapes it.
+    return json.dumps({"base": bases[0], "key": full[0].key, "secret": full[0].secret}).replace("</", "<\\/")
 
 
 def docs_asset(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:

@@ -66,6 +66,13 @@ def parse_latency(value: str) -> tuple[int, int]:
     return (low, high)
 
 
+def _non_negative(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError(f"must be 0 or more, got {value!r}")
+    return number
+
+
 def _paths(value: object) -> tuple[Path, ...]:
     if value is None:
         return ()
@@ -101,6 +108,10 @@ class Config:
     :param journal_size: how many requests the journal keeps (oldest dropped first).
     :param watch: reload spec and fixtures when they change (sandbox).
     :param access_log: log one line per request.
+    :param signature_window: seconds a signed request's ``X-Timestamp`` may differ from
+        the mock's now (either way).
+    :param reject_replays: refuse a request signature the mock accepted before (within
+        the window).
     :param admin_token: when set, every ``/__mock/*`` route but ``/__mock/health`` needs
         it in the ``X-Mock-Admin-Token`` header.
     :param allowed_hosts: ``Host`` names (or addresses) accepted besides loopback ones
@@ -126,6 +137,8 @@ class Config:
     watch: bool = False
     access_log: bool = False
     threads: int = 8
+    signature_window: int = 300
+    reject_replays: bool = False
     admin_token: str | None = None
     allowed_hosts: tuple[str, ...] = ()
     persist: Path | None = None
@@ -146,6 +159,8 @@ class Config:
             object.__setattr__(self, "admin_token", None)
         if isinstance(self.latency_ms, (int, str)):
             object.__setattr__(self, "latency_ms", parse_latency(str(self.latency_ms)))
+        if self.signature_window < 0:
+            raise ValueError(f"signature_window must be 0 or more seconds, got {self.signature_window}")
 
     @property
     def resolved_spec_path(self) -> Path:
@@ -173,6 +188,7 @@ class Config:
         ``PORT``, ``CLOCK``, ``ENFORCE_AUTH``, ``VALIDATE_RESPONSES``, ``CORS_ORIGINS``
         (comma separated), ``LATENCY`` (``MS`` or ``MIN-MAX``), ``MAX_BODY_BYTES``, ``MAX_ADMIN_BODY_BYTES``,
         ``MAX_SESSIONS``, ``JOURNAL_SIZE``, ``WATCH``, ``ACCESS_LOG``, ``THREADS``,
+        ``SIGNATURE_WINDOW`` (seconds), ``REJECT_REPLAYS``,
         ``ADMIN_TOKEN``, ``ALLOWED_HOSTS`` (comma separated), ``PERSIST``, ``MAX_FAULT_RULES``.
 
         :raises ValueError: a variable has a value of the wrong form; the message names it.
@@ -196,6 +212,8 @@ class Config:
             "WATCH": ("watch", _parse_bool),
             "ACCESS_LOG": ("access_log", _parse_bool),
             "THREADS": ("threads", int),
+            "SIGNATURE_WINDOW": ("signature_window", _non_negative),
+            "REJECT_REPLAYS": ("reject_replays", _parse_bool),
             "ADMIN_TOKEN": ("admin_token", lambda v: v or None),
             "ALLOWED_HOSTS": ("allowed_hosts", _split),
             "PERSIST": ("persist", Path),

@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from .errors import FixtureError
+from .signing import KEY_PATTERN
 from .store import ApiKey, ClientSeed, Seed
 from .types import Json
 from .validation import SchemaSet
@@ -185,10 +186,22 @@ class FixtureLoader:
                     f"{key_where}.scopes: unknown scope(s) {', '.join(unknown)} "
                     f"(the spec uses: {', '.join(sorted(self.scopes))})"
                 )
-            extra = sorted(set(item) - {"key", "scopes"})
+            extra = sorted(set(item) - {"key", "scopes", "secret"})
             if extra:
-                errors.append(f"{key_where}: unknown field(s) {', '.join(extra)} (allowed: key, scopes)")
-            keys.append(ApiKey(item["key"], tuple(scopes)))
+                errors.append(f"{key_where}: unknown field(s) {', '.join(extra)} (allowed: key, scopes, secret)")
+            secret = item.get("secret")
+            if secret is not None and (not isinstance(secret, str) or not secret):
+                errors.append(f"{key_where}.secret: must be a non-empty string (the key's HMAC secret)")
+                continue
+            signing = bool(KEY_PATTERN.match(item["key"]))
+            if secret is not None and not signing:
+                errors.append(
+                    f"{key_where}.key: a key with a secret signs its requests, so it must be 'ak_live_' "
+                    "and 32 letters or digits, as the vendor's keys are"
+                )
+            elif secret is None and signing:
+                errors.append(f"{key_where}.secret: an ak_live_ key signs its requests; give it its HMAC secret")
+            keys.append(ApiKey(item["key"], tuple(scopes), secret))
         return tuple(keys)
 
     def _records(self, kind: str, raw: Json, where: str, errors: list[str]) -> list[dict[str, Json]]:

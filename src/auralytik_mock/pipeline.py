@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .auth import authenticate, authorize
+from .auth import Authenticator, authorize
 from .config import Config
 from .cors import Cors
 from .errors import (
@@ -39,7 +39,7 @@ from .journal import JOURNAL_BODY_BYTES, AccessLog, Journal, escape_control, mas
 from .persist import Persister
 from .routing import Router
 from .spec import Operation, Spec
-from .store import DEFAULT_NAMESPACE, Store
+from .store import DEFAULT_NAMESPACE, Store, timestamp
 from .types import Json, MockRequest, MockResponse, Principal
 from .validation import RequestValidator, ResponseChecker, SchemaSet, decode_json
 from .watch import Watcher
@@ -65,6 +65,7 @@ class World:
     handlers: dict[str, Handler]
     loader: FixtureLoader
     store: Store
+    auth: Authenticator
 
 
 def build_world(config: Config) -> World:
@@ -81,12 +82,13 @@ def build_world(config: Config) -> World:
     return World(
         spec=spec,
         schemas=schemas,
-        router=Router(spec.operations),
+        router=Router(spec.served),
         validator=RequestValidator(spec, schemas, config.max_body_bytes),
         checker=ResponseChecker(spec, schemas),
         handlers=bind_handlers(spec, store),
         loader=loader,
         store=store,
+        auth=Authenticator(spec, window=config.signature_window, reject_replays=config.reject_replays),
     )
 
 
@@ -211,6 +213,7 @@ class Engine:
         """
         state = self.session(namespace)
         self.world.store.reset(namespace)
+        self.world.auth.replays.clear(namespace)
         state.journal.clear()
         state.faults.remove()
         state.clock = self.config.clock
@@ -329,12 +332,14 @@ class Engine:
             if fault.drop:
                 return MockResponse(0, None, delay=delay, drop_connection=True)
             if fault.status is not None:
-                raise forced_error(op, fault.status, f"Forced by fault rule {fault.id}.", delay)
+                raise world.auth.forced(op, forced_error(op, fault.status, f"Forced by fault rule {fault.id}.", delay))
         principal: Principal | None = None
         if op.security:
             if self.config.enforce_auth:
-                principal = seen.principal = authenticate(request.header("Authorization"), world.store.lookup_key)
-                authorize(op, principal)
+                principal = seen.principal = world.auth.authenticate(
+                    op, request, world.store.lookup_key, self._now_seconds
+                )
+                authorize(op, principal, lambda scope: world.auth.forbidden_challenge(op, scope))
             else:
                 principal = seen.principal = self._lenient_principal(world, request)
         prefer = request.header("Prefer")
@@ -342,7 +347,7 @@ class Engine:
             status, prefer_delay = parse_prefer(op, prefer)
             delay += prefer_delay
             if status is not None:
-                raise forced_error(op, status, f"Forced by 'Prefer: code={status}'.", delay)
+                raise world.auth.forced(op, forced_error(op, status, f"Forced by 'Prefer: code={status}'.", delay))
         valid = world.validator.validate(op, request, match.path_params)
         seen.body, seen.body_parsed = valid.body, True
         handler = world.handlers[op.operation_id]
@@ -352,18 +357,25 @@ class Engine:
         response.delay += delay
         return response
 
+    def _now_seconds(self, principal: Principal) -> int:
+        """Now in Unix seconds for a signed request's timestamp window (its dataset's pinned clock, if any)."""
+        state = self._sessions.get(principal.namespace)
+        pinned = state.clock if state is not None else self.config.clock
+        return int(timestamp(pinned)) if pinned else int(time.time())
+
     @staticmethod
     def _namespace_of(world: World, request: MockRequest) -> str:
         """The dataset a request's API key leads into (the default one for no or an unknown key)."""
         header = request.header("Authorization")
-        if not header:
+        token = header.partition(" ")[2].strip() if header else (request.header("X-Api-Key") or "").strip()
+        if not token:
             return DEFAULT_NAMESPACE
-        known = world.store.lookup_key(header.partition(" ")[2].strip())
+        known = world.store.lookup_key(token)
         return known.namespace if known is not None else DEFAULT_NAMESPACE
 
     def _lenient_principal(self, world: World, request: MockRequest) -> Principal:
         header = request.header("Authorization") or ""
-        token = header.partition(" ")[2].strip()
+        token = header.partition(" ")[2].strip() or (request.header("X-Api-Key") or "").strip()
         known = world.store.lookup_key(token) if token else None
         base = known or world.store.first_principal()
         return Principal(base.key, base.client_id, frozenset({"*"}), base.namespace)
@@ -412,6 +424,7 @@ class Engine:
         namespace = principal.namespace if principal else self._namespace_of(self.world, request)
         state = self._sessions.get(namespace) or self._sessions[DEFAULT_NAMESPACE]
         authorization = request.header("Authorization")
+        api_key = request.header("X-Api-Key")
         state.journal.add(
             {
                 "id": request_id,
@@ -420,7 +433,9 @@ class Engine:
                 "path": request.path,
                 "query": {k: list(v) for k, v in request.query.items()},
                 "operationId": op.operation_id if op else None,
-                "apiKey": mask_key(authorization.partition(" ")[2].strip()) if authorization else None,
+                "apiKey": mask_key(authorization.partition(" ")[2].strip())
+                if authorization
+                else (mask_key(api_key.strip()) if api_key else None),
                 "clientId": principal.client_id if principal else None,
                 "session": namespace,
                 "status": response.status,

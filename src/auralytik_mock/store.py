@@ -11,6 +11,8 @@ May import: ``errors``, ``types``.
 from __future__ import annotations
 
 import bisect
+import hashlib
+import hmac
 import json
 import secrets
 import threading
@@ -29,10 +31,26 @@ FIRST_ID_NUMBER = 1000
 
 @dataclass(frozen=True)
 class ApiKey:
-    """A fixture API key and its scopes."""
+    """A fixture API key, its scopes, and its HMAC secret if it signs its requests."""
 
     key: str
     scopes: tuple[str, ...]
+    secret: str | None = field(default=None, repr=False)
+
+    def in_session(self, prefix: str) -> ApiKey:
+        """This key as a session hands it out: Bearer keys get the session prefix; signing
+        keys (``ak_live_`` + 32 characters, a format to keep) get a fresh key and secret,
+        derived from the session so that resetting the session keeps them."""
+        if not prefix:
+            return self
+        if self.secret is None:
+            return ApiKey(prefix + self.key, self.scopes)
+        derived = hmac.new(_SESSION_SALT, f"{prefix}{self.key}".encode(), hashlib.sha256).hexdigest()
+        return ApiKey("ak_live_" + derived[:32], self.scopes, "sk_" + derived[32:])
+
+
+#: Makes session keys and secrets unguessable from the session id.
+_SESSION_SALT = secrets.token_bytes(16)
 
 
 @dataclass(frozen=True)
@@ -96,13 +114,26 @@ class _Dataset:
         self.seq = 0
         self.keys: dict[str, Principal] = {}
         for client in seed:
-            keys = tuple(ApiKey(key_prefix + k.key, k.scopes) for k in client.api_keys)
+            keys = tuple(k.in_session(key_prefix) for k in client.api_keys)
             self.clients[client.id] = ClientSeed(client.id, client.name, keys)
             for k in keys:
-                self.keys[k.key] = Principal(k.key, client.id, frozenset(k.scopes), namespace)
+                self.keys[k.key] = Principal(k.key, client.id, frozenset(k.scopes), namespace, k.secret)
             for kind, records in client.resources.items():
                 for record in records:
                     self.insert(client.id, kind, dict(record))
+
+    def keep_keys(self, old: _Dataset) -> None:
+        """Take ``old``'s keys (and secrets) for the same clients: a session's keys outlive its
+        resets, even after a restart (``--persist``) made up new ones for signing keys."""
+        for client_id, client in list(self.clients.items()):
+            previous = old.clients.get(client_id)
+            if previous is None or len(previous.api_keys) != len(client.api_keys):
+                continue
+            for key in client.api_keys:
+                self.keys.pop(key.key, None)
+            self.clients[client_id] = ClientSeed(client.id, client.name, previous.api_keys, client.resources)
+            for k in previous.api_keys:
+                self.keys[k.key] = Principal(k.key, client_id, frozenset(k.scopes), self.namespace, k.secret)
 
     def collection(self, client_id: str, kind: str) -> _Collection:
         found = self.collections.get((client_id, kind))
@@ -204,7 +235,10 @@ class Store:
         """Put ``namespace`` back to the fixtures (a session keeps its keys)."""
         old = self._dataset(namespace)
         prefix = "" if namespace == DEFAULT_NAMESPACE else f"{namespace}_"
-        self._install(_Dataset(namespace, self.seed, self.order_field, prefix))
+        new = _Dataset(namespace, self.seed, self.order_field, prefix)
+        if prefix:
+            new.keep_keys(old)
+        self._install(new)
         del old
 
     def load(self, seed: Seed, namespace: str = DEFAULT_NAMESPACE) -> None:
@@ -218,7 +252,8 @@ class Store:
     def create_session(self) -> tuple[str, dict[str, Principal]]:
         """Create an isolated dataset from the fixtures, with fresh keys.
 
-        :return: the session id and its keys by the fixture key they stand for.
+        :return: the session id and its keys by the fixture key they stand for (a
+            signing key's principal carries its new secret).
         :raises InsufficientStorageError: ``max_sessions`` sessions exist already.
         """
         with self._lock:
@@ -231,8 +266,9 @@ class Store:
         namespace = "ses_" + secrets.token_hex(6)
         dataset = _Dataset(namespace, self.seed, self.order_field, f"{namespace}_")
         self._install(dataset)
-        prefix = len(namespace) + 1
-        return namespace, {key[prefix:]: principal for key, principal in dataset.keys.items()}
+        originals = [k.key for client in self.seed for k in client.api_keys]
+        renamed = [k.key for client in dataset.clients.values() for k in client.api_keys]
+        return namespace, {old: dataset.keys[new] for old, new in zip(originals, renamed, strict=True)}
 
     def delete_session(self, namespace: str) -> None:
         """Forget session ``namespace`` and its keys.
@@ -356,7 +392,10 @@ class Store:
                 entry: dict[str, Any] = {
                     "id": client.id,
                     "name": client.name,
-                    "apiKeys": [{"key": k.key, "scopes": list(k.scopes)} for k in client.api_keys],
+                    "apiKeys": [
+                        {"key": k.key, "scopes": list(k.scopes), **({"secret": k.secret} if k.secret else {})}
+                        for k in client.api_keys
+                    ],
                 }
                 for (owner, kind), coll in dataset.collections.items():
                     if owner == client.id:
