@@ -1,4 +1,4 @@
-"""The auralytik-mock command: check, and serve as a real process (granian and Werkzeug)."""
+"""The auralytik-mock command: check, and serve as a real process (the asyncio server and Werkzeug)."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def serving(
         yield base, process
     finally:
         if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)  # granian's worker too
+            os.killpg(process.pid, signal.SIGKILL)
             process.communicate(timeout=5)
 
 
@@ -169,7 +169,7 @@ def test_bad_environment_value_is_a_clear_usage_error(monkeypatch, capsys) -> No
     assert "AURALYTIK_MOCK_LATENCY" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("server", ["granian", "werkzeug"])
+@pytest.mark.parametrize("server", ["asyncio", "werkzeug"])
 def test_serve_runs_the_seed_examples_and_stops_on_sigterm(server: str) -> None:
     with serving("--server", server, "--clock", "2024-02-01T00:00:00Z") as (base, process):
         status, body, _ = _call(base + "/v1/engagements")
@@ -198,7 +198,7 @@ def test_serve_runs_the_seed_examples_and_stops_on_sigterm(server: str) -> None:
     assert f"{base}/v1" in output
 
 
-@pytest.mark.parametrize("server", ["granian", "werkzeug"])
+@pytest.mark.parametrize("server", ["asyncio", "werkzeug"])
 def test_serve_writes_an_access_log_line_per_request(server: str) -> None:
     with serving("--server", server) as (base, process):
         assert _call(base + "/v1/engagements/eng_456")[0] == 200
@@ -322,3 +322,11 @@ def test_serve_banner_lists_every_sandbox_option_of_serve_help(capsys) -> None:
     for flag in offered:
         assert flag in text, f"{flag} is in serve --help but not in the banner"
     assert "--latency 200-800 ms" in text and "--watch off" in text and "Prefer: code=" in text
+
+
+def test_the_retired_granian_server_name_serves_on_the_default_with_a_notice() -> None:
+    with serving("--server", "granian", "--quiet") as (base, process):
+        assert _call(base + "/v1/engagements")[0] == 200
+        process.terminate()
+        output = process.communicate(timeout=10)[0]
+    assert "--server granian is retired; serving on asyncio" in output
