@@ -68,6 +68,150 @@ def test_prefer_delay_adds_latency(api: Api) -> None:
     assert time.perf_counter() - started >= 0.3
 
 
+# -- forced errors are real errors (issue 9, problem 3) ----------------------------------
+# The api fixture checks every answer against openapi.yaml, and the self-check is on.
+
+
+def _challenge(header: str) -> dict[str, str]:
+    import re
+
+    return dict(re.findall(r'(\w+)="([^"]*)"', header))
+
+
+@pytest.mark.parametrize(
+    ("path", "key", "scope", "granted"),
+    [
+        ("/v1/engagements", KEY, "engagements:read", ["engagements:read", "engagements:write"]),
+        ("/v1/engagements/eng_456", "READ_ONLY_API_KEY", "engagements:read", ["engagements:read"]),
+    ],
+)
+def test_forced_403_names_the_operations_scope_and_the_keys_scopes(
+    api: Api, path: str, key: str, scope: str, granted: list[str]
+) -> None:
+    r = api.get(path, key=key, headers={"Prefer": "code=403"})
+    error = r.json["error"]
+    assert r.status == 403 and error["code"] == "INSUFFICIENT_SCOPE"
+    assert error["requiredScope"] == scope and error["grantedScopes"] == granted
+    challenge = _challenge(r.headers["WWW-Authenticate"])
+    assert challenge["error"] == "insufficient_scope" and challenge["scope"] == scope
+    assert f"'{scope}'" in error["message"] and "Prefer: code=403" in error["message"]
+
+
+def test_forced_403_on_a_write_names_the_write_scope(api: Api) -> None:
+    r = api.patch("/v1/engagements/eng_456", json={"name": "x"}, headers={"Prefer": "code=403"})
+    assert r.json["error"]["requiredScope"] == "engagements:write"
+    assert _challenge(r.headers["WWW-Authenticate"])["scope"] == "engagements:write"
+
+
+@pytest.mark.parametrize("record_id", ["eng_456", "eng_457", "eng_does_not_exist"])
+def test_forced_404_names_the_id_in_the_path(api: Api, record_id: str) -> None:
+    r = api.get(f"/v1/engagements/{record_id}", headers={"Prefer": "code=404"})
+    assert r.status == 404 and r.json["error"]["code"] == "NOT_FOUND"
+    assert f"No engagement with id '{record_id}'." in r.json["error"]["message"]
+    assert "eng_999" not in r.json["error"]["message"]
+
+
+def test_forced_400_carries_a_violation_and_its_message_names_it(api: Api) -> None:
+    r = api.post("/v1/engagements", json=NEW, headers={"Prefer": "code=400"})
+    error = r.json["error"]
+    assert r.status == 400 and error["code"] == "VALIDATION_ERROR"
+    assert error["details"] == [{"field": "header.Prefer", "message": "forces this error"}]
+    assert error["message"] == "header.Prefer forces this error."
+
+
+def test_forced_401_carries_the_challenge_a_real_401_carries(api: Api) -> None:
+    r = api.get("/v1/engagements", headers={"Prefer": "code=401"})
+    real = api.get("/v1/engagements", key="NOT_A_KEY")
+    assert r.status == real.status == 401
+    assert r.json["error"]["code"] == real.json["error"]["code"] == "INVALID_API_KEY"
+    assert r.headers["WWW-Authenticate"] == real.headers["WWW-Authenticate"]
+
+
+@pytest.mark.parametrize("path", ["/v1/engagements", "/v1/engagements/eng_456", "/health", "/v1/health"])
+def test_forced_429_retry_after_matches_its_header(api: Api, path: str) -> None:
+    r = api.get(path, headers={"Prefer": "code=429"})
+    assert r.status == 429 and r.json["error"]["retryAfter"] == int(r.headers["Retry-After"])
+
+
+def test_fault_rule_errors_are_rendered_from_the_request(api: Api) -> None:
+    api.post("/__mock/faults", key=None, json={"path": "/v1/engagements/{id}", "status": 404, "times": 1})
+    r = api.get("/v1/engagements/eng_458")
+    assert r.status == 404 and "No engagement with id 'eng_458'." in r.json["error"]["message"]
+    assert "fault rule fault_" in r.json["error"]["message"]
+    api.post("/__mock/faults", key=None, json={"path": "/v1/engagements", "status": 403, "times": 1})
+    r = api.get("/v1/engagements", key="READ_ONLY_API_KEY")
+    assert r.json["error"]["grantedScopes"] == ["engagements:read"]
+    assert r.json["error"]["requiredScope"] == _challenge(r.headers["WWW-Authenticate"])["scope"]
+    api.post("/__mock/faults", key=None, json={"path": "/v1/engagements", "status": 400, "times": 1})
+    r = api.get("/v1/engagements")
+    assert r.json["error"]["details"][0]["field"].startswith("faultRule.fault_")
+    api.post("/__mock/faults", key=None, json={"path": "/v1/engagements", "status": 401, "times": 1})
+    r = api.get("/v1/engagements", key=None)  # a rule acts before auth: no key, the no-key challenge
+    assert r.status == 401 and r.headers["WWW-Authenticate"] == 'Bearer realm="auralytik"'
+
+
+# -- latency on every answer (issue 9, problem 2) ----------------------------------------
+
+LATENCY_CASES = [
+    ("GET", "/v1/engagements", None, {}, 401),
+    ("GET", "/v1/engagements", "NOT_A_KEY", {}, 401),
+    ("POST", "/v1/engagements", "READ_ONLY_API_KEY", {}, 403),
+    ("GET", "/v1/engagements?page=0", KEY, {}, 400),
+    ("GET", "/v1/engagements/eng_999", KEY, {}, 404),
+    ("GET", "/v1/nope", KEY, {}, 404),
+    ("DELETE", "/v1/engagements/eng_456", KEY, {}, 405),
+    ("GET", "/v1/engagements", KEY, {"Prefer": "code=429"}, 429),
+    ("GET", "/v1/engagements", KEY, {}, 200),
+]
+
+
+def _timed(base: str, method: str, path: str, key: str | None, headers: dict[str, str]) -> tuple[int, float]:
+    sent = {**headers, **({"Authorization": f"Bearer {key}"} if key else {})}
+    started = time.perf_counter()
+    status = requests.request(method, base + path, headers=sent, timeout=10).status_code
+    return status, time.perf_counter() - started
+
+
+def test_latency_delays_every_api_answer_errors_included_on_mock_server() -> None:
+    with MockServer(latency_ms=(300, 300)) as mock:
+        for method, path, key, headers, expected in LATENCY_CASES:
+            status, took = _timed(mock.root_url, method, path, key, headers)
+            assert status == expected and took >= 0.3, (method, path, status, took)
+
+
+@pytest.mark.parametrize("server", ["asyncio", "werkzeug"])
+def test_latency_delays_every_api_answer_errors_included_on_serve(server: str) -> None:
+    from tests.test_cli import serving
+
+    with serving("--server", server, "--quiet", "--latency", "300") as (base, _):
+        for method, path, key, headers, expected in LATENCY_CASES:
+            status, took = _timed(base, method, path, key, headers)
+            assert status == expected and took >= 0.3, (method, path, status, took)
+
+
+def test_prefer_delay_and_fault_delay_apply_to_errors_too() -> None:
+    with MockServer() as mock:
+        status, took = _timed(mock.root_url, "GET", "/v1/engagements", None, {"Prefer": "delay=300"})
+        assert status == 401 and took >= 0.3
+        status, took = _timed(mock.root_url, "GET", "/v1/engagements/eng_999", KEY, {"Prefer": "delay=300"})
+        assert status == 404 and took >= 0.3
+        requests.post(
+            mock.root_url + "/__mock/faults", json={"path": "/v1/engagements/{id}", "delayMs": 300}, timeout=5
+        )
+        status, took = _timed(mock.root_url, "GET", "/v1/engagements/eng_999", KEY, {})
+        assert status == 404 and took >= 0.3
+        status, took = _timed(mock.root_url, "PATCH", "/v1/engagements/eng_456", "READ_ONLY_API_KEY", {})
+        assert status == 403 and took >= 0.3
+
+
+def test_preflights_are_not_delayed() -> None:
+    with MockServer(latency_ms=(2000, 2000)) as mock:
+        headers = {"Origin": "http://localhost:5173", "Access-Control-Request-Method": "POST"}
+        started = time.perf_counter()
+        r = requests.options(f"{mock.url}/engagements", headers=headers, timeout=10)
+        assert r.status_code == 204 and time.perf_counter() - started < 1.5
+
+
 # -- admin endpoints ---------------------------------------------------------------------
 
 
@@ -123,6 +267,24 @@ def test_admin_state_load_rejects_invalid_records_and_keeps_the_state(api: Api) 
     r = api.request("PUT", "/__mock/state", key=None, json=state)
     assert r.status == 400 and "engagements[0]" in r.json["error"]["message"]
     assert api.get("/v1/engagements").json["totalCount"] == 5
+
+
+def test_admin_state_load_names_the_record_that_repeats_an_id(api: Api) -> None:
+    state = api.get("/__mock/state", key=None).json
+    engagements = state["clients"][0]["engagements"]
+    engagements[1]["status"] = "archived"
+    engagements[2]["id"] = engagements[0]["id"]
+    r = api.request("PUT", "/__mock/state", key=None, json=state)
+    message = r.json["error"]["message"]
+    assert r.status == 400 and f"engagements[2].id: '{engagements[0]['id']}' is also used at" in message, message
+
+
+def test_admin_state_load_takes_records_without_optional_fields(api: Api) -> None:
+    state = api.get("/__mock/state", key=None).json
+    state["clients"][0]["engagements"] = [{"id": "eng_1", "name": "Bare", "type": "quality_review"}]
+    assert api.request("PUT", "/__mock/state", key=None, json=state).status == 200
+    record = api.get("/v1/engagements/eng_1").json
+    assert record["description"] is None and record["status"] == "active" and record["evaluationCount"] == 0
 
 
 def test_admin_clock_pins_now(api: Api) -> None:

@@ -89,7 +89,7 @@ BODY_CASES = {
     "raw NUL byte": (b'{"name": "a\x00b", "type": "t"}', 400, "INVALID_JSON"),
     "byte order mark": (b'\xef\xbb\xbf{"name": "n", "type": "t"}', 400, "INVALID_JSON"),
     "NaN": (b'{"name": "n", "type": "t", "description": NaN}', 400, "INVALID_JSON"),
-    "very long name": (json.dumps({"name": "x" * 100_000, "type": "t"}).encode(), 400, "VALIDATION_ERROR"),
+    "blank name": (b'{"name": " \\t", "type": "t"}', 400, "VALIDATION_ERROR"),
     "number for string": (b'{"name": 12, "type": "t"}', 400, "VALIDATION_ERROR"),
     "float for string": (b'{"name": "n", "type": 67.0}', 400, "VALIDATION_ERROR"),
     "null for required": (b'{"name": null, "type": null}', 400, "VALIDATION_ERROR"),
@@ -166,6 +166,71 @@ def test_bad_query(base, unchanged, query: str) -> None:
     assert_envelope(*send(base, "GET", f"/v1/engagements?{query}", headers=list(AUTH.items())), 400, "VALIDATION_ERROR")
 
 
+def _send_prefer(base: tuple[str, int], prefer: bytes) -> tuple[int, dict[str, str], bytes]:
+    connection = http.client.HTTPConnection(*base, timeout=10)
+    try:
+        connection.putrequest("GET", "/v1/engagements", skip_accept_encoding=True)
+        connection.putheader("Authorization", AUTH["Authorization"])
+        connection.putheader("Prefer", prefer)
+        connection.endheaders()
+        response = connection.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize(
+    "prefer",
+    [
+        b"delay=" + b"9" * 5000,  # int() of 5000 digits raised ValueError: a 500
+        b"code=" + b"4" * 5000,
+        b"delay=1, " + b"return=minimal, " * 100,  # over 1000 characters
+        b"delay=-1",
+        b"delay=60001",
+        b"delay=1.5",
+        b"code=abc",
+        b"code=418",
+        b"code=4000",
+        b"x=" + b"y" * 10_000,
+    ],
+)
+def test_bad_prefer_is_a_400_envelope(base, unchanged, prefer: bytes) -> None:
+    error = assert_envelope(*_send_prefer(base, prefer), 400, "VALIDATION_ERROR")
+    assert error["details"][0]["field"] == "header.Prefer"
+
+
+@pytest.mark.parametrize(
+    "prefer",
+    [
+        "delay=\u0663".encode(),  # an Arabic-Indic digit, as UTF-8
+        b"delay=\xb2",  # a superscript two, as Latin-1 (Werkzeug read it as a digit: a 500)
+        b"code=\xd9\xa3\xd9\xa0\xd9\xa4",
+        b"delay=1\x01",
+    ],
+)
+def test_non_ascii_prefer_is_never_a_500(base, unchanged, prefer: bytes) -> None:
+    status, headers, raw = _send_prefer(base, prefer)
+    assert status != 500
+    if status == 400 and "x-request-id" in headers:  # an envelope: the app's, naming the header,
+        error = assert_envelope(status, headers, raw, 400)  # or the HTTP parser's (a control character)
+        assert error["code"] in {"VALIDATION_ERROR", "BAD_REQUEST"}, error
+        if error["code"] == "VALIDATION_ERROR":
+            assert error["details"][0]["field"] == "header.Prefer"
+    elif status == 400:  # granian (hyper) refuses a control character itself, before the app
+        assert raw == b""
+    else:  # granian passes no header value that is not ASCII to the app: as if not sent
+        assert status == 200 and json.loads(raw)["totalCount"] == 5
+
+
+def test_non_ascii_prefer_reaching_the_app_is_a_400() -> None:
+    from auralytik_mock import create_app
+
+    client = create_app().test_client()
+    for value in ("delay=\u0663", "delay=\u00b2", "code=\u0664\u0660\u0664", "delay=1\x01"):
+        r = client.get("/v1/engagements", headers={"Authorization": "Bearer YOUR_API_KEY", "Prefer": value})
+        assert r.status_code == 400 and r.json["error"]["details"][0]["field"] == "header.Prefer", value
+
+
 @pytest.mark.parametrize(
     ("authorization", "expected", "code"),
     [
@@ -204,12 +269,14 @@ def test_rfc_valid_authorization_variants_are_accepted(base, authorization: str)
     [
         ("/v1/engagements/..%2F..%2Fetc%2Fpasswd", {400, 404}),
         ("/v1/engagements/..%2Feng_456", {400, 404}),
-        ("/v1/engagements/%2e%2e", {400}),
-        ("/v1/engagements/eng_456%00", {400}),
-        ("/v1/engagements/eng_%C3%A9", {400}),
-        ("/v1/engagements/%ff%fe", {400}),
-        ("/v1/engagements/eng_456%20", {400}),
-        ("/v1/engagements/" + "eng_" + "1" * 5000, {400}),
+        # An id the client does not have is a 404 whatever its spelling (the vendor states
+        # no id format): a client's "not found" path must see "not found".
+        ("/v1/engagements/%2e%2e", {404}),
+        ("/v1/engagements/eng_456%00", {404}),
+        ("/v1/engagements/eng_%C3%A9", {404}),
+        ("/v1/engagements/%ff%fe", {404}),
+        ("/v1/engagements/eng_456%20", {404}),
+        ("/v1/engagements/" + "eng_" + "1" * 5000, {404}),
         ("/v1/engagements/eng_456/extra", {404}),
         ("/v1/engagements//eng_456", {404}),
         ("/v1//engagements", {404}),
@@ -246,6 +313,16 @@ def test_head_is_get_without_a_body(base, path: str) -> None:
 def test_options_without_cors_answers_allow(base, path: str) -> None:
     status, headers, raw = send(base, "OPTIONS", path)
     assert status == 204 and raw == b"" and "OPTIONS" in headers["allow"]
+
+
+def test_a_very_long_name_is_stored_and_read_back(base) -> None:
+    # The vendor states no length; the 1 MiB body limit is what protects the mock.
+    body = json.dumps({"name": "x" * 100_000, "type": "t"}).encode()
+    status, headers, raw = send(base, "POST", "/v1/engagements", body, list(JSON.items()))
+    assert status == 201
+    status, _, raw = send(base, "GET", headers["location"], headers=list(AUTH.items()))
+    assert status == 200 and len(json.loads(raw)["name"]) == 100_000
+    send(base, "POST", "/__mock/reset")
 
 
 def test_many_bad_requests_in_a_row_leave_the_server_serving(base, unchanged) -> None:

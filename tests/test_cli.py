@@ -97,6 +97,64 @@ def test_check_fails_with_the_file_and_record_on_a_bad_fixture(tmp_path: Path, c
     assert "acme.yaml: clients[0].engagements[0] (id eng_456).status: must be one of" in err
 
 
+def test_check_says_which_checks_ran(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check"]) == 0
+    out = capsys.readouterr().out
+    assert "checks run:" in out and "openapi-spec-validator 0." in out
+    assert "JSON Schema 2020-12" in out and "fixtures" in out
+
+
+def test_check_runs_the_spec_validator_every_time(tmp_path: Path, capsys) -> None:
+    # A response without description is not valid OpenAPI; only the full validation sees it.
+    doc = yaml.safe_load(SPEC_PATH.read_text())
+    del doc["paths"]["/engagements"]["get"]["responses"]["200"]["description"]
+    spec = tmp_path / "openapi.yaml"
+    spec.write_text(yaml.safe_dump(doc, sort_keys=False))
+    assert main(["check", "--spec", str(spec)]) == 1
+    err = capsys.readouterr().err
+    line = spec.read_text().split("\n").index("    get:") + 1  # first "get:" is listEngagements
+    assert re.search(r"openapi\.yaml:\d+: /paths/~1engagements/get/responses/200: .description. is a required", err), (
+        err
+    )
+    assert line > 0
+
+
+TYPO = (
+    "            minimum: 1\n            maximum: 9007199254740991",
+    "            minimum: one\n            maximum: 9",
+)
+
+
+def _typo_spec(tmp_path: Path) -> tuple[Path, int]:
+    text = SPEC_PATH.read_text()
+    assert text.count(TYPO[0]) == 1
+    broken = text.replace(TYPO[0], TYPO[1])
+    spec = tmp_path / "openapi.yaml"
+    spec.write_text(broken)
+    return spec, broken[: broken.index("minimum: one")].count("\n") + 1
+
+
+def test_check_names_file_line_and_pointer_of_a_schema_typo(tmp_path: Path, capsys) -> None:
+    spec, line = _typo_spec(tmp_path)
+    assert main(["check", "--spec", str(spec)]) == 1
+    err = capsys.readouterr().err
+    assert f"{spec}:{line}: /paths/~1engagements/get/parameters/0/schema/minimum: " in err, err
+    assert "Traceback" not in err
+
+
+def test_serve_names_file_line_and_pointer_of_a_schema_typo(tmp_path: Path) -> None:
+    spec, line = _typo_spec(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "auralytik_mock", "serve", "--port", "0", "--spec", str(spec)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 1
+    assert f"{spec}:{line}: /paths/~1engagements/get/parameters/0/schema/minimum: " in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_check_takes_paths_from_the_environment(tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.setenv("AURALYTIK_MOCK_FIXTURES", str(tmp_path / "missing"))
     assert main(["check"]) == 1
@@ -249,6 +307,21 @@ def test_installed_wheel_serves_bundled_spec_from_another_directory(tmp_path: Pa
             check=True,
         ).stdout
         assert str(bundled) in where
+
+
+def test_serve_banner_lists_every_sandbox_option_of_serve_help(capsys) -> None:
+    from auralytik_mock.app import create_app, engine_of
+    from auralytik_mock.cli import NOT_IN_BANNER, banner
+
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    offered = set(re.findall(r"(--[a-z][a-z-]+)", capsys.readouterr().out)) - set(NOT_IN_BANNER)
+    assert {"--watch", "--latency", "--clock", "--cors-origin"} <= offered
+    engine = engine_of(create_app(latency_ms=(200, 800)))
+    text = banner(engine, "http://127.0.0.1:4010")
+    for flag in offered:
+        assert flag in text, f"{flag} is in serve --help but not in the banner"
+    assert "--latency 200-800 ms" in text and "--watch off" in text and "Prefer: code=" in text
 
 
 def test_the_retired_granian_server_name_serves_on_the_default_with_a_notice() -> None:

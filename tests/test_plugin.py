@@ -90,6 +90,34 @@ def test_works_under_xdist_with_a_server_per_worker(pytester: pytest.Pytester) -
     assert len(ports) == 2, "each worker has its own server"
 
 
+@pytest.mark.parametrize("run_from", [".", "tests", "tests/deeper"])
+def test_readme_conftest_paths_work_from_any_folder(pytester: pytest.Pytester, monkeypatch, run_from: str) -> None:
+    # The README's conftest names "tests/my-fixtures"; it resolves against pytest's rootdir,
+    # not the working folder (issue 9, problem 9).
+    import re
+
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    (conftest,) = re.findall(r"```python\n(# conftest\.py\n.*?)```", readme, re.DOTALL)
+    pytester.makefile(".toml", pyproject="[tool.pytest.ini_options]\n")
+    fixtures = pytester.mkdir("tests") / "my-fixtures"
+    fixtures.mkdir()
+    (fixtures / "one.yaml").write_text((FIXTURES / "globex.yaml").read_text())
+    pytester.makeconftest(conftest)
+    (pytester.path / "tests" / "deeper").mkdir()
+    (pytester.path / "tests" / "deeper" / "test_mine.py").write_text(
+        "import requests\n\n"
+        "def test_own_fixtures(auralytik_mock, auralytik_mock_client):\n"
+        "    headers = {'Authorization': 'Bearer OTHER_CLIENT_API_KEY'}\n"
+        "    r = requests.get(f'{auralytik_mock.url}/engagements', headers=headers)\n"
+        "    assert r.json()['totalCount'] == 2\n"
+        "    assert auralytik_mock_client.get('/v1/engagements', headers=headers).json['totalCount'] == 2\n"
+    )
+    monkeypatch.chdir(pytester.path / run_from)
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
 def test_plugin_fixtures_sign_requests_for_api_v1(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(
         """

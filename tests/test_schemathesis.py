@@ -12,6 +12,7 @@ run it (the default asyncio server) with its response self-check on, so any drif
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -28,10 +29,10 @@ SCHEMATHESIS = str(Path(sys.executable).with_name("schemathesis"))
 COMMON = ["--seed", "1", "--max-examples", "30", "--no-color", "--request-timeout", "10"]
 
 
-def _run(args: list[str], env: dict[str, str] | None = None) -> str:
+def _run(args: list[str], env: dict[str, str] | None = None, common: list[str] = COMMON) -> str:
     with tempfile.TemporaryDirectory() as scratch:  # schemathesis keeps a cache in its working directory
         result = subprocess.run(
-            [SCHEMATHESIS, "run", str(SPEC_PATH), *COMMON, *args],
+            [SCHEMATHESIS, "run", str(SPEC_PATH), *common, *args],
             capture_output=True,
             text=True,
             timeout=600,
@@ -75,6 +76,21 @@ def test_health_at_the_root_conforms() -> None:
     # path-level servers, so it gets its own run against the root URL.
     with serving("--quiet", "--validate-responses") as (base, _):
         _run(["--url", base, "--include-path", "/health", "--phases", "examples,coverage,fuzzing"])
+
+
+def test_whole_spec_with_default_settings_against_the_base_url() -> None:
+    # Exactly as schemathesis' docs show it: one command, the whole spec, the API's base
+    # URL, every default (all checks, all phases, random seed). Tools that ignore
+    # path-level servers call /v1/health: it answers like /health (issue 9, problem 5).
+    with serving() as (base, _):
+        output = _run(["--url", base + "/v1"], common=[])
+    assert re.search(r"(\d+) selected / \1 total", output) and "Stateful" in output
+
+
+def test_whole_spec_with_a_key_and_the_self_check_on() -> None:
+    with serving("--quiet", "--validate-responses") as (base, _):
+        output = _run(["--url", base + "/v1", "--header", "Authorization: Bearer YOUR_API_KEY"])
+    assert re.search(r"(\d+) selected / \1 total", output)
 
 
 def _signed(key: str, secret: str) -> str:

@@ -45,3 +45,21 @@ def test_watch_reloads_fixtures_and_keeps_the_last_good_version(tmp_path: Path, 
     assert "reloaded" in output and "state reset to the fixtures" in output
     assert "reload failed, still serving the last good version" in output
     assert "acme.yaml:" in output, "the error names the file and line"
+
+
+def test_watch_names_file_line_and_pointer_of_a_schema_typo(tmp_path: Path) -> None:
+    spec = tmp_path / "openapi.yaml"
+    shutil.copy(SPEC_PATH, spec)
+    with serving("--server", "werkzeug", "--watch", "--spec", str(spec)) as (base, process):
+        text = spec.read_text()
+        old = "          schema:\n            type: integer\n            minimum: 1"
+        broken = text.replace(old, old.replace("type: integer", "type: int"))
+        line = broken[: broken.index("type: int")].count("\n") + 1
+        spec.write_text(broken)
+        time.sleep(1.5)
+        assert _call(base + "/v1/engagements")[0] == 200, "the last good version still serves"
+        process.terminate()
+        output = process.communicate(timeout=10)[0]
+    assert "reload failed" in output
+    assert f"{spec}:{line}: /paths/~1engagements/get/parameters/0/schema/type: " in output, output
+    assert "Traceback" not in output

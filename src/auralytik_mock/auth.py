@@ -18,7 +18,7 @@ import json
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from urllib.parse import urlencode
 
 from .errors import (
@@ -54,6 +54,60 @@ def challenge(error: str | None = None, description: str | None = None, scope: s
     return "Bearer " + ", ".join(parts)
 
 
+def missing_key_error() -> UnauthenticatedError:
+    """The 401 for a request without credentials (RFC 6750 section 3.1: no error code)."""
+    return UnauthenticatedError(MISSING_AUTH, headers={"WWW-Authenticate": challenge()})
+
+
+def malformed_header_error() -> UnauthenticatedError:
+    """The 401 for an ``Authorization`` header that is not ``Bearer <token>``."""
+    return UnauthenticatedError(
+        MALFORMED_AUTH,
+        headers={"WWW-Authenticate": challenge("invalid_request", "The Authorization header is malformed")},
+    )
+
+
+def invalid_key_error() -> UnauthenticatedError:
+    """The 401 for a well-formed key the mock does not know."""
+    return UnauthenticatedError(
+        INVALID_KEY,
+        code="INVALID_API_KEY",
+        headers={"WWW-Authenticate": challenge("invalid_token", "The API key is not valid")},
+    )
+
+
+def insufficient_scope_error(
+    op: Operation, granted_scopes: Iterable[str], challenge_for: Callable[[str], str | None] | None = None
+) -> ForbiddenError:
+    """The 403 for a key holding ``granted_scopes`` on ``op``: names the scope ``op`` needs
+    (the ones missing, or all of them when none is) and the scopes the key has.
+
+    :param challenge_for: the ``WWW-Authenticate`` for a scope on a path that does not take
+        Bearer keys (``Authenticator.forbidden_challenge``); ``None`` or its ``None``: RFC 6750's.
+    """
+    granted = sorted(set(granted_scopes) - {"*"})
+    missing = sorted(set(op.required_scopes) - set(granted))
+    scope = " ".join(missing) or " ".join(op.required_scopes)
+    www = challenge_for(scope) if challenge_for is not None else None
+    return ForbiddenError(
+        f"This operation needs the scope '{scope}'; the API key has "
+        + (", ".join(f"'{s}'" for s in granted) if granted else "no scopes")
+        + ".",
+        headers={"WWW-Authenticate": www or challenge("insufficient_scope", "The API key lacks a scope", scope)},
+        extra={"requiredScope": scope, "grantedScopes": granted},
+    )
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of a well-formed ``Bearer`` header, or ``None``."""
+    if authorization is None:
+        return None
+    found = _BEARER.match(authorization.strip())
+    if found is None or len(found.group(1)) > MAX_TOKEN_LENGTH:
+        return None
+    return found.group(1)
+
+
 def authenticate(authorization: str | None, lookup: KeyLookup) -> Principal:
     """Return who sent ``authorization`` (the header's value).
 
@@ -61,20 +115,13 @@ def authenticate(authorization: str | None, lookup: KeyLookup) -> Principal:
         (another scheme, two credentials, an empty or over-long token); an unknown key.
     """
     if authorization is None or not authorization.strip():
-        raise UnauthenticatedError(MISSING_AUTH, headers={"WWW-Authenticate": challenge()})
-    found = _BEARER.match(authorization.strip())
-    if found is None or len(found.group(1)) > MAX_TOKEN_LENGTH:
-        raise UnauthenticatedError(
-            MALFORMED_AUTH,
-            headers={"WWW-Authenticate": challenge("invalid_request", "The Authorization header is malformed")},
-        )
-    principal = lookup(found.group(1))
+        raise missing_key_error()
+    token = bearer_token(authorization)
+    if token is None:
+        raise malformed_header_error()
+    principal = lookup(token)
     if principal is None:
-        raise UnauthenticatedError(
-            INVALID_KEY,
-            code="INVALID_API_KEY",
-            headers={"WWW-Authenticate": challenge("invalid_token", "The API key is not valid")},
-        )
+        raise invalid_key_error()
     return principal
 
 
@@ -91,17 +138,7 @@ def authorize(op: Operation, principal: Principal, challenge_for: Callable[[str]
         needed = {scope for scopes in alternative.values() for scope in scopes}
         if needed <= principal.scopes:
             return
-    missing = sorted(set(op.required_scopes) - principal.scopes)
-    scope = " ".join(missing) or " ".join(op.required_scopes)
-    granted = sorted(principal.scopes)
-    www = challenge_for(scope) if challenge_for is not None else None
-    raise ForbiddenError(
-        f"This operation needs the scope '{scope}'; the API key has "
-        + (", ".join(f"'{s}'" for s in granted) if granted else "no scopes")
-        + ".",
-        headers={"WWW-Authenticate": www or challenge("insufficient_scope", "The API key lacks a scope", scope)},
-        extra={"requiredScope": scope, "grantedScopes": granted},
-    )
+    raise insufficient_scope_error(op, principal.scopes, challenge_for)
 
 
 # -- X-Api-Key + HMAC-SHA256 request signing ----------------------------------------------

@@ -16,14 +16,17 @@ import signal
 import socket
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NoReturn
+
+import yaml
 
 from .app import create_app, engine_of, stopping_event
 from .config import ENV_PREFIX, Config, parse_latency
 from .errors import AuralytikMockError
 from .guard import is_loopback
 from .pipeline import Engine, build_world
-from .spec import HMAC
+from .spec import HMAC, escape_pointer_token, line_of
 
 log = logging.getLogger("auralytik_mock")
 SERVERS = ("asyncio", "werkzeug")
@@ -182,36 +185,97 @@ def _fail(message: str, code: int = 2) -> NoReturn:
 
 
 def check(config: Config) -> int:
-    """Load spec and fixtures as ``serve`` would; print what was found or every problem."""
+    """Load spec and fixtures as ``serve`` would, and validate the spec in full; print which
+    checks ran and what they found (every problem with file, line and pointer)."""
+    spec_path = config.resolved_spec_path
+    ran: list[str] = []
+    failures: list[str] = []
+    validator, problems = _spec_validator_problems(spec_path)
+    ran.append(f"{validator}: the OpenAPI document against the OpenAPI schema")
     try:
         world = build_world(config)
     except AuralytikMockError as exc:
-        print(f"auralytik-mock check: FAILED\n{exc}", file=sys.stderr)
-        return 1
-    problems = _spec_validator_problems(config)
-    if problems:
-        print(f"auralytik-mock check: FAILED\n{problems}", file=sys.stderr)
+        ran.append("auralytik-mock: operations, $refs, security, every schema (JSON Schema 2020-12), handlers")
+        ran.append("auralytik-mock: fixtures (every record against its schema, ids, keys, scopes)")
+        failures.append(str(exc))
+        world = None
+    else:
+        ran.append("auralytik-mock: operations, $refs, security, every schema (JSON Schema 2020-12), handlers")
+        ran.append("auralytik-mock: fixtures (every record against its schema, ids, keys, scopes)")
+    failures += problems  # after the mock's own findings, which are the more precise
+    print("checks run:\n" + "\n".join(f"  - {line}" for line in ran))
+    if failures or world is None:
+        print("auralytik-mock check: FAILED\n" + "\n".join(failures), file=sys.stderr)
         return 1
     ops = world.spec.operations
     bases = ", ".join(b or "/" for b in world.spec.base_paths)
-    print(f"spec: {config.resolved_spec_path} OK ({len(ops)} operations, base paths {bases})")
+    print(f"spec: {spec_path} OK ({len(ops)} operations, base paths {bases})")
     print(f"fixtures: OK ({len(world.store.seed)} clients, {world.store.count()} records)")
     return 0
 
 
-def _spec_validator_problems(config: Config) -> str:
-    """Problems openapi-spec-validator finds, when it is installed (the test extra has it)."""
+def _resolves(document: Any, path: list[Any]) -> bool:
+    node = document
+    for token in path:
+        if isinstance(node, dict) and (token in node or str(token) in node):
+            node = node[token] if token in node else node[str(token)]
+        elif isinstance(node, list) and isinstance(token, int) and 0 <= token < len(node):
+            node = node[token]
+        else:
+            return False
+    return True
+
+
+#: Problems openapi-spec-validator finds that are listed before the rest are summed up.
+_MAX_VALIDATOR_PROBLEMS = 20
+
+
+def _spec_validator_problems(spec_path: Path) -> tuple[str, list[str]]:
+    """Run openapi-spec-validator (a dependency) on the spec: its name and version, and its
+    problems, each as ``file:line: pointer: message``."""
+    from importlib.metadata import version
+
+    from openapi_spec_validator import OpenAPIV30SpecValidator, OpenAPIV31SpecValidator
+
+    name = f"openapi-spec-validator {version('openapi-spec-validator')}"
     try:
-        from openapi_spec_validator import validate
-        from openapi_spec_validator.readers import read_from_filename
-    except ImportError:
-        return ""
-    try:
-        document, _ = read_from_filename(str(config.resolved_spec_path))
-        validate(document)
-    except Exception as exc:  # the validator raises its own hierarchy
-        return f"{config.resolved_spec_path}: {exc}"
-    return ""
+        text = spec_path.read_text(encoding="utf-8")
+        document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - safe
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return name, []  # the mock's own loading says what is wrong, with the line
+    if not isinstance(document, dict):
+        return name, []
+    kind = OpenAPIV30SpecValidator if str(document.get("openapi", "")).startswith("3.0") else OpenAPIV31SpecValidator
+    problems = []
+    for error in kind(document).iter_errors():
+        path = list(getattr(error, "absolute_path", None) or error.path)
+        pointer = "".join("/" + escape_pointer_token(str(token)) for token in path)
+        message = str(getattr(error, "message", error)).split("\n", 1)[0]
+        if _resolves(document, path):
+            problems.append(
+                f"{spec_path}:{line_of(text, pointer)}: {pointer or '/'}: {message} (openapi-spec-validator)"
+            )
+        else:  # inside a schema it reports the path within that schema only
+            problems.append(f"{spec_path}: {message} (openapi-spec-validator, which gives no location)")
+        if len(problems) == _MAX_VALIDATOR_PROBLEMS:
+            problems.append("... and possibly more (openapi-spec-validator)")
+            break
+    return name, problems
+
+
+#: ``serve`` options that are about where and how to run, not about the sandbox's behaviour
+#: (every other option is listed in the banner, with its current value).
+NOT_IN_BANNER = (
+    "--help",
+    "--host",
+    "--port",
+    "--spec",
+    "--fixtures",
+    "--threads",
+    "--server",
+    "--admin-token",  # guards, reported on their own lines below when they matter
+    "--allowed-host",
+)
 
 
 def _verify(args: argparse.Namespace, config: Config) -> int:
@@ -271,10 +335,29 @@ def _verify(args: argparse.Namespace, config: Config) -> int:
 
 
 def banner(engine: Engine, url: str) -> str:
-    """What ``serve`` prints: where it listens and which keys it knows."""
+    """What ``serve`` prints: where it listens, the sandbox options in force, which keys it knows."""
+    config = engine.config
+    low, high = config.latency_ms
+    latency = "none" if high <= 0 else (f"{low} ms" if low == high else f"{low}-{high} ms")
+    origins = "any" if "*" in config.cors_origins else ", ".join(config.cors_origins)
+    settings = {
+        "--watch": "on" if config.watch else "off",
+        "--latency": latency,
+        "--clock": config.clock or "real time",
+        "--cors-origin": origins,
+        "--validate-responses": "on" if config.validate_responses else "off",
+        "--no-auth": "off" if config.enforce_auth else "on",
+        "--quiet": "off" if config.access_log else "on",
+        "--persist": str(config.persist) if config.persist is not None else "off",
+        "--signature-window": f"{config.signature_window} s",
+        "--reject-replays": "on" if config.reject_replays else "off",
+    }
     lines = [
-        f"auralytik-mock serving {engine.config.resolved_spec_path.name} at {url}{engine.spec.base_path}",
-        f"  health: {url}/health    admin: {url}/__mock/health    docs: {url}/__mock/docs",
+        f"auralytik-mock serving {config.resolved_spec_path.name} at {url}{engine.spec.base_path}",
+        f"  health: {url}/health (and {url}{engine.spec.base_path}/health)    admin: {url}/__mock/health"
+        f"    docs: {url}/__mock/docs",
+        "  sandbox options (serve --help): " + ", ".join(f"{flag} {value}" for flag, value in settings.items()),
+        "  force errors: header 'Prefer: code=429' or 'Prefer: delay=500'; rules: POST /__mock/faults",
         "  API keys (Authorization: Bearer <key>):",
     ]
     signing: list[str] = []

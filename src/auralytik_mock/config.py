@@ -172,6 +172,16 @@ class Config:
         """The fixture files or folders to load: ``fixtures`` or the bundled folder."""
         return self.fixtures if self.fixtures else (bundled_fixtures_dir(),)
 
+    def relative_to(self, base: Path | str) -> Config:
+        """A copy whose relative ``spec_path`` and ``fixtures`` are resolved against ``base``
+        (the pytest plugin passes pytest's rootdir); absolute paths stay as they are."""
+        root = Path(base)
+        spec = self.spec_path
+        if spec is not None and not spec.is_absolute():
+            spec = root / spec
+        fixtures = tuple(p if p.is_absolute() else root / p for p in self.fixtures)
+        return replace(self, spec_path=spec, fixtures=fixtures)
+
     def with_options(self, **options: object) -> Config:
         """Return a copy with ``options`` changed (unknown names raise ``TypeError``)."""
         known = {f.name for f in fields(self)}

@@ -85,6 +85,29 @@ class InvalidRequestError(ApiError):
     status = 400
     code = "VALIDATION_ERROR"
 
+    @classmethod
+    def from_violations(cls, violations: Sequence[Violation]) -> InvalidRequestError:
+        """The 400 for ``violations`` (at least one), its message naming the first one.
+
+        Example: ``body.type is required (and 1 more).``
+        """
+        return cls(summarize(violations), details=violations)
+
+
+def summarize(violations: Sequence[Violation]) -> str:
+    """The sentence a person reads first: the first violation, and how many more there are."""
+    if not violations:
+        return "The request is not valid."
+    first = violations[0]
+    more = len(violations) - 1
+    return f"{first.field} {first.message}" + (f" (and {more} more)." if more else ".")
+
+
+def record_not_found(kind: str, record_id: str) -> NotFoundError:
+    """The 404 for a record id the caller's client does not have (``kind``: ``engagements``)."""
+    noun = kind[:-1] if kind.endswith("s") else kind
+    return NotFoundError(f"No {noun} with id {record_id!r}.")
+
 
 class InvalidJsonError(ApiError):
     """400: the body is not well-formed JSON."""

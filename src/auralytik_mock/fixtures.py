@@ -17,6 +17,7 @@ import yaml
 
 from .errors import FixtureError
 from .signing import KEY_PATTERN
+from .spec import record_defaults
 from .store import ApiKey, ClientSeed, Seed
 from .types import Json
 from .validation import SchemaSet
@@ -85,12 +86,24 @@ class FixtureLoader:
     :param kinds: the resource kinds fixtures may hold, and the pointer of each
         kind's schema (``{"engagements": "/components/schemas/Engagement"}``).
     :param scopes: the scopes the spec uses; a key with another scope is a typo.
+    :param now: "now" for records that omit their server-set times (the pinned clock);
+        ``None``: the time of loading.
+
+    A record may omit any field a POST may omit: it takes the default a POST gives it
+    (the schema's ``default``, or ``null``), and server-set times it omits (read-only
+    ``date-time`` fields) take the latest time it gives, else ``now``, as a record
+    created then and never changed.
     """
 
-    def __init__(self, schemas: SchemaSet, kinds: Mapping[str, str], scopes: Iterable[str]) -> None:
+    def __init__(
+        self, schemas: SchemaSet, kinds: Mapping[str, str], scopes: Iterable[str], now: str | None = None
+    ) -> None:
         self.schemas = schemas
         self.kinds = dict(kinds)
         self.scopes = frozenset(scopes)
+        self.now = now
+        self._defaults = {kind: record_defaults(schemas.spec, pointer) for kind, pointer in self.kinds.items()}
+        self._times = {kind: _server_times(schemas.spec.schema_at(pointer)) for kind, pointer in self.kinds.items()}
 
     def load_paths(self, paths: Sequence[Path]) -> Seed:
         """Load every fixture file under ``paths`` into one seed.
@@ -119,7 +132,8 @@ class FixtureLoader:
                 errors.append(f"{source}: unknown top-level field(s) {', '.join(unknown)} (allowed: clients)")
             for index, raw in enumerate(document["clients"]):
                 where = f"{source}: clients[{index}]"
-                client = self._client(raw, where, errors)
+                positions: dict[str, list[int]] = {}
+                client = self._client(raw, where, errors, positions)
                 if client is None:
                     continue
                 if client.id in client_ids:
@@ -131,7 +145,7 @@ class FixtureLoader:
                         errors.append(f"{key_where}.key: {api_key.key!r} is also defined at {keys[api_key.key]}")
                     keys.setdefault(api_key.key, key_where)
                 for kind, records in client.resources.items():
-                    for position, record in enumerate(records):
+                    for position, record in zip(positions[kind], records, strict=True):
                         rid = (client.id, kind, str(record.get("id")))
                         if rid in ids:
                             errors.append(f"{where}.{kind}[{position}].id: {rid[2]!r} is also used at {ids[rid]}")
@@ -144,7 +158,7 @@ class FixtureLoader:
             raise FixtureError("invalid fixtures:\n  " + "\n  ".join(listed))
         return tuple(clients)
 
-    def _client(self, raw: Json, where: str, errors: list[str]) -> ClientSeed | None:
+    def _client(self, raw: Json, where: str, errors: list[str], positions: dict[str, list[int]]) -> ClientSeed | None:
         if not isinstance(raw, dict):
             errors.append(f"{where}: must be a mapping with id, name, apiKeys and resources")
             return None
@@ -163,7 +177,10 @@ class FixtureLoader:
             id=client_id,
             name=str(name),
             api_keys=self._keys(raw.get("apiKeys", []), where, errors),
-            resources={kind: self._records(kind, raw.get(kind, []), f"{where}.{kind}", errors) for kind in self.kinds},
+            resources={
+                kind: self._records(kind, raw.get(kind, []), f"{where}.{kind}", errors, positions.setdefault(kind, []))
+                for kind in self.kinds
+            },
         )
 
     def _keys(self, raw: Json, where: str, errors: list[str]) -> tuple[ApiKey, ...]:
@@ -204,7 +221,11 @@ class FixtureLoader:
             keys.append(ApiKey(item["key"], tuple(scopes), secret))
         return tuple(keys)
 
-    def _records(self, kind: str, raw: Json, where: str, errors: list[str]) -> list[dict[str, Json]]:
+    def _records(
+        self, kind: str, raw: Json, where: str, errors: list[str], positions: list[int]
+    ) -> list[dict[str, Json]]:
+        """The valid records of ``raw``; ``positions`` gets each one's index in ``raw``
+        (so a later error names the record as written, not as kept)."""
         if not isinstance(raw, list):
             errors.append(f"{where}: must be a list of records")
             return []
@@ -212,7 +233,7 @@ class FixtureLoader:
         records = []
         for index, item in enumerate(raw):
             if isinstance(item, dict):
-                item = {key: _plain(value) for key, value in item.items()}
+                item = self._complete(kind, {key: _plain(value) for key, value in item.items()})
             problems = self.schemas.check(pointer, item, "record", strict=True)
             if problems:
                 record_where = f"{where}[{index}]"
@@ -223,4 +244,31 @@ class FixtureLoader:
                     errors.append(f"{record_where}.{field}: {violation.message}")
                 continue
             records.append(item)
+            positions.append(index)
         return records
+
+    def _complete(self, kind: str, record: dict[str, Json]) -> dict[str, Json]:
+        """``record`` with the fields it omits filled in as a POST fills them."""
+        missing_times = [name for name in self._times[kind] if name not in record]
+        if missing_times:
+            given = [v for name in self._times[kind] if isinstance(v := record.get(name), str)]
+            when = max(given) if given else self.now or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            for name in missing_times:
+                record[name] = when
+        for name, value in self._defaults[kind].items():
+            record.setdefault(name, value)
+        # The schema's field order, as a POST answers it.
+        order = self._order(kind)
+        return {name: record[name] for name in order if name in record} | record
+
+    def _order(self, kind: str) -> list[str]:
+        return list(self.schemas.spec.schema_at(self.kinds[kind]).get("properties") or {})
+
+
+def _server_times(schema: Mapping[str, Json]) -> list[str]:
+    """The fields the server stamps: read-only ``date-time`` properties (``createdAt``, ``updatedAt``)."""
+    return [
+        name
+        for name, prop in (schema.get("properties") or {}).items()
+        if isinstance(prop, dict) and prop.get("readOnly") and prop.get("format") == "date-time"
+    ]

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from .errors import SpecError
-from .spec import Operation, Spec
+from .spec import Operation, Spec, record_defaults
 from .store import Store
 from .types import Json, MockResponse, Principal
 from .validation import ValidRequest
@@ -70,19 +70,9 @@ OPERATIONS: Mapping[str, tuple[str, Resource | None]] = {
 
 
 def _defaults(spec: Spec, resource: Resource) -> dict[str, Json]:
-    """Values a new record takes when the body does not give them, read from the schema:
-    a property's ``default``, else ``null`` where the type allows it."""
-    schema = spec.schema_at(resource.schema_pointer)
-    defaults: dict[str, Json] = {}
-    for name, prop in (schema.get("properties") or {}).items():
-        if "default" in prop:
-            defaults[name] = prop["default"]
-            continue
-        resolved, _ = spec.resolve(prop, f"{resource.schema_pointer}/properties/{name}")
-        kind = resolved.get("type")
-        if kind == "null" or (isinstance(kind, list) and "null" in kind):
-            defaults[name] = None
-    return defaults
+    """Values a new record takes when the body does not give them (``spec.record_defaults``;
+    fixtures take the same)."""
+    return record_defaults(spec, resource.schema_pointer)
 
 
 def _health(call: Call) -> MockResponse:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .auth import Authenticator, authorize
+from .auth import Authenticator, authorize, bearer_token
 from .config import Config
 from .cors import Cors
 from .errors import (
@@ -31,13 +31,13 @@ from .errors import (
     Violation,
     render_error,
 )
-from .faults import FaultRules, forced_error, parse_prefer
+from .faults import FaultRules, forced_error, read_prefer
 from .fixtures import FixtureLoader, fixture_files
 from .guard import Guard
 from .handlers import Call, Handler, bind_handlers, resource_kinds
 from .journal import JOURNAL_BODY_BYTES, AccessLog, Journal, escape_control, mask_key
 from .persist import Persister
-from .routing import Router
+from .routing import Match, Router
 from .spec import Operation, Spec
 from .store import DEFAULT_NAMESPACE, Store, timestamp
 from .types import Json, MockRequest, MockResponse, Principal
@@ -76,13 +76,13 @@ def build_world(config: Config) -> World:
     """
     spec = Spec.load(config.resolved_spec_path)
     schemas = SchemaSet(spec)
-    loader = FixtureLoader(schemas, resource_kinds(), spec.scopes)
+    loader = FixtureLoader(schemas, resource_kinds(), spec.scopes, now=config.clock)
     seed = loader.load_paths(config.resolved_fixtures)
     store = Store(seed, max_sessions=config.max_sessions)
     return World(
         spec=spec,
         schemas=schemas,
-        router=Router(spec.served),
+        router=Router(spec.served, spec.base_path),
         validator=RequestValidator(spec, schemas, config.max_body_bytes),
         checker=ResponseChecker(spec, schemas),
         handlers=bind_handlers(spec, store),
@@ -100,6 +100,8 @@ class _Seen:
     principal: Principal | None = None
     body: Json = None
     body_parsed: bool = False
+    #: Seconds every answer to this API call waits (latency, ``Prefer: delay=``, fault rules).
+    delay: float = 0.0
     namespace: str = DEFAULT_NAMESPACE
 
 
@@ -262,6 +264,8 @@ class Engine:
                 request_id,
             )
             response = render_error(ApiError("An unexpected error occurred in the mock."), request_id)
+        # Every API answer waits the same (errors too); preflights and /__mock never do.
+        response.delay += seen.delay
         op = seen.operation
         if op is not None and self.config.validate_responses and not response.drop_connection:
             response = self._self_check(world, op, response, request_id)
@@ -319,20 +323,28 @@ class Engine:
         return MockResponse(204, None, {"Allow": ", ".join(allowed)})
 
     def _api(self, world: World, request: MockRequest, seen: _Seen) -> MockResponse:
+        # Latency first, so that every answer waits alike: 404, 405, 401, 403 and 400
+        # included (a client's loading state shows on its error paths too).
+        seen.delay = self._latency()
+        prefer_text = request.header("Prefer")
+        prefer = read_prefer(prefer_text) if prefer_text else None
+        if prefer is not None:
+            seen.delay += prefer.delay
         match = world.router.match(request.method, request.path)
         op = seen.operation = match.operation
-        delay = self._latency()
         fault = None
         if len(self._sessions) > 1 or self.faults:  # no rule anywhere: no key lookup either
             seen.namespace = self._namespace_of(world, request)
             state = self._sessions.get(seen.namespace)
             fault = state.faults.take(request.method, op, request.path) if state is not None else None
         if fault is not None:
-            delay += fault.delay_ms / 1000
+            seen.delay += fault.delay_ms / 1000
             if fault.drop:
-                return MockResponse(0, None, delay=delay, drop_connection=True)
+                return MockResponse(0, None, drop_connection=True)
             if fault.status is not None:
-                raise world.auth.forced(op, forced_error(op, fault.status, f"Forced by fault rule {fault.id}.", delay))
+                raise world.auth.forced(
+                    op, self._forced(world, request, match, fault.status, f"faultRule.{fault.id}", None)
+                )
         principal: Principal | None = None
         if op.security:
             if self.config.enforce_auth:
@@ -342,20 +354,38 @@ class Engine:
                 authorize(op, principal, lambda scope: world.auth.forbidden_challenge(op, scope))
             else:
                 principal = seen.principal = self._lenient_principal(world, request)
-        prefer = request.header("Prefer")
-        if prefer:
-            status, prefer_delay = parse_prefer(op, prefer)
-            delay += prefer_delay
+        if prefer is not None:
+            status = prefer.forced_status(op)
             if status is not None:
-                raise world.auth.forced(op, forced_error(op, status, f"Forced by 'Prefer: code={status}'.", delay))
+                raise world.auth.forced(op, self._forced(world, request, match, status, "header.Prefer", principal))
         valid = world.validator.validate(op, request, match.path_params)
         seen.body, seen.body_parsed = valid.body, True
         handler = world.handlers[op.operation_id]
         if principal is None:
             principal = world.store.first_principal()
-        response = handler(Call(op, principal, valid, self.now(principal.namespace)))
-        response.delay += delay
-        return response
+        return handler(Call(op, principal, valid, self.now(principal.namespace)))
+
+    def _forced(
+        self, world: World, request: MockRequest, match: Match, status: int, source: str, principal: Principal | None
+    ) -> ApiError:
+        """A forced error, rendered from this request as a real one would be (``source``:
+        ``header.Prefer`` or ``faultRule.<id>``, what forced it)."""
+        authorization = request.header("Authorization")
+        if principal is None or "*" in principal.scopes:  # a rule acts before auth; --no-auth grants "*"
+            token = bearer_token(authorization) or (request.header("X-Api-Key") or "").strip()
+            principal = world.store.lookup_key(token) if token else None
+        rule = source.removeprefix("faultRule.")
+        why = f"forced by fault rule {rule}" if rule != source else f"forced by 'Prefer: code={status}'"
+        return forced_error(
+            match.operation,
+            status,
+            why,
+            source=source,
+            principal=principal,
+            authorization=authorization,
+            path_params=match.path_params,
+            max_body_bytes=self.config.max_body_bytes,
+        )
 
     def _now_seconds(self, principal: Principal) -> int:
         """Now in Unix seconds for a signed request's timestamp window (its dataset's pinned clock, if any)."""

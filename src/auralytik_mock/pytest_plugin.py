@@ -3,7 +3,8 @@
 Fixtures:
 
 - ``auralytik_mock_config`` (session): the ``Config``; override it in ``conftest.py``
-  for your own spec, fixtures or a pinned clock.
+  for your own spec, fixtures or a pinned clock. Relative paths in it are resolved
+  against pytest's rootdir, so the same ``conftest.py`` works from any working folder.
 - ``auralytik_mock_server`` (session): one running ``MockServer`` per test session
   (per xdist worker), on a free port.
 - ``auralytik_mock`` (function): that server, reset to the fixtures before the test.
@@ -36,15 +37,23 @@ def auralytik_mock_config() -> Config:
 
         @pytest.fixture(scope="session")
         def auralytik_mock_config():
-            return Config(fixtures=(Path("tests/fixtures"),), clock="2024-01-01T00:00:00Z")
+            return Config(fixtures=("tests/fixtures",), clock="2024-01-01T00:00:00Z")
+
+    ``tests/fixtures`` is read from pytest's rootdir (the folder of ``pyproject.toml``,
+    ``pytest.ini`` ...), whatever folder pytest runs from.
     """
     return Config.from_env()
 
 
+def _rooted(request: pytest.FixtureRequest, config: Config) -> Config:
+    """``config`` with relative paths resolved against pytest's rootdir, not the working folder."""
+    return config.relative_to(request.config.rootpath)
+
+
 @pytest.fixture(scope="session")
-def auralytik_mock_server(auralytik_mock_config: Config) -> Iterator[MockServer]:
+def auralytik_mock_server(request: pytest.FixtureRequest, auralytik_mock_config: Config) -> Iterator[MockServer]:
     """One running mock for the whole session (one per xdist worker), on a free port."""
-    with MockServer(config=auralytik_mock_config.with_options(port=0)) as server:
+    with MockServer(config=_rooted(request, auralytik_mock_config).with_options(port=0)) as server:
         yield server
 
 
@@ -56,6 +65,6 @@ def auralytik_mock(auralytik_mock_server: MockServer) -> MockServer:
 
 
 @pytest.fixture
-def auralytik_mock_client(auralytik_mock_config: Config) -> FlaskClient:
+def auralytik_mock_client(request: pytest.FixtureRequest, auralytik_mock_config: Config) -> FlaskClient:
     """A Flask test client of a fresh mock: no socket, state private to the test."""
-    return create_app(auralytik_mock_config).test_client()
+    return create_app(_rooted(request, auralytik_mock_config)).test_client()

@@ -46,13 +46,24 @@ class Router:
 
     Static paths are a dict lookup; templated paths are tried in the spec's order
     after them, so ``/engagements/search`` would win over ``/engagements/{id}``.
-    ``HEAD`` is routed to ``GET``, as HTTP says.
+    ``HEAD`` is routed to ``GET``, as HTTP says. An operation served outside every
+    base path (by its path-level ``servers``) is also served under each of them.
     """
 
-    def __init__(self, operations: Iterable[Operation]) -> None:
+    def __init__(self, operations: Iterable[Operation], base_paths: Iterable[str] | str = ()) -> None:
         by_path: dict[str, dict[str, Operation]] = {}
+        operations = tuple(operations)
         for op in operations:
             by_path.setdefault(op.path, {})[op.method] = op
+        # An operation whose path-level ``servers`` put it outside the API's base paths
+        # (``/health`` at the root) answers under each of them too (``/v1/health``): most
+        # tools and generated clients ignore path-level servers and call base URL + path.
+        bases = [base_paths] if isinstance(base_paths, str) else list(base_paths)
+        for base in (b for b in bases if b):
+            for op in operations:
+                alias = base + op.spec_path
+                if not any(op.path.startswith(b + "/") for b in bases if b) and alias != op.path:
+                    by_path.setdefault(alias, {}).setdefault(op.method, op)
         self._static: dict[str, _Route] = {}
         self._templated: list[_Route] = []
         for template, methods in by_path.items():

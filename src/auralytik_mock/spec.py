@@ -8,12 +8,14 @@ May import: ``errors``, ``types``, yaml.
 
 from __future__ import annotations
 
+import importlib
+import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 from urllib.parse import quote, urlsplit
 
 import yaml
@@ -162,38 +164,56 @@ class Spec:
     :raises SpecError: the document cannot drive the mock.
     """
 
-    def __init__(self, document: Mapping[str, Json], source: str = "<spec>") -> None:
+    def __init__(self, document: Mapping[str, Json], source: str = "<spec>", text: str | None = None) -> None:
         self.document = document
         self.source = source
-        self._check_header()
-        self.security_schemes: Mapping[str, Mapping[str, Json]] = (
-            document.get("components", {}).get("securitySchemes", {}) or {}
-        )
-        #: The schemes the mock can enforce, by name (an unsupported one fails only when used).
-        self.schemes: dict[str, SecurityScheme] = {}
-        self._unsupported: dict[str, str] = {}
-        for name, raw in self.security_schemes.items():
-            try:
-                self.schemes[name] = self._scheme(name, raw)
-            except SpecError as exc:
-                self._unsupported[name] = str(exc)
-        #: Every base path of ``servers`` and the schemes it accepts (``x-mock-security``;
-        #: ``None``: any scheme of the operation), in the document's order.
-        self.base_paths: dict[str, frozenset[str] | None] = self._servers(document.get("servers"), "servers")
-        #: The first base path (``/v1``): where ``MockServer.url`` points.
-        self.base_path = next(iter(self.base_paths))
-        self._check_refs()
-        served = list(self._operations())
-        #: Every operation under every base path it is served at (what the router routes).
-        self.served: tuple[Operation, ...] = tuple(served)
-        #: Each operation once, under its first base path.
-        first: dict[str, Operation] = {}
-        for op in served:
-            first.setdefault(op.operation_id, op)
-        self.operations: tuple[Operation, ...] = tuple(first.values())
-        self.scopes: frozenset[str] = frozenset(
-            scope for op in self.served for alt in op.security for s in alt.values() for scope in s
-        )
+        self._text = text
+        #: The JSON pointer being read (named if the document's shape is not OpenAPI's).
+        self._reading = ""
+        try:
+            self._check_header()
+            self._reading = "/components/securitySchemes"
+            self.security_schemes: Mapping[str, Mapping[str, Json]] = (
+                document.get("components", {}).get("securitySchemes", {}) or {}
+            )
+            if not isinstance(self.security_schemes, dict):
+                raise self.error_at(self._reading, "must be a mapping of scheme names to security schemes")
+            #: The schemes the mock can enforce, by name (an unsupported one fails only when used).
+            self.schemes: dict[str, SecurityScheme] = {}
+            self._unsupported: dict[str, str] = {}
+            for name, raw in self.security_schemes.items():
+                try:
+                    self.schemes[name] = self._scheme(name, raw)
+                except SpecError as exc:
+                    self._unsupported[name] = str(exc)
+            self._reading = "/servers"
+            #: Every base path of ``servers`` and the schemes it accepts (``x-mock-security``;
+            #: ``None``: any scheme of the operation), in the document's order.
+            self.base_paths: dict[str, frozenset[str] | None] = self._servers(document.get("servers"), "/servers")
+            #: The first base path (``/v1``): where ``MockServer.url`` points.
+            self.base_path = next(iter(self.base_paths))
+            self._reading = ""
+            self._check_refs()
+            self._check_schemas()
+            served = list(self._operations())
+            #: Every operation under every base path it is served at (what the router routes).
+            self.served: tuple[Operation, ...] = tuple(served)
+            #: Each operation once, under its first base path.
+            first: dict[str, Operation] = {}
+            for op in served:
+                first.setdefault(op.operation_id, op)
+            self.operations: tuple[Operation, ...] = tuple(first.values())
+            self.scopes: frozenset[str] = frozenset(
+                scope for op in self.served for alt in op.security for s in alt.values() for scope in s
+            )
+        except (AttributeError, TypeError, KeyError, ValueError, IndexError) as exc:
+            # A value of the wrong kind (a list where OpenAPI wants a mapping, ...) that no
+            # check above names: say where, never a traceback.
+            raise self.error_at(
+                self._reading,
+                f"not what OpenAPI 3.1 allows here ({type(exc).__name__}: {exc}); "
+                "`auralytik-mock check` runs the full validation",
+            ) from None
 
     # -- loading -----------------------------------------------------------------
 
@@ -214,17 +234,18 @@ class Spec:
             raise SpecError(f"{source}: not valid YAML: {exc}") from None
         if not isinstance(document, dict):
             raise SpecError(f"{source}: the spec must be a mapping, got {type(document).__name__}")
-        return cls(document, source)
+        return cls(document, source, text)
 
     def _fail(self, where: str, message: str) -> SpecError:
-        return SpecError(f"{self.source}: {where}: {message}")
+        """A ``SpecError`` at the JSON pointer ``where`` (file, line and pointer)."""
+        return self.error_at(where, message)
 
     def _check_header(self) -> None:
         version = str(self.document.get("openapi", ""))
         if not re.fullmatch(r"3\.1\.\d+", version):
-            raise self._fail("openapi", f"only OpenAPI 3.1.x is supported, got {version or 'nothing'!r}")
+            raise self._fail("/openapi", f"only OpenAPI 3.1.x is supported, got {version or 'nothing'!r}")
         if not isinstance(self.document.get("paths"), dict) or not self.document["paths"]:
-            raise self._fail("paths", "the spec defines no paths")
+            raise self._fail("/paths", "the spec defines no paths")
 
     def _scheme(self, name: str, raw: Json) -> SecurityScheme:
         where = f"components.securitySchemes.{name}"
@@ -267,30 +288,50 @@ class Spec:
             for name, variable in (server.get("variables") or {}).items():
                 url = url.replace("{" + name + "}", str(variable.get("default", "")))
             if "{" in url:
-                raise self._fail(f"{where}[{index}]", f"unresolved variable in {url!r}")
+                raise self._fail(f"{where}/{index}", f"unresolved variable in {url!r}")
             base = urlsplit(url).path.rstrip("/")
             bound = server.get("x-mock-security")
             schemes: frozenset[str] | None = None
             if bound is not None:
                 if not isinstance(bound, list) or not all(isinstance(n, str) for n in bound):
-                    raise self._fail(f"{where}[{index}].x-mock-security", "must be a list of security scheme names")
+                    raise self._fail(f"{where}/{index}/x-mock-security", "must be a list of security scheme names")
                 for name in bound:
                     if name in self._unsupported:
                         raise SpecError(self._unsupported[name])
                 unknown = sorted(set(bound) - set(self.schemes))
                 if unknown:
                     raise self._fail(
-                        f"{where}[{index}].x-mock-security",
+                        f"{where}/{index}/x-mock-security",
                         f"{', '.join(unknown)} not in components.securitySchemes",
                     )
                 schemes = frozenset(bound)
             if base in bases and bases[base] != schemes:
                 raise self._fail(
-                    f"{where}[{index}].x-mock-security",
+                    f"{where}/{index}/x-mock-security",
                     f"servers with the base path {base or '/'!r} must accept the same schemes",
                 )
             bases[base] = schemes
         return bases
+
+    # -- schemas -----------------------------------------------------------------
+
+    def _check_schemas(self) -> None:
+        """Check every Schema Object against JSON Schema 2020-12 (and every ``pattern`` as a
+        regex), so a typo such as ``type: int`` stops start-up with file, line and pointer
+        instead of failing later inside a validator."""
+        if not str(self.document.get("openapi", "")).startswith("3.1"):
+            return  # other versions' schemas are not 2020-12 (converted or checked elsewhere)
+        for pointer, schema in _schema_objects(self.document):
+            problem = _schema_problem(schema)
+            if problem is not None:
+                path, message = problem
+                raise self.error_at(pointer + "".join("/" + escape_pointer_token(str(t)) for t in path), message)
+
+    def error_at(self, pointer: str, message: str) -> SpecError:
+        """A ``SpecError`` naming the file, the line (when known) and the JSON pointer."""
+        line = line_of(self._text, pointer) if self._text is not None and pointer.startswith("/") else None
+        where = f"{self.source}:{line}" if line is not None else self.source
+        return SpecError(f"{where}: {pointer or '/'}: {message}")
 
     # -- references --------------------------------------------------------------
 
@@ -346,16 +387,19 @@ class Spec:
     def _operations(self) -> Iterator[Operation]:
         seen_ids: dict[str, str] = {}
         for spec_path, item in self.document["paths"].items():
-            where = f"paths.{spec_path}"
+            item_pointer = where = "/paths/" + escape_pointer_token(spec_path)
+            self._reading = item_pointer
             if not isinstance(item, dict):
                 raise self._fail(where, "must be a mapping")
-            bases = self._servers(item["servers"], f"{where}.servers") if "servers" in item else self.base_paths
-            item_pointer = "/paths/" + escape_pointer_token(spec_path)
+            bases = self._servers(item["servers"], f"{where}/servers") if "servers" in item else self.base_paths
             for method in HTTP_METHODS:
                 if method not in item:
                     continue
-                op_where = f"{where}.{method}"
+                op_where = f"{where}/{method}"
+                self._reading = f"{item_pointer}/{method}"
                 raw = item[method]
+                if not isinstance(raw, dict):
+                    raise self.error_at(self._reading, f"an operation must be a mapping, got {json.dumps(raw)[:60]}")
                 operation_id = raw.get("operationId")
                 if not isinstance(operation_id, str) or not operation_id:
                     raise self._fail(op_where, "every operation needs an operationId")
@@ -516,6 +560,131 @@ class Spec:
         """Return the schema at ``pointer`` with its top-level ``$ref`` chain followed."""
         node, _ = self.resolve(self.lookup(pointer), pointer)
         return cast(Mapping[str, Json], node)
+
+
+def record_defaults(spec: Spec, pointer: str) -> dict[str, Json]:
+    """What a new record of the object schema at ``pointer`` takes for a field it omits, as a
+    POST gives it: the property's ``default``, else ``null`` where its type allows ``null``."""
+    schema = spec.schema_at(pointer)
+    defaults: dict[str, Json] = {}
+    for name, prop in (schema.get("properties") or {}).items():
+        if isinstance(prop, dict) and "default" in prop:
+            defaults[name] = prop["default"]
+            continue
+        resolved, _ = spec.resolve(prop, f"{pointer}/properties/{escape_pointer_token(name)}")
+        kind = resolved.get("type") if isinstance(resolved, dict) else None
+        if kind == "null" or (isinstance(kind, list) and "null" in kind):
+            defaults[name] = None
+    return defaults
+
+
+_JSON_TYPES = ("array", "boolean", "integer", "null", "number", "object", "string")
+
+
+def _schema_objects(document: Mapping[str, Json]) -> Iterator[tuple[str, Json]]:
+    """Every Schema Object of an OpenAPI 3.1 document and its JSON pointer: the component
+    schemas and each ``schema`` of a parameter, header or media type."""
+    components = document.get("components")
+    schemas = components.get("schemas") if isinstance(components, dict) else None
+    if isinstance(schemas, dict):
+        for name, schema in schemas.items():
+            yield f"/components/schemas/{escape_pointer_token(str(name))}", schema
+
+    def walk(node: Json, pointer: str) -> Iterator[tuple[str, Json]]:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                child = f"{pointer}/{escape_pointer_token(str(key))}"
+                if key == "schema" and not pointer.startswith("/components/schemas"):
+                    yield child, value
+                elif key != "schemas" or pointer != "/components":
+                    yield from walk(value, child)
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                yield from walk(value, f"{pointer}/{index}")
+
+    for key in ("paths", "components", "webhooks"):
+        if key in document:
+            yield from walk(document[key], f"/{key}")
+
+
+def _schema_problem(schema: Json) -> tuple[list[Json], str] | None:
+    """The first problem of ``schema`` as a 2020-12 schema: (path inside it, message), or ``None``."""
+    if not isinstance(schema, (dict, bool)):
+        return [], f"a schema must be an object or a boolean, got {json.dumps(schema)[:60]}"
+    try:
+        rs: Any = importlib.import_module("jsonschema_rs")
+    except ImportError:  # pragma: no cover - jsonschema-rs is a dependency
+        rs = None
+    if rs is not None:
+        try:
+            rs.meta.validate(schema)
+        except rs.ValidationError as exc:
+            path = list(exc.instance_path)
+            return path, _meta_message(path, exc.instance, str(exc.message))
+    else:  # pragma: no cover
+        from jsonschema import Draft202012Validator
+
+        error = next(iter(Draft202012Validator(Draft202012Validator.META_SCHEMA).iter_errors(schema)), None)
+        if error is not None:
+            path = list(error.absolute_path)
+            return path, _meta_message(path, error.instance, error.message)
+    for path, pattern in _patterns(schema, []):
+        try:
+            if rs is not None:
+                rs.validator_for({"pattern": pattern})
+            else:  # pragma: no cover
+                re.compile(pattern)
+        except Exception:
+            return path, f"{pattern!r} is not a valid regular expression (ECMA-262)"
+    return None
+
+
+def _meta_message(path: list[Json], instance: Json, message: str) -> str:
+    keyword = str(path[-1]) if path else ""
+    if keyword == "type" or (len(path) > 1 and str(path[-2]) == "type"):
+        return f"{json.dumps(instance)} is not a JSON Schema type; use one of {', '.join(_JSON_TYPES)}"
+    return f"{keyword + ': ' if keyword else ''}{message}"
+
+
+def _patterns(node: Json, path: list[Json]) -> Iterator[tuple[list[Json], str]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "pattern" and isinstance(value, str):
+                yield [*path, key], value
+            elif key == "patternProperties" and isinstance(value, dict):
+                for pattern in value:
+                    yield [*path, key, pattern], str(pattern)
+            if key not in {"enum", "const", "examples", "example", "default"}:
+                yield from _patterns(value, [*path, key])
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _patterns(value, [*path, index])
+
+
+def line_of(text: str, pointer: str) -> int | None:
+    """The 1-based line of the node at ``pointer`` in the YAML (or JSON) ``text``: the
+    deepest node of the pointer that exists, so a missing key names its parent's line."""
+    try:
+        node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError:
+        return None
+    line = node.start_mark.line + 1 if node is not None else None
+    for raw in pointer.lstrip("/").split("/") if pointer else []:
+        token = raw.replace("~1", "/").replace("~0", "~")
+        found = None
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value == token:
+                    found = (key, value)
+                    break
+        elif isinstance(node, yaml.SequenceNode) and token.isdigit() and int(token) < len(node.value):
+            item = node.value[int(token)]
+            found = (item, item)
+        if found is None:
+            break
+        key_node, node = found
+        line = key_node.start_mark.line + 1
+    return line
 
 
 #: Keywords that annotate a schema without constraining it (safe to merge beside a $ref).

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .errors import ConflictError, InsufficientStorageError, InvalidRequestError, NotFoundError
+from .errors import ConflictError, InsufficientStorageError, InvalidRequestError, NotFoundError, record_not_found
 from .types import Json, Principal
 
 DEFAULT_NAMESPACE = "default"
@@ -351,8 +351,7 @@ class Store:
         coll = dataset.collections.get((principal.client_id, kind))
         record = coll.by_id.get(record_id) if coll is not None else None
         if record is None:
-            noun = kind[:-1] if kind.endswith("s") else kind
-            raise NotFoundError(f"No {noun} with id {record_id!r}.")
+            raise record_not_found(kind, record_id)
         return record
 
     def create(self, principal: Principal, kind: str, id_prefix: str, fields: Mapping[str, Json]) -> dict[str, Json]:

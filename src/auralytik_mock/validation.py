@@ -120,7 +120,10 @@ class SchemaSet:
             if _rs is not None:
                 schema = self.spec.inline(self.spec.lookup(pointer))
                 if isinstance(schema, dict) and "$ref" not in str(schema):  # recursive: python only
-                    validator = _rs.validator_for(schema, validate_formats=strict)
+                    try:
+                        validator = _rs.validator_for(schema, validate_formats=strict)
+                    except _rs.ValidationError as exc:  # Spec checks schemas first; this is a backstop
+                        raise self.spec.error_at(pointer, f"not a valid schema: {exc.message}") from None
             self._fast[key] = validator
         return self._fast[key]
 
@@ -223,20 +226,32 @@ def _describe(error: ValidationError, prefix: str, read_only: frozenset[str]) ->
     messages = {
         "enum": lambda: "must be one of: " + ", ".join(str(v) for v in value) + f"; got {_shown(instance)}",
         "const": lambda: f"must be {_shown(value)}",
-        "minLength": lambda: f"must be at least {value} character{'s' if value != 1 else ''} long",
+        "minLength": lambda: "must not be empty" if value == 1 else f"must be at least {value} characters long",
         "maxLength": lambda: f"must be at most {value} characters long",
-        "pattern": lambda: f"must match the pattern {value!r}, got {_shown(instance)}",
-        "minimum": lambda: f"must be >= {value}, got {_shown(instance)}",
-        "maximum": lambda: f"must be <= {value}, got {_shown(instance)}",
-        "exclusiveMinimum": lambda: f"must be > {value}, got {_shown(instance)}",
-        "exclusiveMaximum": lambda: f"must be < {value}, got {_shown(instance)}",
+        "pattern": lambda: _PATTERN_WORDS.get(value) or f"must match the pattern {value!r}, got {_shown(instance)}",
+        "minimum": lambda: f"must be at least {value}, got {_shown(instance)}",
+        "maximum": lambda: f"must be at most {value}, got {_shown(instance)}",
+        "exclusiveMinimum": lambda: f"must be more than {value}, got {_shown(instance)}",
+        "exclusiveMaximum": lambda: f"must be less than {value}, got {_shown(instance)}",
         "minItems": lambda: f"must have at least {value} items",
         "maxItems": lambda: f"must have at most {value} items",
         "minProperties": lambda: f"must have at least {value} field{'s' if value != 1 else ''}",
-        "format": lambda: f"must be a valid {value}, got {_shown(instance)}",
+        "format": lambda: (
+            f"must be an RFC 3339 date-time such as 2024-01-10T09:00:00Z, got {_shown(instance)}"
+            if value == "date-time"
+            else f"must be a valid {value}, got {_shown(instance)}"
+        ),
     }
     make = messages.get(str(keyword))
     return [Violation(where, _shorten(make() if make else error.message))]
+
+
+#: Patterns a person should not have to read as a regex, and what each means.
+_PATTERN_WORDS = {
+    "\\S": "must not be blank",
+    "^\\S": "must not start with white space",
+    "^[0-9]+$": "must be digits only",
+}
 
 
 def _shorten(message: str) -> str:
@@ -322,11 +337,7 @@ class _OperationValidator:
         if self.op.body_pointer is not None or self.op.body_media_types:
             body = self._body(request, max_body, violations)
         if violations:
-            count = len(violations)
-            raise InvalidRequestError(
-                f"The request is not valid: {count} violation{'s' if count != 1 else ''}. See details.",
-                details=violations,
-            )
+            raise InvalidRequestError.from_violations(violations)
         return ValidRequest(path, query, body)
 
     def _body(self, request: MockRequest, max_body: int, violations: list[Violation]) -> Json:

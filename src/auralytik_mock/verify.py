@@ -1336,6 +1336,8 @@ def _is_free_text(name: str, prop: Mapping[str, Json]) -> bool:
         return False
     if name == "id" or name.endswith("Id") or name.endswith("_id"):
         return False
+    if name in {"type", "kind", "category"}:  # a classifier, not text a person wrote
+        return False
     pattern = prop.get("pattern")
     return pattern is None or re.search(str(pattern), "Amber Falcon review") is not None
 

@@ -114,9 +114,9 @@ def _load_fixture(tmp_path: Path, document: object, name: str = "bad.yaml"):
     ("mutate", "fragment"),
     [
         (lambda c: c["engagements"][2].update(status="archived"), "clients[0].engagements[2] (id eng_458).status"),
-        (lambda c: c["engagements"][0].update(createdAt="yesterday"), "(id eng_456).createdAt: must be a valid"),
+        (lambda c: c["engagements"][0].update(createdAt="yesterday"), "createdAt: must be an RFC 3339 date-time"),
         (lambda c: c["engagements"][0].pop("name"), "(id eng_456).name: is required"),
-        (lambda c: c["engagements"][0].update(evaluationCount=-1), "evaluationCount: must be >= 0"),
+        (lambda c: c["engagements"][0].update(evaluationCount=-1), "evaluationCount: must be at least 0"),
         (lambda c: c["engagements"][0].update(colour="red"), "colour: is not an allowed field"),
         (lambda c: c["engagements"][1].update(id="eng_456"), "'eng_456' is also used at"),
         (lambda c: c["apiKeys"][0].update(scopes=["engagments:read"]), "unknown scope(s) engagments:read"),
@@ -181,7 +181,7 @@ def test_inline_replaces_refs_and_keeps_recursive_ones_resolvable() -> None:
     spec = Spec(doc, "test")
     inlined = spec.inline(spec.lookup("/components/schemas/Engagement"))
     assert "$ref" not in str(inlined)
-    assert inlined["properties"]["id"]["pattern"] == "^eng_[A-Za-z0-9]{1,60}$"
+    assert inlined["properties"]["id"]["pattern"] == "^eng_[A-Za-z0-9]+$"
     assert inlined["properties"]["id"]["readOnly"] is True
     tree = spec.inline(spec.lookup("/components/schemas/Tree"))
     assert "'$ref': 'urn:auralytik-mock:openapi#/components/schemas/Tree'" in str(tree)
@@ -190,6 +190,159 @@ def test_inline_replaces_refs_and_keeps_recursive_ones_resolvable() -> None:
     validator = SchemaSet(spec).at("/components/schemas/Tree")
     assert validator.is_valid({"children": [{"children": []}]})
     assert not validator.is_valid({"children": [{"children": 3}]})
+
+
+def test_duplicate_id_names_the_record_that_repeats_even_after_an_invalid_one(tmp_path: Path) -> None:
+    # [0] eng_1, [1] invalid, [2] eng_1: the repeat is [2] (issue 9, problem 7).
+    doc = _fixture_doc()
+    engagements = doc["clients"][0]["engagements"]
+    engagements[1]["status"] = "archived"
+    engagements[2]["id"] = engagements[0]["id"]
+    with pytest.raises(FixtureError) as info:
+        _load_fixture(tmp_path, doc)
+    message = str(info.value)
+    assert "clients[0].engagements[2].id: 'eng_456' is also used at" in message, message
+    assert "clients[0].engagements[0]" in message
+    assert "engagements[1].id" not in message
+
+
+def test_fixture_records_may_omit_what_a_post_may_omit(tmp_path: Path) -> None:
+    # No description, status, evaluationCount or times: each takes what a POST gives it.
+    doc = {
+        "clients": [
+            {
+                "id": "client_min",
+                "apiKeys": [{"key": "MIN_KEY", "scopes": ["engagements:read", "engagements:write"]}],
+                "engagements": [
+                    {"id": "eng_1", "name": "Bare", "type": "quality_review"},
+                    {"id": "eng_2", "name": "Dated", "type": "quality_review", "createdAt": "2024-03-01T00:00:00Z"},
+                ],
+            }
+        ]
+    }
+    path = _write(tmp_path, "min.yaml", doc)
+    world = build_world(Config(spec_path=SPEC_PATH, fixtures=(path,), clock="2025-01-02T03:04:05Z"))
+    principal = world.store.lookup_key("MIN_KEY")
+    bare = world.store.get(principal, "engagements", "eng_1")
+    assert bare == {
+        "id": "eng_1",
+        "name": "Bare",
+        "description": None,
+        "type": "quality_review",
+        "status": "active",
+        "evaluationCount": 0,
+        "createdAt": "2025-01-02T03:04:05Z",
+        "updatedAt": "2025-01-02T03:04:05Z",
+    }
+    client = create_app(Config(spec_path=SPEC_PATH, fixtures=(path,), clock="2025-01-02T03:04:05Z")).test_client()
+    posted = client.post(
+        "/v1/engagements", json={"name": "Bare", "type": "quality_review"}, headers={"Authorization": "Bearer MIN_KEY"}
+    ).json
+    assert {k: v for k, v in posted.items() if k != "id"} == {k: v for k, v in bare.items() if k != "id"}
+    dated = world.store.get(principal, "engagements", "eng_2")
+    assert dated["updatedAt"] == dated["createdAt"] == "2024-03-01T00:00:00Z"
+
+
+def test_fixture_records_still_need_what_a_post_needs(tmp_path: Path) -> None:
+    doc = _fixture_doc()
+    del doc["clients"][0]["engagements"][0]["type"]
+    with pytest.raises(FixtureError, match=r"\(id eng_456\)\.type: is required"):
+        _load_fixture(tmp_path, doc)
+
+
+SCHEMA_TYPOS = [
+    # (text replaced, replacement, pointer named, words of the message)
+    (
+        "          schema:\n            type: integer\n            minimum: 1\n            maximum: 9007199254740991",
+        "          schema:\n            type: int\n            minimum: 1\n            maximum: 9007199254740991",
+        "/paths/~1engagements/get/parameters/0/schema/type",
+        '"int" is not a JSON Schema type',
+    ),
+    (
+        "      enum: [active, paused, completed]",
+        "      enum: active",
+        "/components/schemas/EngagementStatus/enum",
+        "enum:",
+    ),
+    (
+        '      pattern: "^eng_[A-Za-z0-9]+$"',
+        '      pattern: "^eng_[A-Za-z0-9+$"',
+        "/components/schemas/EngagementId/pattern",
+        "regular",
+    ),
+    (
+        "      required: [name, type]",
+        "      required: name",
+        "/components/schemas/EngagementCreate/required",
+        "required:",
+    ),
+    (
+        "          minimum: 0\n          default: 0",
+        "          minimum: none\n          default: 0",
+        "/components/schemas/Engagement/properties/evaluationCount/minimum",
+        "minimum:",
+    ),
+]
+
+
+def _broken_spec(tmp_path: Path, old: str, new: str) -> Path:
+    text = SPEC_PATH.read_text()
+    assert text.count(old) == 1, old
+    path = tmp_path / "openapi.yaml"
+    path.write_text(text.replace(old, new))
+    return path
+
+
+@pytest.mark.parametrize(("old", "new", "pointer", "words"), SCHEMA_TYPOS)
+def test_invalid_schema_names_file_line_and_pointer(
+    tmp_path: Path, old: str, new: str, pointer: str, words: str
+) -> None:
+    path = _broken_spec(tmp_path, old, new)
+    with pytest.raises(SpecError) as info:
+        Spec.load(path)
+    message = str(info.value)
+    line = _line_with(path, pointer.rsplit("/", 1)[-1], new)
+    assert message.startswith(f"{path}:{line}: {pointer}: "), message
+    assert words in message, message
+
+
+def _line_with(path: Path, keyword: str, new: str) -> int:
+    """The line of the broken keyword (the last line of the replacement holding it)."""
+    lines = path.read_text().split("\n")
+    start = path.read_text().index(new)
+    first = path.read_text()[:start].count("\n")
+    for offset, text in enumerate(new.split("\n")):
+        if text.strip().startswith(keyword + ":"):
+            return first + offset + 1
+    raise AssertionError((keyword, lines[first]))
+
+
+def test_invalid_schema_is_a_spec_error_in_mock_server_and_create_app(tmp_path: Path) -> None:
+    from auralytik_mock import MockServer
+
+    path = _broken_spec(tmp_path, *SCHEMA_TYPOS[0][:2])
+    for make in (lambda: MockServer(spec=str(path)), lambda: create_app(Config(spec_path=path))):
+        with pytest.raises(SpecError, match=r"openapi\.yaml:\d+: /paths/~1engagements/get/parameters/0/schema/type"):
+            make()
+
+
+@pytest.mark.parametrize(
+    ("mutate", "pointer"),
+    [
+        (lambda d: d["paths"]["/engagements"].update(get=5), "/paths/~1engagements/get"),
+        (lambda d: d["paths"]["/engagements"]["get"].update(parameters={"page": 1}), "/paths/~1engagements/get"),
+        (lambda d: d["paths"]["/engagements"]["get"].update(responses=[200]), "/paths/~1engagements/get"),
+        (lambda d: d["components"].update(securitySchemes=["bearerAuth"]), "/components/securitySchemes"),
+    ],
+)
+def test_a_value_of_the_wrong_kind_is_a_spec_error_naming_where(tmp_path: Path, mutate, pointer: str) -> None:
+    doc = _spec_doc()
+    mutate(doc)
+    path = _write(tmp_path, "spec.yaml", doc)
+    with pytest.raises(SpecError) as info:
+        Spec.load(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}:") and pointer in message, message
 
 
 def test_every_operation_is_served_under_both_base_paths_with_its_own_scheme() -> None:
