@@ -304,6 +304,33 @@ class Authenticator:
             message, code=code, headers={"WWW-Authenticate": hmac_challenge(scheme, error)}, extra=extra
         )
 
+    def _missing_key(self, scheme: SecurityScheme) -> UnauthenticatedError:
+        return self._refuse(
+            scheme,
+            "MISSING_API_KEY",
+            f"Send '{scheme.header}: ak_live_...' with '{scheme.timestamp_header}' (Unix seconds) and "
+            f"'{scheme.signature_header}' (Base64 HMAC-SHA256 of timestamp.METHOD.path.bodyHash); "
+            "the bundled keys and secrets are listed in the README.",
+        )
+
+    def _invalid_key(self, scheme: SecurityScheme, key: str) -> UnauthenticatedError:
+        return self._refuse(
+            scheme,
+            "INVALID_API_KEY",
+            f"The API key {_mask(key)} is not valid. Check the key, or use one of the keys in the fixtures "
+            "(a session's keys live as long as the session).",
+            "invalid_token",
+        )
+
+    def unauthenticated(self, op: Operation, request: MockRequest) -> ApiError | None:
+        """On a signed path, the 401 a refused key of this request gets (``MISSING_API_KEY`` without
+        one, else ``INVALID_API_KEY``), for a forced 401; ``None`` on a Bearer path."""
+        bearer, signed = self._plan(op)
+        if signed is None or bearer is not None:
+            return None
+        key = (request.header(signed.header) or "").strip()
+        return self._invalid_key(signed, key) if key else self._missing_key(signed)
+
     def _signed(
         self,
         scheme: SecurityScheme,
@@ -324,13 +351,7 @@ class Authenticator:
                     f"'{scheme.signature_header}' (HMAC-SHA256 request signing, see the README); "
                     f"'Authorization: Bearer' keys are served under {self._served_under(BEARER)}.",
                 )
-            raise self._refuse(
-                scheme,
-                "MISSING_API_KEY",
-                f"Send '{scheme.header}: ak_live_...' with '{scheme.timestamp_header}' (Unix seconds) and "
-                f"'{scheme.signature_header}' (Base64 HMAC-SHA256 of timestamp.METHOD.path.bodyHash); "
-                "the bundled keys and secrets are listed in the README.",
-            )
+            raise self._missing_key(scheme)
         key = key.strip()
         if len(key) != 40 or not KEY_PATTERN.match(key):
             hint = ""
@@ -349,13 +370,7 @@ class Authenticator:
             )
         principal = lookup(key)
         if principal is None:
-            raise self._refuse(
-                scheme,
-                "INVALID_API_KEY",
-                f"The API key {_mask(key)} is not valid. Check the key, or use one of the keys in the fixtures "
-                "(a session's keys live as long as the session).",
-                "invalid_token",
-            )
+            raise self._invalid_key(scheme, key)
         secret = principal.secret
         if secret is None:
             raise self._refuse(
@@ -437,15 +452,13 @@ class Authenticator:
         return principal
 
     def forced(self, op: Operation, error: ApiError) -> ApiError:
-        """A forced 401 or 403 on a signed path challenges with the signing scheme, not Bearer."""
+        """A forced 403 on a signed path challenges with the signing scheme, not Bearer
+        (a forced 401 there is built by ``unauthenticated``, challenge included)."""
         bearer, signed = self._plan(op)
-        if signed is not None and bearer is None and error.status in {401, 403}:
-            if error.status == 401:
-                error.headers["WWW-Authenticate"] = hmac_challenge(signed, "invalid_signature")
-            else:
-                error.headers["WWW-Authenticate"] = hmac_challenge(
-                    signed, "insufficient_scope", " ".join(op.required_scopes)
-                )
+        if signed is not None and bearer is None and error.status == 403:
+            error.headers["WWW-Authenticate"] = hmac_challenge(
+                signed, "insufficient_scope", " ".join(op.required_scopes)
+            )
         return error
 
     def forbidden_challenge(self, op: Operation, scope: str) -> str | None:

@@ -230,22 +230,26 @@ def forced_error(
     source: str = "header.Prefer",
     principal: Principal | None = None,
     authorization: str | None = None,
+    unauthenticated: ApiError | None = None,
     path_params: Mapping[str, str] | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
 ) -> ApiError:
     """The error ``status`` as the mock would answer it for real on this request.
 
     The same constructors the real checks use: a 401 for the request's credentials (none,
-    malformed, unknown), a 403 naming ``op``'s scope and the key's granted scopes, a 404
-    naming the id in the path, a 400 with a violation in ``details`` (``source`` forced it),
-    a 413 with the size limit, a 429 whose ``retryAfter`` is its ``Retry-After``. Any other
+    malformed, unknown; ``unauthenticated`` when the path takes another scheme), a 403 naming
+    ``op``'s scope and the key's granted scopes, a 404 naming the id in the path, a 400 with a
+    violation in ``details`` (``source`` forced it), a 413 with the size limit, a 429 whose
+    ``retryAfter`` is its ``Retry-After``. Any other
     status takes the code and message the spec's example documents. ``why`` is appended to
     the message, so a tester can tell a forced error from a real one.
     """
     error: ApiError
     if status == 400:
         return InvalidRequestError.from_violations([Violation(source, "forces this error")])
-    if status == 401:
+    if status == 401 and unauthenticated is not None:  # a signed path: its own codes and challenge
+        error = unauthenticated
+    elif status == 401:
         if not authorization or not authorization.strip():
             error = missing_key_error()
         elif bearer_token(authorization) is None:

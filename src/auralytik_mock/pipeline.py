@@ -82,7 +82,7 @@ def build_world(config: Config) -> World:
     return World(
         spec=spec,
         schemas=schemas,
-        router=Router(spec.served, spec.base_path),
+        router=Router(spec.served, spec.base_paths),
         validator=RequestValidator(spec, schemas, config.max_body_bytes),
         checker=ResponseChecker(spec, schemas),
         handlers=bind_handlers(spec, store),
@@ -383,6 +383,7 @@ class Engine:
             source=source,
             principal=principal,
             authorization=authorization,
+            unauthenticated=world.auth.unauthenticated(match.operation, request) if status == 401 else None,
             path_params=match.path_params,
             max_body_bytes=self.config.max_body_bytes,
         )

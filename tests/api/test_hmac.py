@@ -133,9 +133,12 @@ def test_a_signing_key_as_a_bearer_token_on_v1_is_refused(api: Api) -> None:
     assert HMAC_KEY not in r.text and "/api/v1" in r.json["error"]["message"]
 
 
-def test_health_needs_no_key_and_is_not_under_api_v1(api: Api) -> None:
-    assert api.get("/health", key=None).status == 200
-    assert api.get("/api/v1/health", key=None, check=False).status == 404
+def test_health_needs_no_key_at_the_root_and_under_each_base_path(api: Api) -> None:
+    # The vendor's API reference lists `GET /health` with every path relative to
+    # https://api.auralytik.ai/api/v1, so the newer generation answers /api/v1/health.
+    for path in ("/health", "/v1/health", "/api/v1/health"):
+        r = api.get(path, key=None)
+        assert r.status == 200 and r.json == {"status": "ok"}, path
 
 
 # -- each refusal: its own code, a message that teaches -----------------------------------------------------
@@ -499,16 +502,32 @@ def test_the_serve_banner_lists_signing_keys_apart_without_secrets() -> None:
     assert HMAC_SECRET not in text
 
 
-@pytest.mark.parametrize(("code", "error"), [(401, "invalid_signature"), (403, "insufficient_scope")])
-def test_a_forced_401_or_403_on_api_v1_challenges_with_the_signing_scheme(api: Api, code: int, error: str) -> None:
+@pytest.mark.parametrize(
+    ("code", "error", "error_code"), [(401, "invalid_token", "INVALID_API_KEY"), (403, "insufficient_scope", None)]
+)
+def test_a_forced_401_or_403_on_api_v1_challenges_with_the_signing_scheme(
+    api: Api, code: int, error: str, error_code: str | None
+) -> None:
     headers = {**by_hand("GET", "/api/v1/engagements"), "Prefer": f"code={code}"}
     r = api.request("GET", "/api/v1/engagements", key=None, headers=headers)
     assert r.status == code
     assert (
         r.headers["WWW-Authenticate"].startswith("HMAC-SHA256 ") and f'error="{error}"' in r.headers["WWW-Authenticate"]
     )
+    if error_code is not None:  # the signing scheme's own code, not the Bearer one
+        assert r.json["error"]["code"] == error_code and "Prefer: code=401" in r.json["error"]["message"]
+        assert HMAC_KEY not in r.text
     bearer = api.get("/v1/engagements", headers={"Prefer": f"code={code}"})
     assert bearer.status == code and bearer.headers["WWW-Authenticate"].startswith("Bearer ")
+
+
+def test_a_fault_rule_401_on_api_v1_without_a_key_is_missing_api_key(api: Api) -> None:
+    # A rule acts before authentication: a call without X-Api-Key gets what a real one would.
+    rule = api.request("POST", "/__mock/faults", key=None, json={"path": "/api/v1/engagements", "status": 401})
+    assert rule.status == 201
+    r = api.get("/api/v1/engagements", key=None, check=False)
+    assert r.status == 401 and r.json["error"]["code"] == "MISSING_API_KEY"
+    assert r.headers["WWW-Authenticate"].startswith("HMAC-SHA256 ")
 
 
 def test_a_session_s_own_pinned_clock_drives_its_window() -> None:
