@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from .errors import FixtureError
+from .generate import GenerateError, generate_records
 from .store import ApiKey, ClientSeed, Seed
 from .types import Json
 from .validation import SchemaSet
@@ -90,6 +91,8 @@ class FixtureLoader:
         self.schemas = schemas
         self.kinds = dict(kinds)
         self.scopes = frozenset(scopes)
+        self._inlined: dict[str, Json] = {}
+        self._taken: dict[str, set[str]] = {}
 
     def load_paths(self, paths: Sequence[Path]) -> Seed:
         """Load every fixture file under ``paths`` into one seed.
@@ -105,6 +108,7 @@ class FixtureLoader:
         :raises FixtureError: every problem found, each with source, record and field.
         """
         errors: list[str] = []
+        self._taken = {}
         clients: list[ClientSeed] = []
         client_ids: dict[str, str] = {}
         keys: dict[str, str] = {}
@@ -162,7 +166,10 @@ class FixtureLoader:
             id=client_id,
             name=str(name),
             api_keys=self._keys(raw.get("apiKeys", []), where, errors),
-            resources={kind: self._records(kind, raw.get(kind, []), f"{where}.{kind}", errors) for kind in self.kinds},
+            resources={
+                kind: self._records(kind, raw.get(kind, []), f"{where}.{kind}", errors, client_id)
+                for kind in self.kinds
+            },
         )
 
     def _keys(self, raw: Json, where: str, errors: list[str]) -> tuple[ApiKey, ...]:
@@ -191,13 +198,20 @@ class FixtureLoader:
             keys.append(ApiKey(item["key"], tuple(scopes)))
         return tuple(keys)
 
-    def _records(self, kind: str, raw: Json, where: str, errors: list[str]) -> list[dict[str, Json]]:
+    def _records(
+        self, kind: str, raw: Json, where: str, errors: list[str], client_id: str = ""
+    ) -> list[dict[str, Json]]:
         if not isinstance(raw, list):
             errors.append(f"{where}: must be a list of records")
             return []
         pointer = self.kinds[kind]
         records = []
+        generated = 0
         for index, item in enumerate(raw):
+            if isinstance(item, dict) and "generate" in item:
+                records.extend(self._generate(kind, item, f"{where}[{index}]", errors, (client_id, kind, generated)))
+                generated += 1
+                continue
             if isinstance(item, dict):
                 item = {key: _plain(value) for key, value in item.items()}
             problems = self.schemas.check(pointer, item, "record", strict=True)
@@ -209,5 +223,40 @@ class FixtureLoader:
                     field = violation.field.removeprefix("record").lstrip(".") or "(record)"
                     errors.append(f"{record_where}.{field}: {violation.message}")
                 continue
+            if isinstance(item, dict) and isinstance(item.get("id"), str):
+                self._taken.setdefault(kind, set()).add(item["id"])
             records.append(item)
+        return records
+
+    def _generate(
+        self, kind: str, entry: dict[str, Json], where: str, errors: list[str], key: tuple[str, str, int]
+    ) -> list[dict[str, Json]]:
+        """Expand a ``generate`` entry (see ``generate.py``); check each record like a written one,
+        reporting only the first bad record (the others share its cause)."""
+        pointer = self.kinds[kind]
+        if pointer not in self._inlined:
+            spec = self.schemas.spec
+            self._inlined[pointer] = spec.inline(spec.lookup(pointer))
+        schema = self._inlined[pointer]
+        if not isinstance(schema, dict):
+            errors.append(f"{where}: the record schema at {pointer} is not an object schema")
+            return []
+        fixed = entry.get("with")
+        if isinstance(fixed, dict):
+            entry = {**entry, "with": {name: _plain(value) for name, value in fixed.items()}}
+        try:
+            records = generate_records(entry, schema, kind=kind, key=key, taken=self._taken.setdefault(kind, set()))
+        except GenerateError as exc:
+            errors.append(f"{where} (generate).{exc.field}: {exc.message}")
+            return []
+        for number, record in enumerate(records):
+            problems = self.schemas.check(pointer, record, "record", strict=True)
+            if problems:
+                for violation in problems:
+                    field = violation.field.removeprefix("record").lstrip(".") or "(record)"
+                    errors.append(
+                        f"{where} (generate, record {number}, id {record.get('id')}).{field}: {violation.message}"
+                        " (set the field under 'with' to a valid value)"
+                    )
+                return []
         return records
