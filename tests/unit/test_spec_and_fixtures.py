@@ -64,7 +64,7 @@ def test_operation_without_handler_is_a_startup_error(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
-        (lambda d: d.update(openapi="3.0.3"), "only OpenAPI 3.1"),
+        (lambda d: d.update(openapi="2.0"), "OpenAPI 3.0.x and 3.1.x are supported, got '2.0'"),
         (lambda d: d["paths"]["/engagements"]["get"].pop("operationId"), "needs an operationId"),
         (
             lambda d: d["paths"]["/engagements"]["get"]["responses"]["200"]["content"]["application/json"].update(
