@@ -478,6 +478,8 @@ class Planner:
             return lambda rng, ctx: f"{rng.getrandbits(128):032x}"
         if last == "version":
             return lambda rng, ctx: f"{_rint(rng, 1, 4)}.{_rint(rng, 0, 12)}.{_rint(rng, 0, 30)}"
+        if last in {"model", "product", "make"}:
+            return lambda rng, ctx: f"{rng.choice(p.last)} {_rint(rng, 1, 9)}{_rint(rng, 0, 9)}0"
         if last == "code":
             return lambda rng, ctx: "".join(rng.choice(string.ascii_uppercase + string.digits) for _ in range(6))
         if last == "question":
@@ -564,6 +566,8 @@ def _number_hint(words: Sequence[str], integer: bool) -> tuple[float, float, flo
         return 5, 2000, 120, 2
     if ws & {"year"}:
         return 2015, 2025, 2023, 0
+    if ws & {"mileage", "km", "odometer", "miles", "distance"}:
+        return 0, 400000, 60000, 1
     if ws & {"lat", "latitude"}:
         return -60, 70, 30, 5
     if ws & {"lng", "lon", "longitude"}:
