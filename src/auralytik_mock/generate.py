@@ -907,6 +907,23 @@ def generate_records(
     return records
 
 
+def generate_value(
+    schema: Json, *, key: Sequence[Json], name: str = "", kind: str = "", when: datetime | None = None
+) -> Json:
+    """One value valid against ``schema`` (``$ref``s inlined), the same for the same ``key``.
+
+    For data that belongs to a record but is not a record: a sub-resource's answer (an
+    evaluation's transcript) made for a generated record. ``name`` guides the guesses as a
+    property name would; ``when`` is the instant dates are placed around (default: the
+    start of ``DEFAULT_BETWEEN``).
+
+    :raises GenerateError: the schema cannot be generated; ``field`` says where.
+    """
+    rng = random.Random(seed_of(list(key)))
+    base = (when or DEFAULT_BETWEEN[0]).astimezone(UTC).replace(tzinfo=None)
+    return Planner(kind, {}).plan(schema, name, "value")(rng, _Context(base))
+
+
 def _ids(
     schema: Mapping[str, Json], id_schema: Json, kind: str, count: int, fixed: bool
 ) -> Callable[[Rng], Json] | None:

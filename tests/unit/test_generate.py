@@ -265,3 +265,32 @@ def test_readme_example_loads_and_shows_a_real_record(tmp_path: Path) -> None:
     page = client.get("/v1/engagements?pageSize=100", headers={"Authorization": "Bearer DEMO_API_KEY"}).json
     assert page["totalCount"] == 41
     assert json.loads(shown.group(1)) in page["data"]
+
+
+def test_generate_value_makes_one_valid_deterministic_value_for_any_schema() -> None:
+    from auralytik_mock.generate import generate_value
+
+    transcript = {
+        "type": "object",
+        "required": ["segments"],
+        "properties": {
+            "segments": {
+                "type": "array",
+                "minItems": 2,
+                "items": {
+                    "type": "object",
+                    "required": ["speaker", "startSecond", "text"],
+                    "properties": {
+                        "speaker": {"enum": ["agent", "customer"]},
+                        "startSecond": {"type": "number", "minimum": 0},
+                        "text": {"type": "string", "minLength": 1},
+                    },
+                },
+            }
+        },
+    }
+    one = generate_value(transcript, key=("eval_1", "transcript"))
+    assert one == generate_value(transcript, key=("eval_1", "transcript"))
+    assert one != generate_value(transcript, key=("eval_2", "transcript"))
+    assert not list(Draft202012Validator(transcript).iter_errors(one))
+    assert len(one["segments"]) >= 2  # type: ignore[index, call-overload]
