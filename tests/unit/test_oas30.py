@@ -212,3 +212,28 @@ def test_the_bundled_spec_as_30_json_serves_the_fixtures(spec30: Path) -> None:
     assert bad.status_code == 400 and bad.json["error"]["details"][0]["field"] == "body.status"
     served = client.get("/__mock/openapi.json").json
     assert served["openapi"] == "3.1.0", "tools that read the spec back get the one dialect the engine uses"
+
+
+@pytest.mark.slow
+def test_schemathesis_reading_the_30_json_itself_finds_no_issue(spec30: Path, tmp_path: Path) -> None:
+    """Schemathesis reads the 3.0 document with its own 3.0 rules, so a conversion that
+    changed what a schema accepts would show as a failed check."""
+    import subprocess
+    import sys
+
+    from tests.test_cli import serving
+
+    schemathesis = str(Path(sys.executable).with_name("schemathesis"))
+    with serving("--quiet", "--validate-responses", "--spec", str(spec30)) as (base, _):
+        result = subprocess.run(
+            [schemathesis, "run", str(spec30), "--url", base + "/v1", "--exclude-path", "/health"]
+            + ["--header", "Authorization: Bearer YOUR_API_KEY", "--phases", "examples,coverage,fuzzing,stateful"]
+            + ["--seed", "1", "--max-examples", "30", "--no-color", "--request-timeout", "10"],
+            capture_output=True,
+            text=True,
+            timeout=900,
+            cwd=tmp_path,
+        )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-6000:]
+    assert "No issues found" in output, output[-3000:]
