@@ -95,8 +95,13 @@ class _Pools:
         self.companies = _unique(fake.company, 200)
         self.titles = [" ".join(w[:1].upper() + w[1:] for w in p.split()) for p in _unique(fake.catch_phrase, 300)]
         self.phrases = [f"{phrase[0].upper()}{phrase[1:]}." for phrase in _unique(fake.bs, 300)]
-        self.sentences = [fake.sentence(nb_words=12) for _ in range(600)]
-        self.words = _unique(fake.word, 400)
+        # Faker's sentences are lorem-like word salad; these read like notes people write.
+        people, companies = self.people, self.companies
+        self.sentences = [
+            template.format(person=people[i % len(people)], company=companies[i % len(companies)], n=2 + i % 9)
+            for i, template in enumerate(_SENTENCES * 8)
+        ]
+        self.words: list[str] = _unique(fake.word, 400)
         self.cities = _unique(fake.city, 200)
         self.countries = _unique(fake.country, 150)
         self.country_codes = _unique(fake.country_code, 100)
@@ -104,12 +109,56 @@ class _Pools:
         self.postcodes = [fake.postcode() for _ in range(200)]
         self.phones = [fake.numerify("+1-###-###-####") for _ in range(300)]
         self.jobs = _unique(fake.job, 200)
-        self.domains = _unique(fake.domain_name, 150)
+        self.domains: list[str] = _unique(fake.domain_name, 150)
         self.colors = _unique(fake.color_name, 60)
         self.currencies = _unique(fake.currency_code, 60)
         self.languages = ["en", "es", "pt", "fr", "de", "it", "nl"]
         self.timezones = _unique(fake.timezone, 60)
         self.teams = ["Billing", "Retention", "Onboarding", "Technical Support", "Sales", "Collections", "Escalations"]
+
+
+_SENTENCES = (
+    "Customer asked for a copy of the last invoice.",
+    "{person} confirmed the account details before making any change.",
+    "The issue was resolved on the first call.",
+    "Follow-up scheduled for next week.",
+    "Waiting for the customer to send the missing documents.",
+    "{person} explained the new pricing and the customer accepted it.",
+    "Escalated to the second-level team after {n} failed attempts.",
+    "The delivery arrived {n} days late and the customer asked for a refund.",
+    "Agent offered a discount on the next renewal.",
+    "Customer reported the same problem twice this month.",
+    "Everything works again after the last update.",
+    "{company} asked to move the appointment to Thursday morning.",
+    "Call dropped after {n} minutes; the agent called back.",
+    "The customer was satisfied with the solution offered.",
+    "Payment was received and the account is active again.",
+    "{person} needs a written confirmation by email.",
+    "Hold time was longer than usual because of the outage.",
+    "The agent followed the script and verified identity correctly.",
+    "Customer wants to cancel unless the fee is waived.",
+    "Replacement part ordered; expected within {n} business days.",
+    "Greeting and closing were friendly and clear.",
+    "The agent interrupted the customer several times.",
+    "No further action needed.",
+    "{person} will review the contract with {company} on Monday.",
+    "Address updated and a new card sent.",
+    "The customer praised the quick response.",
+    "Second reminder sent; no answer yet.",
+    "Technician visit confirmed for tomorrow between 9 and 12.",
+    "The customer did not receive the confirmation code.",
+    "Agent summarised the next steps before ending the call.",
+)
+_QUESTIONS = (
+    "Did the agent greet the customer by name?",
+    "Was the customer's identity verified?",
+    "Did the agent offer a solution on the call?",
+    "Was the hold time explained to the customer?",
+    "Did the agent confirm the next steps?",
+    "Was the tone polite throughout the call?",
+    "Did the agent avoid interrupting the customer?",
+    "Was the closing script followed?",
+)
 
 
 def _unique(make: Callable[[], str], count: int) -> list[str]:
@@ -483,7 +532,7 @@ class Planner:
         if last == "code":
             return lambda rng, ctx: "".join(rng.choice(string.ascii_uppercase + string.digits) for _ in range(6))
         if last == "question":
-            return lambda rng, ctx: str(rng.choice(p.sentences)).rstrip(".") + "?"
+            return _pick(_QUESTIONS)
         if last in {"description", "summary"}:
             return _pick(p.phrases)
         if last in _TEXT:
