@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from .errors import FixtureError
+from .generate import GenerateError, generate_records, generate_value
 from .store import ApiKey, ClientSeed, KindRules, Seed
 from .types import Json
 from .validation import SchemaSet
@@ -108,6 +109,8 @@ class FixtureLoader:
         #: Whether a count a fixture gives must equal the records it counts (files: yes;
         #: a state load: no, the count is recomputed).
         self.strict_counts = False
+        self._inlined: dict[str, Json] = {}
+        self._taken: dict[str, set[str]] = {}
 
     def load_paths(self, paths: Sequence[Path]) -> Seed:
         """Load every fixture file under ``paths`` into one seed.
@@ -128,6 +131,7 @@ class FixtureLoader:
         """
         errors: list[str] = []
         late: list[str] = []  # broken references: often the echo of another mistake, so listed last
+        self._taken = {}
         clients: list[ClientSeed] = []
         client_ids: dict[str, str] = {}
         keys: dict[str, str] = {}
@@ -182,8 +186,12 @@ class FixtureLoader:
         if unknown:
             allowed = ", ".join(sorted(_CLIENT_FIELDS | set(self.kinds)))
             errors.append(f"{where}: unknown field(s) {', '.join(unknown)} (allowed: {allowed})")
-        listed = {kind: self._expand(kind, raw.get(kind, []), f"{where}.{kind}", errors) for kind in self.kinds}
-        self._relate(listed, where, errors, late)
+        generated: set[int] = set()  # id() of the generated records: their counts are not given
+        listed = {
+            kind: self._expand(kind, raw.get(kind, []), f"{where}.{kind}", errors, client_id, generated)
+            for kind in self.kinds
+        }
+        self._relate(listed, where, errors, late, generated)
         return ClientSeed(
             id=client_id,
             name=str(name),
@@ -191,14 +199,56 @@ class FixtureLoader:
             resources={kind: self._records(kind, listed[kind], f"{where}.{kind}", errors) for kind in self.kinds},
         )
 
-    def _expand(self, kind: str, raw: Json, where: str, errors: list[str]) -> list[Json]:
-        """The records a fixture list stands for (before relations are filled and schemas checked)."""
+    def _expand(
+        self, kind: str, raw: Json, where: str, errors: list[str], client_id: str, generated: set[int]
+    ) -> list[Json]:
+        """The records a fixture list stands for, ``generate`` entries made (see ``generate.py``),
+        before relations are filled and schemas checked."""
         if not isinstance(raw, list):
             errors.append(f"{where}: must be a list of records")
             return []
-        return [{key: _plain(value) for key, value in item.items()} if isinstance(item, dict) else item for item in raw]
+        taken = self._taken.setdefault(kind, set())
+        id_field = self.rules[kind].id_field if kind in self.rules else "id"
+        for item in raw:  # generated ids avoid every written one, wherever it is in the list
+            if isinstance(item, dict) and "generate" not in item and isinstance(item.get(id_field), str):
+                taken.add(item[id_field])
+        out: list[Json] = []
+        entries = 0
+        for index, item in enumerate(raw):
+            if isinstance(item, dict) and "generate" in item:
+                made = self._generate(kind, item, f"{where}[{index}]", errors, (client_id, kind, entries))
+                self._generate_extras(kind, made, client_id, f"{where}[{index}]", errors)
+                generated.update(id(record) for record in made)
+                entries += 1
+                out.extend(made)
+            elif isinstance(item, dict):
+                out.append({key: _plain(value) for key, value in item.items()})
+            else:
+                out.append(item)
+        return out
 
-    def _relate(self, listed: Mapping[str, list[Json]], where: str, errors: list[str], late: list[str]) -> None:
+    def _generate_extras(
+        self, kind: str, records: list[dict[str, Json]], client_id: str, where: str, errors: list[str]
+    ) -> None:
+        """Give each generated record the data of its sub-resources (an evaluation's transcript)."""
+        spec = self.schemas.spec
+        for name, pointer in self.extras.get(kind, {}).items():
+            if pointer not in self._inlined:
+                self._inlined[pointer] = spec.inline(spec.lookup(pointer))
+            for record in records:
+                if name in record:
+                    continue
+                try:
+                    record[name] = generate_value(
+                        self._inlined[pointer], key=(client_id, kind, str(record.get("id")), name), name=name, kind=kind
+                    )
+                except GenerateError as exc:
+                    errors.append(f"{where} (generate).{name}.{exc.field}: {exc.message}")
+                    return
+
+    def _relate(
+        self, listed: Mapping[str, list[Json]], where: str, errors: list[str], late: list[str], generated: set[int]
+    ) -> None:
         """Check one client's references, and fill its counts and copies (always current).
 
         Broken references are listed after every other error (one line per missing
@@ -228,7 +278,7 @@ class FixtureLoader:
                         if isinstance(other, dict) and other.get(count.by) == by_id
                     )
                     given = record.get(count.field, actual)
-                    if given == actual or not self.strict_counts:
+                    if given == actual or not self.strict_counts or id(record) in generated:
                         record[count.field] = actual
                     else:  # left as given, so a schema error on it is reported too
                         errors.append(
@@ -303,4 +353,37 @@ class FixtureLoader:
                     errors.append(f"{record_where}.{field}: {violation.message}")
                 continue
             records.append({**item, **kept})
+        return records
+
+    def _generate(
+        self, kind: str, entry: dict[str, Json], where: str, errors: list[str], key: tuple[str, str, int]
+    ) -> list[dict[str, Json]]:
+        """Expand a ``generate`` entry (see ``generate.py``); check each record like a written one,
+        reporting only the first bad record (the others share its cause)."""
+        pointer = self.kinds[kind]
+        if pointer not in self._inlined:
+            spec = self.schemas.spec
+            self._inlined[pointer] = spec.inline(spec.lookup(pointer))
+        schema = self._inlined[pointer]
+        if not isinstance(schema, dict):
+            errors.append(f"{where}: the record schema at {pointer} is not an object schema")
+            return []
+        fixed = entry.get("with")
+        if isinstance(fixed, dict):
+            entry = {**entry, "with": {name: _plain(value) for name, value in fixed.items()}}
+        try:
+            records = generate_records(entry, schema, kind=kind, key=key, taken=self._taken.setdefault(kind, set()))
+        except GenerateError as exc:
+            errors.append(f"{where} (generate).{exc.field}: {exc.message}")
+            return []
+        for number, record in enumerate(records):
+            problems = self.schemas.check(pointer, record, "record", strict=True)
+            if problems:
+                for violation in problems:
+                    field = violation.field.removeprefix("record").lstrip(".") or "(record)"
+                    errors.append(
+                        f"{where} (generate, record {number}, id {record.get('id')}).{field}: {violation.message}"
+                        " (set the field under 'with' to a valid value)"
+                    )
+                return []
         return records
