@@ -14,6 +14,8 @@ What it measures, one server at a time on 127.0.0.1, each load bounded by ``--du
 - in-process: Flask test client GET one against a bare Flask test client;
 - scale: 100,000 engagements in the fixtures: load time and RSS, page 1 against page 4,000,
   GET one against the 7-record store.
+- signed: GET one on ``/api/v1`` with an HMAC-signed request against the Bearer GET one on
+  ``/v1`` (``--quiet`` mock, wrk at c=8, and engine time in-process).
 
 Absolute numbers drift between runs; compare only within one run (the ratios).
 """
@@ -306,6 +308,51 @@ def scale(count: int) -> dict[str, object]:
     return out
 
 
+SIGNED_SCRIPT = r"""
+import json, statistics, sys, time
+from auralytik_mock import create_app
+from auralytik_mock.app import engine_of
+from auralytik_mock.signing import signed_headers
+from auralytik_mock.types import MockRequest
+engine = engine_of(create_app())
+signed = signed_headers("GET", "/api/v1/engagements/eng_456", key=sys.argv[1], secret=sys.argv[2])
+cases = {"bearer_us": MockRequest("GET", "/v1/engagements/eng_456", headers={"authorization": "Bearer YOUR_API_KEY"}),
+         "signed_us": MockRequest("GET", "/api/v1/engagements/eng_456", headers=signed)}
+out = {}
+for name, request in cases.items():
+    for _ in range(500):
+        assert engine.handle(request).status == 200
+for name, request in cases.items():
+    samples = []
+    for _ in range(20000):
+        t = time.perf_counter(); engine.handle(request); samples.append(time.perf_counter() - t)
+    out[name] = statistics.median(samples) * 1e6
+print(json.dumps(out))
+"""
+
+
+def signed_vs_bearer(duration: int) -> dict[str, float]:
+    """A signed GET one on /api/v1 against the Bearer GET one on /v1: wrk at c=8 and engine time."""
+    from auralytik_mock.signing import signed_headers
+
+    key, secret = "ak_live_abc123def456ghi789jkl012mno345pq", "YOUR_HMAC_SECRET"
+    engine = json.loads(subprocess.run([PYTHON, "-c", SIGNED_SCRIPT, key, secret], capture_output=True, text=True,
+                                       check=True, timeout=300).stdout)  # fmt: skip
+    server = servers(PYTHON)["mock_quiet"]
+    with tempfile.TemporaryDirectory() as tmp, running(server) as (base, _, _):
+        bearer_script = lua_scripts(Path(tmp))["GET"]
+        # One signature serves the whole cell: it stays valid for the 300 s window (replays are accepted).
+        headers = signed_headers("GET", "/api/v1/engagements/eng_456", key=key, secret=secret)
+        signed_script = Path(tmp) / "signed.lua"
+        signed_script.write_text("".join(f'wrk.headers["{k}"] = "{v}"\n' for k, v in headers.items()))
+        wrk(base + "/api/v1/engagements/eng_456", signed_script, 8, 1)  # warm up
+        signed, bearer = 0.0, 0.0
+        for _ in range(2):  # alternate, best of two each: the order does not favour either
+            signed = max(signed, wrk(base + "/api/v1/engagements/eng_456", signed_script, 8, duration)["rps"])
+            bearer = max(bearer, wrk(base + "/v1/engagements/eng_456", bearer_script, 8, duration)["rps"])
+    return {"signed_rps": signed, "bearer_rps": bearer, **engine}
+
+
 def servers(python: str) -> dict[str, Server]:
     mock = lambda *extra: lambda port: [python, "-m", "auralytik_mock", "serve", "--port", str(port), *extra]  # noqa: E731
     prism = lambda *extra: lambda port: [str(PRISM), "mock", "openapi.yaml", "-p", str(port), "-h", "127.0.0.1", *extra]  # noqa: E731
@@ -437,6 +484,12 @@ def ratios(results: dict[str, object]) -> list[tuple[str, str, bool]]:
         targets.append(("GET one does not grow with the store",
                         f"{small['get_one_us']:.1f} us (7 records) vs {big['get_one_us']:.1f} us ({one_ratio:.2f}x)",
                         one_ratio <= 1.5))  # fmt: skip
+    sig = results.get("signed", {})
+    if isinstance(sig, dict) and sig:
+        ratio = sig["signed_rps"] / sig["bearer_rps"]
+        targets.append(("signed GET one (/api/v1) >= 0.8x the Bearer GET one (/v1), --quiet, c=8",
+                        f"{sig['signed_rps']:,.0f} vs {sig['bearer_rps']:,.0f} req/s ({ratio:.2f}x); engine time "
+                        f"{sig['signed_us']:.1f} us vs {sig['bearer_us']:.1f} us", ratio >= 0.8))  # fmt: skip
     return targets
 
 
@@ -473,6 +526,8 @@ def main() -> int:
     if not args.skip_scale:
         print("bench: 100,000 engagements ...", file=sys.stderr, flush=True)
         results["scale"] = scale(100_000)
+    print("bench: signed vs Bearer ...", file=sys.stderr, flush=True)
+    results["signed"] = signed_vs_bearer(args.duration)
     results["targets"] = ratios(results)
     text = report(results, args)
     extra = [

@@ -6,7 +6,9 @@
 #   2. podman build --format docker (the OCI format drops HEALTHCHECK);
 #   3. run it with its own fixtures mounted, wait until its HEALTHCHECK passes;
 #   4. the vendor's three curl examples, a 401, a 403 and the mounted fixture's key;
-#   5. podman stop, and how long it took.
+#      the admin API behind its token (AURALYTIK_MOCK_ADMIN_TOKEN), as the README shows;
+#   5. podman stop, and how long it took;
+#   6. the state kept in a volume (AURALYTIK_MOCK_PERSIST) is there after a restart.
 # Prints "container-smoke: OK ..." with the timings; exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -76,7 +78,7 @@ PY
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 DATA=$(mktemp -d)
 trap 'podman rm -f "$NAME" >/dev/null 2>&1 || true; rm -rf "$DATA"' EXIT
-mkdir -p "$DATA/fixtures"
+mkdir -p "$DATA/fixtures" "$DATA/state"
 cp fixtures/*.yaml "$DATA/fixtures/"
 cat > "$DATA/fixtures/smoke.yaml" <<'YAML'
 clients:
@@ -87,8 +89,10 @@ clients:
         scopes: ["engagements:read"]
 YAML
 chmod -R a+rX "$DATA"
+chmod 0777 "$DATA/state"  # the image runs as UID 10001
 t=$(now)
-podman run -d --name "$NAME" --network=host -v "$DATA:/data:ro" \
+podman run -d --name "$NAME" --network=host -v "$DATA:/data:ro" -v "$DATA/state:/state" \
+  -e AURALYTIK_MOCK_ADMIN_TOKEN=smoke-token -e AURALYTIK_MOCK_PERSIST=/state/state.json \
   -e AURALYTIK_MOCK_PORT="$PORT" -e AURALYTIK_MOCK_FIXTURES=/data/fixtures "$IMAGE" >/dev/null 2>"$WORK/run.log"
 for _ in $(seq 1 200); do
   if podman healthcheck run "$NAME" >/dev/null 2>&1; then break; fi
@@ -120,11 +124,27 @@ expect 401 'b["error"]["code"] == "UNAUTHORIZED"' -- "$API/engagements"
 expect 403 'b["error"]["code"] == "INSUFFICIENT_SCOPE"' -- -X POST "$API/engagements" \
   -H "Authorization: Bearer SMOKE_KEY" -H "Content-Type: application/json" -d '{"name": "n", "type": "t"}'
 expect 200 'b["totalCount"] == 0' -- "$API/engagements" -H "Authorization: Bearer SMOKE_KEY"
+ADMIN=http://127.0.0.1:$PORT/__mock
+expect 401 'b["error"]["code"] == "ADMIN_TOKEN_REQUIRED"' -- "$ADMIN/state"
+expect 200 'len(b["clients"]) == 3' -- "$ADMIN/state" -H "X-Mock-Admin-Token: smoke-token"
+expect 403 'b["error"]["code"] == "ORIGIN_NOT_ALLOWED"' -- -X POST "$ADMIN/reset" \
+  -H "X-Mock-Admin-Token: smoke-token" -H "Origin: https://evil.example"
 
 # 5. Stop, as docker stop does (SIGTERM, then SIGKILL after the timeout).
 t=$(now)
 podman stop -t 10 "$NAME" >/dev/null 2>>"$WORK/run.log"
 stop_s=$(since "$t")
 exit_code=$(podman inspect "$NAME" --format '{{.State.ExitCode}}')
+
+# 6. The state survived in the volume: the file is whole, and a restarted container serves it.
+python3 -c "import json, sys; assert 'Q1 Quality Review - Updated' in json.dumps(json.load(open(sys.argv[1])))" \
+  "$DATA/state/state.json"
+podman start "$NAME" >/dev/null 2>>"$WORK/run.log"
+for _ in $(seq 1 200); do
+  if podman healthcheck run "$NAME" >/dev/null 2>&1; then break; fi
+  sleep 0.05
+done
+expect 200 'b["totalCount"] == 6' -- "$API/engagements" -H "Authorization: Bearer YOUR_API_KEY"
+podman stop -t 10 "$NAME" >/dev/null 2>>"$WORK/run.log"
 echo "container-smoke: OK build=${build_s}s start-to-healthy=${healthy_s}s stop=${stop_s}s exit=${exit_code}"
 python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) < 1.0 else 'container-smoke: stop took over 1 s')" "$stop_s"

@@ -98,6 +98,12 @@ BODY_CASES = {
     "unknown field": (b'{"name": "n", "type": "t", "owner": "me"}', 400, "VALIDATION_ERROR"),
     "read-only field": (b'{"name": "n", "type": "t", "id": "eng_1"}', 400, "VALIDATION_ERROR"),
     "trailing garbage": (b'{"name": "n", "type": "t"} xyz', 400, "INVALID_JSON"),
+    "lone surrogate": (b'{"name": "n", "type": "t", "description": "\\udfff"}', 400, "INVALID_JSON"),
+    "lone surrogate key": (b'{"name": "n", "type": "t", "\\ud800": 1}', 400, "INVALID_JSON"),
+    "5000-digit integer": (b'{"name": "n", "type": "t", "description": ' + b"7" * 5000 + b"}", 400, "INVALID_JSON"),
+    "integer beyond 64 bits": (b'{"name": "n", "type": "t", "description": 18446744073709551616}', 400, ""),
+    "float overflow": (b'{"name": "n", "type": "t", "description": -1e999}', 400, "INVALID_JSON"),
+    "988 deep in a field": (b'{"name": ' + b"[" * 988 + b"]" * 988 + b', "type": "t"}', 400, "INVALID_JSON"),
     "over 1 MiB": (b'{"name": "' + b"x" * (1024 * 1024 + 10) + b'", "type": "t"}', 413, "PAYLOAD_TOO_LARGE"),
 }
 
@@ -271,3 +277,32 @@ def test_chunked_body_over_the_limit_is_413(base, unchanged) -> None:
     finally:
         connection.close()
     assert response.status == 413 and error["code"] == "PAYLOAD_TOO_LARGE"
+
+
+HOSTILE_BODIES = [
+    (b'"\\ud800"', "application/json", False),
+    (b"[" * 988 + b"]" * 988, "application/json", True),
+    (b'{"n": ' + b"9" * 5000 + b"}", "application/json", True),
+    (b"[1e400]", "application/json", True),
+    (b'{"description": "\\udfff"}', "application/json", True),
+    (b"[" + b"{}," * 50_000 + b"{}]", "text/plain", False),
+]
+
+
+def test_journal_and_state_read_back_after_hostile_bodies(base, unchanged) -> None:
+    """Issue 10: a body with a lone surrogate, deep nesting or a huge number once broke
+    GET /__mock/requests (and, once stored, every read of the tenant) with a 500."""
+    send(base, "DELETE", "/__mock/requests")
+    for body, content_type, with_key in HOSTILE_BODIES:
+        headers = [("Content-Type", content_type), *(AUTH.items() if with_key else [])]
+        for method, path in [("POST", "/v1/engagements"), ("PATCH", "/v1/engagements/eng_456")]:
+            status, response_headers, raw = send(base, method, path, body, headers)
+            assert 400 <= status < 500, (status, raw[:200])
+            assert_envelope(status, response_headers, raw, status)
+    status, headers, raw = send(base, "GET", "/__mock/requests")
+    assert status == 200 and headers["content-type"].startswith("application/json")
+    journal = json.loads(raw)
+    assert journal["count"] == 2 * len(HOSTILE_BODIES)
+    assert all(isinstance(e["body"], str) for e in journal["requests"]), "refused bodies read back as text"
+    for path in ["/v1/engagements/eng_456", "/v1/engagements"]:
+        assert send(base, "GET", path, headers=list(AUTH.items()))[0] == 200

@@ -88,3 +88,41 @@ def test_works_under_xdist_with_a_server_per_worker(pytester: pytest.Pytester) -
     pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2").assert_outcomes(passed=8)
     ports = {p.read_text() for p in pytester.path.glob("port-gw*")}
     assert len(ports) == 2, "each worker has its own server"
+
+
+def test_plugin_fixtures_sign_requests_for_api_v1(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        """
+        import pytest
+        from auralytik_mock import Config
+
+        @pytest.fixture(scope="session")
+        def auralytik_mock_config():
+            return Config(clock="2025-05-05T05:05:05Z")
+        """
+    )
+    pytester.makepyfile(
+        """
+        import httpx
+        import requests
+
+        def test_requests_session_signs_at_the_pinned_clock(auralytik_mock):
+            session = requests.Session()
+            session.auth = auralytik_mock.requests_auth()
+            r = session.post(f"{auralytik_mock.signed_url}/engagements", json={"name": "n", "type": "t"})
+            assert r.status_code == 201
+            assert auralytik_mock.requests[-1]["path"] == "/api/v1/engagements"
+            assert auralytik_mock.requests[-1]["apiKey"].endswith("45pq")
+
+        def test_httpx_client_signs(auralytik_mock):
+            with httpx.Client(auth=auralytik_mock.httpx_auth()) as client:
+                assert client.get(f"{auralytik_mock.signed_url}/engagements").json()["totalCount"] == 5
+
+        def test_headers_by_hand(auralytik_mock):
+            headers = auralytik_mock.sign("GET", "/api/v1/engagements/eng_456")
+            assert headers["X-Timestamp"] == "1746421505"
+            r = requests.get(f"{auralytik_mock.signed_url}/engagements/eng_456", headers=headers)
+            assert r.status_code == 200
+        """
+    )
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=3)

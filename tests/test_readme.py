@@ -14,7 +14,7 @@ BLOCKS = re.findall(r"```python\n(# test: (\w+)\n.*?)```", README, re.DOTALL)
 
 def test_readme_has_runnable_examples() -> None:
     kinds = sorted(kind for _, kind in BLOCKS)
-    assert kinds == ["exec", "exec", "exec", "pytest"]
+    assert kinds == ["exec", "exec", "exec", "exec", "pytest"]
 
 
 @pytest.mark.parametrize("code", [code for code, kind in BLOCKS if kind == "exec"])
@@ -37,3 +37,43 @@ def test_readme_lists_every_admin_route() -> None:
         assert re.search(pattern + r"(?![\w.])", README), (
             f"{parts} ({', '.join(methods)}) is not documented in the README"
         )
+
+
+def _block_after(marker: str, fence: str) -> str:
+    start = README.index(marker)
+    found = re.search(rf"```{fence}\n(.*?)```", README[start:], re.DOTALL)
+    assert found, f"no {fence} block after {marker!r}"
+    return found.group(1)
+
+
+@pytest.mark.slow
+def test_readme_curl_and_openssl_recipe_works_as_pasted() -> None:
+    import json
+    import shutil
+    import subprocess
+
+    from tests.test_cli import serving
+
+    script = _block_after("**curl and openssl**", "sh")
+    assert "BASE=http://127.0.0.1:4010" in script
+    for tool in ("bash", "curl", "openssl"):
+        assert shutil.which(tool), f"{tool} is needed to run the README's recipe"
+    with serving("--quiet") as (base, _):
+        # Only the port differs from what a reader pastes.
+        result = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", script.replace("http://127.0.0.1:4010", base)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 0, result.stderr
+    listed, created = (json.loads(line) for line in result.stdout.replace("}{", "}\n{").splitlines())
+    assert listed["totalCount"] == 5 and len(listed["data"]) == 2
+    assert created["name"] == "Signed with openssl" and created["id"].startswith("eng_")
+
+
+def test_readme_browser_snippet_is_the_one_the_browser_test_runs() -> None:
+    from tests.browser.test_browser import readme_signing_snippet
+
+    snippet = readme_signing_snippet()
+    assert "crypto.subtle.sign" in snippet and "async function signedFetch" in snippet

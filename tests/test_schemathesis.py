@@ -11,6 +11,7 @@ run it (granian) with its response self-check on, so any drift is a 500 that fai
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SPEC_PATH
+from tests.conftest import ROOT, SPEC_PATH
 from tests.test_cli import serving
 
 pytestmark = pytest.mark.slow
@@ -27,7 +28,7 @@ SCHEMATHESIS = str(Path(sys.executable).with_name("schemathesis"))
 COMMON = ["--seed", "1", "--max-examples", "30", "--no-color", "--request-timeout", "10"]
 
 
-def _run(args: list[str]) -> str:
+def _run(args: list[str], env: dict[str, str] | None = None) -> str:
     with tempfile.TemporaryDirectory() as scratch:  # schemathesis keeps a cache in its working directory
         result = subprocess.run(
             [SCHEMATHESIS, "run", str(SPEC_PATH), *COMMON, *args],
@@ -35,6 +36,7 @@ def _run(args: list[str]) -> str:
             text=True,
             timeout=600,
             cwd=scratch,
+            env={**os.environ, **env} if env else None,
         )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-6000:]
@@ -73,3 +75,38 @@ def test_health_at_the_root_conforms() -> None:
     # path-level servers, so it gets its own run against the root URL.
     with serving("--quiet", "--validate-responses") as (base, _):
         _run(["--url", base, "--include-path", "/health", "--phases", "examples,coverage,fuzzing"])
+
+
+def _signed(key: str, secret: str) -> str:
+    # The documented hook mechanism: SCHEMATHESIS_HOOKS names a module whose before_call
+    # hook signs every request (tests/schemathesis_signing_hooks.py).
+    hooks = {
+        "SCHEMATHESIS_HOOKS": "tests.schemathesis_signing_hooks",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        "AURALYTIK_SIGNING_SECRET": secret,
+        "AURALYTIK_BASE_PATH": "/api/v1",
+    }
+    with serving("--quiet", "--validate-responses") as (base, _):
+        return _run(
+            [
+                "--url",
+                base + "/api/v1",
+                "--exclude-path",
+                "/health",
+                "--header",
+                f"X-Api-Key: {key}",
+                "--phases",
+                "examples,coverage,fuzzing,stateful",
+            ],
+            env=hooks,
+        )
+
+
+def test_signed_engagements_on_api_v1_conform_with_a_full_key() -> None:
+    output = _signed("ak_live_abc123def456ghi789jkl012mno345pq", "YOUR_HMAC_SECRET")
+    assert "Stateful" in output and "API Links" in output
+
+
+def test_signed_write_operations_answer_403_with_the_read_only_signing_key() -> None:
+    output = _signed("ak_live_readonly000000000000000000000000", "READ_ONLY_HMAC_SECRET")
+    assert "403 Forbidden (2 operations)" in output

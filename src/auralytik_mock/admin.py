@@ -29,9 +29,11 @@ from .errors import (
     Violation,
 )
 from .faults import FaultRule
+from .journal import render_entries
+from .spec import HMAC
 from .store import DEFAULT_NAMESPACE
 from .types import Json, MockRequest, MockResponse
-from .validation import decode_json, is_rfc3339
+from .validation import decode_json, is_rfc3339, storable_problem
 
 if TYPE_CHECKING:
     from .pipeline import Engine
@@ -90,38 +92,41 @@ def health(engine: Engine, request: MockRequest, params: list[str]) -> MockRespo
 
 
 def reset(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
-    """Back to the fixtures (``?session=ID``: only that session's data)."""
-    namespace = _namespace(request)
-    if namespace == DEFAULT_NAMESPACE:
-        engine.reset()
-    else:
-        engine.store.reset(namespace)
+    """Back to the fixtures: data, journal, fault rules and clock of the default dataset
+    (``?session=ID``: of that session only)."""
+    engine.reset(_namespace(request))
     return _ok()
 
 
 def requests_list(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
-    """The journal, oldest first; filter with ``method``, ``path``, ``status``, ``operationId``, ``session``."""
-    entries = engine.journal.snapshot()
+    """The journal of one session (``?session=ID``; default: the default dataset), oldest first;
+    filter with ``method``, ``path``, ``status``, ``operationId``.
+
+    Bodies are spliced in as the journal keeps them (bytes), never parsed here.
+    """
+    entries = engine.session(_namespace(request)).journal.metadata()
     filters = {
         "method": lambda e, v: e["method"] == v.upper(),
         "path": lambda e, v: e["path"] == v,
         "status": lambda e, v: str(e["status"]) == v,
         "operationId": lambda e, v: e["operationId"] == v,
-        "session": lambda e, v: e["session"] == v,
     }
     for name, values in request.query.items():
+        if name == "session":
+            continue  # chose the journal above
         check = filters.get(name)
         if check is None:
             raise InvalidRequestError(
-                f"Unknown filter {name!r}; use {', '.join(filters)}.",
+                f"Unknown filter {name!r}; use {', '.join(filters)} (and session to pick the journal).",
                 details=[Violation(f"query.{name}", "is not a filter")],
             )
         entries = [e for e in entries if check(e, values[0])]
-    return _ok({"requests": entries, "count": len(entries)})
+    raw = b'{"requests":' + render_entries(entries) + b',"count":' + str(len(entries)).encode() + b"}"
+    return MockResponse(200, None, raw=raw)
 
 
 def requests_clear(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
-    engine.journal.clear()
+    engine.session(_namespace(request)).journal.clear()
     return _ok()
 
 
@@ -133,6 +138,9 @@ def state_get(engine: Engine, request: MockRequest, params: list[str]) -> MockRe
 def state_put(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
     """Replace the dataset with a document in the fixtures' format (JSON or YAML), checked like fixtures."""
     document = _json_body(request, allow_yaml=True)
+    problem = storable_problem(document, "body")  # YAML too: what is loaded must serve back as JSON
+    if problem is not None:
+        raise InvalidRequestError(f"The state cannot be stored: {problem.field} {problem.message}.", details=[problem])
     try:
         seed = engine.world.loader.load_documents([("PUT /__mock/state", document)])
     except FixtureError as exc:
@@ -142,16 +150,18 @@ def state_put(engine: Engine, request: MockRequest, params: list[str]) -> MockRe
 
 
 def faults_list(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
-    return _ok({"faults": engine.faults.as_json()})
+    return _ok({"faults": engine.session(_namespace(request)).faults.as_json()})
 
 
 def faults_clear(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
-    engine.faults.remove()
+    engine.session(_namespace(request)).faults.remove()
     return _ok()
 
 
 def faults_add(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
-    """Add a rule: ``{"method", "path", "status"|"delayMs"|"drop", "times"}``."""
+    """Add a rule for one session (``?session=ID``; default: the default dataset):
+    ``{"method", "path", "status"|"delayMs"|"drop", "times"}``."""
+    rules = engine.session(_namespace(request)).faults
     body = _object_body(request)
     violations: list[Violation] = []
     allowed = {"method", "path", "status", "delayMs", "drop", "times"}
@@ -185,14 +195,14 @@ def faults_add(engine: Engine, request: MockRequest, params: list[str]) -> MockR
         violations.append(Violation("body", "give status, delayMs or drop"))
     if violations:
         raise InvalidRequestError("The fault rule is not valid.", details=violations)
-    rule = engine.faults.add(
+    rule = rules.add(
         FaultRule(id="", method=method, path=str(path), status=status, delay_ms=delay, drop=drop, times=times)
     )
     return _ok(rule.as_json(), 201)
 
 
 def fault_delete(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
-    if not engine.faults.remove(params[0]):
+    if not engine.session(_namespace(request)).faults.remove(params[0]):
         raise NotFoundError(f"No fault rule {params[0]!r}.")
     return _ok()
 
@@ -208,24 +218,28 @@ def session_create(engine: Engine, request: MockRequest, params: list[str]) -> M
         "id": namespace,
         "keys": {original: principal.key for original, principal in keys.items()},
         "scopes": {principal.key: sorted(principal.scopes) for principal in keys.values()},
+        # Signing keys' secrets, shown here once as the vendor's dashboard does.
+        "secrets": {p.key: p.secret for p in keys.values() if p.secret is not None},
     }
     return MockResponse(201, body, {"Location": f"/__mock/sessions/{namespace}"})
 
 
 def session_delete(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
-    engine.store.delete_session(params[0])
+    engine.drop_session(params[0])
     return _ok()
 
 
 def session_reset(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
+    """The session back to the fixtures: its data, journal, fault rules and clock (its keys stay)."""
     if params[0] not in engine.store.sessions():
         raise NotFoundError(f"No session {params[0]!r}.")
-    engine.store.reset(params[0])
+    engine.reset(params[0])
     return _ok()
 
 
 def clock_get(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
-    return _ok({"now": engine.now(), "pinned": engine.clock is not None})
+    namespace = _namespace(request)
+    return _ok({"now": engine.now(namespace), "pinned": engine.session(namespace).clock is not None})
 
 
 def clock_put(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
@@ -237,7 +251,7 @@ def clock_put(engine: Engine, request: MockRequest, params: list[str]) -> MockRe
             "The clock takes an RFC 3339 UTC time such as 2024-01-01T00:00:00Z, or null.",
             details=[Violation("body.now", "must be an RFC 3339 time in UTC (ending in Z), or null")],
         )
-    engine.clock = now
+    engine.session(_namespace(request)).clock = now
     return clock_get(engine, request, params)
 
 
@@ -246,7 +260,10 @@ def spec_document(engine: Engine, request: MockRequest) -> dict[str, Json]:
     document: dict[str, Json] = copy.deepcopy(dict(engine.spec.document))
     host = request.header("Host") or f"{engine.config.host}:{engine.config.port}"
     root = f"http://{host}"
-    document["servers"] = [{"url": root + engine.spec.base_path, "description": "This auralytik-mock."}]
+    document["servers"] = [
+        {"url": root + base, "description": "This auralytik-mock.", **({"x-mock-security": sorted(b)} if b else {})}
+        for base, b in engine.spec.base_paths.items()
+    ]
     for item in document.get("paths", {}).values():
         if isinstance(item, dict) and "servers" in item:
             item["servers"] = [{"url": root, "description": "This auralytik-mock."}]
@@ -279,6 +296,26 @@ _DOCS_PAGE = """<!doctype html>
       dom_id: "#swagger-ui",
       deepLinking: true,
       tryItOutEnabled: true,
+      // Calls to the signed base path are signed here, with WebCrypto, as the README's snippet does.
+      requestInterceptor: async function (request) {{
+        const signing = {signing};
+        const url = new URL(request.url, location.href);
+        if (!signing || !url.pathname.startsWith(signing.base + "/")) return request;
+        const enc = new TextEncoder();
+        const b64 = (buffer) => btoa(String.fromCharCode(...new Uint8Array(buffer)));
+        const bytes = enc.encode(typeof request.body === "string" ? request.body : "");
+        const timestamp = Math.floor(Date.now() / 1000).toString();
+        const bodyHash = b64(await crypto.subtle.digest("SHA-256", bytes));
+        const canonical = timestamp + "." + request.method.toUpperCase() + "." + url.pathname + "." + bodyHash;
+        const key = await crypto.subtle.importKey(
+          "raw", enc.encode(signing.secret), {{ name: "HMAC", hash: "SHA-256" }}, false, ["sign"]);
+        const signature = b64(await crypto.subtle.sign("HMAC", key, enc.encode(canonical)));
+        delete request.headers["Authorization"];
+        request.headers["X-Api-Key"] = signing.key;
+        request.headers["X-Timestamp"] = timestamp;
+        request.headers["X-Signature"] = signature;
+        return request;
+      }},
       onComplete: function () {{
         // "Try it out" works at once: authorized with a bundled key of the fixtures.
         window.ui.preauthorizeApiKey("{scheme}", {key});
@@ -310,8 +347,23 @@ def docs_page(engine: Engine, request: MockRequest, params: list[str]) -> MockRe
     key = full[0] if full else (keys[0].key if keys else "")
     scheme = next(iter(engine.spec.security_schemes), "bearerAuth")
     title = html.escape(str(engine.spec.document.get("info", {}).get("title", "API")))
-    page = _DOCS_PAGE.format(title=title, scheme=scheme, key=json.dumps(key))
+    page = _DOCS_PAGE.format(title=title, scheme=scheme, key=json.dumps(key), signing=_docs_signing(engine))
     return MockResponse(200, None, raw=page.encode("utf-8"), content_type="text/html; charset=utf-8")
+
+
+def _docs_signing(engine: Engine) -> str:
+    """The key, secret and base path the docs page signs "Try it out" calls with (JSON), or ``null``.
+
+    The secret is a fixture's (``GET /__mock/state`` shows it too): the docs page is the sandbox's.
+    """
+    names = {name for name, scheme in engine.spec.schemes.items() if scheme.kind == HMAC}
+    bases = [base for base, accepted in engine.spec.base_paths.items() if accepted and accepted & names]
+    keys = [k for c in engine.store.seed for k in c.api_keys if k.secret is not None]
+    full = [k for k in keys if engine.spec.scopes <= set(k.scopes)] or keys
+    if not bases or not full:
+        return "null"
+    # "</" cannot end the script element: JSON escapes it.
+    return json.dumps({"base": bases[0], "key": full[0].key, "secret": full[0].secret}).replace("</", "<\\/")
 
 
 def docs_asset(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:

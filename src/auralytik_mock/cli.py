@@ -20,7 +20,9 @@ from typing import Any, NoReturn
 from .app import create_app, engine_of
 from .config import ENV_PREFIX, Config, parse_latency
 from .errors import AuralytikMockError
+from .guard import is_loopback
 from .pipeline import Engine, build_world
+from .spec import HMAC
 
 log = logging.getLogger("auralytik_mock")
 SERVERS = ("granian", "werkzeug")
@@ -55,13 +57,73 @@ def _parser() -> argparse.ArgumentParser:
         "--validate-responses", action="store_true", default=None, help="check every answer against the spec"
     )
     serve.add_argument("--no-auth", action="store_true", help="do not check API keys and scopes")
+    serve.add_argument(
+        "--signature-window",
+        type=int,
+        metavar="SECONDS",
+        help="accepted X-Timestamp skew of signed requests (default 300)",
+    )
+    serve.add_argument(
+        "--reject-replays", action="store_true", default=None, help="refuse a request signature seen before"
+    )
     serve.add_argument("--threads", type=int, help="request threads (default 8)")
     serve.add_argument("--quiet", action="store_true", help="no access log")
     serve.add_argument("--server", choices=SERVERS, help=f"WSGI server (default granian; {ENV_PREFIX}SERVER)")
+    serve.add_argument(
+        "--admin-token",
+        metavar="TOKEN",
+        help="require this token in the X-Mock-Admin-Token header on /__mock/* (all but /__mock/health)",
+    )
+    serve.add_argument(
+        "--allowed-host",
+        metavar="NAME",
+        action="append",
+        help="a Host name to answer besides loopback ones when listening on loopback, repeatable",
+    )
+    serve.add_argument(
+        "--persist", metavar="PATH", help="keep the state in this JSON file across restarts (default: in memory)"
+    )
 
     check = commands.add_parser("check", help="check spec and fixtures, then exit (0: fine)")
     common(check)
+    _verify_parser(commands, common)
     return parser
+
+
+VERIFY_ENV = f"{ENV_PREFIX}VERIFY_"
+
+
+def _verify_parser(commands: Any, common: Any) -> None:
+    verify = commands.add_parser(
+        "verify",
+        help="run the contract against the real API (or a staging copy); report drift from the spec and the mock",
+        epilog=f"Each option can also come from {VERIFY_ENV}<NAME> (e.g. {VERIFY_ENV}KEY); a flag wins. "
+        "Exit 0: no drift; 1: drift; 2: could not run.",
+    )
+    common(verify)
+    verify.add_argument("--base-url", metavar="URL", help="the target, e.g. https://api.auralytik.com/v1")
+    verify.add_argument("--key", help="an API key of the target with every scope")
+    verify.add_argument("--read-only-key", metavar="KEY", help="a key of the same client with the read scopes only")
+    verify.add_argument("--other-client-key", metavar="KEY", help="a key of another client (tenant isolation)")
+    verify.add_argument("--secret", help="the HMAC secret of --key, for an /api/v1 base URL")
+    verify.add_argument("--read-only-secret", metavar="SECRET", help="the HMAC secret of --read-only-key")
+    verify.add_argument("--other-client-secret", metavar="SECRET", help="the HMAC secret of --other-client-key")
+    verify.add_argument(
+        "--allow-writes", action="store_true", default=None, help="send POST/PATCH/...; without it no write is sent"
+    )
+    verify.add_argument("--report", metavar="FILE.json", help="write the report as JSON")
+    verify.add_argument("--junit", metavar="FILE.xml", help="write the report as JUnit XML, one test per step")
+    verify.add_argument("--record", metavar="DIR", help="write what the target returned for its reads as fixtures")
+    verify.add_argument(
+        "--anonymize", action="store_true", default=None, help="with --record: replace names and free text"
+    )
+    verify.add_argument("--record-pages", type=int, metavar="N", help="with --record: pages read per list (default 10)")
+    verify.add_argument("--max-calls", type=int, metavar="N", help="refuse a plan of more calls (default 500)")
+    verify.add_argument("--timeout", type=float, metavar="S", help="seconds per call (default 30)")
+    verify.add_argument("--max-wait", type=float, metavar="S", help="longest Retry-After waited out (default 120)")
+    verify.add_argument("--mock-key", metavar="KEY", help="the mock's key for --key (default: from the fixtures)")
+    verify.add_argument("--mock-read-only-key", metavar="KEY", help="the mock's key for --read-only-key")
+    verify.add_argument("--mock-other-client-key", metavar="KEY", help="the mock's key for --other-client-key")
 
 
 def _version() -> str:
@@ -86,13 +148,21 @@ def _config(args: argparse.Namespace) -> Config:
         options["clock"] = args.clock
     if getattr(args, "latency", None):
         options["latency_ms"] = parse_latency(args.latency)
-    for name in ("watch", "validate_responses"):
+    if getattr(args, "signature_window", None) is not None:
+        options["signature_window"] = args.signature_window
+    for name in ("watch", "validate_responses", "reject_replays"):
         if getattr(args, name, None):
             options[name] = True
     if getattr(args, "no_auth", False):
         options["enforce_auth"] = False
     if getattr(args, "threads", None):
         options["threads"] = args.threads
+    if getattr(args, "admin_token", None):
+        options["admin_token"] = args.admin_token
+    if getattr(args, "allowed_host", None):
+        options["allowed_hosts"] = tuple(args.allowed_host)
+    if getattr(args, "persist", None):
+        options["persist"] = args.persist
     config = Config.from_env(**options)
     if getattr(args, "quiet", False):
         config = config.with_options(access_log=False)
@@ -118,7 +188,8 @@ def check(config: Config) -> int:
         print(f"auralytik-mock check: FAILED\n{problems}", file=sys.stderr)
         return 1
     ops = world.spec.operations
-    print(f"spec: {config.resolved_spec_path} OK ({len(ops)} operations, base path {world.spec.base_path})")
+    bases = ", ".join(b or "/" for b in world.spec.base_paths)
+    print(f"spec: {config.resolved_spec_path} OK ({len(ops)} operations, base paths {bases})")
     print(f"fixtures: OK ({len(world.store.seed)} clients, {world.store.count()} records)")
     return 0
 
@@ -138,6 +209,62 @@ def _spec_validator_problems(config: Config) -> str:
     return ""
 
 
+def _verify(args: argparse.Namespace, config: Config) -> int:
+    """``auralytik-mock verify``: options from flags, else ``AURALYTIK_MOCK_VERIFY_*``."""
+    from pathlib import Path
+
+    from .verify import Options, VerifyError, verify
+
+    def option(name: str) -> Any:
+        value = getattr(args, name, None)
+        if value is None:
+            value = os.environ.get(VERIFY_ENV + name.upper()) or None
+        return value
+
+    def flag(name: str) -> bool:
+        value = option(name)
+        return value is True or (isinstance(value, str) and value.strip().lower() in {"1", "true", "yes", "on"})
+
+    base_url, key = option("base_url"), option("key")
+    if not base_url or not key:
+        _fail(f"verify needs --base-url and --key (or {VERIFY_ENV}BASE_URL and {VERIFY_ENV}KEY)")
+    try:
+        numbers = {
+            name: float(option(name))
+            for name in ("max_calls", "timeout", "max_wait", "record_pages")
+            if option(name) is not None
+        }
+    except ValueError as exc:
+        _fail(f"verify: {exc}")
+    for name in ("max_calls", "record_pages"):
+        if name in numbers:
+            numbers[name] = int(numbers[name])
+    paths = {name: Path(option(name)) if option(name) else None for name in ("report", "junit", "record")}
+    options = Options(
+        base_url=base_url,
+        key=key,
+        read_only_key=option("read_only_key"),
+        other_client_key=option("other_client_key"),
+        secret=option("secret"),
+        read_only_secret=option("read_only_secret"),
+        other_client_secret=option("other_client_secret"),
+        allow_writes=flag("allow_writes"),
+        record=paths["record"],
+        anonymize=flag("anonymize"),
+        mock_key=option("mock_key"),
+        mock_read_only_key=option("mock_read_only_key"),
+        mock_other_client_key=option("mock_other_client_key"),
+        **numbers,  # type: ignore[arg-type]
+    )
+    try:
+        outcome = verify(config, options, report=paths["report"], junit=paths["junit"])
+    except (VerifyError, AuralytikMockError) as exc:
+        from .verify import scrub
+
+        _fail(scrub(str(exc), options.secrets()))
+    return outcome.exit_code
+
+
 def banner(engine: Engine, url: str) -> str:
     """What ``serve`` prints: where it listens and which keys it knows."""
     lines = [
@@ -145,10 +272,27 @@ def banner(engine: Engine, url: str) -> str:
         f"  health: {url}/health    admin: {url}/__mock/health    docs: {url}/__mock/docs",
         "  API keys (Authorization: Bearer <key>):",
     ]
+    signing: list[str] = []
     for client in engine.store.seed:
         for key in client.api_keys:
             scopes = ", ".join(key.scopes) or "(no scopes)"
-            lines.append(f"    {key.key:<24} client {client.id:<16} {scopes}")
+            line = f"    {key.key:<24} client {client.id:<16} {scopes}"
+            (signing if key.secret is not None else lines).append(line)
+    if signing:
+        names = {name for name, scheme in engine.spec.schemes.items() if scheme.kind == HMAC}
+        signed = [base for base, accepted in engine.spec.base_paths.items() if accepted and accepted & names]
+        where = f" at {url}{signed[0]}" if signed else ""
+        lines.append(f"  signing keys{where} (X-Api-Key + X-Timestamp + X-Signature; secrets in the fixtures):")
+        lines += signing
+    if engine.config.admin_token:
+        lines.append("  admin API: needs the header X-Mock-Admin-Token (--admin-token)")
+    elif not is_loopback(engine.config.host):
+        lines.append(
+            f"  WARNING: listening on {engine.config.host} without --admin-token: anyone who can reach this "
+            "port can read and reset every tenant's data through /__mock; set AURALYTIK_MOCK_ADMIN_TOKEN"
+        )
+    if engine.config.persist is not None:
+        lines.append(f"  state persisted in {engine.config.persist}")
     return "\n".join(lines)
 
 
@@ -217,7 +361,11 @@ def _serve_granian(app: Any, engine: Engine, config: Config) -> int:
 def _serve_werkzeug(app: Any, engine: Engine, config: Config) -> int:
     from werkzeug.serving import make_server
 
-    server = make_server(config.host, config.port, app, threaded=True)
+    from .server import QuietRequestHandler
+
+    # Quiet: the engine's access log has a line per request, written off the request
+    # threads; Werkzeug's own log writes to stderr in the request and hung on a full pipe.
+    server = make_server(config.host, config.port, app, threaded=True, request_handler=QuietRequestHandler)
     print(banner(engine, f"http://{_display_host(config.host)}:{server.server_port}"), flush=True)
     if config.watch:
         engine.config = config
@@ -246,6 +394,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _fail(str(exc))
     if args.command == "check":
         return check(config)
+    if args.command == "verify":
+        return _verify(args, config)
     server = args.server or os.environ.get(f"{ENV_PREFIX}SERVER") or "granian"
     if server not in SERVERS:
         _fail(f"{ENV_PREFIX}SERVER: choose one of {', '.join(SERVERS)}, got {server!r}")

@@ -64,6 +64,13 @@ def parse_latency(value: str) -> tuple[int, int]:
     return (low, high)
 
 
+def _non_negative(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError(f"must be 0 or more, got {value!r}")
+    return number
+
+
 def _paths(value: object) -> tuple[Path, ...]:
     if value is None:
         return ()
@@ -98,6 +105,17 @@ class Config:
     :param journal_size: how many requests the journal keeps (oldest dropped first).
     :param watch: reload spec and fixtures when they change (sandbox).
     :param access_log: log one line per request.
+    :param signature_window: seconds a signed request's ``X-Timestamp`` may differ from
+        the mock's now (either way).
+    :param reject_replays: refuse a request signature the mock accepted before (within
+        the window).
+    :param admin_token: when set, every ``/__mock/*`` route but ``/__mock/health`` needs
+        it in the ``X-Mock-Admin-Token`` header.
+    :param allowed_hosts: ``Host`` names (or addresses) accepted besides loopback ones
+        when listening on a loopback address (DNS-rebinding guard).
+    :param persist: keep the state in this JSON file: loaded at start, saved within a
+        second of every change and at shutdown.
+    :param max_fault_rules: how many fault rules one session may hold at once.
     """
 
     spec_path: Path | None = None
@@ -115,6 +133,12 @@ class Config:
     watch: bool = False
     access_log: bool = False
     threads: int = 8
+    signature_window: int = 300
+    reject_replays: bool = False
+    admin_token: str | None = None
+    allowed_hosts: tuple[str, ...] = ()
+    persist: Path | None = None
+    max_fault_rules: int = 100
 
     def __post_init__(self) -> None:
         # Accept plain strings where paths are meant, so Config(fixtures=("dir",)) works.
@@ -123,8 +147,16 @@ class Config:
         object.__setattr__(self, "fixtures", _paths(self.fixtures))
         if isinstance(self.cors_origins, str):
             object.__setattr__(self, "cors_origins", _split(self.cors_origins))
+        if isinstance(self.allowed_hosts, str):
+            object.__setattr__(self, "allowed_hosts", _split(self.allowed_hosts))
+        if self.persist is not None and not isinstance(self.persist, Path):
+            object.__setattr__(self, "persist", Path(self.persist))
+        if self.admin_token == "":
+            object.__setattr__(self, "admin_token", None)
         if isinstance(self.latency_ms, (int, str)):
             object.__setattr__(self, "latency_ms", parse_latency(str(self.latency_ms)))
+        if self.signature_window < 0:
+            raise ValueError(f"signature_window must be 0 or more seconds, got {self.signature_window}")
 
     @property
     def resolved_spec_path(self) -> Path:
@@ -151,7 +183,9 @@ class Config:
         Variables: ``SPEC``, ``FIXTURES`` (comma or ``os.pathsep`` separated), ``HOST``,
         ``PORT``, ``CLOCK``, ``ENFORCE_AUTH``, ``VALIDATE_RESPONSES``, ``CORS_ORIGINS``
         (comma separated), ``LATENCY`` (``MS`` or ``MIN-MAX``), ``MAX_BODY_BYTES``,
-        ``MAX_SESSIONS``, ``JOURNAL_SIZE``, ``WATCH``, ``ACCESS_LOG``, ``THREADS``.
+        ``MAX_SESSIONS``, ``JOURNAL_SIZE``, ``WATCH``, ``ACCESS_LOG``, ``THREADS``,
+        ``SIGNATURE_WINDOW`` (seconds), ``REJECT_REPLAYS``,
+        ``ADMIN_TOKEN``, ``ALLOWED_HOSTS`` (comma separated), ``PERSIST``, ``MAX_FAULT_RULES``.
 
         :raises ValueError: a variable has a value of the wrong form; the message names it.
         """
@@ -173,6 +207,12 @@ class Config:
             "WATCH": ("watch", _parse_bool),
             "ACCESS_LOG": ("access_log", _parse_bool),
             "THREADS": ("threads", int),
+            "SIGNATURE_WINDOW": ("signature_window", _non_negative),
+            "REJECT_REPLAYS": ("reject_replays", _parse_bool),
+            "ADMIN_TOKEN": ("admin_token", lambda v: v or None),
+            "ALLOWED_HOSTS": ("allowed_hosts", _split),
+            "PERSIST": ("persist", Path),
+            "MAX_FAULT_RULES": ("max_fault_rules", int),
         }
         for suffix, (name, reader) in readers.items():
             raw = env.get(ENV_PREFIX + suffix)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from .types import MockResponse
 
 #: Headers a browser app may send; requested headers are reflected as well.
-ALLOW_HEADERS = "Authorization, Content-Type, Prefer, X-Request-Id"
+ALLOW_HEADERS = "Authorization, Content-Type, Prefer, X-Request-Id, X-Api-Key, X-Timestamp, X-Signature"
 #: Headers the app may read from an answer.
 EXPOSE_HEADERS = "Location, X-Request-Id, Retry-After, WWW-Authenticate, Allow"
 MAX_AGE = "600"

@@ -17,6 +17,7 @@ import yaml
 
 from .errors import FixtureError
 from .generate import GenerateError, generate_records, generate_value
+from .signing import KEY_PATTERN
 from .store import ApiKey, ClientSeed, KindRules, Seed
 from .types import Json
 from .validation import SchemaSet
@@ -135,7 +136,7 @@ class FixtureLoader:
         clients: list[ClientSeed] = []
         client_ids: dict[str, str] = {}
         keys: dict[str, str] = {}
-        ids: dict[tuple[str, str], str] = {}
+        ids: dict[tuple[str, str, str], str] = {}  # ids are unique per client: each client counts its own
         for source, document in documents:
             if not isinstance(document, dict) or not isinstance(document.get("clients"), list):
                 errors.append(f"{source}: the file must hold a mapping with a 'clients' list")
@@ -158,9 +159,9 @@ class FixtureLoader:
                     keys.setdefault(api_key.key, key_where)
                 for kind, records in client.resources.items():
                     for position, record in enumerate(records):
-                        rid = (kind, str(record.get("id")))
+                        rid = (client.id, kind, str(record.get("id")))
                         if rid in ids:
-                            errors.append(f"{where}.{kind}[{position}].id: {rid[1]!r} is also used at {ids[rid]}")
+                            errors.append(f"{where}.{kind}[{position}].id: {rid[2]!r} is also used at {ids[rid]}")
                         ids.setdefault(rid, f"{where}.{kind}[{position}]")
                 clients.append(client)
         errors += late
@@ -314,10 +315,22 @@ class FixtureLoader:
                     f"{key_where}.scopes: unknown scope(s) {', '.join(unknown)} "
                     f"(the spec uses: {', '.join(sorted(self.scopes))})"
                 )
-            extra = sorted(set(item) - {"key", "scopes"})
+            extra = sorted(set(item) - {"key", "scopes", "secret"})
             if extra:
-                errors.append(f"{key_where}: unknown field(s) {', '.join(extra)} (allowed: key, scopes)")
-            keys.append(ApiKey(item["key"], tuple(scopes)))
+                errors.append(f"{key_where}: unknown field(s) {', '.join(extra)} (allowed: key, scopes, secret)")
+            secret = item.get("secret")
+            if secret is not None and (not isinstance(secret, str) or not secret):
+                errors.append(f"{key_where}.secret: must be a non-empty string (the key's HMAC secret)")
+                continue
+            signing = bool(KEY_PATTERN.match(item["key"]))
+            if secret is not None and not signing:
+                errors.append(
+                    f"{key_where}.key: a key with a secret signs its requests, so it must be 'ak_live_' "
+                    "and 32 letters or digits, as the vendor's keys are"
+                )
+            elif secret is None and signing:
+                errors.append(f"{key_where}.secret: an ak_live_ key signs its requests; give it its HMAC secret")
+            keys.append(ApiKey(item["key"], tuple(scopes), secret))
         return tuple(keys)
 
     def _records(self, kind: str, raw: list[Json], where: str, errors: list[str]) -> list[dict[str, Json]]:

@@ -223,7 +223,7 @@ def _generic(binding: Binding, store: Store) -> Handler | None:
             # The schema's field order, as the vendor's example shows it; the id comes from the store.
             fields = {name: given[name] for name in order if name in given}
             record = store.create(call.principal, kind, resource.id_prefix, fields)
-            location = f"{op.path.rstrip('/')}/{record[resource.id_field]}"
+            location = f"{call.operation.path.rstrip('/')}/{record[resource.id_field]}"
             return MockResponse(status, _wrap(resource.wrapped, record, call), {"Location": location})
 
         return create_record

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .auth import authenticate, authorize
+from .auth import Authenticator, authorize
 from .config import Config
 from .cors import Cors
 from .errors import (
@@ -33,12 +33,14 @@ from .errors import (
 )
 from .faults import FaultRules, forced_error, parse_prefer
 from .fixtures import FixtureLoader, fixture_files
+from .guard import Guard
 from .handlers import Call, Handler, bind_handlers, hooked, store_rules
-from .journal import JOURNAL_BODY_CHARS, AccessLog, Journal, mask_key
+from .journal import JOURNAL_BODY_BYTES, AccessLog, Journal, escape_control, mask_key
+from .persist import Persister
 from .resources import Resources, build_resources
 from .routing import Router
 from .spec import Operation, Spec
-from .store import Store
+from .store import DEFAULT_NAMESPACE, Store, timestamp
 from .types import Json, MockRequest, MockResponse, Principal
 from .validation import RequestValidator, ResponseChecker, SchemaSet, decode_json
 from .watch import Watcher
@@ -46,6 +48,7 @@ from .watch import Watcher
 log = logging.getLogger("auralytik_mock")
 
 ADMIN_PREFIX = "/__mock"
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 #: Answers a request under ``ADMIN_PREFIX`` (``admin.handle``, mounted by ``app.py``).
 AdminHandler = Callable[["Engine", MockRequest], MockResponse]
@@ -64,6 +67,7 @@ class World:
     loader: FixtureLoader
     resources: Resources
     store: Store
+    auth: Authenticator
 
 
 def build_world(config: Config) -> World:
@@ -83,13 +87,14 @@ def build_world(config: Config) -> World:
     return World(
         spec=spec,
         schemas=schemas,
-        router=Router(spec.operations),
+        router=Router(spec.served),
         validator=RequestValidator(spec, schemas, config.max_body_bytes),
         checker=ResponseChecker(spec, schemas),
         handlers=bind_handlers(spec, resources, store),
         resources=resources,
         loader=loader,
         store=store,
+        auth=Authenticator(spec, window=config.signature_window, reject_replays=config.reject_replays),
     )
 
 
@@ -101,6 +106,18 @@ class _Seen:
     principal: Principal | None = None
     body: Json = None
     body_parsed: bool = False
+    namespace: str = DEFAULT_NAMESPACE
+
+
+class SessionState:
+    """What the admin API sets for one dataset (the default one or a session): its
+    journal, its fault rules and its pinned clock. What one session sets, consumes or
+    clears never touches another."""
+
+    def __init__(self, config: Config) -> None:
+        self.journal = Journal(config.journal_size)
+        self.faults = FaultRules(config.max_fault_rules)
+        self.clock: str | None = config.clock
 
 
 def _new_request_id() -> str:
@@ -129,11 +146,14 @@ class Engine:
         self.config = config or Config()
         self.world = build_world(self.config)
         self.cors = Cors(self.config.cors_origins)
-        self.journal = Journal(self.config.journal_size)
+        self.guard = Guard(self.config)
         self.access_log = AccessLog()
-        self.faults = FaultRules()
-        self.clock = self.config.clock
+        self._sessions: dict[str, SessionState] = {DEFAULT_NAMESPACE: SessionState(self.config)}
         self.admin: AdminHandler | None = None
+        self.persister: Persister | None = None
+        if self.config.persist is not None:
+            self.persister = Persister(self, self.config.persist)
+            self.persister.load()
         self._watcher = Watcher(self.watched_files, self.reload)
         if self.config.watch:
             self.start_watching()
@@ -148,15 +168,63 @@ class Engine:
     def store(self) -> Store:
         return self.world.store
 
-    def now(self) -> str:
-        """Now, as the handlers see it: the pinned clock or the real UTC time, to the second."""
-        return self.clock or _now_text()
+    def session(self, namespace: str = DEFAULT_NAMESPACE) -> SessionState:
+        """The journal, fault rules and clock of ``namespace`` (the default dataset or a session).
 
-    def reset(self) -> None:
-        """Back to the fixtures: default dataset, journal and fault rules (sessions stay)."""
-        self.world.store.reset()
-        self.journal.clear()
-        self.faults.remove()
+        :raises NotFoundError: no such session.
+        """
+        found = self._sessions.get(namespace)
+        if found is None:
+            if namespace not in self.store.sessions():
+                raise NotFoundError(f"No session {namespace!r}.")
+            found = self._sessions.setdefault(namespace, SessionState(self.config))
+        return found
+
+    def drop_session(self, namespace: str) -> None:
+        """Delete session ``namespace``: its data, keys, journal, rules and clock.
+
+        :raises NotFoundError: no such session.
+        """
+        self.store.delete_session(namespace)
+        self._sessions.pop(namespace, None)
+
+    @property
+    def journal(self) -> Journal:
+        """The default dataset's journal."""
+        return self._sessions[DEFAULT_NAMESPACE].journal
+
+    @property
+    def faults(self) -> FaultRules:
+        """The default dataset's fault rules."""
+        return self._sessions[DEFAULT_NAMESPACE].faults
+
+    @property
+    def clock(self) -> str | None:
+        """The default dataset's pinned clock (``None``: real time)."""
+        return self._sessions[DEFAULT_NAMESPACE].clock
+
+    @clock.setter
+    def clock(self, value: str | None) -> None:
+        self._sessions[DEFAULT_NAMESPACE].clock = value
+
+    def now(self, namespace: str = DEFAULT_NAMESPACE) -> str:
+        """Now, as the handlers of ``namespace`` see it: its pinned clock or the real UTC time, to the second."""
+        state = self._sessions.get(namespace)
+        return (state.clock if state is not None else self.config.clock) or _now_text()
+
+    def reset(self, namespace: str = DEFAULT_NAMESPACE) -> None:
+        """Back to the fixtures for ``namespace`` only: data, journal, fault rules and clock.
+
+        :raises NotFoundError: no such session.
+        """
+        state = self.session(namespace)
+        self.world.store.reset(namespace)
+        self.world.auth.replays.clear(namespace)
+        state.journal.clear()
+        state.faults.remove()
+        state.clock = self.config.clock
+        if self.persister is not None:
+            self.persister.changed()
 
     def render(self, error: ApiError) -> MockResponse:
         """An error answer with a fresh request id (for errors found outside ``handle``)."""
@@ -174,11 +242,17 @@ class Engine:
         world = self.world
         seen = _Seen()
         details: tuple[Violation, ...] = ()
+        is_admin = request.path == ADMIN_PREFIX or request.path.startswith(ADMIN_PREFIX + "/")
+        if self.persister is not None:
+            self.persister.ensure_running()
         try:
-            if request.path == ADMIN_PREFIX or request.path.startswith(ADMIN_PREFIX + "/"):
+            self.guard.check_host(request)
+            if is_admin:
                 if self.admin is None:
                     raise NotFoundError(f"No route matches {request.method} {request.path}.")
-                response = self.admin(self, request)
+                self.guard.check_admin(request)
+                preflight = self._admin_preflight(request)
+                response = preflight if preflight is not None else self.admin(self, request)
             elif request.method == "OPTIONS":
                 response = self._options(world, request)
             else:
@@ -187,7 +261,12 @@ class Engine:
             details = error.details
             response = render_error(error, request_id)
         except Exception:  # a bug in the mock: answer 500 in the envelope, and say so in the log
-            log.exception("unexpected error answering %s %s (request %s)", request.method, request.path, request_id)
+            log.exception(
+                "unexpected error answering %s %s (request %s)",
+                escape_control(request.method),
+                escape_control(request.path),
+                request_id,
+            )
             response = render_error(ApiError("An unexpected error occurred in the mock."), request_id)
         op = seen.operation
         if op is not None and self.config.validate_responses and not response.drop_connection:
@@ -197,11 +276,27 @@ class Engine:
             response.body["error"]["requestId"] = request_id
         origin = request.header("Origin")
         if origin is not None:
-            for name, value in self.cors.headers(origin).items():
+            cors = self.guard.admin_cors if is_admin else self.cors
+            for name, value in cors.headers(origin).items():
                 response.headers.setdefault(name, value)
-        if not request.path.startswith(ADMIN_PREFIX):
+        if self.persister is not None and request.method not in _READS and 200 <= response.status < 300:
+            self.persister.changed()  # a success that may have written: save within a second
+        if not is_admin:
             self._record(request, response, request_id, seen, details, started)
         return response
+
+    def _admin_preflight(self, request: MockRequest) -> MockResponse | None:
+        """A preflight from an origin named with ``--cors-origin`` (``check_admin`` let it through)."""
+        origin = request.header("Origin")
+        method = request.header("Access-Control-Request-Method")
+        if request.method != "OPTIONS" or origin is None or method is None:
+            return None
+        if not self.guard.admin_cors.allows(origin):
+            return None  # same origin: browsers do not preflight, so this is no preflight
+        allowed = ["GET", "POST", "PUT", "DELETE"]
+        return self.guard.admin_cors.preflight(
+            origin, method, request.header("Access-Control-Request-Headers"), allowed
+        ) or render_error(MethodNotAllowedError(f"CORS: {method} is not used on /__mock.", allowed=allowed), "")
 
     def _options(self, world: World, request: MockRequest) -> MockResponse:
         allowed = world.router.allowed_methods(request.path)
@@ -233,18 +328,24 @@ class Engine:
         match = world.router.match(request.method, request.path)
         op = seen.operation = match.operation
         delay = self._latency()
-        fault = self.faults.take(request.method, op, request.path)
+        fault = None
+        if len(self._sessions) > 1 or self.faults:  # no rule anywhere: no key lookup either
+            seen.namespace = self._namespace_of(world, request)
+            state = self._sessions.get(seen.namespace)
+            fault = state.faults.take(request.method, op, request.path) if state is not None else None
         if fault is not None:
             delay += fault.delay_ms / 1000
             if fault.drop:
                 return MockResponse(0, None, delay=delay, drop_connection=True)
             if fault.status is not None:
-                raise forced_error(op, fault.status, f"Forced by fault rule {fault.id}.", delay)
+                raise world.auth.forced(op, forced_error(op, fault.status, f"Forced by fault rule {fault.id}.", delay))
         principal: Principal | None = None
         if op.security:
             if self.config.enforce_auth:
-                principal = seen.principal = authenticate(request.header("Authorization"), world.store.lookup_key)
-                authorize(op, principal)
+                principal = seen.principal = world.auth.authenticate(
+                    op, request, world.store.lookup_key, self._now_seconds
+                )
+                authorize(op, principal, lambda scope: world.auth.forbidden_challenge(op, scope))
             else:
                 principal = seen.principal = self._lenient_principal(world, request)
         prefer = request.header("Prefer")
@@ -252,19 +353,35 @@ class Engine:
             status, prefer_delay = parse_prefer(op, prefer)
             delay += prefer_delay
             if status is not None:
-                raise forced_error(op, status, f"Forced by 'Prefer: code={status}'.", delay)
+                raise world.auth.forced(op, forced_error(op, status, f"Forced by 'Prefer: code={status}'.", delay))
         valid = world.validator.validate(op, request, match.path_params)
         seen.body, seen.body_parsed = valid.body, True
         handler = world.handlers[op.operation_id]
         if principal is None:
             principal = world.store.first_principal()
-        response = handler(Call(op, principal, valid, self.now(), request_id))
+        response = handler(Call(op, principal, valid, self.now(principal.namespace), request_id))
         response.delay += delay
         return response
 
+    def _now_seconds(self, principal: Principal) -> int:
+        """Now in Unix seconds for a signed request's timestamp window (its dataset's pinned clock, if any)."""
+        state = self._sessions.get(principal.namespace)
+        pinned = state.clock if state is not None else self.config.clock
+        return int(timestamp(pinned)) if pinned else int(time.time())
+
+    @staticmethod
+    def _namespace_of(world: World, request: MockRequest) -> str:
+        """The dataset a request's API key leads into (the default one for no or an unknown key)."""
+        header = request.header("Authorization")
+        token = header.partition(" ")[2].strip() if header else (request.header("X-Api-Key") or "").strip()
+        if not token:
+            return DEFAULT_NAMESPACE
+        known = world.store.lookup_key(token)
+        return known.namespace if known is not None else DEFAULT_NAMESPACE
+
     def _lenient_principal(self, world: World, request: MockRequest) -> Principal:
         header = request.header("Authorization") or ""
-        token = header.partition(" ")[2].strip()
+        token = header.partition(" ")[2].strip() or (request.header("X-Api-Key") or "").strip()
         known = world.store.lookup_key(token) if token else None
         base = known or world.store.first_principal()
         return Principal(base.key, base.client_id, frozenset({"*"}), base.namespace)
@@ -300,16 +417,21 @@ class Engine:
         elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
         if self.config.access_log:
             self.access_log.add(request.method, request.path, response.status, elapsed_ms, request_id)
-        # The body as the handler saw it; one that was not validated is decoded strictly
-        # here (JSON), or kept as text when it is not JSON.
-        body: Json = seen.body
-        if not seen.body_parsed and request.body:
+        # The body is kept as bytes (cut at JOURNAL_BODY_BYTES), never as a parsed tree;
+        # whether it is a whole JSON document the mock accepted is decided here, once.
+        raw = request.body
+        body_json = bool(raw) and seen.body_parsed
+        if raw and not body_json and len(raw) <= JOURNAL_BODY_BYTES:
             try:
-                body = decode_json(request.body)  # strict and depth-safe: never raises anything else
+                decode_json(raw)  # strict and depth-safe: never raises anything else
+                body_json = True
             except ApiError:
-                body = request.body[:JOURNAL_BODY_CHARS].decode("utf-8", "replace")
+                pass
+        namespace = principal.namespace if principal else self._namespace_of(self.world, request)
+        state = self._sessions.get(namespace) or self._sessions[DEFAULT_NAMESPACE]
         authorization = request.header("Authorization")
-        self.journal.add(
+        api_key = request.header("X-Api-Key")
+        state.journal.add(
             {
                 "id": request_id,
                 "_at": time.time(),
@@ -317,17 +439,20 @@ class Engine:
                 "path": request.path,
                 "query": {k: list(v) for k, v in request.query.items()},
                 "operationId": op.operation_id if op else None,
-                "apiKey": mask_key(authorization.partition(" ")[2].strip()) if authorization else None,
+                "apiKey": mask_key(authorization.partition(" ")[2].strip())
+                if authorization
+                else (mask_key(api_key.strip()) if api_key else None),
                 "clientId": principal.client_id if principal else None,
-                "session": principal.namespace if principal else None,
-                "body": body,
+                "session": namespace,
                 "status": response.status,
                 "errorCode": response.body["error"].get("code")
                 if isinstance(response.body, dict) and isinstance(response.body.get("error"), dict)
                 else None,
                 "validationErrors": [v.as_json() for v in details],
                 "durationMs": elapsed_ms,
-            }
+            },
+            raw,
+            body_json,
         )
 
     # -- hot reload ------------------------------------------------------------------
@@ -344,6 +469,10 @@ class Engine:
     def reload(self) -> bool:
         """Rebuild from spec and fixtures; on any error keep serving the last good version.
 
+        Every session keeps its data, keys, journal, fault rules and clock; the new spec
+        applies to them. The default dataset keeps its data too unless the fixtures
+        changed (then it starts from the new fixtures).
+
         :return: whether the new version is now served.
         """
         try:
@@ -351,9 +480,20 @@ class Engine:
         except Exception as exc:
             log.error("reload failed, still serving the last good version: %s", exc)
             return False
+        old = self.world
+        fixtures_changed = world.store.seed != old.store.seed
+        kept = world.store.adopt(old.store, keep_default=not fixtures_changed)
         self.world = world
-        self.journal.clear()
-        log.warning("reloaded %s and fixtures: state reset to the fixtures", self.config.resolved_spec_path)
+        log.warning(
+            "reloaded %s and fixtures: %s; %d session(s) kept with their data (the new spec applies)",
+            self.config.resolved_spec_path,
+            "the fixtures changed, default state reset to the fixtures"
+            if fixtures_changed
+            else "the fixtures did not change, default state kept",
+            kept,
+        )
+        if self.persister is not None:
+            self.persister.changed()
         return True
 
     def start_watching(self, interval: float = 0.5) -> None:
@@ -364,4 +504,6 @@ class Engine:
     def close(self) -> None:
         """Stop the watcher and access-log threads, if any, and write pending log lines."""
         self._watcher.stop()
+        if self.persister is not None:
+            self.persister.close()
         self.access_log.close()

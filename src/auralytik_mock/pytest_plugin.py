@@ -9,6 +9,10 @@ Fixtures:
 - ``auralytik_mock`` (function): that server, reset to the fixtures before the test.
 - ``auralytik_mock_client`` (function): a Flask test client of a fresh app, no socket.
 
+With ``AURALYTIK_MOCK_ADMIN_TOKEN`` set, the server requires it on ``/__mock/*``: the
+fixtures' own helpers (``reset()``, ``requests``, ``state()``) need nothing, and
+``auralytik_mock.admin_headers()`` gives the header for your own HTTP calls.
+
 May import: ``server``, ``app``, ``config``, pytest.
 """
 

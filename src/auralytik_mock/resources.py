@@ -27,6 +27,9 @@ EXTENSIONS = {
     "x-mock-count": "a read-only integer property of a record schema",
     "x-mock-copy": "a read-only property of a record schema",
     "x-mock-filter": "a query parameter of a list operation",
+    # Request signing (``spec.py`` reads these):
+    "x-mock-security": "a server (the security schemes its base path accepts)",
+    "x-mock-signature": "an apiKey security scheme (its signature recipe)",
 }
 
 SHAPES = """The mock serves these shapes from the spec alone:

@@ -9,25 +9,41 @@ May import: ``app``, ``config``, ``pipeline``, ``errors``, werkzeug.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from .app import create_app, engine_of
 from .config import Config
 from .errors import ServerError
+from .guard import ADMIN_TOKEN_HEADER
 from .pipeline import Engine
+from .signing import httpx_auth, requests_auth, signed_headers
+from .spec import HMAC
+from .store import timestamp
 from .types import Json
 
+if TYPE_CHECKING:
+    import httpx
+    from requests.auth import AuthBase
 
-class _QuietHandler(WSGIRequestHandler):
-    """No line per request on stderr: the journal (``MockServer.requests``) has them."""
+#: The bundled key of the vendor's Authentication page (full scopes, signs its requests).
+DEFAULT_SIGNING_KEY = "ak_live_abc123def456ghi789jkl012mno345pq"
+
+
+class QuietRequestHandler(WSGIRequestHandler):
+    """No line per request on stderr: the journal (``MockServer.requests``) and the
+    engine's access log have them (and writing in the request thread blocks on a full pipe)."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
+
+
+_QuietHandler = QuietRequestHandler
 
 
 class MockServer:
@@ -142,9 +158,61 @@ class MockServer:
         """The default dataset's API keys and their scopes."""
         return {k.key: list(k.scopes) for c in self.engine.store.seed for k in c.api_keys}
 
+    def admin_headers(self) -> dict[str, str]:
+        """The header ``/__mock/*`` calls need when ``admin_token`` is set (empty otherwise)::
+
+        requests.get(f"{mock.root_url}/__mock/state", headers=mock.admin_headers())
+        """
+        token = self.config.admin_token
+        return {ADMIN_TOKEN_HEADER: token} if token else {}
+
     def auth(self, key: str = "YOUR_API_KEY") -> dict[str, str]:
         """The ``Authorization`` header for ``key``."""
         return {"Authorization": f"Bearer {key}"}
+
+    @property
+    def signed_url(self) -> str:
+        """The base URL of signed requests, e.g. ``http://127.0.0.1:54321/api/v1``.
+
+        :raises ServerError: the spec binds no base path to a signing scheme.
+        """
+        spec = self.engine.spec
+        names = {name for name, scheme in spec.schemes.items() if scheme.kind == HMAC}
+        for base, accepted in spec.base_paths.items():
+            if accepted is not None and accepted & names:
+                return self.root_url + base
+        raise ServerError("the spec has no base path for signed requests (x-mock-security on a server)")
+
+    def secret(self, key: str = DEFAULT_SIGNING_KEY) -> str:
+        """The HMAC secret of ``key`` (a fixture key, or a session's).
+
+        :raises ServerError: no such key, or it does not sign.
+        """
+        principal = self.engine.store.lookup_key(key)
+        if principal is None or principal.secret is None:
+            raise ServerError(f"{key[:12]}... is not a signing key of this mock")
+        return principal.secret
+
+    def now_seconds(self) -> int:
+        """The mock's now in Unix seconds (its pinned clock, if any): what signatures must use."""
+        return int(timestamp(self.engine.now())) if self.engine.clock else int(time.time())
+
+    def sign(self, method: str, path: str, body: bytes | str = b"", key: str = DEFAULT_SIGNING_KEY) -> dict[str, str]:
+        """The ``X-Api-Key``, ``X-Timestamp`` and ``X-Signature`` headers for one request,
+        signed with ``key``'s secret at the mock's now.
+
+        :param path: the request path (``/api/v1/engagements``) or a full URL.
+        :param body: the exact bytes the request will send.
+        """
+        return signed_headers(method, path, body, key=key, secret=self.secret(key), timestamp=self.now_seconds())
+
+    def requests_auth(self, key: str = DEFAULT_SIGNING_KEY) -> AuthBase:
+        """A ``requests`` auth that signs every request with ``key`` at the mock's now."""
+        return requests_auth(key, self.secret(key), clock=self.now_seconds)
+
+    def httpx_auth(self, key: str = DEFAULT_SIGNING_KEY) -> httpx.Auth:
+        """An ``httpx`` auth that signs every request with ``key`` at the mock's now."""
+        return httpx_auth(key, self.secret(key), clock=self.now_seconds)
 
     def state(self) -> dict[str, Json]:
         """The whole default dataset, in the fixtures' format."""

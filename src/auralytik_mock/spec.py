@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import cast
@@ -71,13 +71,51 @@ class ResponseSpec:
     has_example: bool
 
 
+#: The schemes the mock can check. ``hmac``: ``type: apiKey, in: header`` with an
+#: ``x-mock-signature`` object (the vendor's X-Api-Key + HMAC-SHA256 request signing).
+BEARER = "bearer"
+HMAC = "hmac"
+#: The only signature recipe the mock knows (``x-mock-signature.algorithm``).
+HMAC_SHA256 = "hmac-sha256"
+
+
+@dataclass(frozen=True)
+class SecurityScheme:
+    """A security scheme of ``components.securitySchemes`` the mock enforces.
+
+    :param kind: ``"bearer"`` (``Authorization: Bearer <key>``) or ``"hmac"`` (a key
+        header plus a timestamp and a signature header, signed with the key's secret).
+    :param header: the header that carries the key (``Authorization``, ``X-Api-Key``).
+    """
+
+    name: str
+    kind: str
+    header: str
+    timestamp_header: str = ""
+    signature_header: str = ""
+
+    @cached_property
+    def header_key(self) -> str:
+        """``header`` in lower case (how ``MockRequest.headers`` holds names)."""
+        return self.header.lower()
+
+    @cached_property
+    def timestamp_key(self) -> str:
+        return self.timestamp_header.lower()
+
+    @cached_property
+    def signature_key(self) -> str:
+        return self.signature_header.lower()
+
+
 @dataclass(frozen=True)
 class Operation:
     """One operation of the spec, ready for routing, validation and auth.
 
     :param path: the full path template served, base path included (``/v1/engagements/{id}``).
-    :param security: the alternatives of the ``security`` requirement; each maps a
-        scheme name to the scopes it needs. Empty: no authentication.
+    :param security: the alternatives of the ``security`` requirement that the base
+        path accepts (see ``Spec.base_paths``); each maps a scheme name to the scopes it
+        needs. Empty: no authentication.
     """
 
     operation_id: str
@@ -90,6 +128,8 @@ class Operation:
     body_media_types: tuple[str, ...]
     security: tuple[Mapping[str, tuple[str, ...]], ...]
     responses: Mapping[str, ResponseSpec]
+    #: The base path this copy of the operation is served under (``/v1``, ``/api/v1``).
+    base_path: str = ""
 
     @cached_property
     def success_status(self) -> int:
@@ -130,14 +170,33 @@ class Spec:
         self.document = oas30.upgrade(document, source)
         self.source = source
         self._check_header()
-        self.base_path = self._base_path(document.get("servers"), "servers")
         self.security_schemes: Mapping[str, Mapping[str, Json]] = (
             document.get("components", {}).get("securitySchemes", {}) or {}
         )
+        #: The schemes the mock can enforce, by name (an unsupported one fails only when used).
+        self.schemes: dict[str, SecurityScheme] = {}
+        self._unsupported: dict[str, str] = {}
+        for name, raw in self.security_schemes.items():
+            try:
+                self.schemes[name] = self._scheme(name, raw)
+            except SpecError as exc:
+                self._unsupported[name] = str(exc)
+        #: Every base path of ``servers`` and the schemes it accepts (``x-mock-security``;
+        #: ``None``: any scheme of the operation), in the document's order.
+        self.base_paths: dict[str, frozenset[str] | None] = self._servers(document.get("servers"), "servers")
+        #: The first base path (``/v1``): where ``MockServer.url`` points.
+        self.base_path = next(iter(self.base_paths))
         self._check_refs()
-        self.operations: tuple[Operation, ...] = tuple(self._operations())
+        served = list(self._operations())
+        #: Every operation under every base path it is served at (what the router routes).
+        self.served: tuple[Operation, ...] = tuple(served)
+        #: Each operation once, under its first base path.
+        first: dict[str, Operation] = {}
+        for op in served:
+            first.setdefault(op.operation_id, op)
+        self.operations: tuple[Operation, ...] = tuple(first.values())
         self.scopes: frozenset[str] = frozenset(
-            scope for op in self.operations for alt in op.security for s in alt.values() for scope in s
+            scope for op in self.served for alt in op.security for s in alt.values() for scope in s
         )
 
     # -- loading -----------------------------------------------------------------
@@ -177,22 +236,71 @@ class Spec:
         if not isinstance(self.document.get("paths"), dict) or not self.document["paths"]:
             raise self._fail("paths", "the spec defines no paths")
 
-    def _base_path(self, servers: Json, where: str) -> str:
+    def _scheme(self, name: str, raw: Json) -> SecurityScheme:
+        where = f"components.securitySchemes.{name}"
+        if not isinstance(raw, dict):
+            raise self._fail(where, "must be a mapping")
+        if raw.get("type") == "http" and str(raw.get("scheme", "")).lower() == "bearer":
+            return SecurityScheme(name, BEARER, "Authorization")
+        signature = raw.get("x-mock-signature")
+        if raw.get("type") == "apiKey" and raw.get("in") == "header" and isinstance(signature, dict):
+            algorithm = str(signature.get("algorithm", HMAC_SHA256)).lower()
+            if algorithm != HMAC_SHA256:
+                raise self._fail(f"{where}.x-mock-signature", f"only {HMAC_SHA256} is known, got {algorithm!r}")
+            return SecurityScheme(
+                name,
+                HMAC,
+                str(raw.get("name") or "X-Api-Key"),
+                str(signature.get("timestampHeader") or "X-Timestamp"),
+                str(signature.get("signatureHeader") or "X-Signature"),
+            )
+        raise self._fail(
+            where,
+            "the mock supports http bearer only, or apiKey in a header with x-mock-signature (request signing)",
+        )
+
+    def _servers(self, servers: Json, where: str) -> dict[str, frozenset[str] | None]:
+        """The base paths of ``servers`` and the schemes each accepts (``x-mock-security``).
+
+        Servers that share a base path (the real host and a local mock) must bind the
+        same schemes, since the mock tells requests apart by path alone.
+        """
         if not servers:
-            return ""
+            return {"": None}
         if not isinstance(servers, list):
             raise self._fail(where, "must be a list")
-        bases = set()
+        bases: dict[str, frozenset[str] | None] = {}
         for index, server in enumerate(servers):
-            url = str(server.get("url", "")) if isinstance(server, dict) else ""
+            if not isinstance(server, dict):
+                raise self._fail(f"{where}[{index}]", "must be a mapping with a url")
+            url = str(server.get("url", ""))
             for name, variable in (server.get("variables") or {}).items():
                 url = url.replace("{" + name + "}", str(variable.get("default", "")))
-            bases.add(urlsplit(url).path.rstrip("/"))
             if "{" in url:
                 raise self._fail(f"{where}[{index}]", f"unresolved variable in {url!r}")
-        if len(bases) != 1:
-            raise self._fail(where, f"every server must share one base path, got {sorted(bases)}")
-        return bases.pop()
+            base = urlsplit(url).path.rstrip("/")
+            bound = server.get("x-mock-security")
+            schemes: frozenset[str] | None = None
+            if bound is not None:
+                if not isinstance(bound, list) or not all(isinstance(n, str) for n in bound):
+                    raise self._fail(f"{where}[{index}].x-mock-security", "must be a list of security scheme names")
+                for name in bound:
+                    if name in self._unsupported:
+                        raise SpecError(self._unsupported[name])
+                unknown = sorted(set(bound) - set(self.schemes))
+                if unknown:
+                    raise self._fail(
+                        f"{where}[{index}].x-mock-security",
+                        f"{', '.join(unknown)} not in components.securitySchemes",
+                    )
+                schemes = frozenset(bound)
+            if base in bases and bases[base] != schemes:
+                raise self._fail(
+                    f"{where}[{index}].x-mock-security",
+                    f"servers with the base path {base or '/'!r} must accept the same schemes",
+                )
+            bases[base] = schemes
+        return bases
 
     # -- references --------------------------------------------------------------
 
@@ -251,7 +359,7 @@ class Spec:
             where = f"paths.{spec_path}"
             if not isinstance(item, dict):
                 raise self._fail(where, "must be a mapping")
-            base = self._base_path(item["servers"], f"{where}.servers") if "servers" in item else self.base_path
+            bases = self._servers(item["servers"], f"{where}.servers") if "servers" in item else self.base_paths
             item_pointer = "/paths/" + escape_pointer_token(spec_path)
             for method in HTTP_METHODS:
                 if method not in item:
@@ -265,16 +373,39 @@ class Spec:
                     raise self._fail(op_where, f"operationId {operation_id!r} is also used by {seen_ids[operation_id]}")
                 seen_ids[operation_id] = op_where
                 op_pointer = f"{item_pointer}/{method}"
-                yield Operation(
+                operation = Operation(
                     operation_id=operation_id,
                     method=method.upper(),
-                    path=base + spec_path,
+                    path=spec_path,
                     spec_path=spec_path,
                     parameters=self._parameters(item, raw, item_pointer, op_pointer, op_where),
                     **self._body(raw, op_pointer, op_where),
                     security=self._security(raw, op_where),
                     responses=self._responses(raw, op_pointer, op_where),
                 )
+                for base, accepted in bases.items():
+                    yield replace(
+                        operation,
+                        path=base + spec_path,
+                        base_path=base,
+                        security=self._security_at(operation, base, accepted, op_where),
+                    )
+
+    def _security_at(
+        self, op: Operation, base: str, accepted: frozenset[str] | None, where: str
+    ) -> tuple[Mapping[str, tuple[str, ...]], ...]:
+        """The alternatives of ``op.security`` that the base path's schemes can satisfy."""
+        if accepted is None or not op.security:
+            return op.security
+        kept = tuple(alt for alt in op.security if set(alt) <= accepted)
+        if not kept:
+            raise self._fail(
+                where,
+                f"no security alternative can be used under {base or '/'!r}, which accepts "
+                f"{', '.join(sorted(accepted))} (x-mock-security of its servers): add e.g. "
+                f"'- {sorted(accepted)[0]}: [...]' to the operation's security",
+            )
+        return kept
 
     def _parameters(
         self, item: Mapping[str, Json], raw: Mapping[str, Json], item_pointer: str, op_pointer: str, where: str
@@ -322,11 +453,10 @@ class Spec:
         for requirement in requirements or []:
             alternative = {}
             for scheme_name, scopes in requirement.items():
-                scheme = self.security_schemes.get(scheme_name)
-                if scheme is None:
+                if scheme_name in self._unsupported:
+                    raise SpecError(self._unsupported[scheme_name])
+                if scheme_name not in self.schemes:
                     raise self._fail(where, f"security scheme {scheme_name!r} is not in components.securitySchemes")
-                if not (scheme.get("type") == "http" and str(scheme.get("scheme", "")).lower() == "bearer"):
-                    raise self._fail(where, f"security scheme {scheme_name!r}: the mock supports http bearer only")
                 alternative[scheme_name] = tuple(scopes or ())
             alternatives.append(alternative)
         return tuple(alternatives)

@@ -11,6 +11,9 @@ May import: ``errors``, ``types``.
 from __future__ import annotations
 
 import bisect
+import hashlib
+import hmac
+import json
 import secrets
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -28,10 +31,26 @@ FIRST_ID_NUMBER = 1000
 
 @dataclass(frozen=True)
 class ApiKey:
-    """A fixture API key and its scopes."""
+    """A fixture API key, its scopes, and its HMAC secret if it signs its requests."""
 
     key: str
     scopes: tuple[str, ...]
+    secret: str | None = field(default=None, repr=False)
+
+    def in_session(self, prefix: str) -> ApiKey:
+        """This key as a session hands it out: Bearer keys get the session prefix; signing
+        keys (``ak_live_`` + 32 characters, a format to keep) get a fresh key and secret,
+        derived from the session so that resetting the session keeps them."""
+        if not prefix:
+            return self
+        if self.secret is None:
+            return ApiKey(prefix + self.key, self.scopes)
+        derived = hmac.new(_SESSION_SALT, f"{prefix}{self.key}".encode(), hashlib.sha256).hexdigest()
+        return ApiKey("ak_live_" + derived[:32], self.scopes, "sk_" + derived[32:])
+
+
+#: Makes session keys and secrets unguessable from the session id.
+_SESSION_SALT = secrets.token_bytes(16)
 
 
 @dataclass(frozen=True)
@@ -191,6 +210,20 @@ def _index_value(record: Mapping[str, Json], fields: tuple[str, ...]) -> tuple[J
     return tuple((v, type(v) is bool) for v in values)
 
 
+def check_servable(record: Mapping[str, Json]) -> None:
+    """Make sure ``record`` can be served back as JSON before it is committed.
+
+    Request bodies are checked when decoded (``validation.decode_json``); this is the
+    last guard, so no write can leave a record that breaks every later read.
+
+    :raises InvalidRequestError: it cannot be encoded as UTF-8 JSON.
+    """
+    try:
+        json.dumps(record, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except (ValueError, TypeError, RecursionError, UnicodeEncodeError) as exc:
+        raise InvalidRequestError(f"The record cannot be stored: it would not serialise as JSON ({exc}).") from None
+
+
 class _Collection:
     """One client's records of one kind, with the list order kept sorted.
 
@@ -301,18 +334,31 @@ class _Dataset:
         self.order_field = order_field
         self.clients: dict[str, ClientSeed] = {}
         self.collections: dict[tuple[str, str], _Collection] = {}
-        self.owners: dict[str, dict[str, str]] = {}
-        self.counters: dict[str, int] = {}
+        self.counters: dict[tuple[str, str], int] = {}
+        self.records = 0
         self.seq = 0
         self.keys: dict[str, Principal] = {}
         for client in seed:
-            keys = tuple(ApiKey(key_prefix + k.key, k.scopes) for k in client.api_keys)
+            keys = tuple(k.in_session(key_prefix) for k in client.api_keys)
             self.clients[client.id] = ClientSeed(client.id, client.name, keys)
             for k in keys:
-                self.keys[k.key] = Principal(k.key, client.id, frozenset(k.scopes), namespace)
+                self.keys[k.key] = Principal(k.key, client.id, frozenset(k.scopes), namespace, k.secret)
             for kind, records in client.resources.items():
                 for record in records:
                     self.insert(client.id, kind, dict(record))
+
+    def keep_keys(self, old: _Dataset) -> None:
+        """Take ``old``'s keys (and secrets) for the same clients: a session's keys outlive its
+        resets, even after a restart (``--persist``) made up new ones for signing keys."""
+        for client_id, client in list(self.clients.items()):
+            previous = old.clients.get(client_id)
+            if previous is None or len(previous.api_keys) != len(client.api_keys):
+                continue
+            for key in client.api_keys:
+                self.keys.pop(key.key, None)
+            self.clients[client_id] = ClientSeed(client.id, client.name, previous.api_keys, client.resources)
+            for k in previous.api_keys:
+                self.keys[k.key] = Principal(k.key, client_id, frozenset(k.scopes), self.namespace, k.secret)
 
     def collection(self, client_id: str, kind: str) -> _Collection:
         found = self.collections.get((client_id, kind))
@@ -322,11 +368,10 @@ class _Dataset:
 
     def insert(self, client_id: str, kind: str, record: dict[str, Json]) -> None:
         record_id = str(record[self.rules.get(kind, _PLAIN).id_field])
-        owners = self.owners.setdefault(kind, {})
-        if record_id in owners:
-            raise ConflictError(f"{kind} id {record_id!r} is used twice")
-        owners[record_id] = client_id
         coll = self.collection(client_id, kind)
+        if record_id in coll.by_id:
+            raise ConflictError(f"{kind} id {record_id!r} is used twice by client {client_id!r}")
+        self.records += 1
         self.seq += 1
         coll.add(record_id, record, (timestamp(record.get(self.order_field)), self.seq, record_id))
 
@@ -372,16 +417,18 @@ class _Dataset:
             names = ", ".join(p.field for p in problems)
             raise InvalidRequestError(f"{names} must name an existing record. See details.", details=problems)
 
-    def next_id(self, kind: str, prefix: str) -> str:
-        owners = self.owners.setdefault(kind, {})
-        number = self.counters.get(kind, FIRST_ID_NUMBER)
-        while f"{prefix}{number}" in owners:
+    def next_id(self, client_id: str, kind: str, prefix: str) -> str:
+        """The client's next free id: each client counts on its own, so an id says
+        nothing about what other clients created (and stays deterministic)."""
+        taken = self.collection(client_id, kind).by_id
+        number = self.counters.get((client_id, kind), FIRST_ID_NUMBER)
+        while f"{prefix}{number}" in taken:
             number += 1
-        self.counters[kind] = number + 1
+        self.counters[(client_id, kind)] = number + 1
         return f"{prefix}{number}"
 
     def size(self) -> int:
-        return sum(len(owners) for owners in self.owners.values())
+        return self.records
 
 
 class Store:
@@ -460,7 +507,10 @@ class Store:
         """Put ``namespace`` back to the fixtures (a session keeps its keys)."""
         old = self._dataset(namespace)
         prefix = "" if namespace == DEFAULT_NAMESPACE else f"{namespace}_"
-        self._install(self._new_dataset(namespace, self.seed, prefix))
+        new = self._new_dataset(namespace, self.seed, prefix)
+        if prefix:
+            new.keep_keys(old)
+        self._install(new)
         del old
 
     def load(self, seed: Seed, namespace: str = DEFAULT_NAMESPACE) -> None:
@@ -474,7 +524,8 @@ class Store:
     def create_session(self) -> tuple[str, dict[str, Principal]]:
         """Create an isolated dataset from the fixtures, with fresh keys.
 
-        :return: the session id and its keys by the fixture key they stand for.
+        :return: the session id and its keys by the fixture key they stand for (a
+            signing key's principal carries its new secret).
         :raises InsufficientStorageError: ``max_sessions`` sessions exist already.
         """
         with self._lock:
@@ -487,8 +538,9 @@ class Store:
         namespace = "ses_" + secrets.token_hex(6)
         dataset = self._new_dataset(namespace, self.seed, f"{namespace}_")
         self._install(dataset)
-        prefix = len(namespace) + 1
-        return namespace, {key[prefix:]: principal for key, principal in dataset.keys.items()}
+        originals = [k.key for client in self.seed for k in client.api_keys]
+        renamed = [k.key for client in dataset.clients.values() for k in client.api_keys]
+        return namespace, {old: dataset.keys[new] for old, new in zip(originals, renamed, strict=True)}
 
     def delete_session(self, namespace: str) -> None:
         """Forget session ``namespace`` and its keys.
@@ -503,6 +555,39 @@ class Store:
                 raise NotFoundError(f"No session {namespace!r}.")
             for key in dataset.keys:
                 self._keys.pop(key, None)
+
+    def adopt(self, old: Store, *, keep_default: bool) -> int:
+        """Take over ``old``'s sessions (data and keys), and its default dataset when
+        ``keep_default`` (a reload whose fixtures did not change).
+
+        :return: how many sessions were kept.
+        """
+        with old._lock:
+            datasets = list(old._datasets.values())
+        kept = 0
+        for dataset in datasets:
+            if dataset.namespace == DEFAULT_NAMESPACE and not keep_default:
+                continue
+            try:
+                self._install(dataset)
+            except ConflictError:  # a new fixture key clashes with a session's key: the fixtures win
+                continue
+            kept += dataset.namespace != DEFAULT_NAMESPACE
+        return kept
+
+    def dump_all(self) -> dict[str, Json]:
+        """Every dataset: ``{"default": <dump>, "sessions": {id: <dump>}}`` (for ``--persist``)."""
+        with self._lock:
+            namespaces = list(self._datasets)
+        sessions = {ns: self.dump(ns) for ns in namespaces if ns != DEFAULT_NAMESPACE and ns in self._datasets}
+        return {"default": self.dump(), "sessions": sessions}
+
+    def restore(self, namespace: str, seed: Seed) -> None:
+        """Install ``seed`` as dataset ``namespace``, creating a session if needed (keys as given).
+
+        :raises ConflictError: a key of ``seed`` belongs to another dataset.
+        """
+        self._install(self._new_dataset(namespace, seed))
 
     def sessions(self) -> list[str]:
         """The ids of the sessions that exist."""
@@ -601,7 +686,8 @@ class Store:
                     f"The mock holds {self.max_records} records already; POST /__mock/reset to start over."
                 )
             dataset.check_refs(principal.client_id, kind, fields, fields)
-            new_id: Json = dataset.next_id(kind, id_prefix)
+            check_servable(fields)
+            new_id: Json = dataset.next_id(principal.client_id, kind, id_prefix)
             if rules.integer_ids:
                 new_id = int(str(new_id)[len(id_prefix) :])
             record = {rules.id_field: new_id, **fields}
@@ -616,8 +702,9 @@ class Store:
         """
         dataset = self._dataset(principal.namespace)
         with dataset.lock:
-            self._find(dataset, principal, kind, record_id)
+            record = self._find(dataset, principal, kind, record_id)
             dataset.check_refs(principal.client_id, kind, changes, changes)
+            check_servable({**record, **changes})
             coll = dataset.collection(principal.client_id, kind)
             return dataset.view(principal.client_id, kind, coll.change(record_id, changes))
 
@@ -632,6 +719,7 @@ class Store:
         with dataset.lock:
             record = self._find(dataset, principal, kind, record_id)
             dataset.check_refs(principal.client_id, kind, fields, fields)
+            check_servable(fields)
             kept = {k: record[k] for k in rules.hidden if k in record}
             changes: dict[str, Json] = {k: None for k in record if k != rules.id_field and k not in kept}
             changes.update(fields)
@@ -661,7 +749,7 @@ class Store:
                             f"The {noun} {record_id!r} is still named by {using} {other} ({name}); delete those first."
                         )
             dataset.collection(principal.client_id, kind).remove(record_id)
-            dataset.owners.get(kind, {}).pop(record_id, None)
+            dataset.records -= 1
 
     def dump(self, namespace: str = DEFAULT_NAMESPACE) -> dict[str, Json]:
         """The whole dataset in the fixtures' format (records oldest first)."""
@@ -672,7 +760,10 @@ class Store:
                 entry: dict[str, Any] = {
                     "id": client.id,
                     "name": client.name,
-                    "apiKeys": [{"key": k.key, "scopes": list(k.scopes)} for k in client.api_keys],
+                    "apiKeys": [
+                        {"key": k.key, "scopes": list(k.scopes), **({"secret": k.secret} if k.secret else {})}
+                        for k in client.api_keys
+                    ],
                 }
                 for (owner, kind), coll in dataset.collections.items():
                     if owner == client.id:

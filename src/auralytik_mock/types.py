@@ -67,9 +67,11 @@ class Principal:
 
     :param namespace: the dataset the key belongs to: ``"default"`` for the
         fixtures, or an isolated session's id.
+    :param secret: the key's HMAC secret (keys that sign their requests); never shown.
     """
 
     key: str
     client_id: str
     scopes: frozenset[str]
     namespace: str = "default"
+    secret: str | None = field(default=None, repr=False, compare=False)

@@ -378,12 +378,82 @@ def decode_json(raw: bytes) -> Json:
     if text.startswith("\ufeff"):
         raise InvalidJsonError(INVALID_JSON.format(detail="it starts with a byte order mark"))
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         detail = f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
         raise InvalidJsonError(INVALID_JSON.format(detail=detail)) from None
     except RecursionError:
-        raise InvalidJsonError(INVALID_JSON.format(detail="it is nested too deeply")) from None
+        detail = f"it is nested more than {MAX_JSON_DEPTH} levels deep"
+        raise InvalidJsonError(INVALID_JSON.format(detail=detail)) from None
+    except ValueError:  # an integer of more digits than Python converts (4300)
+        raise InvalidJsonError(
+            INVALID_JSON.format(detail=f"an integer is outside {-MAX_JSON_INT - 1}..{MAX_JSON_INT}"),
+            details=[Violation("body", f"integers must be within 64 bits ({-MAX_JSON_INT - 1}..{MAX_JSON_INT})")],
+        ) from None
+    # Cheap looks at the raw bytes decide whether the value needs a walk: a lone surrogate
+    # can only come from a \uD8xx-\uDFxx escape, a huge number from a long run of digits
+    # or an exponent, deep nesting from many brackets.
+    if _RISKY.search(raw) or raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH:
+        problem = storable_problem(value, "body")
+        if problem is not None:
+            raise InvalidJsonError(INVALID_JSON.format(detail=f"{problem.field} {problem.message}"), details=[problem])
+    return value
+
+
+#: How deep a body may nest objects and arrays (the vendor's limit is not documented).
+MAX_JSON_DEPTH = 100
+#: The largest integer a body may hold (64 bits, signed; the spec has no wider integers).
+MAX_JSON_INT = 2**63 - 1
+_RISKY = re.compile(rb"\\u[dD][89a-fA-F]|\d{19}|[eE][+-]?\d{3}")
+
+
+def storable_problem(value: Json, where: str) -> Violation | None:
+    """The first part of ``value`` the mock could not store and serve back as JSON, or ``None``.
+
+    Refused: strings with a lone surrogate (not Unicode, so not UTF-8 either), integers
+    beyond 64 bits, numbers that overflow to infinity, nesting deeper than ``MAX_JSON_DEPTH``.
+    Iterative, so no value can exhaust the stack here.
+    """
+    problem = _first_problem(value, where)
+    if problem is not None and len(problem.field) > 120:
+        problem = Violation(problem.field[:117] + "...", problem.message)
+    return problem
+
+
+def _first_problem(value: Json, where: str) -> Violation | None:
+    stack: list[tuple[Json, str, int]] = [(value, where, 0)]
+    while stack:
+        item, path, depth = stack.pop()
+        if isinstance(item, str):
+            if _has_surrogate(item):
+                return Violation(path, "holds a lone UTF-16 surrogate (such as \\udfff), which is not Unicode text")
+        elif isinstance(item, bool) or item is None:
+            continue
+        elif isinstance(item, int):
+            if not -MAX_JSON_INT - 1 <= item <= MAX_JSON_INT:
+                return Violation(path, f"is an integer outside 64 bits ({-MAX_JSON_INT - 1}..{MAX_JSON_INT})")
+        elif isinstance(item, float):
+            if item != item or item in (float("inf"), float("-inf")):
+                return Violation(path, "is a number too large for a 64-bit float")
+        elif isinstance(item, (dict, list)):
+            if depth >= MAX_JSON_DEPTH:
+                return Violation(path, f"nests more than {MAX_JSON_DEPTH} levels deep")
+            if isinstance(item, dict):
+                for key, child in item.items():
+                    if _has_surrogate(key):
+                        return Violation(path, "has a key with a lone UTF-16 surrogate, which is not Unicode text")
+                    stack.append((child, f"{path}.{key}", depth + 1))
+            else:
+                stack.extend((child, f"{path}[{i}]", depth + 1) for i, child in enumerate(item))
+    return None
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 class RequestValidator:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import shutil
 import tempfile
 import threading
@@ -67,8 +68,18 @@ def browser() -> Iterator[Any]:
         context.close()
 
 
-def _run_page(browser: Any, url: str) -> tuple[dict[str, Any], list[str]]:
+def readme_signing_snippet() -> str:
+    """The README's WebCrypto snippet (the ```js block of "Signed requests on /api/v1"), verbatim."""
+    readme = (HERE.parents[1] / "README.md").read_text()
+    found = re.search(r"```js\n(.*?)```", readme[readme.index("## Signed requests on `/api/v1`") :], re.DOTALL)
+    assert found, "the README has no browser snippet for signed requests"
+    return found.group(1)
+
+
+def _run_page(browser: Any, url: str, snippet: str | None = None) -> tuple[dict[str, Any], list[str]]:
     page = browser.new_page()
+    if snippet is not None:  # the page loads it as readme-snippet.js, from its own origin
+        page.route("**/readme-snippet.js", lambda route: route.fulfill(body=snippet, content_type="text/javascript"))
     console: list[str] = []
     page.on("console", lambda message: console.append(message.text))
     try:
@@ -94,6 +105,25 @@ def test_page_on_another_origin_lists_creates_patches_and_reads_a_403(browser, p
     assert forbidden["requestId"] == forbidden["body"]["error"]["requestId"], "X-Request-Id is exposed"
     assert 'error="insufficient_scope"' in forbidden["wwwAuthenticate"]
     assert result["listAfter"]["body"]["data"][0]["id"] == created["body"]["id"], "state lasts between calls"
+
+
+def test_page_signs_with_webcrypto_and_calls_api_v1(browser, page_origin) -> None:
+    with serving("--quiet") as (api, _):
+        result, console = _run_page(browser, f"{page_origin}/signed.html?api={api}", readme_signing_snippet())
+    assert "error" not in result, (result, console)
+    assert result["list"]["status"] == 200 and result["list"]["body"]["totalCount"] == 5
+    created = result["create"]
+    assert created["status"] == 201 and created["body"]["name"] == "Signed in the browser"
+    assert created["location"] == f"/api/v1/engagements/{created['body']['id']}"
+    assert result["patch"]["status"] == 200 and result["patch"]["body"]["status"] == "completed"
+    assert result["viaBearer"]["body"] == result["patch"]["body"], "one state behind /v1 and /api/v1"
+    assert result["forbidden"]["status"] == 403
+    assert 'error="insufficient_scope"' in result["forbidden"]["wwwAuthenticate"]
+    bad = result["badSecret"]
+    assert bad["status"] == 401 and bad["body"]["error"]["code"] == "INVALID_SIGNATURE"
+    canonical = bad["body"]["error"]["signature"]["canonicalString"]
+    assert canonical.endswith(".GET./api/v1/engagements.47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")
+    assert bad["wwwAuthenticate"].startswith("HMAC-SHA256 "), "WWW-Authenticate is exposed"
 
 
 def test_allowed_origin_list_lets_the_page_through(browser, page_origin) -> None:
@@ -130,3 +160,54 @@ def test_docs_page_try_it_out_calls_the_mock_with_a_bundled_key(browser) -> None
             assert '"totalCount": 5' in body
         finally:
             page.close()
+
+
+def test_docs_page_try_it_out_signs_calls_to_api_v1(browser) -> None:
+    with serving("--quiet") as (api, _):
+        page = browser.new_page()
+        try:
+            page.goto(f"{api}/__mock/docs")
+            page.wait_for_selector("body[data-ready='1']", timeout=15_000)
+            page.locator(".servers select").select_option(f"{api}/api/v1")
+            operation = page.locator("#operations-Engagements-getEngagement")
+            operation.locator(".opblock-summary").click()
+            operation.locator("input[placeholder='id']").fill("eng_456")
+            execute = operation.locator("button.execute")
+            execute.wait_for(state="visible", timeout=15_000)
+            execute.click()
+            status = operation.locator(".live-responses-table .response .response-col_status").first
+            status.wait_for(timeout=15_000)
+            body = operation.locator(".live-responses-table .response-col_description pre").first.inner_text()
+            assert status.inner_text().strip() == "200", body
+            assert '"id": "eng_456"' in body
+            assert "/api/v1/engagements/eng_456" in operation.locator(".request-url pre").first.inner_text()
+        finally:
+            page.close()
+
+
+@pytest.mark.parametrize("token", [None, "s3cret"], ids=["no token", "token"])
+def test_a_page_on_another_origin_can_neither_read_nor_act_on_the_admin_api(browser, page_origin, token) -> None:
+    """Issue 10: admin answers once reflected any Origin with credentials, and simple
+    cross-origin POSTs reset the sandbox or added fault rules."""
+    from tests.test_cli import _call
+
+    env = {"AURALYTIK_MOCK_ADMIN_TOKEN": token} if token else {}
+    admin = {"X-Mock-Admin-Token": token} if token else {}
+
+    def admin_get(url: str) -> Any:
+        import urllib.request
+
+        with urllib.request.urlopen(urllib.request.Request(url, headers=admin), timeout=5) as r:
+            return json.loads(r.read())
+
+    with serving("--quiet", env=env) as (api, _):
+        created = _call(api + "/v1/engagements", "POST", {"name": "mine", "type": "quality_review"})[1]
+        before = admin_get(api + "/__mock/state")
+        result, console = _run_page(browser, f"{page_origin}/attacker.html?api={api}")
+        assert result["readState"] == "TypeError: Failed to fetch", result
+        assert result["readJournal"] == "TypeError: Failed to fetch", result
+        assert admin_get(api + "/__mock/state") == before, "the state is unchanged"
+        assert _call(api + f"/v1/engagements/{created['id']}")[0] == 200, "reset did not act"
+        assert admin_get(api + "/__mock/faults")["faults"] == [], "no fault rule was added"
+        journal = admin_get(api + "/__mock/requests")
+        assert [e["method"] for e in journal["requests"]] == ["POST", "GET"], "only the test's own calls"

@@ -95,7 +95,15 @@ def test_operation_that_fits_no_shape_is_a_startup_error(tmp_path: Path) -> None
             ),
             "http bearer only",
         ),
-        (lambda d: d["servers"].append({"url": "http://x/v2"}), "share one base path"),
+        (
+            lambda d: d["servers"].append({"url": "http://x/v1", "x-mock-security": ["apiKeyAuth"]}),
+            "must accept the same schemes",
+        ),
+        (lambda d: d["servers"][0].update({"x-mock-security": ["nope"]}), "nope not in components.securitySchemes"),
+        (
+            lambda d: d["paths"]["/engagements"]["get"].update(security=[{"bearerAuth": ["engagements:read"]}]),
+            "no security alternative can be used under '/api/v1'",
+        ),
     ],
 )
 def test_bad_spec_names_the_file_and_the_problem(tmp_path: Path, mutate, message: str) -> None:
@@ -199,3 +207,19 @@ def test_inline_replaces_refs_and_keeps_recursive_ones_resolvable() -> None:
     validator = SchemaSet(spec).at("/components/schemas/Tree")
     assert validator.is_valid({"children": [{"children": []}]})
     assert not validator.is_valid({"children": [{"children": 3}]})
+
+
+def test_every_operation_is_served_under_both_base_paths_with_its_own_scheme() -> None:
+    spec = Spec.load(SPEC_PATH)
+    assert spec.base_paths == {"/v1": frozenset({"bearerAuth"}), "/api/v1": frozenset({"apiKeyAuth"})}
+    assert spec.base_path == "/v1"  # the first server's: MockServer.url
+    served = {(op.method, op.path): op for op in spec.served}
+    for op in spec.operations:
+        if op.spec_path == "/health":
+            assert ("GET", "/api/v1/health") not in served
+            continue
+        v1, api = served[(op.method, op.path)], served[(op.method, "/api/v1" + op.spec_path)]
+        assert [set(alt) for alt in v1.security] == [{"bearerAuth"}]
+        assert [set(alt) for alt in api.security] == [{"apiKeyAuth"}]
+        assert v1.required_scopes == api.required_scopes  # the same scopes either way
+    assert spec.schemes["apiKeyAuth"].kind == "hmac" and spec.schemes["apiKeyAuth"].header == "X-Api-Key"

@@ -1,0 +1,533 @@
+"""Issue 10: no request breaks state, memory stays bounded, the admin API is protected,
+sessions are isolated all the way, ids reveal no tenant, state survives a restart.
+
+In-process through ``api`` (Flask test client and MockServer over a socket); the servers
+users run (``serve`` on granian and Werkzeug) in the last sections.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+from auralytik_mock import MockServer, create_app
+from auralytik_mock.app import engine_of
+from auralytik_mock.cli import banner
+from auralytik_mock.errors import FixtureError
+from auralytik_mock.journal import JOURNAL_BODY_BYTES, AccessLog, escape_control
+from auralytik_mock.pipeline import Engine
+from tests.conftest import CLOCK, FIXTURES, KEY, OTHER, Api, make_config
+from tests.test_cli import serving
+
+NEW = {"name": "n", "type": "quality_review"}
+TOKEN = "s3cret-admin-token"
+
+
+# -- 1. no request breaks state ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [("POST", "/v1/engagements"), ("PATCH", "/v1/engagements/eng_456")], ids=["POST", "PATCH"]
+)
+def test_a_lone_surrogate_is_refused_naming_the_field_and_nothing_changes(api: Api, method: str, path: str) -> None:
+    before = api.get("/__mock/state", key=None).json
+    body = '{"name": "n", "type": "t", "description": "\\udfff"}'
+    r = api.request(method, path, data=body, headers={"Content-Type": "application/json"})
+    assert r.status == 400 and r.json["error"]["code"] == "INVALID_JSON"
+    assert r.json["error"]["details"][0]["field"] == "body.description"
+    assert "surrogate" in r.json["error"]["message"]
+    assert api.get("/__mock/state", key=None).json == before
+    assert api.get("/v1/engagements/eng_456").status == 200
+    assert api.get("/v1/engagements").json["totalCount"] == 5
+
+
+def test_valid_astral_characters_are_stored_and_served(api: Api) -> None:
+    r = api.request(
+        "PATCH",
+        "/v1/engagements/eng_456",
+        data='{"description": "\\ud83d\\ude00 ok"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert r.status == 200 and r.json["description"] == "\U0001f600 ok"
+    assert api.get("/v1/engagements/eng_456").json["description"] == "\U0001f600 ok"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"name": "n", "type": "t", "description": ' + b"1" * 5000 + b"}",
+        b'{"name": "n", "type": "t", "description": 99999999999999999999}',
+        b'{"name": "n", "type": "t", "description": 1e400}',
+        b'{"name": "n", "type": "t", "description": ' + b"[" * 988 + b"]" * 988 + b"}",
+    ],
+    ids=["5000 digits", "beyond 64 bits", "float overflow", "988 deep"],
+)
+def test_numbers_and_nesting_beyond_the_limits_answer_400(api: Api, body: bytes) -> None:
+    r = api.request("POST", "/v1/engagements", data=body, headers={"Content-Type": "application/json"})
+    assert r.status == 400 and r.json["error"]["code"] == "INVALID_JSON", r.json
+    assert api.get("/v1/engagements").json["totalCount"] == 5
+
+
+def test_the_journal_and_the_state_read_back_whatever_was_sent(api: Api) -> None:
+    hostile = [
+        (b'"\\ud800"', "application/json", None),  # unauthenticated, a lone surrogate
+        (b"[" * 988 + b"]" * 988, "application/json", KEY),
+        (b'{"a": ' + b"9" * 5000 + b"}", "application/json", KEY),
+        (b"[1e400]", "application/json", KEY),
+        (b"\x1b[31m\r\nforged\xff", "text/plain", KEY),
+    ]
+    for body, content_type, key in hostile:
+        api.request("POST", "/v1/engagements", data=body, key=key, headers={"Content-Type": content_type})
+    journal = api.get("/__mock/requests", key=None)
+    assert journal.status == 200 and journal.json["count"] == len(hostile)
+    bodies = [entry["body"] for entry in journal.json["requests"]]
+    assert bodies[0] == '"\\ud800"', "refused JSON is kept as the text that was sent"
+    assert bodies[4] == "\x1b[31m\r\nforged\ufffd"
+    assert api.get("/__mock/state", key=None).status == 200
+
+
+def test_a_record_that_cannot_be_served_is_never_stored() -> None:
+    engine = Engine(make_config())
+    principal = engine.store.lookup_key(KEY)
+    assert principal is not None
+    from auralytik_mock.errors import InvalidRequestError
+
+    with pytest.raises(InvalidRequestError):
+        engine.store.update(principal, "engagements", "eng_456", {"description": "\udfff"})
+    with pytest.raises(InvalidRequestError):
+        engine.store.create(principal, "engagements", "eng_", {"name": "\ud800", "type": "t"})
+    assert engine.store.get(principal, "engagements", "eng_456")["description"] != "\udfff"
+    assert engine.store.count() == 7 + 523  # the engagements and their evaluations, unchanged
+    # the failed create used no id
+    assert engine.store.create(principal, "engagements", "eng_", {"name": "n", "type": "t"})["id"] == "eng_1000"
+
+
+# -- 2. memory bounded -------------------------------------------------------------------
+
+
+def test_the_journal_keeps_bodies_as_bounded_text() -> None:
+    client = create_app(make_config()).test_client()
+    bomb = b"[" + b"{}," * 200_000 + b"{}]"
+    client.post("/v1/engagements", data=bomb, headers={"Content-Type": "text/plain"})
+    client.post("/v1/engagements", json=NEW, headers={"Authorization": f"Bearer {KEY}"})
+    engine = engine_of(client.application)
+    kept = list(engine.journal.entries)
+    assert all(isinstance(e["_body"], bytes) and len(e["_body"]) <= JOURNAL_BODY_BYTES for e in kept)
+    shown = client.get("/__mock/requests").get_json()["requests"]
+    assert shown[0]["bodyTruncated"] is True and isinstance(shown[0]["body"], str)
+    assert len(shown[0]["body"]) == JOURNAL_BODY_BYTES
+    assert shown[1]["bodyTruncated"] is False and shown[1]["body"] == NEW
+
+
+def test_fault_rules_are_capped_with_a_clear_4xx() -> None:
+    client = create_app(make_config(max_fault_rules=3)).test_client()
+    rule = {"path": "/v1/engagements", "status": 500}
+    assert [client.post("/__mock/faults", json=rule).status_code for _ in range(3)] == [201] * 3
+    r = client.post("/__mock/faults", json=rule)
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "TOO_MANY_FAULT_RULES"
+    assert len(client.get("/__mock/faults").get_json()["faults"]) == 3
+
+
+def test_access_log_escapes_control_characters() -> None:
+    assert escape_control("GET /a\r\n12:00:00 GET /forged 200\x1b[2J\x85") == (
+        "GET /a\\x0d\\x0a12:00:00 GET /forged 200\\x1b[2J\\x85"
+    )
+
+
+def test_access_log_drops_and_counts_lines_when_stderr_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    release = threading.Event()
+    written = io.StringIO()
+
+    class SlowStderr:
+        def write(self, text: str) -> int:
+            release.wait(10)  # a pipe nobody reads
+            return written.write(text)
+
+        def flush(self) -> None:
+            pass
+
+    monkeypatch.setattr(sys, "stderr", SlowStderr())
+    log = AccessLog(interval=0.01, max_pending=50)
+    log.add("GET", "/first", 200, 1.0, "req_1")
+    time.sleep(0.1)  # let the writer take the first line and block on it
+    for n in range(1000):
+        log.add("GET", f"/v1/engagements/{n}", 200, 1.0, f"req_{n}")
+    assert len(log._pending) <= 50
+    assert log.dropped >= 900
+    release.set()
+    deadline = time.monotonic() + 5
+    while "dropped" not in written.getvalue() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    log.close()
+    assert f"{log.dropped} access log line(s) dropped" in written.getvalue()
+
+
+# -- 3. the admin API is protected -------------------------------------------------------
+
+
+def test_admin_token_is_required_on_every_admin_route_but_health() -> None:
+    client = create_app(make_config(admin_token=TOKEN)).test_client()
+    assert client.get("/__mock/health").status_code == 200
+    for method, path in [("GET", "/__mock/state"), ("POST", "/__mock/reset"), ("GET", "/__mock/requests")]:
+        r = client.open(path, method=method)
+        assert r.status_code == 401 and r.get_json()["error"]["code"] == "ADMIN_TOKEN_REQUIRED"
+    r = client.get("/__mock/state", headers={"X-Mock-Admin-Token": "wrong"})
+    assert r.status_code == 401 and r.get_json()["error"]["code"] == "ADMIN_TOKEN_INVALID"
+    assert client.get("/__mock/state", headers={"X-Mock-Admin-Token": TOKEN}).status_code == 200
+    assert client.get("/v1/engagements", headers={"Authorization": f"Bearer {KEY}"}).status_code == 200
+
+
+def test_mock_server_passes_the_admin_token_for_the_user() -> None:
+    with MockServer(config=make_config(admin_token=TOKEN, port=0)) as mock:
+        url = f"{mock.root_url}/__mock/state"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url, timeout=5)
+        assert refused.value.code == 401
+        refused.value.close()
+        with urllib.request.urlopen(urllib.request.Request(url, headers=mock.admin_headers()), timeout=5) as r:
+            assert r.status == 200
+        mock.reset()  # the Python helpers need no header
+        assert mock.state()["clients"]
+
+
+@pytest.mark.parametrize("origin", ["https://evil.example", "null", "http://localhost:3000"])
+def test_a_foreign_origin_can_neither_read_nor_act_on_the_admin_api(api: Api, origin: str) -> None:
+    created = api.post("/v1/engagements", json=NEW).json["id"]
+    for method, path, body in [
+        ("GET", "/__mock/state", None),
+        ("GET", "/__mock/requests", None),
+        ("POST", "/__mock/reset", None),
+        ("POST", "/__mock/faults", {"path": "/v1/engagements", "status": 500}),
+        ("PUT", "/__mock/clock", {"now": "2030-01-01T00:00:00Z"}),
+    ]:
+        r = api.request(method, path, key=None, json=body, headers={"Origin": origin})
+        assert r.status == 403 and r.json["error"]["code"] == "ORIGIN_NOT_ALLOWED", (path, r.json)
+        assert "Access-Control-Allow-Origin" not in r.headers
+        assert "Access-Control-Allow-Credentials" not in r.headers
+    assert api.get(f"/v1/engagements/{created}").status == 200, "reset did not act"
+    assert api.get("/__mock/faults", key=None).json["faults"] == []
+    assert api.get("/__mock/clock", key=None).json["now"] == CLOCK
+
+
+def test_same_origin_and_configured_origins_may_use_the_admin_api() -> None:
+    client = create_app(make_config(cors_origins=("https://console.example",))).test_client()
+    same = client.get("/__mock/state", headers={"Origin": "http://localhost", "Host": "localhost"})
+    assert same.status_code == 200
+    configured = client.post("/__mock/reset", headers={"Origin": "https://console.example"})
+    assert configured.status_code == 200
+    assert configured.headers["Access-Control-Allow-Origin"] == "https://console.example"
+    preflight = client.options(
+        "/__mock/state",
+        headers={
+            "Origin": "https://console.example",
+            "Access-Control-Request-Method": "PUT",
+            "Access-Control-Request-Headers": "content-type, x-mock-admin-token",
+        },
+    )
+    assert preflight.status_code == 204
+    assert preflight.headers["Access-Control-Allow-Origin"] == "https://console.example"
+    assert "x-mock-admin-token" in preflight.headers["Access-Control-Allow-Headers"]
+    refused = client.options(
+        "/__mock/state", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "PUT"}
+    )
+    assert refused.status_code == 403 and "Access-Control-Allow-Origin" not in refused.headers
+    # the API keeps its own CORS policy: the default '*' still serves browser apps
+    api = create_app(make_config()).test_client()
+    r = api.get("/v1/engagements", headers={"Origin": "https://app.example", "Authorization": f"Bearer {KEY}"})
+    assert r.status_code == 200 and r.headers["Access-Control-Allow-Origin"] == "https://app.example"
+
+
+@pytest.mark.parametrize("path", ["/v1/engagements", "/__mock/state", "/health"])
+def test_a_rebinding_host_is_refused_on_loopback(path: str) -> None:
+    client = create_app(make_config()).test_client()
+    auth = {"Authorization": f"Bearer {KEY}"}
+    r = client.get(path, headers={**auth, "Host": "attacker.example:4010"})
+    assert r.status_code == 403 and r.get_json()["error"]["code"] == "HOST_NOT_ALLOWED"
+    for host in ["localhost:4010", "127.0.0.1:4010", "[::1]:4010", "app.localhost"]:
+        assert client.get(path, headers={**auth, "Host": host}).status_code == 200, host
+    allowed = create_app(make_config(allowed_hosts=("mock.internal",))).test_client()
+    assert allowed.get(path, headers={**auth, "Host": "mock.internal:4010"}).status_code == 200
+    public = create_app(make_config(host="0.0.0.0")).test_client()
+    assert public.get(path, headers={**auth, "Host": "mock.example.com"}).status_code == 200
+
+
+def test_banner_warns_when_listening_publicly_without_a_token() -> None:
+    public = Engine(make_config(host="0.0.0.0"))
+    assert "WARNING" in banner(public, "http://127.0.0.1:4010") and "admin-token" in banner(public, "http://x")
+    assert "WARNING" not in banner(Engine(make_config(host="0.0.0.0", admin_token=TOKEN)), "http://x")
+    assert "WARNING" not in banner(Engine(make_config()), "http://x")
+
+
+# -- 4. sessions isolated all the way ----------------------------------------------------
+
+
+def test_fault_rules_journal_clock_and_reset_are_per_session(api: Api) -> None:
+    a = api.post("/__mock/sessions", key=None).json
+    b = api.post("/__mock/sessions", key=None).json
+    key_a, key_b = a["keys"][KEY], b["keys"][KEY]
+    rule = {"path": "/v1/engagements", "method": "GET", "status": 503, "times": 1}
+    assert api.post(f"/__mock/faults?session={a['id']}", key=None, json=rule).status == 201
+    assert api.get("/v1/engagements", key=key_b).status == 200, "B does not use A's rule"
+    assert api.get("/v1/engagements").status == 200, "nor does the default dataset"
+    assert api.get("/v1/engagements", key=key_a).status == 503, "A's rule is still there for A"
+    api.request("PUT", f"/__mock/clock?session={a['id']}", key=None, json={"now": "2030-01-01T00:00:00Z"}, check=False)
+    made_b = api.post("/v1/engagements", key=key_b, json=NEW).json
+    made_a = api.post("/v1/engagements", key=key_a, json=NEW).json
+    assert made_a["createdAt"] == "2030-01-01T00:00:00Z" and made_b["createdAt"] == CLOCK
+    journal_a = api.get(f"/__mock/requests?session={a['id']}", key=None).json
+    assert journal_a["count"] == 2 and {e["session"] for e in journal_a["requests"]} == {a["id"]}
+    # B's reset clears B only
+    assert api.post(f"/__mock/reset?session={b['id']}", key=None).status == 200
+    assert api.get(f"/__mock/requests?session={a['id']}", key=None).json["count"] == 2
+    assert api.get(f"/__mock/requests?session={b['id']}", key=None).json["count"] == 0
+    # the default reset leaves the sessions alone, and A's reset restores A's clock
+    assert api.post("/__mock/reset", key=None).status == 200
+    assert api.get(f"/__mock/requests?session={a['id']}", key=None).json["count"] == 2
+    assert api.post(f"/__mock/sessions/{a['id']}/reset", key=None).status == 200
+    assert api.get(f"/__mock/clock?session={a['id']}", key=None).json["now"] == CLOCK
+    assert api.get(f"/__mock/requests?session={a['id']}", key=None).json["count"] == 0
+
+
+def test_reset_unpins_the_clock() -> None:
+    client = create_app(make_config(clock=None)).test_client()
+    client.put("/__mock/clock", json={"now": "2030-01-01T00:00:00Z"})
+    client.post("/__mock/reset")
+    assert client.get("/__mock/clock").get_json()["pinned"] is False
+
+
+def test_reload_keeps_every_session_and_says_so(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import shutil
+
+    fixtures = tmp_path / "fixtures"
+    shutil.copytree(FIXTURES, fixtures)
+    client = create_app(make_config(fixtures=(fixtures,))).test_client()
+    engine = engine_of(client.application)
+    session = client.post("/__mock/sessions").get_json()
+    key = session["keys"][KEY]
+    made = client.post("/v1/engagements", json=NEW, headers={"Authorization": f"Bearer {key}"}).get_json()
+    kept = client.post("/v1/engagements", json=NEW, headers={"Authorization": f"Bearer {KEY}"}).get_json()
+    client.post(f"/__mock/faults?session={session['id']}", json={"path": "/v1/engagements/{id}", "status": 500})
+    with caplog.at_level(logging.WARNING, logger="auralytik_mock"):
+        assert engine.reload()  # a plain touch: nothing changed
+    assert "1 session(s) kept" in caplog.text and "default state kept" in caplog.text
+    auth = {"Authorization": f"Bearer {key}"}
+    assert client.get(f"/v1/engagements/{made['id']}", headers=auth).status_code == 500, "the rule stays"
+    client.delete(f"/__mock/faults?session={session['id']}")
+    assert client.get(f"/v1/engagements/{made['id']}", headers=auth).status_code == 200
+    assert client.get(f"/v1/engagements/{kept['id']}", headers={"Authorization": f"Bearer {KEY}"}).status_code == 200
+    acme = fixtures / "acme.yaml"
+    acme.write_text(acme.read_text().replace("name: Q1 Quality Review", "name: Edited"))
+    assert engine.reload()
+    assert client.get(f"/v1/engagements/{made['id']}", headers=auth).status_code == 200, "the session's data stays"
+    r = client.get(f"/v1/engagements/{kept['id']}", headers={"Authorization": f"Bearer {KEY}"})
+    assert r.status_code == 404, "the default dataset starts from the changed fixtures"
+
+
+# -- 8. ids reveal nothing about other tenants --------------------------------------------
+
+
+def test_ids_are_counted_per_tenant_and_deterministic(api: Api) -> None:
+    other = [api.post("/v1/engagements", key=OTHER, json=NEW).json["id"] for _ in range(2)]
+    mine = api.post("/v1/engagements", json=NEW).json["id"]
+    assert other == ["eng_1000", "eng_1001"] and mine == "eng_1000"
+    assert api.get("/v1/engagements/eng_1000", key=OTHER).json["id"] == "eng_1000"
+    assert api.get("/v1/engagements/eng_1001").status == 404, "another tenant's id is not revealed"
+    state = api.get("/__mock/state", key=None).json
+    assert api.request("PUT", "/__mock/state", key=None, json=state).status == 200, "the dump loads back"
+
+
+# -- 9. --persist ------------------------------------------------------------------------
+
+
+def _wait_for_file(path: Path, predicate, timeout: float = 5.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        if path.exists():
+            document = json.loads(path.read_text())
+            if predicate(document):
+                return document
+        assert time.monotonic() < deadline, "the state file was not written"
+        time.sleep(0.05)
+
+
+def _names(document: dict) -> list[str]:
+    acme = next(c for c in document["default"]["clients"] if c["id"] == "client_acme")
+    return [e["name"] for e in acme["engagements"]]
+
+
+def test_persist_saves_changes_and_loads_them_at_start(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    client = create_app(make_config(persist=path)).test_client()
+    auth = {"Authorization": f"Bearer {KEY}"}
+    created = client.post("/v1/engagements", json={**NEW, "name": "kept"}, headers=auth).get_json()
+    session = client.post("/__mock/sessions").get_json()
+    _wait_for_file(path, lambda d: "kept" in _names(d) and session["id"] in d["sessions"])
+    engine_of(client.application).close()
+    assert not list(tmp_path.glob(".state.json.*")), "no temporary file is left"
+
+    again = create_app(make_config(persist=path)).test_client()
+    assert again.get(f"/v1/engagements/{created['id']}", headers=auth).get_json()["name"] == "kept"
+    session_key = {"Authorization": f"Bearer {session['keys'][KEY]}"}
+    assert again.get("/v1/engagements", headers=session_key).status_code == 200, "the session came back"
+    assert again.post("/v1/engagements", json=NEW, headers=auth).get_json()["id"] != created["id"]
+    assert again.post("/__mock/reset").status_code == 200
+    _wait_for_file(path, lambda d: "kept" not in _names(d))
+    engine_of(again.application).close()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "cannot read the state file"),
+        ('{"clients": []}', "not an auralytik-mock state file"),
+        (
+            json.dumps(
+                {
+                    "format": "auralytik-mock-state/1",
+                    "default": {"clients": [{"id": "c", "name": "C", "apiKeys": [], "engagements": [{"id": 1}]}]},
+                }
+            ),
+            "state.json: default",
+        ),
+    ],
+)
+def test_a_bad_state_file_stops_start_up_with_a_precise_message(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "state.json"
+    path.write_text(content)
+    with pytest.raises(FixtureError, match=message):
+        Engine(make_config(persist=path))
+
+
+@pytest.mark.parametrize("server", ["granian", "werkzeug"])
+def test_persist_survives_a_restart_and_kill_9(tmp_path: Path, server: str) -> None:
+    from tests.test_cli import _call
+
+    path = tmp_path / "state.json"
+    with serving("--server", server, "--persist", str(path), "--quiet") as (base, process):
+        assert _call(base + "/v1/engagements", "POST", {**NEW, "name": "survivor"})[0] == 201
+        _wait_for_file(path, lambda d: "survivor" in _names(d))
+        os.killpg(process.pid, signal.SIGKILL)  # the server and granian's worker, no goodbye
+        process.communicate(timeout=10)
+    assert "survivor" in _names(json.loads(path.read_text())), "kill -9 left a whole file"
+    with serving("--server", server, "--persist", str(path), "--quiet") as (base, process):
+        listed = _call(base + "/v1/engagements?pageSize=50")[1]
+        assert "survivor" in [e["name"] for e in listed["data"]]
+        assert _call(base + "/v1/engagements", "POST", {**NEW, "name": "at shutdown"})[0] == 201
+        process.terminate()
+        process.communicate(timeout=10)
+    assert "at shutdown" in _names(json.loads(path.read_text())), "SIGTERM saves the last changes"
+
+
+def test_persist_is_off_by_default(tmp_path: Path) -> None:
+    assert make_config().persist is None
+    client = create_app(make_config()).test_client()
+    client.post("/v1/engagements", json=NEW, headers={"Authorization": f"Bearer {KEY}"})
+    assert engine_of(client.application).persister is None
+
+
+# -- the servers users run -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("server", ["granian", "werkzeug"])
+def test_serve_protects_the_admin_api(server: str) -> None:
+    env = {"AURALYTIK_MOCK_ADMIN_TOKEN": TOKEN}
+    with serving("--server", server, "--quiet", env=env) as (base, process):
+
+        def call(path: str, method: str = "GET", headers: dict[str, str] | None = None) -> int:
+            request = urllib.request.Request(base + path, method=method, headers=headers or {})
+            try:
+                with urllib.request.urlopen(request, timeout=5) as r:
+                    return int(r.status)
+            except urllib.error.HTTPError as e:
+                with e:
+                    json.loads(e.read())  # the envelope
+                return int(e.code)
+
+        assert call("/__mock/health") == 200
+        assert call("/__mock/state") == 401
+        assert call("/__mock/state", headers={"X-Mock-Admin-Token": TOKEN}) == 200
+        foreign = {"X-Mock-Admin-Token": TOKEN, "Origin": "https://evil.example"}
+        assert call("/__mock/reset", "POST", foreign) == 403
+        assert call("/v1/engagements", headers={"Host": "rebound.example", "Authorization": f"Bearer {KEY}"}) == 403
+
+
+def test_fixture_yaml_still_loads_with_per_tenant_ids(tmp_path: Path) -> None:
+    documents = [yaml.safe_load(p.read_text()) for p in sorted(FIXTURES.glob("*.yaml"))]
+    documents[1]["clients"][0]["engagements"][0]["id"] = "eng_456"  # Globex reuses Acme's id
+    for entry in documents[1]["clients"][0]["evaluations"]:  # and its evaluations follow it
+        if entry["with"]["engagementId"] == "eng_901":
+            entry["with"]["engagementId"] = "eng_456"
+    for n, document in enumerate(documents):
+        (tmp_path / f"{n}.yaml").write_text(yaml.safe_dump(document))
+    client = create_app(make_config(fixtures=(tmp_path,))).test_client()
+    assert client.get("/v1/engagements/eng_456", headers={"Authorization": f"Bearer {OTHER}"}).status_code == 200
+
+
+@pytest.mark.parametrize("server", ["granian", "werkzeug"])
+def test_serve_keeps_answering_when_nobody_reads_its_log(server: str) -> None:
+    """Issue 10: with stderr on a pipe nobody reads, Werkzeug hung after 318 requests.
+    ``serving`` pipes the server's output and reads it only at the end: a slow consumer."""
+    import http.client
+
+    with serving("--server", server, env={"AURALYTIK_MOCK_ACCESS_LOG": "true"}) as (base, process):
+        port = int(base.rsplit(":", 1)[1])
+        padding = "x" * 200  # long lines fill the 64 KiB pipe after a few hundred requests
+        answered = 0
+        for n in range(1500):
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            try:
+                connection.request(
+                    "GET", f"/v1/engagements/eng_{n}{padding}", headers={"Authorization": f"Bearer {KEY}"}
+                )
+                answered += connection.getresponse().status == 400
+            finally:
+                connection.close()
+        assert answered == 1500, "every call answered while the log waited"
+
+
+@pytest.mark.parametrize("server", ["granian", "werkzeug"])
+def test_serve_escapes_control_characters_in_its_log(server: str) -> None:
+    import http.client
+
+    with serving("--server", server, env={"AURALYTIK_MOCK_ACCESS_LOG": "true"}) as (base, process):
+        connection = http.client.HTTPConnection("127.0.0.1", int(base.rsplit(":", 1)[1]), timeout=5)
+        connection.request("GET", "/v1/engagements/a%0d%0a12:00:00.000%20GET%20forged%20200%1b[2J")
+        connection.getresponse().read()
+        connection.close()
+        time.sleep(0.3)  # the log is written off the request threads, 50 ms late
+        process.terminate()
+        output = process.communicate(timeout=10)[0]
+    assert "\x1b" not in output and "\r" not in output
+    assert "/v1/engagements/a\\x0d\\x0a12:00:00.000 GET forged 200\\x1b[2J" in output
+    assert not any(line.startswith("12:00:00.000 GET forged") for line in output.splitlines())
+
+
+def test_new_options_come_from_flags_and_variables() -> None:
+    from auralytik_mock.cli import _config, _parser
+    from auralytik_mock.config import Config
+
+    env = {
+        "AURALYTIK_MOCK_ADMIN_TOKEN": "t",
+        "AURALYTIK_MOCK_ALLOWED_HOSTS": "a.example, b.example",
+        "AURALYTIK_MOCK_PERSIST": "state.json",
+        "AURALYTIK_MOCK_MAX_FAULT_RULES": "7",
+    }
+    config = Config.from_env(env)
+    assert config.admin_token == "t" and config.allowed_hosts == ("a.example", "b.example")
+    assert config.persist == Path("state.json") and config.max_fault_rules == 7
+    args = _parser().parse_args(
+        ["serve", "--admin-token", "x", "--allowed-host", "h1", "--allowed-host", "h2", "--persist", "p.json"]
+    )
+    flagged = _config(args)
+    assert flagged.admin_token == "x" and flagged.allowed_hosts == ("h1", "h2") and flagged.persist == Path("p.json")
