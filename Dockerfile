@@ -28,6 +28,7 @@ EXPOSE 4010
 HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=3 \
   CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/__mock/health' % os.environ.get('AURALYTIK_MOCK_PORT', '4010'), timeout=2)"]
 
-# granian handles SIGTERM (docker stop) and stops at once, even as PID 1.
+# The server handles SIGTERM (docker stop) and stops at once, even as PID 1: calls waiting
+# in an injected delay are dropped, not waited for.
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["auralytik-mock", "serve"]

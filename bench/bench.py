@@ -1,23 +1,29 @@
-"""Benchmark auralytik-mock against Prism and a bare Flask app, on this machine, in one run.
+"""Benchmark auralytik-mock against Prism and against granian serving fixed bytes, in one run.
 
-Run it with ``bench/run.sh`` (installs wrk and Prism first). Prints one Markdown report and
-writes it to ``bench/results/latest.md`` (and the raw numbers to ``latest.json``).
+Run it with ``bench/run.sh`` (installs wrk and Prism first; ``bench/run.sh --help`` for
+subsets). Prints one Markdown report and writes it to ``bench/results/latest.md`` (and
+the raw numbers to ``latest.json``).
 
-What it measures, one server at a time on 127.0.0.1, each load bounded by ``--duration``:
+What it measures, one server at a time on 127.0.0.1, each load bounded by ``--duration``,
+the servers alternating round by round (``--rounds``; each cell is the median of the rounds):
 
-- req/s and p50/p99 latency (wrk) for GET list, GET one, POST and PATCH at concurrency
-  1, 8 and 32, for: auralytik-mock (``serve``, granian; with its access log and ``--quiet``),
-  Prism (``prism mock`` on the same openapi.yaml; default logging and ``-v error``) and a
-  bare Flask app with static answers on the same granian set-up;
+- req/s and p50/p90/p99/max latency (wrk) for GET list, GET one and POST at 8 and 64
+  connections, for: auralytik-mock (``serve --quiet``; ``serve`` with its access log;
+  ``--server werkzeug`` with ``--only``), Prism 5.16 (``prism mock -v error`` on the same
+  openapi.yaml; default logging with ``--only prism``) and granian serving fixed bytes
+  (``bench/fixed_app.py``, the HTTP server alone);
+- GET one while 32 other connections wait in ``Prefer: delay=5000``;
 - launch to first 200 (``auralytik-mock serve``, Prism), ``MockServer`` enter to first 200
   and exit, ``reset()``; RSS under load;
 - in-process: Flask test client GET one against a bare Flask test client;
 - scale: 100,000 engagements in the fixtures: load time and RSS, page 1 against page 4,000,
-  GET one against the 7-record store.
+  GET one against the 7-record store;
 - signed: GET one on ``/api/v1`` with an HMAC-signed request against the Bearer GET one on
-  ``/v1`` (``--quiet`` mock, wrk at c=8, and engine time in-process).
+  ``/v1`` (``--quiet`` mock, wrk at c=8, and engine time in-process);
+- with ``--profile``: where the mock's time goes under GET one load (py-spy, leaf functions).
 
-Absolute numbers drift between runs; compare only within one run (the ratios).
+Absolute numbers drift between runs and on a shared machine; compare only within one run
+(the ratios).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import json
 import os
 import platform
 import re
+import select
 import shutil
 import signal
 import socket
@@ -45,8 +52,9 @@ ROOT = Path(__file__).resolve().parents[1]
 PRISM = ROOT / "bench" / ".prism" / "node_modules" / ".bin" / "prism"
 PYTHON = sys.executable
 KEY = "YOUR_API_KEY"
-ENDPOINTS = ("GET list", "GET one", "POST", "PATCH")
-CONCURRENCY = (1, 8, 32)
+ENDPOINTS = ("GET list", "GET one", "POST")
+CONCURRENCY = (8, 64)
+PARKED = 32
 
 
 def free_port() -> int:
@@ -152,22 +160,39 @@ def wrk(url: str, script: Path, concurrency: int, duration: int) -> dict[str, fl
     out = result.stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p90 = _ms(re.search(r"\s90%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    top = _ms(re.search(r"Latency\s+\S+\s+\S+\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors: (.*)", out)
     if non2xx or errors:
         raise RuntimeError(f"{url}: not every answer was a success:\n{out}")
-    return {"rps": rps, "p50_ms": p50, "p99_ms": p99}
+    return {"rps": rps, "p50_ms": p50, "p90_ms": p90, "p99_ms": p99, "max_ms": top}
 
 
-def load(server: Server, scripts: dict[str, Path], duration: int) -> dict[str, object]:
+def park(base: str, count: int) -> list[socket.socket]:
+    """``count`` connections, each waiting in ``Prefer: delay=5000`` (GET one)."""
+    request = (
+        f"GET /v1/engagements/eng_456 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {KEY}\r\n"
+        "Prefer: delay=5000\r\n\r\n"
+    ).encode()
+    host, port = base.rsplit("//", 1)[1].split(":")
+    socks = []
+    for _ in range(count):
+        sock = socket.create_connection((host, int(port)), timeout=10)
+        sock.sendall(request)
+        socks.append(sock)
+    return socks
+
+
+def load(server: Server, scripts: dict[str, Path], duration: int, parked: bool) -> dict[str, object]:
+    """One round against ``server``: every endpoint at every concurrency (and GET one with parked calls)."""
     with running(server) as (base, process, _):
         api = base + server.prefix
         urls = {
             "GET list": (api + "/engagements", scripts["GET"]),
             "GET one": (api + "/engagements/eng_456", scripts["GET"]),
             "POST": (api + "/engagements", scripts["POST"]),
-            "PATCH": (api + "/engagements/eng_456", scripts["PATCH"]),
         }
         results: dict[str, dict[int, dict[str, float]]] = {}
         rss = 0.0
@@ -177,7 +202,63 @@ def load(server: Server, scripts: dict[str, Path], duration: int) -> dict[str, o
             for concurrency in CONCURRENCY:
                 results[endpoint][concurrency] = wrk(url, script, concurrency, duration)
                 rss = max(rss, tree_rss_mib(process.pid))
+        if parked:
+            # The same GET one cell, measured right before and while 32 calls wait in a 5 s
+            # delay (the cell must end before they do).
+            seconds = min(duration, 4)
+            url, script = urls["GET one"]
+            before = wrk(url, script, 8, seconds)
+            socks = park(base, PARKED)
+            try:
+                during = wrk(url, script, 8, seconds)
+                waiting = len(select.select(socks, [], [], 0)[0])
+            finally:
+                for sock in socks:
+                    sock.close()
+            if waiting:
+                raise RuntimeError(f"{server.name}: {waiting} parked calls were answered before their delay")
+            results["GET one, 32 parked"] = {8: during}
+            results["GET one, none parked"] = {8: before}
         return {"load": results, "rss_mib": rss}
+
+
+def median_rounds(rounds: list[dict[str, object]]) -> dict[str, object]:
+    """Each cell's metrics: the median over the rounds."""
+    merged: dict[str, dict[int, dict[str, float]]] = {}
+    first: dict[str, dict[int, dict[str, float]]] = rounds[0]["load"]  # type: ignore[assignment]
+    for endpoint, cells in first.items():
+        merged[endpoint] = {}
+        for c, cell in cells.items():
+            merged[endpoint][c] = {
+                metric: statistics.median(r["load"][endpoint][c][metric] for r in rounds)  # type: ignore[index]
+                for metric in cell
+            }
+    return {"load": merged, "rss_mib": max(float(r["rss_mib"]) for r in rounds), "rounds": rounds}  # type: ignore[arg-type]
+
+
+def profile(server: Server, scripts: dict[str, Path], seconds: int) -> list[tuple[str, float]]:
+    """Where the serving process spends its time under GET one load: leaf functions by share of samples."""
+    spy = shutil.which("py-spy") or str(Path(PYTHON).parent / "py-spy")
+    with running(server) as (base, process, _), tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "profile.txt"
+        recorder = subprocess.Popen(
+            [spy, "record", "--format", "raw", "--rate", "500", "-d", str(seconds + 1), "-o", str(out),
+             "--pid", str(process.pid), "--nonblocking"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        time.sleep(0.5)
+        wrk(base + server.prefix + "/engagements/eng_456", scripts["GET"], 8, seconds)
+        recorder.wait(timeout=seconds + 30)
+        leaves: dict[str, int] = {}
+        total = 0
+        for line in out.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            leaf = stack.rsplit(";", 1)[-1]
+            leaf = re.sub(r" \(.*/", " (", leaf)
+            leaves[leaf] = leaves.get(leaf, 0) + int(count)
+            total += int(count)
+    ranked = sorted(leaves.items(), key=lambda item: -item[1])[:15]
+    return [(name, count / max(total, 1)) for name, count in ranked]
 
 
 def launch_times(server: Server, runs: int) -> float:
@@ -356,21 +437,27 @@ def signed_vs_bearer(duration: int) -> dict[str, float]:
 def servers(python: str) -> dict[str, Server]:
     mock = lambda *extra: lambda port: [python, "-m", "auralytik_mock", "serve", "--port", str(port), *extra]  # noqa: E731
     prism = lambda *extra: lambda port: [str(PRISM), "mock", "openapi.yaml", "-p", str(port), "-h", "127.0.0.1", *extra]  # noqa: E731
-    bare = [python, "-m", "granian", "--interface", "wsgi", "--workers", "1", "--blocking-threads", "8",
-            "--log-level", "error", "bare_app:app", "--host", "127.0.0.1", "--port"]  # fmt: skip
+    fixed = [python, "-m", "granian", "--interface", "wsgi", "--workers", "1", "--blocking-threads", "8",
+             "--log-level", "error", "fixed_app:app", "--host", "127.0.0.1", "--port"]  # fmt: skip
     return {
-        "mock": Server("auralytik-mock (access log)", mock(), "/v1", "/v1/engagements"),
         "mock_quiet": Server("auralytik-mock --quiet", mock("--quiet"), "/v1", "/v1/engagements"),
-        "prism": Server("Prism (default logging)", prism(), "", "/engagements"),
-        "prism_quiet": Server("Prism -v error", prism("-v", "error"), "", "/engagements"),
-        "bare": Server(
-            "bare Flask (granian)",
-            lambda port: [*bare, str(port)],
+        "prism_quiet": Server("Prism 5.16 -v error", prism("-v", "error"), "", "/engagements"),
+        "fixed": Server(
+            "granian, fixed body",
+            lambda port: [*fixed, str(port)],
             "/v1",
             "/v1/engagements",
             env={"PYTHONPATH": str(ROOT / "bench")},
         ),
+        "mock": Server("auralytik-mock (access log)", mock(), "/v1", "/v1/engagements"),
+        "mock_werkzeug": Server(
+            "auralytik-mock --server werkzeug", mock("--quiet", "--server", "werkzeug"), "/v1", "/v1/engagements"
+        ),
+        "prism": Server("Prism 5.16 (default logging)", prism(), "", "/engagements"),
     }
+
+
+DEFAULT_SERVERS = ("mock_quiet", "prism_quiet", "fixed", "mock")
 
 
 def report(results: dict[str, object], args: argparse.Namespace) -> str:
@@ -378,24 +465,31 @@ def report(results: dict[str, object], args: argparse.Namespace) -> str:
         "# auralytik-mock benchmark",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"{platform.system()} {platform.release()}; wrk, {args.duration:g} s per cell; "
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
-        "Command: `bench/run.sh` (the same run gives every number below; compare ratios, not absolutes).",
+        f"{platform.system()} {platform.release()}; wrk -t2, {args.duration:g} s per cell, medians of "
+        f"{args.rounds} alternating round(s); {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
+        f"Command: `bench/run.sh {' '.join(sys.argv[1:])}`".rstrip()
+        + " (compare ratios within one run, not absolutes).",
         "",
-        "## Throughput (req/s) and latency (p50 / p99 ms)",
+        "## Throughput (req/s) and latency (p50 / p90 / p99 / max, ms)",
         "",
     ]
     loads: dict[str, dict[str, object]] = results["load"]  # type: ignore[assignment]
     names = list(loads)
     lines.append("| endpoint | c | " + " | ".join(loads[n]["name"] for n in names) + " |")  # type: ignore[operator]
     lines.append("|---|---|" + "---|" * len(names))
-    for endpoint in ENDPOINTS:
-        for c in CONCURRENCY:
-            cells = []
-            for name in names:
-                cell = loads[name]["load"][endpoint][c]  # type: ignore[index]
-                cells.append(f"{cell['rps']:,.0f} ({cell['p50_ms']:.2f} / {cell['p99_ms']:.2f})")
-            lines.append(f"| {endpoint} | {c} | " + " | ".join(cells) + " |")
+    rows = [(e, c) for e in ENDPOINTS for c in CONCURRENCY]
+    rows += [("GET one, none parked", 8), ("GET one, 32 parked", 8)]
+    for endpoint, c in rows:
+        cells = []
+        for name in names:
+            cell = loads[name]["load"].get(endpoint, {}).get(c)  # type: ignore[attr-defined]
+            cells.append(
+                f"{cell['rps']:,.0f} ({cell['p50_ms']:.2f} / {cell['p90_ms']:.2f} / {cell['p99_ms']:.2f} / "
+                f"{cell['max_ms']:.1f})"
+                if cell
+                else "-"
+            )
+        lines.append(f"| {endpoint} | {c} | " + " | ".join(cells) + " |")
     lines.append("| RSS under load (MiB) | | " + " | ".join(f"{loads[n]['rss_mib']:.0f}" for n in names) + " |")
     lines += ["", "## Targets", "", "| target | measured | holds |", "|---|---|---|"]
     for target, measured, holds in results["targets"]:  # type: ignore[attr-defined]
@@ -407,28 +501,36 @@ def ratios(results: dict[str, object]) -> list[tuple[str, str, bool]]:
     loads: dict[str, dict[str, object]] = results["load"]  # type: ignore[assignment]
     targets: list[tuple[str, str, bool]] = []
 
-    def rps(name: str, endpoint: str, c: int) -> float:
-        return float(loads[name]["load"][endpoint][c]["rps"])  # type: ignore[index]
+    def cell(name: str, endpoint: str, c: int) -> dict[str, float]:
+        return loads[name]["load"][endpoint][c]  # type: ignore[index,no-any-return]
 
-    def p99(name: str, endpoint: str, c: int) -> float:
-        return float(loads[name]["load"][endpoint][c]["p99_ms"])  # type: ignore[index]
-
-    def pair(ours: str, theirs: str, floor: float, label: str) -> None:
-        if ours not in loads or theirs not in loads:
-            return
-        worst = min(rps(ours, e, c) / rps(theirs, e, c) for e in ENDPOINTS for c in (8, 32))
-        targets.append((f"{label}: req/s >= {floor}x on every endpoint at c=8 and c=32",
-                        f"worst {worst:.2f}x", worst >= floor))  # fmt: skip
-
-    pair("mock", "prism", 1.5, "mock (access log) vs Prism (default logging)")
-    pair("mock_quiet", "prism", 1.5, "mock --quiet vs Prism (default logging)")
-    pair("mock_quiet", "prism_quiet", 1.0, "mock --quiet vs Prism -v error")
-    pair("mock_quiet", "bare", 0.75, "mock --quiet vs bare Flask on granian")
-    for ours, theirs in (("mock", "prism"), ("mock_quiet", "prism_quiet")):
-        if ours in loads and theirs in loads:
-            worse = [f"{e} c={c}" for e in ENDPOINTS for c in (8, 32) if p99(ours, e, c) > p99(theirs, e, c)]
-            targets.append((f"{loads[ours]['name']} p99 no worse than {loads[theirs]['name']}",
-                            "worse at " + ", ".join(worse) if worse else "never worse", not worse))  # fmt: skip
+    ours = "mock_quiet"
+    if ours in loads and "prism_quiet" in loads:
+        for endpoint in ENDPOINTS:
+            for c in CONCURRENCY:
+                mine, prism = cell(ours, endpoint, c), cell("prism_quiet", endpoint, c)
+                ratio = mine["p99_ms"] / prism["p99_ms"]
+                measured = f"{mine['p99_ms']:.2f} ms vs {prism['p99_ms']:.2f} ms ({ratio:.2f}x)"
+                targets.append((f"{endpoint} c={c}: p99 <= Prism -v error's", measured, ratio <= 1))
+        for endpoint in ENDPOINTS:
+            for c in CONCURRENCY:
+                mine, prism = cell(ours, endpoint, c), cell("prism_quiet", endpoint, c)
+                ratio = mine["rps"] / prism["rps"]
+                targets.append((f"{endpoint} c={c}: req/s >= 3x Prism -v error's",
+                                f"{mine['rps']:,.0f} vs {prism['rps']:,.0f} ({ratio:.2f}x)", ratio >= 3))  # fmt: skip
+    if ours in loads and "fixed" in loads:
+        for c in CONCURRENCY:
+            mine, fixed = cell(ours, "GET one", c), cell("fixed", "GET one", c)
+            ratio = mine["rps"] / fixed["rps"]
+            targets.append((f"GET one c={c}: req/s >= 1/3 of granian's fixed body",
+                            f"{mine['rps']:,.0f} vs {fixed['rps']:,.0f} ({ratio:.2f}x)", ratio >= 1 / 3))  # fmt: skip
+    for name in ("mock_quiet", "mock_werkzeug"):
+        if name in loads and "GET one, 32 parked" in loads[name]["load"]:  # type: ignore[operator]
+            during, before = cell(name, "GET one, 32 parked", 8), cell(name, "GET one, none parked", 8)
+            ratio = during["p99_ms"] / before["p99_ms"]
+            label = f"{loads[name]['name']}: GET one p99 with 32 calls parked in a delay <= 2x without"
+            measured = f"{during['p99_ms']:.2f} ms vs {before['p99_ms']:.2f} ms ({ratio:.2f}x)"
+            targets.append((label, measured, ratio <= 2))
     launch = results.get("launch", {})
     if isinstance(launch, dict) and "mock" in launch and "prism" in launch:
         ratio = launch["mock"] / launch["prism"]
@@ -494,11 +596,17 @@ def ratios(results: dict[str, object]) -> list[tuple[str, str, bool]]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0],
+        epilog="Servers for --only: " + ", ".join(servers(PYTHON)) + f" (default: {' '.join(DEFAULT_SERVERS)}).",
+    )
     parser.add_argument("--duration", type=int, default=3, help="whole seconds per wrk cell (default 3)")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds; cells are medians (default 2)")
     parser.add_argument("--skip-prism", action="store_true", help="do not run Prism")
     parser.add_argument("--skip-scale", action="store_true", help="skip the 100,000-engagement run")
-    parser.add_argument("--only", nargs="*", help="servers to load: mock mock_quiet prism prism_quiet bare")
+    parser.add_argument("--skip-extras", action="store_true", help="only the load table: no launch, in-process, scale")
+    parser.add_argument("--only", nargs="*", help="servers to load (see below)")
+    parser.add_argument("--profile", type=int, default=0, metavar="S", help="also profile the mock for S seconds")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         print("bench: wrk is missing; run bench/run.sh", file=sys.stderr)
@@ -507,15 +615,24 @@ def main() -> int:
     if args.skip_prism or not PRISM.exists():
         available.pop("prism")
         available.pop("prism_quiet")
-    chosen = {k: v for k, v in available.items() if not args.only or k in args.only}
+    chosen = {k: v for k, v in available.items() if (k in args.only if args.only else k in DEFAULT_SERVERS)}
     results: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as tmp:
         scripts = lua_scripts(Path(tmp))
-        loads = {}
-        for key, server in chosen.items():
-            print(f"bench: loading {server.name} ...", file=sys.stderr, flush=True)
-            loads[key] = {"name": server.name, **load(server, scripts, args.duration)}
-        results["load"] = loads
+        rounds: dict[str, list[dict[str, object]]] = {key: [] for key in chosen}
+        for number in range(args.rounds):
+            for key, server in chosen.items():
+                print(f"bench: round {number + 1}: {server.name} ...", file=sys.stderr, flush=True)
+                rounds[key].append(load(server, scripts, args.duration, parked=key.startswith("mock")))
+        results["load"] = {key: {"name": chosen[key].name, **median_rounds(r)} for key, r in rounds.items()}
+        if args.profile:
+            print("bench: profile ...", file=sys.stderr, flush=True)
+            results["profile"] = profile(available["mock_quiet"], scripts, args.profile)
+    if args.skip_extras:
+        results["targets"] = ratios(results)
+        text = report(results, args) + _profile_text(results)
+        print(text)
+        return 0
     print("bench: launch times ...", file=sys.stderr, flush=True)
     launch = {"mock": launch_times(available["mock"], 5)}
     if "prism" in available:
@@ -558,13 +675,22 @@ def main() -> int:
             f"page 1 {big['page_1_us']:.0f} us, page 4,000 {big['page_4000_us']:.0f} us, "
             f"GET one {big['get_one_us']:.1f} us (engine time, in-process)"
         )
-    text += "\n".join(extra) + "\n"
+    text += "\n".join(extra) + "\n" + _profile_text(results)
     print(text)
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "latest.md").write_text(text)
     (out / "latest.json").write_text(json.dumps(results, indent=2, default=str))
     return 0
+
+
+def _profile_text(results: dict[str, object]) -> str:
+    if "profile" not in results:
+        return ""
+    lines = ["", "## Where the time goes (py-spy, GET one at c=8, leaf functions by share of samples)", ""]
+    for name, share in results["profile"]:  # type: ignore[attr-defined]
+        lines.append(f"- {share * 100:.1f}% {name}")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

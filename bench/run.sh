@@ -4,9 +4,13 @@
 # bench/bench.py, which prints one table and writes bench/results/latest.{md,json}, then
 # bench/scale.py (evaluations filters at 100,000 records; bench/results/scale.{md,json}).
 # Everything runs on 127.0.0.1, one server at a time, each load bounded in time.
-# Arguments go to bench.py (e.g. --duration 2, --skip-prism, --skip-scale).
+# Arguments go to bench.py: `bench/run.sh --help` lists them (--duration, --rounds, --only,
+# --skip-prism, --skip-scale, --skip-extras, --profile). A full run takes about 5 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = "--help" ] || [ "${1:-}" = "-h" ]; then
+  exec "${PYTHON:-python3}" bench/bench.py --help
+fi
 PRISM_VERSION=5.16.0
 
 bash scripts/install-test-deps.sh >/dev/null

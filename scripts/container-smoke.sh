@@ -7,7 +7,8 @@
 #   3. run it with its own fixtures mounted, wait until its HEALTHCHECK passes;
 #   4. the vendor's three curl examples, a 401, a 403 and the mounted fixture's key;
 #      the admin API behind its token (AURALYTIK_MOCK_ADMIN_TOKEN), as the README shows;
-#   5. podman stop, and how long it took;
+#      a fault rule's drop (0 bytes received);
+#   5. podman stop with 4 calls waiting in a 60 s injected delay, and how long it took;
 #   6. the state kept in a volume (AURALYTIK_MOCK_PERSIST) is there after a restart.
 # Prints "container-smoke: OK ..." with the timings; exits non-zero on any failure.
 set -euo pipefail
@@ -130,10 +131,27 @@ expect 200 'len(b["clients"]) == 3' -- "$ADMIN/state" -H "X-Mock-Admin-Token: sm
 expect 403 'b["error"]["code"] == "ORIGIN_NOT_ALLOWED"' -- -X POST "$ADMIN/reset" \
   -H "X-Mock-Admin-Token: smoke-token" -H "Origin: https://evil.example"
 
-# 5. Stop, as docker stop does (SIGTERM, then SIGKILL after the timeout).
+# A drop: the connection closes with no status line and no byte (curl: 52, empty reply).
+curl -sS -o /dev/null -X POST "$ADMIN/faults" -H "Content-Type: application/json" \
+  -H "X-Mock-Admin-Token: smoke-token" -d '{"method": "GET", "path": "/v1/engagements/eng_457", "drop": true}'
+python3 - "$PORT" <<'PY'
+import socket, sys
+with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5) as s:
+    s.sendall(b"GET /v1/engagements/eng_457 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer YOUR_API_KEY\r\n\r\n")
+    got = s.recv(100)
+assert got == b"", f"container-smoke: a drop sent {got!r}"
+PY
+
+# 5. Stop, as docker stop does (SIGTERM, then SIGKILL after the timeout), while calls wait
+# in a 60 s injected delay: they are dropped, the stop does not wait for them.
+for _ in 1 2 3 4; do
+  curl -s -o /dev/null -m 30 "$API/engagements" -H "Authorization: Bearer YOUR_API_KEY" -H "Prefer: delay=60000" &
+done
+sleep 0.3
 t=$(now)
 podman stop -t 10 "$NAME" >/dev/null 2>>"$WORK/run.log"
 stop_s=$(since "$t")
+wait || true  # the delayed curls end (curl 52, empty reply) as soon as their connection is dropped
 exit_code=$(podman inspect "$NAME" --format '{{.State.ExitCode}}')
 
 # 6. The state survived in the volume: the file is whole, and a restarted container serves it.

@@ -2,7 +2,7 @@
 envelope (never a 500, never HTML), keeps serving, and loses nothing.
 
 Runs over a real socket against both servers users meet: Werkzeug's (``MockServer``,
-as in tests) and granian's (``auralytik-mock serve``, as in the sandbox and container).
+as in tests) and the default asyncio server (``auralytik-mock serve``, as in the sandbox and container).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ AUTH = {"Authorization": "Bearer YOUR_API_KEY"}
 JSON = {**AUTH, "Content-Type": "application/json"}
 
 
-@pytest.fixture(scope="module", params=["werkzeug", "granian"])
+@pytest.fixture(scope="module", params=["werkzeug", "asyncio"])
 def base(request: pytest.FixtureRequest) -> Iterator[tuple[str, int]]:
     if request.param == "werkzeug":
         with MockServer(validate_responses=True) as mock:

@@ -1,4 +1,4 @@
-"""The auralytik-mock command: check, and serve as a real process (granian and Werkzeug)."""
+"""The auralytik-mock command: check, and serve as a real process (the asyncio server and Werkzeug)."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def serving(
         yield base, process
     finally:
         if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)  # granian's worker too
+            os.killpg(process.pid, signal.SIGKILL)
             process.communicate(timeout=5)
 
 
@@ -111,7 +111,7 @@ def test_bad_environment_value_is_a_clear_usage_error(monkeypatch, capsys) -> No
     assert "AURALYTIK_MOCK_LATENCY" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("server", ["granian", "werkzeug"])
+@pytest.mark.parametrize("server", ["asyncio", "werkzeug"])
 def test_serve_runs_the_seed_examples_and_stops_on_sigterm(server: str) -> None:
     with serving("--server", server, "--clock", "2024-02-01T00:00:00Z") as (base, process):
         status, body, _ = _call(base + "/v1/engagements")
@@ -140,7 +140,7 @@ def test_serve_runs_the_seed_examples_and_stops_on_sigterm(server: str) -> None:
     assert f"{base}/v1" in output
 
 
-@pytest.mark.parametrize("server", ["granian", "werkzeug"])
+@pytest.mark.parametrize("server", ["asyncio", "werkzeug"])
 def test_serve_writes_an_access_log_line_per_request(server: str) -> None:
     with serving("--server", server) as (base, process):
         assert _call(base + "/v1/engagements/eng_456")[0] == 200
@@ -249,3 +249,11 @@ def test_installed_wheel_serves_bundled_spec_from_another_directory(tmp_path: Pa
             check=True,
         ).stdout
         assert str(bundled) in where
+
+
+def test_the_retired_granian_server_name_serves_on_the_default_with_a_notice() -> None:
+    with serving("--server", "granian", "--quiet") as (base, process):
+        assert _call(base + "/v1/engagements")[0] == 200
+        process.terminate()
+        output = process.communicate(timeout=10)[0]
+    assert "--server granian is retired; serving on asyncio" in output

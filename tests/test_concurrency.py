@@ -16,7 +16,7 @@ THREADS, CALLS = 8, 100
 AUTH = {"Authorization": "Bearer YOUR_API_KEY"}
 
 
-@pytest.fixture(params=["werkzeug", "granian"])
+@pytest.fixture(params=["werkzeug", "asyncio"])
 def target(request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture) -> Iterator[str]:
     caplog.set_level(logging.WARNING)
     if request.param == "werkzeug":

@@ -2,7 +2,7 @@
 sessions are isolated all the way, ids reveal no tenant, state survives a restart.
 
 In-process through ``api`` (Flask test client and MockServer over a socket); the servers
-users run (``serve`` on granian and Werkzeug) in the last sections.
+users run (``serve`` on its asyncio server and on Werkzeug) in the last sections.
 """
 
 from __future__ import annotations
@@ -409,7 +409,7 @@ def test_a_bad_state_file_stops_start_up_with_a_precise_message(tmp_path: Path, 
         Engine(make_config(persist=path))
 
 
-@pytest.mark.parametrize("server", ["granian", "werkzeug"])
+@pytest.mark.parametrize("server", ["asyncio", "werkzeug"])
 def test_persist_survives_a_restart_and_kill_9(tmp_path: Path, server: str) -> None:
     from tests.test_cli import _call
 
@@ -417,7 +417,7 @@ def test_persist_survives_a_restart_and_kill_9(tmp_path: Path, server: str) -> N
     with serving("--server", server, "--persist", str(path), "--quiet") as (base, process):
         assert _call(base + "/v1/engagements", "POST", {**NEW, "name": "survivor"})[0] == 201
         _wait_for_file(path, lambda d: "survivor" in _names(d))
-        os.killpg(process.pid, signal.SIGKILL)  # the server and granian's worker, no goodbye
+        os.killpg(process.pid, signal.SIGKILL)  # the server, no goodbye
         process.communicate(timeout=10)
     assert "survivor" in _names(json.loads(path.read_text())), "kill -9 left a whole file"
     with serving("--server", server, "--persist", str(path), "--quiet") as (base, process):
@@ -439,7 +439,7 @@ def test_persist_is_off_by_default(tmp_path: Path) -> None:
 # -- the servers users run -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("server", ["granian", "werkzeug"])
+@pytest.mark.parametrize("server", ["asyncio", "werkzeug"])
 def test_serve_protects_the_admin_api(server: str) -> None:
     env = {"AURALYTIK_MOCK_ADMIN_TOKEN": TOKEN}
     with serving("--server", server, "--quiet", env=env) as (base, process):
@@ -474,7 +474,7 @@ def test_fixture_yaml_still_loads_with_per_tenant_ids(tmp_path: Path) -> None:
     assert client.get("/v1/engagements/eng_456", headers={"Authorization": f"Bearer {OTHER}"}).status_code == 200
 
 
-@pytest.mark.parametrize("server", ["granian", "werkzeug"])
+@pytest.mark.parametrize("server", ["asyncio", "werkzeug"])
 def test_serve_keeps_answering_when_nobody_reads_its_log(server: str) -> None:
     """Issue 10: with stderr on a pipe nobody reads, Werkzeug hung after 318 requests.
     ``serving`` pipes the server's output and reads it only at the end: a slow consumer."""
@@ -496,7 +496,7 @@ def test_serve_keeps_answering_when_nobody_reads_its_log(server: str) -> None:
         assert answered == 1500, "every call answered while the log waited"
 
 
-@pytest.mark.parametrize("server", ["granian", "werkzeug"])
+@pytest.mark.parametrize("server", ["asyncio", "werkzeug"])
 def test_serve_escapes_control_characters_in_its_log(server: str) -> None:
     import http.client
 

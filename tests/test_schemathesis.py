@@ -6,7 +6,7 @@ response_headers_conformance, negative_data_rejection, positive_data_acceptance,
 ignored_auth, use_after_free, ensure_resource_availability, unsupported_method, ...),
 in the examples, coverage, fuzzing and stateful phases (the spec's links chain create
 -> get -> patch), with a fixed seed and a bounded example count. The mock runs as users
-run it (granian) with its response self-check on, so any drift is a 500 that fails here.
+run it (the default asyncio server) with its response self-check on, so any drift is a 500 that fails here.
 """
 
 from __future__ import annotations

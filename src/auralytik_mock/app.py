@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
-import time
+import threading
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs
@@ -21,13 +21,16 @@ from werkzeug.exceptions import HTTPException
 
 from . import admin
 from .config import Config
-from .errors import ApiError
-from .pipeline import Engine
+from .errors import ApiError, PayloadTooLargeError
+from .pipeline import ADMIN_PREFIX, Engine
 from .types import MockRequest, MockResponse
 
 log = logging.getLogger("auralytik_mock")
 
 EXTENSION = "auralytik_mock"
+#: ``app.extensions[STOPPING]``: a ``threading.Event`` set when the server stops; calls
+#: parked in an injected delay wake up and drop their connection (stop never waits for them).
+STOPPING = "auralytik_mock.stopping"
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"]
 
 
@@ -61,12 +64,51 @@ class _DroppedConnection(Response):
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-            return []
-        # A server that hides its socket: promise a body and end the connection early.
+            # Werkzeug treats a ConnectionError as a client gone: no answer, nothing logged.
+            raise ConnectionAbortedError("connection dropped by a fault rule")
+        # A WSGI server that hides its socket (the Flask test client, a server of your own):
+        # promise a body and end early, so at least the body cannot be read.
         start_response(
             "200 OK", [("Content-Type", "application/json"), ("Content-Length", "1048576"), ("Connection", "close")]
         )
         return [b"{"]
+
+
+def is_admin_path(path: str) -> bool:
+    """``/__mock`` and below: the admin API (its own body limit; never journaled)."""
+    return path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
+
+
+def admin_body_limit(engine: Engine) -> int:
+    """The body limit of admin calls (``Config.max_admin_body_bytes``)."""
+    return engine.config.max_admin_body_bytes
+
+
+def too_large(engine: Engine, limit: int) -> MockResponse:
+    """The 413 envelope for a body over ``limit`` bytes."""
+    return engine.render(PayloadTooLargeError(f"The request body is larger than the limit of {limit} bytes."))
+
+
+#: Error codes of refusals made before a request reaches the engine (HTTP-level problems).
+PROTOCOL_CODES = {
+    408: "REQUEST_TIMEOUT",
+    413: "PAYLOAD_TOO_LARGE",
+    414: "URI_TOO_LONG",
+    431: "REQUEST_HEADER_FIELDS_TOO_LARGE",
+}
+
+
+def protocol_error(engine: Engine, status: int, message: str) -> MockResponse:
+    """The envelope for a request refused at the HTTP level (malformed, too long, too large)."""
+    error = ApiError(message)
+    error.status = status
+    error.code = PROTOCOL_CODES.get(status, "BAD_REQUEST")
+    return engine.render(error)
+
+
+def _wait(stopping: threading.Event, delay: float) -> bool:
+    """Wait out an injected delay; ``True`` when the server stopped meanwhile."""
+    return stopping.wait(delay)
 
 
 #: An oversized body is read and dropped up to this many bytes, so the client is done
@@ -100,17 +142,36 @@ class EngineWSGI:
     the whole engine pipeline for a GET, so the routed paths skip them.
     """
 
-    def __init__(self, engine: Engine, flask_wsgi: Any, max_body_bytes: int) -> None:
+    def __init__(self, engine: Engine, flask_wsgi: Any, stopping: threading.Event) -> None:
         self.engine = engine
         self.flask_wsgi = flask_wsgi
-        self.max_body_bytes = max_body_bytes
+        self.stopping = stopping
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         raw_path = environ.get("PATH_INFO", "") or "/"
         path = raw_path.encode("latin-1").decode("utf-8", "replace")
-        if not path.startswith("/__mock") and self.engine.world.router.route(path) is None:
+        admin = is_admin_path(path)
+        if not admin and self.engine.world.router.route(path) is None:
             return self.flask_wsgi(environ, start_response)
-        body, oversized = _read_wsgi_body(environ, self.max_body_bytes)
+        try:
+            return self._answer(environ, start_response, path, admin)
+        except ConnectionError:
+            raise
+        except Exception:  # never Werkzeug's HTML 500 page
+            log.exception("unexpected error serving %s", path)
+            response = self.engine.render(ApiError("An unexpected error occurred in the mock."))
+            return self._write(response, environ, start_response)
+
+    def _answer(self, environ: dict[str, Any], start_response: Any, path: str, admin: bool) -> Any:
+        engine = self.engine
+        limit = admin_body_limit(engine) if admin else engine.config.max_body_bytes
+        try:
+            body, oversized = _read_wsgi_body(environ, limit)
+        except (OSError, ValueError):  # a malformed chunked body
+            response = protocol_error(engine, 400, "The chunked request body is malformed.")
+            return self._write(response, environ, start_response)
+        if oversized and admin:
+            return self._write(too_large(engine, limit), environ, start_response)
         query = environ.get("QUERY_STRING", "")
         mock_request = MockRequest(
             method=environ["REQUEST_METHOD"].upper(),
@@ -120,18 +181,22 @@ class EngineWSGI:
             body=body,
             oversized=oversized,
         )
-        response = self.engine.handle(mock_request)
-        if response.delay > 0:
-            time.sleep(response.delay)
+        response = engine.handle(mock_request)
+        if response.delay > 0 and _wait(self.stopping, response.delay):
+            return _DroppedConnection()(environ, start_response)
         if response.drop_connection:
             return _DroppedConnection()(environ, start_response)
+        return self._write(response, environ, start_response)
+
+    @staticmethod
+    def _write(response: MockResponse, environ: dict[str, Any], start_response: Any) -> Any:
         data = payload(response)
         headers = list(response.headers.items())
         if data:
             headers.append(("Content-Type", response.content_type))
         headers.append(("Content-Length", str(len(data))))
         start_response(_status_line(response.status), headers)
-        return [] if mock_request.method == "HEAD" else [data]
+        return [] if environ.get("REQUEST_METHOD") == "HEAD" else [data]
 
 
 def _read_wsgi_body(environ: dict[str, Any], limit: int) -> tuple[bytes, bool]:
@@ -184,9 +249,14 @@ def create_app(config: Config | None = None, **options: Any) -> Flask:
     app.url_map.merge_slashes = False
     app.url_map.strict_slashes = False
     app.extensions[EXTENSION] = engine
+    stopping = threading.Event()
+    app.extensions[STOPPING] = stopping
 
     def dispatch(path: str = "") -> Response:
-        body, oversized = _read_wsgi_body(request.environ, config.max_body_bytes)
+        try:
+            body, oversized = _read_wsgi_body(request.environ, config.max_body_bytes)
+        except (OSError, ValueError):
+            return to_flask(protocol_error(engine, 400, "The chunked request body is malformed."))
         if request.method in {"GET", "HEAD"}:
             body = b""
         environ = request.environ
@@ -199,13 +269,13 @@ def create_app(config: Config | None = None, **options: Any) -> Flask:
             oversized=oversized,
         )
         response = engine.handle(mock_request)
-        if response.delay > 0:
-            time.sleep(response.delay)
+        if response.delay > 0 and _wait(stopping, response.delay):
+            return _DroppedConnection()
         if response.drop_connection:
             return _DroppedConnection()
         return to_flask(response)
 
-    app.wsgi_app = EngineWSGI(engine, app.wsgi_app, config.max_body_bytes)  # type: ignore[method-assign]
+    app.wsgi_app = EngineWSGI(engine, app.wsgi_app, stopping)  # type: ignore[method-assign]
     app.add_url_rule("/", "dispatch", dispatch, methods=_METHODS, provide_automatic_options=False)
     app.add_url_rule("/<path:path>", "dispatch", dispatch, methods=_METHODS, provide_automatic_options=False)
 
@@ -229,6 +299,13 @@ def create_app(config: Config | None = None, **options: Any) -> Flask:
         return to_flask(engine.render(ApiError("An unexpected error occurred in the mock.")))
 
     return app
+
+
+def stopping_event(app: Flask) -> threading.Event:
+    """The event a server sets when it stops (see ``STOPPING``)."""
+    event = app.extensions[STOPPING]
+    assert isinstance(event, threading.Event)
+    return event
 
 
 def engine_of(app: Flask) -> Engine:

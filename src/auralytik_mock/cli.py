@@ -1,14 +1,15 @@
 """The ``auralytik-mock`` command: ``serve`` the sandbox, ``check`` spec and fixtures.
 
 Owns: flags (each also an ``AURALYTIK_MOCK_*`` variable; a flag wins), the start-up
-banner, and running the app on a production WSGI server (granian, one process with
-threads, since the state is in memory) or, with ``--server werkzeug``, on Werkzeug's.
-May import: ``app``, ``config``, ``pipeline``, ``errors``, granian, werkzeug.
+banner, and running the app on the mock's own asyncio server (``httpserver``, one
+process, the engine on the event loop) or, with ``--server werkzeug``, on Werkzeug's.
+May import: ``app``, ``config``, ``pipeline``, ``errors``, ``httpserver``, ``server``, werkzeug.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import signal
@@ -17,7 +18,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from .app import create_app, engine_of
+from .app import create_app, engine_of, stopping_event
 from .config import ENV_PREFIX, Config, parse_latency
 from .errors import AuralytikMockError
 from .guard import is_loopback
@@ -25,7 +26,9 @@ from .pipeline import Engine, build_world
 from .spec import HMAC
 
 log = logging.getLogger("auralytik_mock")
-SERVERS = ("granian", "werkzeug")
+SERVERS = ("asyncio", "werkzeug")
+#: Earlier versions served on granian; it cannot drop a connection without answering.
+_RETIRED = {"granian": "asyncio"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -66,9 +69,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--reject-replays", action="store_true", default=None, help="refuse a request signature seen before"
     )
-    serve.add_argument("--threads", type=int, help="request threads (default 8)")
+    serve.add_argument("--threads", type=int, help="threads for admin, docs and your own routes (default 8)")
     serve.add_argument("--quiet", action="store_true", help="no access log")
-    serve.add_argument("--server", choices=SERVERS, help=f"WSGI server (default granian; {ENV_PREFIX}SERVER)")
+    serve.add_argument(
+        "--server", choices=SERVERS + tuple(_RETIRED), help=f"HTTP server (default asyncio; {ENV_PREFIX}SERVER)"
+    )
     serve.add_argument(
         "--admin-token",
         metavar="TOKEN",
@@ -306,7 +311,7 @@ def _ensure_port_free(host: str, port: int) -> None:
             _fail(f"cannot listen on {host}:{port}: {exc.strerror}; pass --port or {ENV_PREFIX}PORT")
 
 
-def serve(config: Config, server: str = "granian") -> int:
+def serve(config: Config, server: str = "asyncio") -> int:
     """Serve until Ctrl-C or SIGTERM; returns the exit code."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -314,15 +319,15 @@ def serve(config: Config, server: str = "granian") -> int:
     except AuralytikMockError as exc:
         _fail(str(exc), 1)
     engine = engine_of(app)
-    if server == "granian" and config.port != 0:
-        try:
-            import granian  # noqa: F401
-        except ImportError:
-            server = "werkzeug"
-    if server == "granian" and config.port != 0:
+    # Everything built so far (spec, validators, fixtures, Flask) lives as long as the process:
+    # out of the collector's sight, a full collection takes microseconds instead of about
+    # 10-25 ms, a pause every call in flight would wait out (the tail of the latency).
+    gc.freeze()
+    if server == "werkzeug":
+        return _serve_werkzeug(app, engine, config)
+    if config.port != 0:
         _ensure_port_free(config.host, config.port)
-        return _serve_granian(app, engine, config)
-    return _serve_werkzeug(app, engine, config)
+    return _serve_asyncio(app, engine, config)
 
 
 def _display_host(host: str) -> str:
@@ -330,31 +335,21 @@ def _display_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def _serve_granian(app: Any, engine: Engine, config: Config) -> int:
-    from granian.constants import Interfaces
-    from granian.log import LogLevels
-    from granian.server import Server
+def _serve_asyncio(app: Any, engine: Engine, config: Config) -> int:
+    from .httpserver import HttpServer
 
-    print(banner(engine, f"http://{_display_host(config.host)}:{config.port}"), flush=True)
-
-    def load_app() -> Any:
-        # Runs in granian's worker process (forked from this one): the app is already built.
+    def ready(server: HttpServer) -> None:
+        print(banner(engine, f"http://{_display_host(config.host)}:{server.port}"), flush=True)
         if config.watch:
             engine.config = config
             engine.start_watching()
-        return app
 
-    granian_server = Server(
-        "auralytik_mock.app:create_app",
-        address=config.host,
-        port=config.port,
-        interface=Interfaces.WSGI,
-        workers=1,
-        blocking_threads=config.threads,
-        log_level=LogLevels.error,  # its "8 threads is high for 2 cores" warning is a choice here (see --threads)
-        backlog=1024,
-    )
-    granian_server.serve(target_loader=load_app, wrap_loader=False)
+    server = HttpServer(app, engine, threads=config.threads)
+    try:
+        server.run(config.host, config.port, on_ready=ready)
+    finally:
+        stopping_event(app).set()
+        engine.close()
     return 0
 
 
@@ -380,6 +375,7 @@ def _serve_werkzeug(app: Any, engine: Engine, config: Config) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        stopping_event(app).set()  # calls parked in a delay drop their connection at once
         server.server_close()
         engine.close()
     return 0
@@ -396,7 +392,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return check(config)
     if args.command == "verify":
         return _verify(args, config)
-    server = args.server or os.environ.get(f"{ENV_PREFIX}SERVER") or "granian"
+    server = args.server or os.environ.get(f"{ENV_PREFIX}SERVER") or "asyncio"
+    if server in _RETIRED:
+        print(f"auralytik-mock: --server {server} is retired; serving on {_RETIRED[server]}", file=sys.stderr)
+        server = _RETIRED[server]
     if server not in SERVERS:
         _fail(f"{ENV_PREFIX}SERVER: choose one of {', '.join(SERVERS)}, got {server!r}")
     return serve(config, server)

@@ -17,6 +17,8 @@ from pathlib import Path
 ENV_PREFIX = "AURALYTIK_MOCK_"
 DEFAULT_PORT = 4010
 MAX_BODY_BYTES = 1024 * 1024
+#: Admin bodies (``PUT /__mock/state`` and friends): room for 100,000 engagements and more.
+MAX_ADMIN_BODY_BYTES = 128 * 1024 * 1024
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -101,6 +103,7 @@ class Config:
     :param cors_origins: allowed browser origins; ``("*",)`` reflects any origin.
     :param latency_ms: added latency, ``(low, high)`` in milliseconds (uniform).
     :param max_body_bytes: larger request bodies answer 413.
+    :param max_admin_body_bytes: larger bodies sent to ``/__mock`` answer 413.
     :param max_sessions: how many isolated sessions may exist at once.
     :param journal_size: how many requests the journal keeps (oldest dropped first).
     :param watch: reload spec and fixtures when they change (sandbox).
@@ -128,6 +131,7 @@ class Config:
     cors_origins: tuple[str, ...] = ("*",)
     latency_ms: tuple[int, int] = (0, 0)
     max_body_bytes: int = MAX_BODY_BYTES
+    max_admin_body_bytes: int = MAX_ADMIN_BODY_BYTES
     max_sessions: int = 100
     journal_size: int = 1000
     watch: bool = False
@@ -182,7 +186,7 @@ class Config:
 
         Variables: ``SPEC``, ``FIXTURES`` (comma or ``os.pathsep`` separated), ``HOST``,
         ``PORT``, ``CLOCK``, ``ENFORCE_AUTH``, ``VALIDATE_RESPONSES``, ``CORS_ORIGINS``
-        (comma separated), ``LATENCY`` (``MS`` or ``MIN-MAX``), ``MAX_BODY_BYTES``,
+        (comma separated), ``LATENCY`` (``MS`` or ``MIN-MAX``), ``MAX_BODY_BYTES``, ``MAX_ADMIN_BODY_BYTES``,
         ``MAX_SESSIONS``, ``JOURNAL_SIZE``, ``WATCH``, ``ACCESS_LOG``, ``THREADS``,
         ``SIGNATURE_WINDOW`` (seconds), ``REJECT_REPLAYS``,
         ``ADMIN_TOKEN``, ``ALLOWED_HOSTS`` (comma separated), ``PERSIST``, ``MAX_FAULT_RULES``.
@@ -202,6 +206,7 @@ class Config:
             "CORS_ORIGINS": ("cors_origins", _split),
             "LATENCY": ("latency_ms", parse_latency),
             "MAX_BODY_BYTES": ("max_body_bytes", int),
+            "MAX_ADMIN_BODY_BYTES": ("max_admin_body_bytes", int),
             "MAX_SESSIONS": ("max_sessions", int),
             "JOURNAL_SIZE": ("journal_size", int),
             "WATCH": ("watch", _parse_bool),

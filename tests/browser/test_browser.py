@@ -14,6 +14,7 @@ import re
 import shutil
 import tempfile
 import threading
+import urllib.request
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from auralytik_mock import MockServer
 from tests.test_cli import serving
 
 pytestmark = pytest.mark.slow
@@ -160,6 +162,30 @@ def test_docs_page_try_it_out_calls_the_mock_with_a_bundled_key(browser) -> None
             assert '"totalCount": 5' in body
         finally:
             page.close()
+
+
+@pytest.mark.parametrize("server", ["asyncio", "werkzeug", "mockserver"])
+def test_a_dropped_connection_makes_fetch_reject_with_a_network_error(browser, page_origin, server: str) -> None:
+    rule = json.dumps({"method": "GET", "path": "/v1/engagements/eng_456", "drop": True}).encode()
+
+    def run(api: str) -> dict[str, Any]:
+        request = urllib.request.Request(
+            f"{api}/__mock/faults", data=rule, method="POST", headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            assert answer.status == 201
+        result, console = _run_page(browser, f"{page_origin}/drop.html?api={api}")
+        return result
+
+    if server == "mockserver":
+        with MockServer() as mock:
+            result = run(mock.root_url)
+    else:
+        with serving("--quiet", "--server", server) as (api, _):
+            result = run(api)
+    assert "resolved" not in result, f"fetch resolved on a dropped connection: {result}"
+    assert result["error"]["name"] == "TypeError" and result["error"]["message"] == "Failed to fetch", result
+    assert result["after"] == {"status": 200}, "the next call is served"
 
 
 def test_docs_page_try_it_out_signs_calls_to_api_v1(browser) -> None:
