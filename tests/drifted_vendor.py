@@ -43,10 +43,14 @@ FULL = "live_acme_full_0123456789abcdef"
 READ = "live_acme_read_0123456789abcdef"
 GLOBEX = "live_globex_full_0123456789abcd"
 KEYS = {
-    FULL: ("acme", {"engagements:read", "engagements:write"}),
-    READ: ("acme", {"engagements:read"}),
-    GLOBEX: ("globex", {"engagements:read", "engagements:write"}),
+    FULL: ("acme", {"engagements:read", "engagements:write", "evaluations:read"}),
+    READ: ("acme", {"engagements:read", "evaluations:read"}),
+    GLOBEX: ("globex", {"engagements:read", "engagements:write", "evaluations:read"}),
 }
+_EVAL_ID = re.compile(r"eval_[A-Za-z0-9]{1,60}\Z")
+#: GET /evaluations's query parameters (the Evaluations page): equality filters, then the rest.
+_EVAL_FILTERS = ("engagementId", "campaignId", "callCenterId", "state", "sentiment", "isAICall")
+_EVAL_QUERY = {*_EVAL_FILTERS, "dateFrom", "dateTo", "page", "pageSize"}
 _ID = re.compile(r"eng_[A-Za-z0-9]{1,60}\Z")
 _TYPE = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
 _STATUSES = ("active", "paused", "completed")
@@ -74,6 +78,42 @@ def _records() -> dict[str, dict[str, dict[str, Any]]]:
     }
 
 
+def _evaluations() -> dict[str, dict[str, dict[str, Any]]]:
+    """Evaluations backing each engagement's evaluationCount (no drift applies to them)."""
+
+    def evaluation(number: int, engagement: str, name: str) -> dict[str, Any]:
+        day = f"2024-05-{1 + number % 28:02d}T10:00:00Z"
+        return {
+            "id": f"eval_{number}",
+            "engagementId": engagement,
+            "engagementName": name,
+            "audioFileName": f"call_{number}.wav",
+            "audioDate": day,
+            "executiveName": "Maria Lopez",
+            "durationInSeconds": 300,
+            "state": "Completed",
+            "sentiment": "Positive",
+            "averageNote": 8.1,
+            "isAICall": False,
+            "campaignId": "camp_1",
+            "callCenterId": "cc_paris",
+            "results": {
+                "criteria": [{"name": "Greeting", "score": 8, "maxScore": 10, "comment": "Clear."}],
+                "summary": "Billing question, solved.",
+            },
+            "createdAt": day,
+        }
+
+    acme = [evaluation(9000 + n, "eng_7001", "Maria Lopez call review") for n in range(12)]
+    acme += [evaluation(9100 + n, "eng_7000", "Onboarding audit") for n in range(3)]
+    globex = [evaluation(9200, "eng_8000", "Globex review")]
+    return {"acme": {e["id"]: e for e in acme}, "globex": {e["id"]: e for e in globex}}
+
+
+_TRANSCRIPT = {"language": "en-US", "segments": [{"speaker": "agent", "startSeconds": 0, "endSeconds": 4.5,
+                                                   "text": "Thank you for calling."}]}  # fmt: skip
+
+
 class DriftedVendor:
     """The stand-in vendor on 127.0.0.1, a free port, in a daemon thread."""
 
@@ -86,6 +126,7 @@ class DriftedVendor:
         self.rate_limit_once = rate_limit_once
         self.retry_after = retry_after
         self.records = _records()
+        self.evaluation_records = _evaluations()
         for number in range(more_records):  # older than the two above, so they list after them
             rid = f"eng_{6000 + number}"
             created = f"2023-{1 + number // 28 % 12:02d}-{1 + number % 28:02d}T08:00:00Z"
@@ -177,6 +218,9 @@ class DriftedVendor:
                               retryAfter=int(self.retry_after))  # fmt: skip
         if path == "/health" and method == "GET":
             return 200, {"status": "ok"}, {}
+        evaluations = re.fullmatch(r"/v1/evaluations(?:/([^/]+)(?:/(transcript|results))?)?", path)
+        if evaluations is not None:
+            return self.evaluations(method, evaluations.group(1), evaluations.group(2), query, headers)
         found = re.fullmatch(r"/v1/engagements(?:/([^/]+))?", path)
         if found is None:
             return self.error(404, "NOT_FOUND", "No such route.")
@@ -244,6 +288,55 @@ class DriftedVendor:
             return 200, {"data": data, "meta": {"requestId": "req_x", "timestamp": "2024-06-01T00:00:00Z"},
                          "pagination": {"page": page, "pageSize": size, "totalCount": len(ordered),
                                         "totalPages": pages}}, {}  # fmt: skip
+        return 200, {"data": data, "page": page, "pageSize": size, "totalCount": len(ordered)}, {}
+
+    def evaluations(
+        self, method: str, record_id: str | None, sub: str | None, query: dict[str, list[str]], headers: Any
+    ) -> Any:
+        if method != "GET":
+            return self.error(405, "METHOD_NOT_ALLOWED", "Not allowed.", {"Allow": "GET"})
+        auth = headers.get("Authorization")
+        challenge = {"WWW-Authenticate": 'Bearer realm="auralytik"'}
+        if not auth:
+            return self.error(401, "UNAUTHORIZED", "Send a key.", challenge)
+        token = auth.partition(" ")[2].strip()
+        if token not in KEYS:
+            challenge["WWW-Authenticate"] += ', error="invalid_token", error_description="The API key is not valid"'
+            return self.error(401, "INVALID_API_KEY", "The API key is not valid.", challenge)
+        client, scopes = KEYS[token]
+        if "evaluations:read" not in scopes:
+            www = (
+                'Bearer realm="auralytik", error="insufficient_scope", error_description="x", scope="evaluations:read"'
+            )
+            return self.error(403, "INSUFFICIENT_SCOPE", "Needs evaluations:read.", {"WWW-Authenticate": www},
+                              requiredScope="evaluations:read", grantedScopes=sorted(scopes))  # fmt: skip
+        mine = self.evaluation_records[client]
+        if record_id is not None:
+            if not _EVAL_ID.match(record_id):
+                return self.invalid([("path.id", "must match the pattern")])
+            if record_id not in mine:
+                return self.error(404, "NOT_FOUND", f"No evaluation with id '{record_id}'.")
+            if sub == "transcript":
+                return 200, _TRANSCRIPT, {}
+            if sub == "results":
+                return 200, mine[record_id]["results"], {}
+            return 200, mine[record_id], {}
+        problems: list[tuple[str, str]] = []
+        for name, values in query.items():
+            if name not in _EVAL_QUERY:
+                problems.append((f"query.{name}", "is not a parameter"))
+            elif name in {"page", "pageSize"}:
+                limit = 100 if name == "pageSize" else 100000
+                if not values[0].isdigit() or not 1 <= int(values[0]) <= limit:
+                    problems.append((f"query.{name}", f"must be 1..{limit}"))
+        if problems:
+            return self.invalid(problems)
+        page = int(query.get("page", ["1"])[0])
+        size = int(query.get("pageSize", ["25"])[0])
+        wanted = {name: query[name][0] for name in _EVAL_FILTERS if name in query}
+        chosen = [e for e in mine.values() if all(str(e[k]).lower() == v.lower() for k, v in wanted.items())]
+        ordered = sorted(chosen, key=lambda r: (r["createdAt"], r["id"]), reverse=True)
+        data = ordered[(page - 1) * size : page * size]
         return 200, {"data": data, "page": page, "pageSize": size, "totalCount": len(ordered)}, {}
 
     def body_problems(self, method: str, body: Any) -> list[tuple[str, str]]:

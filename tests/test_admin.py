@@ -81,8 +81,8 @@ def _challenge(header: str) -> dict[str, str]:
 @pytest.mark.parametrize(
     ("path", "key", "scope", "granted"),
     [
-        ("/v1/engagements", KEY, "engagements:read", ["engagements:read", "engagements:write"]),
-        ("/v1/engagements/eng_456", "READ_ONLY_API_KEY", "engagements:read", ["engagements:read"]),
+        ("/v1/engagements", KEY, "engagements:read", ["engagements:read", "engagements:write", "evaluations:read"]),
+        ("/v1/engagements/eng_456", "READ_ONLY_API_KEY", "engagements:read", ["engagements:read", "evaluations:read"]),
     ],
 )
 def test_forced_403_names_the_operations_scope_and_the_keys_scopes(
@@ -140,7 +140,7 @@ def test_fault_rule_errors_are_rendered_from_the_request(api: Api) -> None:
     assert "fault rule fault_" in r.json["error"]["message"]
     api.post("/__mock/faults", key=None, json={"path": "/v1/engagements", "status": 403, "times": 1})
     r = api.get("/v1/engagements", key="READ_ONLY_API_KEY")
-    assert r.json["error"]["grantedScopes"] == ["engagements:read"]
+    assert r.json["error"]["grantedScopes"] == ["engagements:read", "evaluations:read"]
     assert r.json["error"]["requiredScope"] == _challenge(r.headers["WWW-Authenticate"])["scope"]
     api.post("/__mock/faults", key=None, json={"path": "/v1/engagements", "status": 400, "times": 1})
     r = api.get("/v1/engagements")
@@ -217,7 +217,7 @@ def test_preflights_are_not_delayed() -> None:
 
 def test_admin_health_is_ready_without_a_key(api: Api) -> None:
     r = api.get("/__mock/health", key=None)
-    assert r.status == 200 and r.json["status"] == "ok" and r.json["operations"] == 5
+    assert r.status == 200 and r.json["status"] == "ok" and r.json["operations"] == 9
 
 
 def test_admin_reset_restores_the_fixtures(api: Api) -> None:
@@ -254,8 +254,12 @@ def test_admin_state_dump_and_load_round_trip(api: Api) -> None:
     assert [c["id"] for c in state["clients"]] == ["client_acme", "client_globex"]
     acme = state["clients"][0]
     acme["engagements"] = acme["engagements"][:1]
+    kept = acme["engagements"][0]["id"]
+    acme["evaluations"] = [e for e in acme["evaluations"] if e["engagementId"] == kept]  # each names one kept
     r = api.request("PUT", "/__mock/state", key=None, json=state)
-    assert r.status == 200 and r.json["records"] == 3
+    globex = state["clients"][1]
+    assert r.status == 200
+    assert r.json["records"] == 1 + len(acme["evaluations"]) + len(globex["engagements"]) + len(globex["evaluations"])
     assert api.get("/v1/engagements").json["totalCount"] == 1
     assert api.post("/__mock/reset", key=None).status == 200
     assert api.get("/v1/engagements").json["totalCount"] == 5
@@ -282,6 +286,7 @@ def test_admin_state_load_names_the_record_that_repeats_an_id(api: Api) -> None:
 def test_admin_state_load_takes_records_without_optional_fields(api: Api) -> None:
     state = api.get("/__mock/state", key=None).json
     state["clients"][0]["engagements"] = [{"id": "eng_1", "name": "Bare", "type": "quality_review"}]
+    state["clients"][0]["evaluations"] = []  # they name the engagements just replaced
     assert api.request("PUT", "/__mock/state", key=None, json=state).status == 200
     record = api.get("/v1/engagements/eng_1").json
     assert record["description"] is None and record["status"] == "active" and record["evaluationCount"] == 0

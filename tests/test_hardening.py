@@ -108,7 +108,7 @@ def test_a_record_that_cannot_be_served_is_never_stored() -> None:
     with pytest.raises(InvalidRequestError):
         engine.store.create(principal, "engagements", "eng_", {"name": "\ud800", "type": "t"})
     assert engine.store.get(principal, "engagements", "eng_456")["description"] != "\udfff"
-    assert engine.store.count() == 7
+    assert engine.store.count() == 7 + 523  # the engagements and their evaluations, unchanged
     # the failed create used no id
     assert engine.store.create(principal, "engagements", "eng_", {"name": "n", "type": "t"})["id"] == "eng_1000"
 
@@ -465,6 +465,9 @@ def test_serve_protects_the_admin_api(server: str) -> None:
 def test_fixture_yaml_still_loads_with_per_tenant_ids(tmp_path: Path) -> None:
     documents = [yaml.safe_load(p.read_text()) for p in sorted(FIXTURES.glob("*.yaml"))]
     documents[1]["clients"][0]["engagements"][0]["id"] = "eng_456"  # Globex reuses Acme's id
+    for entry in documents[1]["clients"][0]["evaluations"]:  # and its evaluations follow it
+        if entry["with"]["engagementId"] == "eng_901":
+            entry["with"]["engagementId"] = "eng_456"
     for n, document in enumerate(documents):
         (tmp_path / f"{n}.yaml").write_text(yaml.safe_dump(document))
     client = create_app(make_config(fixtures=(tmp_path,))).test_client()

@@ -38,9 +38,14 @@ KEYWORDS = (
     "additionalProperties",
 )
 
-#: What the vendor's Engagements page states itself (not listed in the table).
+#: What the vendor's pages state themselves (not listed in the table).
 VENDOR_STATES = {
     "EngagementCreate.required": "Create Engagement: name (Required: Yes), type (Required: Yes), description (No)",
+    "EvaluationState.enum": "Evaluations: state `Pending` | `Processing` | `Completed` | `Failed`",
+    "Sentiment.enum": "Evaluations: sentiment `Positive` | `Neutral` | `Negative`",
+    "listEvaluations.pageSize.maximum": "Evaluations: pageSize, default 25, max 100",
+    "Evaluation.audioDate.format": "Evaluations: audioDate, ISO 8601",
+    "Evaluation.createdAt.format": "Evaluations: createdAt, ISO 8601",
 }
 
 
@@ -70,14 +75,20 @@ def spec_constraints() -> dict[str, Any]:
         _schema(schema, name, found)
     for name, header in components.get("headers", {}).items():
         _schema(header.get("schema"), name, found)
+    shared = components.get("parameters", {})
+
+    def resolved(param: dict[str, Any]) -> dict[str, Any]:
+        ref = param.get("$ref", "")
+        return shared[ref.rsplit("/", 1)[1]] if ref.startswith("#/components/parameters/") else param
+
     for path, item in spec["paths"].items():
-        for param in item.get("parameters", []):
+        for param in map(resolved, item.get("parameters", [])):
             _schema(param.get("schema"), f"{path} {param['name']}", found)
         for op in item.values():
             if not isinstance(op, dict) or "operationId" not in op:
                 continue
             where = op["operationId"]
-            for param in op.get("parameters", []):
+            for param in map(resolved, op.get("parameters", [])):
                 _schema(param.get("schema"), f"{where}.{param['name']}", found)
             for media in (op.get("requestBody", {}).get("content") or {}).values():
                 _schema(media.get("schema"), f"{where}.body", found)
@@ -95,12 +106,14 @@ def readme_rows() -> dict[str, tuple[Any, str]]:
     section = readme.split("## Where the vendor is silent", 1)[1].split("\n## ", 1)[0]
     rows: dict[str, tuple[Any, str]] = {}
     for line in section.splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        # A `|` inside a cell is written `\|` (GitHub's table syntax, code spans included).
+        cells = [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
         if len(cells) != 3 or not cells[0].startswith("`"):
             continue
         for spec_text in re.findall(r"`([^`]+)`", cells[0]):
-            name, _, value = spec_text.partition(": ")
-            rows[name] = (yaml.safe_load(value), cells[2])
+            name, found, value = spec_text.partition(": ")
+            if found and name.rsplit(".", 1)[-1] in KEYWORDS + ("type",):  # else a row in words (`dateFrom`)
+                rows[name] = (yaml.safe_load(value), cells[2])
     return rows
 
 

@@ -420,7 +420,7 @@ def test_record_reads_every_page_of_a_list_within_record_pages(tmp_path, capsys)
     out = capsys.readouterr().out
     records = yaml.safe_load((tmp_path / "all" / "recorded.yaml").read_text())["clients"][0]["engagements"]
     assert len(records) == 132
-    assert "then up to 10 pages for --record" in out
+    assert "then up to 20 pages for --record" in out  # two lists (engagements, evaluations), 10 pages each
     # The sequence's 5 list calls (success, no key, unknown key, 2 over-maximum), then pages
     # of 100 until a short one: 2 more.
     assert len(pages) == 5 + 2

@@ -16,9 +16,10 @@ from pathlib import Path
 import yaml
 
 from .errors import FixtureError
+from .generate import GenerateError, generate_records, generate_value
 from .signing import KEY_PATTERN
 from .spec import record_defaults
-from .store import ApiKey, ClientSeed, Seed
+from .store import ApiKey, ClientSeed, KindRules, Seed
 from .types import Json
 from .validation import SchemaSet
 
@@ -86,6 +87,11 @@ class FixtureLoader:
     :param kinds: the resource kinds fixtures may hold, and the pointer of each
         kind's schema (``{"engagements": "/components/schemas/Engagement"}``).
     :param scopes: the scopes the spec uses; a key with another scope is a typo.
+    :param rules: per kind, the relations of its records (``x-mock-ref``, ``-count``,
+        ``-copy``): references must name a record of the same client, counts and copies
+        are filled in.
+    :param extras: per kind, data a record may carry for its sub-resources, and the
+        schema each is checked against (``{"evaluations": {"transcript": pointer}}``).
     :param now: "now" for records that omit their server-set times (the pinned clock);
         ``None``: the time of loading.
 
@@ -96,7 +102,14 @@ class FixtureLoader:
     """
 
     def __init__(
-        self, schemas: SchemaSet, kinds: Mapping[str, str], scopes: Iterable[str], now: str | None = None
+        self,
+        schemas: SchemaSet,
+        kinds: Mapping[str, str],
+        scopes: Iterable[str],
+        *,
+        rules: Mapping[str, KindRules] | None = None,
+        extras: Mapping[str, Mapping[str, str]] | None = None,
+        now: str | None = None,
     ) -> None:
         self.schemas = schemas
         self.kinds = dict(kinds)
@@ -104,6 +117,13 @@ class FixtureLoader:
         self.now = now
         self._defaults = {kind: record_defaults(schemas.spec, pointer) for kind, pointer in self.kinds.items()}
         self._times = {kind: _server_times(schemas.spec.schema_at(pointer)) for kind, pointer in self.kinds.items()}
+        self.rules = dict(rules or {})
+        self.extras = {kind: dict(found) for kind, found in (extras or {}).items()}
+        #: Whether a count a fixture gives must equal the records it counts (files: yes;
+        #: a state load: no, the count is recomputed).
+        self.strict_counts = False
+        self._inlined: dict[str, Json] = {}
+        self._taken: dict[str, set[str]] = {}
 
     def load_paths(self, paths: Sequence[Path]) -> Seed:
         """Load every fixture file under ``paths`` into one seed.
@@ -111,7 +131,11 @@ class FixtureLoader:
         :raises FixtureError: every problem found, each with file, record and field.
         """
         documents = [(str(path), read_document(path)) for path in fixture_files(paths)]
-        return self.load_documents(documents)
+        self.strict_counts = True
+        try:
+            return self.load_documents(documents)
+        finally:
+            self.strict_counts = False
 
     def load_documents(self, documents: Sequence[tuple[str, Json]]) -> Seed:
         """Check ``(source name, parsed document)`` pairs and build one seed from them.
@@ -119,6 +143,8 @@ class FixtureLoader:
         :raises FixtureError: every problem found, each with source, record and field.
         """
         errors: list[str] = []
+        late: list[str] = []  # broken references: often the echo of another mistake, so listed last
+        self._taken = {}
         clients: list[ClientSeed] = []
         client_ids: dict[str, str] = {}
         keys: dict[str, str] = {}
@@ -133,7 +159,7 @@ class FixtureLoader:
             for index, raw in enumerate(document["clients"]):
                 where = f"{source}: clients[{index}]"
                 positions: dict[str, list[int]] = {}
-                client = self._client(raw, where, errors, positions)
+                client = self._client(raw, where, errors, late, positions)
                 if client is None:
                     continue
                 if client.id in client_ids:
@@ -151,6 +177,7 @@ class FixtureLoader:
                             errors.append(f"{where}.{kind}[{position}].id: {rid[2]!r} is also used at {ids[rid]}")
                         ids.setdefault(rid, f"{where}.{kind}[{position}]")
                 clients.append(client)
+        errors += late
         if errors:
             listed = errors[:_MAX_LISTED]
             if len(errors) > _MAX_LISTED:
@@ -158,7 +185,9 @@ class FixtureLoader:
             raise FixtureError("invalid fixtures:\n  " + "\n  ".join(listed))
         return tuple(clients)
 
-    def _client(self, raw: Json, where: str, errors: list[str], positions: dict[str, list[int]]) -> ClientSeed | None:
+    def _client(
+        self, raw: Json, where: str, errors: list[str], late: list[str], positions: dict[str, list[int]]
+    ) -> ClientSeed | None:
         if not isinstance(raw, dict):
             errors.append(f"{where}: must be a mapping with id, name, apiKeys and resources")
             return None
@@ -173,15 +202,116 @@ class FixtureLoader:
         if unknown:
             allowed = ", ".join(sorted(_CLIENT_FIELDS | set(self.kinds)))
             errors.append(f"{where}: unknown field(s) {', '.join(unknown)} (allowed: {allowed})")
+        generated: set[int] = set()  # id() of the generated records: their counts are not given
+        listed = {
+            kind: self._expand(kind, raw.get(kind, []), f"{where}.{kind}", errors, client_id, generated)
+            for kind in self.kinds
+        }
+        self._relate(listed, where, errors, late, generated)
         return ClientSeed(
             id=client_id,
             name=str(name),
             api_keys=self._keys(raw.get("apiKeys", []), where, errors),
             resources={
-                kind: self._records(kind, raw.get(kind, []), f"{where}.{kind}", errors, positions.setdefault(kind, []))
+                kind: self._records(kind, listed[kind], f"{where}.{kind}", errors, positions.setdefault(kind, []))
                 for kind in self.kinds
             },
         )
+
+    def _expand(
+        self, kind: str, raw: Json, where: str, errors: list[str], client_id: str, generated: set[int]
+    ) -> list[Json]:
+        """The records a fixture list stands for, ``generate`` entries made (see ``generate.py``),
+        before relations are filled and schemas checked."""
+        if not isinstance(raw, list):
+            errors.append(f"{where}: must be a list of records")
+            return []
+        taken = self._taken.setdefault(kind, set())
+        id_field = self.rules[kind].id_field if kind in self.rules else "id"
+        for item in raw:  # generated ids avoid every written one, wherever it is in the list
+            if isinstance(item, dict) and "generate" not in item and isinstance(item.get(id_field), str):
+                taken.add(item[id_field])
+        out: list[Json] = []
+        entries = 0
+        for index, item in enumerate(raw):
+            if isinstance(item, dict) and "generate" in item:
+                made = self._generate(kind, item, f"{where}[{index}]", errors, (client_id, kind, entries))
+                self._generate_extras(kind, made, client_id, f"{where}[{index}]", errors)
+                generated.update(id(record) for record in made)
+                entries += 1
+                out.extend(made)
+            elif isinstance(item, dict):
+                out.append({key: _plain(value) for key, value in item.items()})
+            else:
+                out.append(item)
+        return out
+
+    def _generate_extras(
+        self, kind: str, records: list[dict[str, Json]], client_id: str, where: str, errors: list[str]
+    ) -> None:
+        """Give each generated record the data of its sub-resources (an evaluation's transcript)."""
+        spec = self.schemas.spec
+        for name, pointer in self.extras.get(kind, {}).items():
+            if pointer not in self._inlined:
+                self._inlined[pointer] = spec.inline(spec.lookup(pointer))
+            for record in records:
+                if name in record:
+                    continue
+                try:
+                    record[name] = generate_value(
+                        self._inlined[pointer], key=(client_id, kind, str(record.get("id")), name), name=name, kind=kind
+                    )
+                except GenerateError as exc:
+                    errors.append(f"{where} (generate).{name}.{exc.field}: {exc.message}")
+                    return
+
+    def _relate(
+        self, listed: Mapping[str, list[Json]], where: str, errors: list[str], late: list[str], generated: set[int]
+    ) -> None:
+        """Check one client's references, and fill its counts and copies (always current).
+
+        Broken references are listed after every other error (one line per missing
+        record, however many records name it): they are often the echo of another
+        mistake, such as a mistyped id.
+        """
+        ids: dict[str, dict[str, dict[str, Json]]] = {}
+        for kind, records in listed.items():
+            id_field = self.rules[kind].id_field if kind in self.rules else "id"
+            ids[kind] = {str(r[id_field]): r for r in records if isinstance(r, dict) and id_field in r}
+        missing: dict[tuple[str, str, str], list[int]] = {}
+        for kind, rules in self.rules.items():
+            records = listed.get(kind, [])
+            for index, record in enumerate(records):
+                if not isinstance(record, dict):
+                    continue
+                here = f"{where}.{kind}[{index}]"
+                for name, target in rules.refs.items():
+                    value = record.get(name)
+                    if value is not None and str(value) not in ids.get(target, {}):
+                        missing.setdefault((kind, name, str(value)), []).append(index)
+                for count in rules.counts:
+                    by_id = record.get(rules.id_field)
+                    actual = sum(
+                        1
+                        for other in listed.get(count.of_kind, [])
+                        if isinstance(other, dict) and other.get(count.by) == by_id
+                    )
+                    given = record.get(count.field, actual)
+                    if given == actual or not self.strict_counts or id(record) in generated:
+                        record[count.field] = actual
+                    else:  # left as given, so a schema error on it is reported too
+                        errors.append(
+                            f"{here}.{count.field}: is {given!r} but {actual} {count.of_kind} record(s) name "
+                            f"{by_id!r} in {count.by}; omit it (it is counted) or fix it"
+                        )
+                for copy in rules.copies:
+                    parent = ids.get(copy.of_kind, {}).get(str(record.get(copy.via)))
+                    if parent is not None and copy.source in parent:
+                        record[copy.field] = parent[copy.source]
+        for (kind, name, value), indexes in missing.items():
+            target = self.rules[kind].refs[name]
+            more = f" (and {len(indexes) - 1} more record(s))" if len(indexes) > 1 else ""
+            late.append(f"{where}.{kind}[{indexes[0]}].{name}{more}: no {target} record {value!r} in this client")
 
     def _keys(self, raw: Json, where: str, errors: list[str]) -> tuple[ApiKey, ...]:
         if not isinstance(raw, list):
@@ -222,18 +352,32 @@ class FixtureLoader:
         return tuple(keys)
 
     def _records(
-        self, kind: str, raw: Json, where: str, errors: list[str], positions: list[int]
+        self, kind: str, raw: list[Json], where: str, errors: list[str], positions: list[int]
     ) -> list[dict[str, Json]]:
         """The valid records of ``raw``; ``positions`` gets each one's index in ``raw``
         (so a later error names the record as written, not as kept)."""
-        if not isinstance(raw, list):
-            errors.append(f"{where}: must be a list of records")
-            return []
         pointer = self.kinds[kind]
+        extras = self.extras.get(kind, {})
+        rules = self.rules.get(kind, KindRules())
+        hidden = rules.hidden
+        copied = {c.field for c in rules.copies}
         records = []
         for index, item in enumerate(raw):
             if isinstance(item, dict):
-                item = self._complete(kind, {key: _plain(value) for key, value in item.items()})
+                item = self._complete(kind, item)
+            kept: dict[str, Json] = {}
+            if isinstance(item, dict) and extras:
+                # Data for a sub-resource (GET /things/{id}/transcript) rides with its record
+                # and is checked against that operation's schema.
+                for name, extra_pointer in extras.items():
+                    if name not in item:
+                        continue
+                    for violation in self.schemas.check(extra_pointer, item[name], name, strict=True):
+                        field = violation.field or name
+                        errors.append(f"{where}[{index}].{field}: {violation.message}")
+                    if name in hidden:
+                        kept[name] = item[name]
+                item = {k: v for k, v in item.items() if k not in kept}
             problems = self.schemas.check(pointer, item, "record", strict=True)
             if problems:
                 record_where = f"{where}[{index}]"
@@ -241,10 +385,45 @@ class FixtureLoader:
                     record_where += f" (id {item['id']})"
                 for violation in problems:
                     field = violation.field.removeprefix("record").lstrip(".") or "(record)"
+                    if field in copied and violation.message == "is required":
+                        continue  # its reference is broken, and said so
                     errors.append(f"{record_where}.{field}: {violation.message}")
                 continue
-            records.append(item)
+            records.append({**item, **kept})
             positions.append(index)
+        return records
+
+    def _generate(
+        self, kind: str, entry: dict[str, Json], where: str, errors: list[str], key: tuple[str, str, int]
+    ) -> list[dict[str, Json]]:
+        """Expand a ``generate`` entry (see ``generate.py``); check each record like a written one,
+        reporting only the first bad record (the others share its cause)."""
+        pointer = self.kinds[kind]
+        if pointer not in self._inlined:
+            spec = self.schemas.spec
+            self._inlined[pointer] = spec.inline(spec.lookup(pointer))
+        schema = self._inlined[pointer]
+        if not isinstance(schema, dict):
+            errors.append(f"{where}: the record schema at {pointer} is not an object schema")
+            return []
+        fixed = entry.get("with")
+        if isinstance(fixed, dict):
+            entry = {**entry, "with": {name: _plain(value) for name, value in fixed.items()}}
+        try:
+            records = generate_records(entry, schema, kind=kind, key=key, taken=self._taken.setdefault(kind, set()))
+        except GenerateError as exc:
+            errors.append(f"{where} (generate).{exc.field}: {exc.message}")
+            return []
+        for number, record in enumerate(records):
+            problems = self.schemas.check(pointer, record, "record", strict=True)
+            if problems:
+                for violation in problems:
+                    field = violation.field.removeprefix("record").lstrip(".") or "(record)"
+                    errors.append(
+                        f"{where} (generate, record {number}, id {record.get('id')}).{field}: {violation.message}"
+                        " (set the field under 'with' to a valid value)"
+                    )
+                return []
         return records
 
     def _complete(self, kind: str, record: dict[str, Json]) -> dict[str, Json]:

@@ -34,9 +34,10 @@ from .errors import (
 from .faults import FaultRules, forced_error, read_prefer
 from .fixtures import FixtureLoader, fixture_files
 from .guard import Guard
-from .handlers import Call, Handler, bind_handlers, resource_kinds
+from .handlers import Call, Handler, bind_handlers, hooked, store_rules
 from .journal import JOURNAL_BODY_BYTES, AccessLog, Journal, escape_control, mask_key
 from .persist import Persister
+from .resources import Resources, build_resources
 from .routing import Match, Router
 from .spec import Operation, Spec
 from .store import DEFAULT_NAMESPACE, Store, timestamp
@@ -64,6 +65,7 @@ class World:
     checker: ResponseChecker
     handlers: dict[str, Handler]
     loader: FixtureLoader
+    resources: Resources
     store: Store
     auth: Authenticator
 
@@ -76,16 +78,25 @@ def build_world(config: Config) -> World:
     """
     spec = Spec.load(config.resolved_spec_path)
     schemas = SchemaSet(spec)
-    loader = FixtureLoader(schemas, resource_kinds(), spec.scopes, now=config.clock)
+    resources = build_resources(spec, hooked())
+    loader = FixtureLoader(
+        schemas,
+        resources.kinds(),
+        spec.scopes,
+        rules=store_rules(resources),
+        extras=resources.extras(),
+        now=config.clock,
+    )
     seed = loader.load_paths(config.resolved_fixtures)
-    store = Store(seed, max_sessions=config.max_sessions)
+    store = Store(seed, max_sessions=config.max_sessions, rules=store_rules(resources))
     return World(
         spec=spec,
         schemas=schemas,
         router=Router(spec.served, spec.base_paths),
         validator=RequestValidator(spec, schemas, config.max_body_bytes),
         checker=ResponseChecker(spec, schemas),
-        handlers=bind_handlers(spec, store),
+        handlers=bind_handlers(spec, resources, store),
+        resources=resources,
         loader=loader,
         store=store,
         auth=Authenticator(spec, window=config.signature_window, reject_replays=config.reject_replays),
@@ -252,7 +263,7 @@ class Engine:
             elif request.method == "OPTIONS":
                 response = self._options(world, request)
             else:
-                response = self._api(world, request, seen)
+                response = self._api(world, request, seen, request_id)
         except ApiError as error:
             details = error.details
             response = render_error(error, request_id)
@@ -322,7 +333,7 @@ class Engine:
             return answer
         return MockResponse(204, None, {"Allow": ", ".join(allowed)})
 
-    def _api(self, world: World, request: MockRequest, seen: _Seen) -> MockResponse:
+    def _api(self, world: World, request: MockRequest, seen: _Seen, request_id: str = "") -> MockResponse:
         # Latency first, so that every answer waits alike: 404, 405, 401, 403 and 400
         # included (a client's loading state shows on its error paths too).
         seen.delay = self._latency()
@@ -363,7 +374,7 @@ class Engine:
         handler = world.handlers[op.operation_id]
         if principal is None:
             principal = world.store.first_principal()
-        return handler(Call(op, principal, valid, self.now(principal.namespace)))
+        return handler(Call(op, principal, valid, self.now(principal.namespace), request_id))
 
     def _forced(
         self, world: World, request: MockRequest, match: Match, status: int, source: str, principal: Principal | None

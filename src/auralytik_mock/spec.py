@@ -20,6 +20,7 @@ from urllib.parse import quote, urlsplit
 
 import yaml
 
+from . import oas30
 from .errors import SpecError
 from .types import Json
 
@@ -157,7 +158,7 @@ class Operation:
 
 
 class Spec:
-    """A loaded OpenAPI 3.1 document and its operations.
+    """A loaded OpenAPI 3.1 document (or 3.0, read as 3.1: see ``oas30``) and its operations.
 
     :param document: the parsed document.
     :param source: where it came from (named in errors).
@@ -165,7 +166,9 @@ class Spec:
     """
 
     def __init__(self, document: Mapping[str, Json], source: str = "<spec>", text: str | None = None) -> None:
-        self.document = document
+        #: The ``openapi`` version the file declares (a 3.0 document is read as 3.1).
+        self.source_version = str(document.get("openapi", ""))
+        self.document = oas30.upgrade(document, source)
         self.source = source
         self._text = text
         #: The JSON pointer being read (named if the document's shape is not OpenAPI's).
@@ -229,7 +232,12 @@ class Spec:
         except OSError as exc:
             raise SpecError(f"{source}: cannot read the spec: {exc.strerror or exc}") from None
         try:
-            document = yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a safe loader
+            if Path(path).suffix.lower() == ".json":
+                document = json.loads(text)
+            else:
+                document = yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a safe loader
+        except json.JSONDecodeError as exc:
+            raise SpecError(f"{source}:{exc.lineno}: not valid JSON: {exc.msg} (column {exc.colno})") from None
         except yaml.YAMLError as exc:
             raise SpecError(f"{source}: not valid YAML: {exc}") from None
         if not isinstance(document, dict):
@@ -243,7 +251,8 @@ class Spec:
     def _check_header(self) -> None:
         version = str(self.document.get("openapi", ""))
         if not re.fullmatch(r"3\.1\.\d+", version):
-            raise self._fail("/openapi", f"only OpenAPI 3.1.x is supported, got {version or 'nothing'!r}")
+            found = self.source_version or (f"swagger {self.document['swagger']}" if "swagger" in self.document else "")
+            raise self._fail("/openapi", f"OpenAPI 3.0.x and 3.1.x are supported, got {found or 'nothing'!r}")
         if not isinstance(self.document.get("paths"), dict) or not self.document["paths"]:
             raise self._fail("/paths", "the spec defines no paths")
 

@@ -37,9 +37,10 @@ import yaml
 from .config import Config
 from .errors import AuralytikMockError
 from .fixtures import FixtureLoader
-from .handlers import resource_kinds
+from .handlers import hooked, store_rules
 from .journal import mask_key
 from .pipeline import Engine
+from .resources import build_resources
 from .spec import Operation, Parameter, Spec
 from .types import Json, MockRequest
 from .validation import SchemaSet
@@ -992,7 +993,7 @@ class Verifier:
         response = op.response_for(op.success_status)
         if response is None or response.schema_pointer is None:
             return None
-        pointers = {pointer: kind for kind, pointer in resource_kinds().items()}
+        pointers = {pointer: kind for kind, pointer in build_resources(self.planner.spec, hooked()).kinds().items()}
         node = self.planner.raw(response.schema_pointer)
         candidates = [node]
         if isinstance(node, dict) and "$ref" in node:
@@ -1263,7 +1264,9 @@ class Verifier:
         """Write what the target returned for its reads as a fixture file; returns notes."""
         notes: list[str] = []
         created = {r["id"] for r in self.vendor.created_records}
-        kinds = resource_kinds()
+        served = build_resources(self.spec, hooked())
+        kinds = served.kinds()
+        derived = {kind: frozenset(c[0] for c in r.copies) for kind, r in served.by_kind.items()}
         resources: dict[str, list[dict[str, Json]]] = {}
         for kind, records in self.vendor.records.items():
             kept = []
@@ -1271,9 +1274,17 @@ class Verifier:
                 if record_id in created:
                     continue
                 record = json.loads(scrub(json.dumps(record), self.options.secrets()))
+                # Copies (x-mock-copy, an evaluation's engagementName) come from the record they
+                # name: the mock fills them in, so anonymized names stay consistent.
+                rules = derived.get(kind, frozenset())
+                record = {k: v for k, v in record.items() if k not in rules}
                 if anonymize:
                     record = self.anonymize(kinds[kind], record)
-                problems = self.schemas.check(kinds[kind], record, "record", strict=True)
+                problems = [
+                    p
+                    for p in self.schemas.check(kinds[kind], record, "record", strict=True)
+                    if not (p.field.removeprefix("record.") in rules and p.message == "is required")
+                ]
                 if problems:
                     notes.append(f"not recorded: {kind} {record_id}: {problems[0].field} {problems[0].message}")
                     continue
@@ -1287,7 +1298,7 @@ class Verifier:
         client["apiKeys"] = api_keys
         client.update(resources)
         document = {"clients": [client]}
-        loader = FixtureLoader(self.schemas, kinds, self.spec.scopes)
+        loader = FixtureLoader(self.schemas, kinds, self.spec.scopes, rules=store_rules(served), extras=served.extras())
         loader.load_documents([("recorded", document)])  # raises FixtureError if it would not load
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / "recorded.yaml"

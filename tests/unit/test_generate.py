@@ -1,0 +1,296 @@
+"""``- generate: N`` fixture entries: valid, realistic, deterministic records, and precise errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from jsonschema import Draft202012Validator, FormatChecker
+
+from auralytik_mock import Config, FixtureError, create_app
+from auralytik_mock.generate import GenerateError, default_id_prefix, generate_records, literal_head, pattern_maker
+from auralytik_mock.pipeline import build_world
+from tests.conftest import SPEC_PATH
+
+HEADERS = {"Authorization": "Bearer GEN_KEY"}
+
+
+def _fixture(tmp_path: Path, engagements: list[Any], name: str = "gen.yaml", client: str = "client_gen") -> Path:
+    doc = {
+        "clients": [
+            {
+                "id": client,
+                "name": "Generated Co",
+                "apiKeys": [{"key": f"{client.upper()}_KEY".replace("CLIENT_", ""), "scopes": ["engagements:read"]}],
+                "engagements": engagements,
+            }
+        ]
+    }
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def _engagements(path: Path, *more: Path) -> list[dict[str, Any]]:
+    world = build_world(Config(spec_path=SPEC_PATH, fixtures=(path, *more)))
+    dump = world.store.dump()
+    client = next(c for c in dump["clients"] if c["id"] == "client_gen")  # type: ignore[index]
+    return list(client["engagements"])
+
+
+def test_generated_records_are_served_valid_and_counted(tmp_path: Path) -> None:
+    hand = {
+        "id": "eng_1",
+        "name": "Hand written",
+        "description": None,
+        "type": "quality_review",
+        "status": "active",
+        "evaluationCount": 0,
+        "createdAt": "2024-01-01T00:00:00Z",
+        "updatedAt": "2024-01-01T00:00:00Z",
+    }
+    path = _fixture(tmp_path, [hand, {"generate": 142, "with": {"type": "compliance_audit", "status": "paused"}}])
+    app = create_app(Config(spec_path=SPEC_PATH, fixtures=(path,), validate_responses=True))
+    client = app.test_client()
+    first = client.get("/v1/engagements?pageSize=100", headers=HEADERS)
+    assert first.status_code == 200, first.json
+    assert first.json["totalCount"] == 143
+    records = first.json["data"] + client.get("/v1/engagements?page=2&pageSize=100", headers=HEADERS).json["data"]
+    generated = [r for r in records if r["id"] != "eng_1"]
+    assert len(generated) == 142 and len({r["id"] for r in generated}) == 142
+    assert all(r["type"] == "compliance_audit" and r["status"] == "paused" for r in generated)
+    assert all(re.fullmatch(r"eng_\d{5}", r["id"]) for r in generated), "the id pattern's literal head is the prefix"
+    one = client.get(f"/v1/engagements/{generated[0]['id']}", headers=HEADERS)
+    assert one.status_code == 200 and one.json == generated[0]
+
+
+def test_records_look_real(tmp_path: Path) -> None:
+    records = _engagements(_fixture(tmp_path, [{"generate": 50, "between": ["2024-02-01", "2024-02-29"]}]))
+    for record in records:
+        assert re.fullmatch(r"[A-Z][\w'-]*( [A-Z0-9][\w'-]*)+", record["name"]), record["name"]
+        assert "2024-02-01T00:00:00Z" <= record["createdAt"] <= "2024-02-29T23:59:59Z"
+        assert record["updatedAt"] >= record["createdAt"], "a record changes after it is made"
+        assert 8 <= int(record["createdAt"][11:13]) <= 19, "made in office hours"
+    assert len({r["name"] for r in records}) > 40, "names vary"
+    assert len({r["status"] for r in records}) > 1
+    assert {type(r["description"]) for r in records} == {str, type(None)}, "a nullable field is sometimes null"
+
+
+def test_same_fixtures_same_records_whatever_the_hash_seed(tmp_path: Path) -> None:
+    path = _fixture(tmp_path, [{"generate": 20}])
+    script = (
+        "import json, sys\n"
+        "from auralytik_mock import Config\n"
+        "from auralytik_mock.pipeline import build_world\n"
+        f"w = build_world(Config(spec_path={str(SPEC_PATH)!r}, fixtures=({str(path)!r},)))\n"
+        "print(json.dumps(w.store.dump(), sort_keys=True))\n"
+    )
+    outputs = []
+    for hash_seed in ("1", "4242"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+        outputs.append(run.stdout)
+    assert outputs[0] == outputs[1]
+    assert json.loads(outputs[0])["clients"][0]["engagements"] == _engagements(path)
+
+
+def test_other_files_and_records_do_not_change_generated_ones(tmp_path: Path) -> None:
+    path = _fixture(tmp_path, [{"generate": 10}])
+    alone = _engagements(path)
+    other = _fixture(tmp_path, [{"generate": 30}], name="other.yaml", client="client_other")
+    assert _engagements(path, other) == alone
+    hand = {**alone[0], "id": "eng_7"}
+    with_hand = _fixture(tmp_path, [hand, {"generate": 10}], name="gen2.yaml")
+    assert _engagements(with_hand)[1:] == alone, "a written record before the entry does not reshuffle it"
+
+
+def test_seed_and_fixed_values_change_the_records(tmp_path: Path) -> None:
+    base = _engagements(_fixture(tmp_path, [{"generate": 5}]))
+    seeded = _engagements(_fixture(tmp_path, [{"generate": 5, "seed": "other"}]))
+    assert [r["id"] for r in base] != [r["id"] for r in seeded]
+
+
+@pytest.mark.parametrize(
+    ("entry", "fragment"),
+    [
+        ({"generate": -1}, "engagements[0] (generate).generate: must be a whole number from 0 to 1,000,000, got -1"),
+        ({"generate": "many"}, "(generate).generate: must be a whole number"),
+        ({"generate": 2, "with": {"colour": "red"}}, "(generate).with.colour: not a field of the record"),
+        ({"generate": 2, "with": {"id": "eng_9"}}, "(generate).with.id: each generated record gets its own id"),
+        (
+            {"generate": 2, "count": 3},
+            "(generate).count: unknown key(s) count (allowed: generate, with, seed, between)",
+        ),
+        ({"generate": 2, "between": ["2024-03-01", "2024-01-01"]}, "(generate).between: the first date is after"),
+        ({"generate": 2, "between": ["soon", "2024-01-01"]}, "(generate).between[0]: 'soon' is not an ISO 8601"),
+        (
+            {"generate": 2, "with": {"status": "archived"}},
+            "engagements[0] (generate, record 0, id eng_",
+        ),
+    ],
+)
+def test_bad_generate_entries_name_file_entry_and_field(tmp_path: Path, entry: dict[str, Any], fragment: str) -> None:
+    with pytest.raises(FixtureError) as info:
+        _engagements(_fixture(tmp_path, [entry], name="bad.yaml"))
+    message = str(info.value)
+    assert "bad.yaml: clients[0]" in message and fragment in message, message
+    if "archived" in str(entry):
+        assert ").status: must be one of" in message and message.count("archived") == 1, "one line, not one per record"
+
+
+# -- the generator on its own -------------------------------------------------------------------------
+
+RICH = {
+    "type": "object",
+    "additionalProperties": False,
+    "x-mock-id-prefix": "eval_",
+    "required": [
+        "id",
+        "engagementId",
+        "executiveName",
+        "audioFileName",
+        "audioDate",
+        "durationInSeconds",
+        "state",
+        "sentiment",
+        "averageNote",
+        "isAICall",
+        "email",
+        "code",
+        "tags",
+        "score",
+        "ratio",
+        "uuid",
+        "day",
+        "note",
+        "createdAt",
+    ],
+    "properties": {
+        "id": {"type": "string"},
+        "engagementId": {"type": "string", "x-mock-ref": "Engagement"},
+        "engagementName": {"type": "string", "x-mock-copy": {"ref": "engagementId", "field": "name"}},
+        "executiveName": {"type": "string", "minLength": 3, "maxLength": 40},
+        "audioFileName": {"type": "string"},
+        "audioDate": {"type": "string", "format": "date-time"},
+        "durationInSeconds": {"type": "number", "minimum": 0},
+        "state": {"enum": ["Pending", "Processing", "Completed", "Failed"]},
+        "sentiment": {"type": ["string", "null"], "enum": ["Positive", "Neutral", "Negative", None]},
+        "averageNote": {"type": "number", "minimum": 0, "maximum": 10},
+        "isAICall": {"type": "boolean"},
+        "email": {"type": "string", "format": "email"},
+        "code": {"type": "string", "pattern": "^[A-Z]{3}-\\d{4}(-[a-z]{2})?$"},
+        "tags": {
+            "type": "array",
+            "items": {"type": "string", "maxLength": 12},
+            "minItems": 2,
+            "maxItems": 4,
+            "uniqueItems": True,
+        },
+        "score": {"type": "integer", "exclusiveMinimum": 0, "exclusiveMaximum": 10, "multipleOf": 3},
+        "ratio": {"type": "number", "minimum": 0.25, "maximum": 0.5},
+        "uuid": {"type": "string", "format": "uuid"},
+        "day": {"type": "string", "format": "date"},
+        "note": {"type": ["string", "null"], "maxLength": 5},
+        "results": {"type": "object", "properties": {"summary": {"type": "string"}}},
+        "createdAt": {"type": "string", "format": "date-time"},
+    },
+}
+
+
+def test_generated_records_respect_formats_enums_patterns_bounds_and_lengths() -> None:
+    records = generate_records(
+        {"generate": 500, "with": {"engagementId": "eng_456"}}, RICH, kind="evaluations", key=("c", "evaluations", 0)
+    )
+    validator = Draft202012Validator(RICH, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    checker = FormatChecker()
+    for record in records:
+        errors = [e.message for e in validator.iter_errors(record)]
+        assert not errors, (record, errors)
+        assert checker.conforms(record["uuid"], "uuid") and checker.conforms(record["email"], "email")
+        assert record["id"].startswith("eval_") and record["engagementId"] == "eng_456"
+        assert record["audioFileName"].endswith(".wav") and record["audioDate"] <= record["createdAt"]
+        assert record["score"] in (3, 6, 9)
+    states = [r["state"] for r in records]
+    assert states.count("Completed") > states.count("Failed"), "most evaluations finished"
+    assert {None, "Positive"} <= {r["sentiment"] for r in records}
+    assert any("results" not in r for r in records) and any("results" in r for r in records), "optional fields vary"
+
+
+def test_a_required_reference_without_a_fixed_value_is_an_error() -> None:
+    with pytest.raises(GenerateError) as info:
+        generate_records({"generate": 1}, RICH, kind="evaluations", key=())
+    assert info.value.field == "with.engagementId" and "x-mock-ref" in info.value.message
+
+
+def test_ids_follow_prefix_pattern_or_kind() -> None:
+    assert default_id_prefix("audio-files") == "af_"
+    assert default_id_prefix("evaluations") == "eval_"
+    assert default_id_prefix("orders") == "order_"
+    assert default_id_prefix("categories") == "cate_"
+    assert literal_head("^eng_[A-Za-z0-9]{1,60}$") == "eng_"
+    assert literal_head("^ab?c") == "a"
+    schema = {
+        "type": "object",
+        "required": ["id"],
+        "properties": {"id": {"type": "string", "pattern": "^T-[0-9a-f]{8}$"}},
+    }
+    ids = [r["id"] for r in generate_records({"generate": 50}, schema, kind="tickets", key=())]
+    assert all(re.fullmatch("T-[0-9a-f]{8}", i) for i in ids) and len(set(ids)) == 50
+    numbered = {"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]}
+    assert all(isinstance(r["id"], int) for r in generate_records({"generate": 5}, numbered, kind="n", key=()))
+
+
+def test_pattern_maker_names_what_it_cannot_build() -> None:
+    with pytest.raises(GenerateError, match="give it under 'with'"):
+        pattern_maker("^(?=x)y$", "record.code")
+
+
+def test_readme_example_loads_and_shows_a_real_record(tmp_path: Path) -> None:
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    example = re.search(r"<!-- generate-example -->\n```yaml\n(.*?)```", readme, re.DOTALL)
+    shown = re.search(r"One of them, as `GET /v1/engagements` shows it:\n\n```json\n(.*?)```", readme, re.DOTALL)
+    assert example and shown
+    path = tmp_path / "demo.yaml"
+    path.write_text(example.group(1))
+    client = create_app(Config(spec_path=SPEC_PATH, fixtures=(path,), validate_responses=True)).test_client()
+    page = client.get("/v1/engagements?pageSize=100", headers={"Authorization": "Bearer DEMO_API_KEY"}).json
+    assert page["totalCount"] == 41
+    assert json.loads(shown.group(1)) in page["data"]
+
+
+def test_generate_value_makes_one_valid_deterministic_value_for_any_schema() -> None:
+    from auralytik_mock.generate import generate_value
+
+    transcript = {
+        "type": "object",
+        "required": ["segments"],
+        "properties": {
+            "segments": {
+                "type": "array",
+                "minItems": 2,
+                "items": {
+                    "type": "object",
+                    "required": ["speaker", "startSecond", "text"],
+                    "properties": {
+                        "speaker": {"enum": ["agent", "customer"]},
+                        "startSecond": {"type": "number", "minimum": 0},
+                        "text": {"type": "string", "minLength": 1},
+                    },
+                },
+            }
+        },
+    }
+    one = generate_value(transcript, key=("eval_1", "transcript"))
+    assert one == generate_value(transcript, key=("eval_1", "transcript"))
+    assert one != generate_value(transcript, key=("eval_2", "transcript"))
+    assert not list(Draft202012Validator(transcript).iter_errors(one))
+    assert len(one["segments"]) >= 2  # type: ignore[index, call-overload]
