@@ -275,7 +275,7 @@ def scale(count: int) -> dict[str, object]:
             "description": None,
             "type": "quality_review",
             "status": "active",
-            "evaluationCount": i % 500,
+            "evaluationCount": 0,  # counted from the evaluations (x-mock-count): these have none
             "createdAt": f"2023-{1 + i % 12:02d}-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:00Z",
             "updatedAt": "2024-01-01T00:00:00Z",
         }

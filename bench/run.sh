@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The benchmark, one command from a clean clone: installs what it needs (the project's
 # venv, wrk from Debian, Prism pinned from npm into bench/.prism), then runs
-# bench/bench.py, which prints one table and writes bench/results/latest.{md,json}.
+# bench/bench.py, which prints one table and writes bench/results/latest.{md,json}, then
+# bench/scale.py (evaluations filters at 100,000 records; bench/results/scale.{md,json}).
 # Everything runs on 127.0.0.1, one server at a time, each load bounded in time.
 # Arguments go to bench.py (e.g. --duration 2, --skip-prism, --skip-scale).
 set -euo pipefail
@@ -15,4 +16,5 @@ if [ ! -x bench/.prism/node_modules/.bin/prism ]; then
   [ -f bench/.prism/package.json ] || echo '{"name": "auralytik-mock-bench", "private": true}' > bench/.prism/package.json
   npm install --prefix bench/.prism --no-audit --no-fund --loglevel=error "@stoplight/prism-cli@$PRISM_VERSION"
 fi
-exec .venv/bin/python bench/bench.py "$@"
+.venv/bin/python bench/bench.py "$@"
+exec .venv/bin/python bench/scale.py "$@"   # the evaluations at scale, and next to Prism

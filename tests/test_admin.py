@@ -73,7 +73,7 @@ def test_prefer_delay_adds_latency(api: Api) -> None:
 
 def test_admin_health_is_ready_without_a_key(api: Api) -> None:
     r = api.get("/__mock/health", key=None)
-    assert r.status == 200 and r.json["status"] == "ok" and r.json["operations"] == 5
+    assert r.status == 200 and r.json["status"] == "ok" and r.json["operations"] == 9
 
 
 def test_admin_reset_restores_the_fixtures(api: Api) -> None:
@@ -110,8 +110,12 @@ def test_admin_state_dump_and_load_round_trip(api: Api) -> None:
     assert [c["id"] for c in state["clients"]] == ["client_acme", "client_globex"]
     acme = state["clients"][0]
     acme["engagements"] = acme["engagements"][:1]
+    kept = acme["engagements"][0]["id"]
+    acme["evaluations"] = [e for e in acme["evaluations"] if e["engagementId"] == kept]  # each names one kept
     r = api.request("PUT", "/__mock/state", key=None, json=state)
-    assert r.status == 200 and r.json["records"] == 3
+    globex = state["clients"][1]
+    assert r.status == 200
+    assert r.json["records"] == 1 + len(acme["evaluations"]) + len(globex["engagements"]) + len(globex["evaluations"])
     assert api.get("/v1/engagements").json["totalCount"] == 1
     assert api.post("/__mock/reset", key=None).status == 200
     assert api.get("/v1/engagements").json["totalCount"] == 5

@@ -85,7 +85,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 def test_check_passes_on_the_bundled_spec_and_fixtures(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check"]) == 0
     out = capsys.readouterr().out
-    assert "5 operations" in out and "2 clients, 7 records" in out
+    assert "9 operations" in out and "2 clients, 530 records" in out  # 7 engagements, 523 evaluations
 
 
 def test_check_fails_with_the_file_and_record_on_a_bad_fixture(tmp_path: Path, capsys) -> None:

@@ -14,7 +14,7 @@ BLOCKS = re.findall(r"```python\n(# test: (\w+)\n.*?)```", README, re.DOTALL)
 
 def test_readme_has_runnable_examples() -> None:
     kinds = sorted(kind for _, kind in BLOCKS)
-    assert kinds == ["exec", "exec", "pytest"]
+    assert kinds == ["exec", "exec", "exec", "pytest"]
 
 
 @pytest.mark.parametrize("code", [code for code, kind in BLOCKS if kind == "exec"])

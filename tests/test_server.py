@@ -93,7 +93,8 @@ def test_options_are_config_fields() -> None:
 
 def test_keys_lists_the_bundled_keys_and_scopes() -> None:
     mock = MockServer(config=make_config())
-    assert mock.keys["READ_ONLY_API_KEY"] == ["engagements:read"]
+    assert mock.keys["READ_ONLY_API_KEY"] == ["engagements:read", "evaluations:read"]
+    assert mock.keys["ENGAGEMENTS_ONLY_API_KEY"] == ["engagements:read", "engagements:write"]
     assert mock.keys["NO_SCOPE_API_KEY"] == []
 
 

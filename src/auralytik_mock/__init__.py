@@ -23,20 +23,27 @@ from .errors import (
     ServerError,
     SpecError,
 )
+from .handlers import Call, Context, handles, unregister
 from .pipeline import Engine
 from .server import MockServer
+from .types import MockResponse
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ApiError",
     "AuralytikMockError",
+    "Call",
     "Config",
+    "Context",
     "Engine",
     "FixtureError",
+    "MockResponse",
     "MockServer",
     "ServerError",
     "SpecError",
     "__version__",
     "create_app",
+    "handles",
+    "unregister",
 ]

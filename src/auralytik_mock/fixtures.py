@@ -16,8 +16,8 @@ from pathlib import Path
 import yaml
 
 from .errors import FixtureError
-from .generate import GenerateError, generate_records
-from .store import ApiKey, ClientSeed, Seed
+from .generate import GenerateError, generate_records, generate_value
+from .store import ApiKey, ClientSeed, KindRules, Seed
 from .types import Json
 from .validation import SchemaSet
 
@@ -85,14 +85,35 @@ class FixtureLoader:
     :param kinds: the resource kinds fixtures may hold, and the pointer of each
         kind's schema (``{"engagements": "/components/schemas/Engagement"}``).
     :param scopes: the scopes the spec uses; a key with another scope is a typo.
+    :param rules: per kind, the relations of its records (``x-mock-ref``, ``-count``,
+        ``-copy``): references must name a record of the same client, counts and copies
+        are filled in.
+    :param extras: per kind, data a record may carry for its sub-resources, and the
+        schema each is checked against (``{"evaluations": {"transcript": pointer}}``).
     """
 
-    def __init__(self, schemas: SchemaSet, kinds: Mapping[str, str], scopes: Iterable[str]) -> None:
+    def __init__(
+        self,
+        schemas: SchemaSet,
+        kinds: Mapping[str, str],
+        scopes: Iterable[str],
+        *,
+        rules: Mapping[str, KindRules] | None = None,
+        extras: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> None:
         self.schemas = schemas
         self.kinds = dict(kinds)
         self.scopes = frozenset(scopes)
+        self.rules = dict(rules or {})
+        self.extras = {kind: dict(found) for kind, found in (extras or {}).items()}
+        #: Whether a count a fixture gives must equal the records it counts (files: yes;
+        #: a state load: no, the count is recomputed).
+        self.strict_counts = False
         self._inlined: dict[str, Json] = {}
         self._taken: dict[str, set[str]] = {}
+        #: Generated records (by ``id()``) -> their ``generate`` entry, so an error names the
+        #: entry and is reported once per entry.
+        self._origin: dict[int, tuple[str, str]] = {}
 
     def load_paths(self, paths: Sequence[Path]) -> Seed:
         """Load every fixture file under ``paths`` into one seed.
@@ -100,7 +121,11 @@ class FixtureLoader:
         :raises FixtureError: every problem found, each with file, record and field.
         """
         documents = [(str(path), read_document(path)) for path in fixture_files(paths)]
-        return self.load_documents(documents)
+        self.strict_counts = True
+        try:
+            return self.load_documents(documents)
+        finally:
+            self.strict_counts = False
 
     def load_documents(self, documents: Sequence[tuple[str, Json]]) -> Seed:
         """Check ``(source name, parsed document)`` pairs and build one seed from them.
@@ -108,7 +133,8 @@ class FixtureLoader:
         :raises FixtureError: every problem found, each with source, record and field.
         """
         errors: list[str] = []
-        self._taken = {}
+        self._taken, self._origin = {}, {}
+        late: list[str] = []  # broken references: often the echo of another mistake, so listed last
         clients: list[ClientSeed] = []
         client_ids: dict[str, str] = {}
         keys: dict[str, str] = {}
@@ -122,7 +148,7 @@ class FixtureLoader:
                 errors.append(f"{source}: unknown top-level field(s) {', '.join(unknown)} (allowed: clients)")
             for index, raw in enumerate(document["clients"]):
                 where = f"{source}: clients[{index}]"
-                client = self._client(raw, where, errors)
+                client = self._client(raw, where, errors, late)
                 if client is None:
                     continue
                 if client.id in client_ids:
@@ -140,6 +166,7 @@ class FixtureLoader:
                             errors.append(f"{where}.{kind}[{position}].id: {rid[1]!r} is also used at {ids[rid]}")
                         ids.setdefault(rid, f"{where}.{kind}[{position}]")
                 clients.append(client)
+        errors += late
         if errors:
             listed = errors[:_MAX_LISTED]
             if len(errors) > _MAX_LISTED:
@@ -147,7 +174,7 @@ class FixtureLoader:
             raise FixtureError("invalid fixtures:\n  " + "\n  ".join(listed))
         return tuple(clients)
 
-    def _client(self, raw: Json, where: str, errors: list[str]) -> ClientSeed | None:
+    def _client(self, raw: Json, where: str, errors: list[str], late: list[str]) -> ClientSeed | None:
         if not isinstance(raw, dict):
             errors.append(f"{where}: must be a mapping with id, name, apiKeys and resources")
             return None
@@ -162,15 +189,129 @@ class FixtureLoader:
         if unknown:
             allowed = ", ".join(sorted(_CLIENT_FIELDS | set(self.kinds)))
             errors.append(f"{where}: unknown field(s) {', '.join(unknown)} (allowed: {allowed})")
+        listed = {
+            kind: self._expand(kind, raw.get(kind, []), f"{where}.{kind}", errors, client_id) for kind in self.kinds
+        }
+        self._relate(listed, where, errors, late)
         return ClientSeed(
             id=client_id,
             name=str(name),
             api_keys=self._keys(raw.get("apiKeys", []), where, errors),
-            resources={
-                kind: self._records(kind, raw.get(kind, []), f"{where}.{kind}", errors, client_id)
-                for kind in self.kinds
-            },
+            resources={kind: self._records(kind, listed[kind], f"{where}.{kind}", errors) for kind in self.kinds},
         )
+
+    def _expand(self, kind: str, raw: Json, where: str, errors: list[str], client_id: str = "") -> list[Json]:
+        """The records a fixture list stands for (before relations are filled and schemas checked):
+        written records as they are, ``generate`` entries as the records they make."""
+        if not isinstance(raw, list):
+            errors.append(f"{where}: must be a list of records")
+            return []
+        records: list[Json] = []
+        entries = 0
+        for index, item in enumerate(raw):
+            if isinstance(item, dict) and "generate" in item:
+                key = (client_id, kind, entries)  # which entry, not where: a written record above changes nothing
+                records.extend(self._generate(kind, item, f"{where}[{index}]", errors, key))
+                entries += 1
+                continue
+            if isinstance(item, dict):
+                item = {key: _plain(value) for key, value in item.items()}
+                if isinstance(item.get("id"), str):
+                    self._taken.setdefault(kind, set()).add(item["id"])
+            records.append(item)
+        return records
+
+    def _generate(
+        self, kind: str, entry: dict[str, Json], where: str, errors: list[str], key: tuple[str, str, int]
+    ) -> list[Json]:
+        """Make a ``generate`` entry's records (see ``generate.py``), with data for the kind's
+        sub-resources. Counts and copies are left to ``_relate``; schemas are checked in
+        ``_records`` like written records, and a refused one is reported once for the entry."""
+        pointer = self.kinds[kind]
+        schema = self._inline(pointer)
+        if not isinstance(schema, dict):
+            errors.append(f"{where}: the record schema at {pointer} is not an object schema")
+            return []
+        fixed = entry.get("with")
+        if isinstance(fixed, dict):
+            entry = {**entry, "with": {name: _plain(value) for name, value in fixed.items()}}
+        rules = self.rules.get(kind, KindRules())
+        try:
+            records: list[dict[str, Json]] = generate_records(
+                entry, schema, kind=kind, key=key, taken=self._taken.setdefault(kind, set())
+            )
+            extras = self.extras.get(kind, {})
+            parent_field = (kind[:-1] if kind.endswith("s") else kind).replace("-", "") + "Id"
+            for number, record in enumerate(records):
+                self._origin[id(record)] = (
+                    where,
+                    f"{where} (generate, record {number}, id {record.get(rules.id_field)})",
+                )
+                for name in {c.field for c in rules.counts} | {c.field for c in rules.copies}:
+                    record.pop(name, None)  # filled, always current, by _relate
+                for name, extra_pointer in extras.items():
+                    value = generate_value(
+                        self._inline(extra_pointer), key=(*key, str(record.get("id")), name), name=name
+                    )
+                    if isinstance(value, dict) and parent_field in value:
+                        value[parent_field] = record.get(rules.id_field)
+                    record[name] = value
+        except GenerateError as exc:
+            errors.append(f"{where} (generate).{exc.field}: {exc.message}")
+            return []
+        return list(records)
+
+    def _inline(self, pointer: str) -> Json:
+        if pointer not in self._inlined:
+            spec = self.schemas.spec
+            self._inlined[pointer] = spec.inline(spec.lookup(pointer))
+        return self._inlined[pointer]
+
+    def _relate(self, listed: Mapping[str, list[Json]], where: str, errors: list[str], late: list[str]) -> None:
+        """Check one client's references, and fill its counts and copies (always current).
+
+        Broken references are listed after every other error (one line per missing
+        record, however many records name it): they are often the echo of another
+        mistake, such as a mistyped id.
+        """
+        ids: dict[str, dict[str, dict[str, Json]]] = {}
+        for kind, records in listed.items():
+            id_field = self.rules[kind].id_field if kind in self.rules else "id"
+            ids[kind] = {str(r[id_field]): r for r in records if isinstance(r, dict) and id_field in r}
+        missing: dict[tuple[str, str, str], list[int]] = {}
+        for kind, rules in self.rules.items():
+            records = listed.get(kind, [])
+            for index, record in enumerate(records):
+                if not isinstance(record, dict):
+                    continue
+                here = f"{where}.{kind}[{index}]"
+                for name, target in rules.refs.items():
+                    value = record.get(name)
+                    if value is not None and str(value) not in ids.get(target, {}):
+                        missing.setdefault((kind, name, str(value)), []).append(index)
+                for count in rules.counts:
+                    by_id = record.get(rules.id_field)
+                    actual = sum(
+                        1
+                        for other in listed.get(count.of_kind, [])
+                        if isinstance(other, dict) and other.get(count.by) == by_id
+                    )
+                    given = record.get(count.field, actual)
+                    if given == actual or not self.strict_counts:
+                        record[count.field] = actual
+                    else:  # left as given, so a schema error on it is reported too
+                        errors.append(
+                            f"{here}.{count.field}: is {given!r} but {actual} {count.of_kind} record(s) name "
+                            f"{by_id!r} in {count.by}; omit it (it is counted) or fix it"
+                        )
+                for copy in rules.copies:
+                    parent = ids.get(copy.of_kind, {}).get(str(record.get(copy.via)))
+                    if parent is not None and copy.source in parent:
+                        record[copy.field] = parent[copy.source]
+        for (kind, name, value), indexes in missing.items():
+            target = self.rules[kind].refs[name]
+            more = f" (and {len(indexes) - 1} more record(s))" if len(indexes) > 1 else ""
+            late.append(f"{where}.{kind}[{indexes[0]}].{name}{more}: no {target} record {value!r} in this client")
 
     def _keys(self, raw: Json, where: str, errors: list[str]) -> tuple[ApiKey, ...]:
         if not isinstance(raw, list):
@@ -198,65 +339,45 @@ class FixtureLoader:
             keys.append(ApiKey(item["key"], tuple(scopes)))
         return tuple(keys)
 
-    def _records(
-        self, kind: str, raw: Json, where: str, errors: list[str], client_id: str = ""
-    ) -> list[dict[str, Json]]:
-        if not isinstance(raw, list):
-            errors.append(f"{where}: must be a list of records")
-            return []
+    def _records(self, kind: str, raw: list[Json], where: str, errors: list[str]) -> list[dict[str, Json]]:
         pointer = self.kinds[kind]
+        extras = self.extras.get(kind, {})
+        rules = self.rules.get(kind, KindRules())
+        hidden = rules.hidden
+        copied = {c.field for c in rules.copies}
         records = []
-        generated = 0
+        reported: set[str] = set()
         for index, item in enumerate(raw):
-            if isinstance(item, dict) and "generate" in item:
-                records.extend(self._generate(kind, item, f"{where}[{index}]", errors, (client_id, kind, generated)))
-                generated += 1
-                continue
-            if isinstance(item, dict):
-                item = {key: _plain(value) for key, value in item.items()}
+            entry, origin = self._origin.get(id(item), ("", None))
+            if entry in reported:
+                continue  # a generate entry's records share the cause of its first bad one
+            kept: dict[str, Json] = {}
+            if isinstance(item, dict) and extras:
+                # Data for a sub-resource (GET /things/{id}/transcript) rides with its record
+                # and is checked against that operation's schema.
+                for name, extra_pointer in extras.items():
+                    if name not in item:
+                        continue
+                    for violation in self.schemas.check(extra_pointer, item[name], name, strict=True):
+                        field = violation.field or name
+                        errors.append(f"{origin or f'{where}[{index}]'}.{field}: {violation.message}")
+                    if name in hidden:
+                        kept[name] = item[name]
+                item = {k: v for k, v in item.items() if k not in kept}
             problems = self.schemas.check(pointer, item, "record", strict=True)
             if problems:
-                record_where = f"{where}[{index}]"
-                if isinstance(item, dict) and isinstance(item.get("id"), str):
+                record_where = origin or f"{where}[{index}]"
+                if origin is None and isinstance(item, dict) and isinstance(item.get("id"), str):
                     record_where += f" (id {item['id']})"
+                hint = ""
+                if origin is not None:
+                    reported.add(entry)
+                    hint = " (set the field under 'with' to a valid value)"
                 for violation in problems:
                     field = violation.field.removeprefix("record").lstrip(".") or "(record)"
-                    errors.append(f"{record_where}.{field}: {violation.message}")
+                    if field in copied and violation.message == "is required":
+                        continue  # its reference is broken, and said so
+                    errors.append(f"{record_where}.{field}: {violation.message}{hint}")
                 continue
-            if isinstance(item, dict) and isinstance(item.get("id"), str):
-                self._taken.setdefault(kind, set()).add(item["id"])
-            records.append(item)
-        return records
-
-    def _generate(
-        self, kind: str, entry: dict[str, Json], where: str, errors: list[str], key: tuple[str, str, int]
-    ) -> list[dict[str, Json]]:
-        """Expand a ``generate`` entry (see ``generate.py``); check each record like a written one,
-        reporting only the first bad record (the others share its cause)."""
-        pointer = self.kinds[kind]
-        if pointer not in self._inlined:
-            spec = self.schemas.spec
-            self._inlined[pointer] = spec.inline(spec.lookup(pointer))
-        schema = self._inlined[pointer]
-        if not isinstance(schema, dict):
-            errors.append(f"{where}: the record schema at {pointer} is not an object schema")
-            return []
-        fixed = entry.get("with")
-        if isinstance(fixed, dict):
-            entry = {**entry, "with": {name: _plain(value) for name, value in fixed.items()}}
-        try:
-            records = generate_records(entry, schema, kind=kind, key=key, taken=self._taken.setdefault(kind, set()))
-        except GenerateError as exc:
-            errors.append(f"{where} (generate).{exc.field}: {exc.message}")
-            return []
-        for number, record in enumerate(records):
-            problems = self.schemas.check(pointer, record, "record", strict=True)
-            if problems:
-                for violation in problems:
-                    field = violation.field.removeprefix("record").lstrip(".") or "(record)"
-                    errors.append(
-                        f"{where} (generate, record {number}, id {record.get('id')}).{field}: {violation.message}"
-                        " (set the field under 'with' to a valid value)"
-                    )
-                return []
+            records.append({**item, **kept})
         return records

@@ -33,8 +33,9 @@ from .errors import (
 )
 from .faults import FaultRules, forced_error, parse_prefer
 from .fixtures import FixtureLoader, fixture_files
-from .handlers import Call, Handler, bind_handlers, resource_kinds
+from .handlers import Call, Handler, bind_handlers, hooked, store_rules
 from .journal import JOURNAL_BODY_CHARS, AccessLog, Journal, mask_key
+from .resources import Resources, build_resources
 from .routing import Router
 from .spec import Operation, Spec
 from .store import Store
@@ -61,6 +62,7 @@ class World:
     checker: ResponseChecker
     handlers: dict[str, Handler]
     loader: FixtureLoader
+    resources: Resources
     store: Store
 
 
@@ -72,16 +74,20 @@ def build_world(config: Config) -> World:
     """
     spec = Spec.load(config.resolved_spec_path)
     schemas = SchemaSet(spec)
-    loader = FixtureLoader(schemas, resource_kinds(), spec.scopes)
+    resources = build_resources(spec, hooked())
+    loader = FixtureLoader(
+        schemas, resources.kinds(), spec.scopes, rules=store_rules(resources), extras=resources.extras()
+    )
     seed = loader.load_paths(config.resolved_fixtures)
-    store = Store(seed, max_sessions=config.max_sessions)
+    store = Store(seed, max_sessions=config.max_sessions, rules=store_rules(resources))
     return World(
         spec=spec,
         schemas=schemas,
         router=Router(spec.operations),
         validator=RequestValidator(spec, schemas, config.max_body_bytes),
         checker=ResponseChecker(spec, schemas),
-        handlers=bind_handlers(spec, store),
+        handlers=bind_handlers(spec, resources, store),
+        resources=resources,
         loader=loader,
         store=store,
     )
@@ -176,7 +182,7 @@ class Engine:
             elif request.method == "OPTIONS":
                 response = self._options(world, request)
             else:
-                response = self._api(world, request, seen)
+                response = self._api(world, request, seen, request_id)
         except ApiError as error:
             details = error.details
             response = render_error(error, request_id)
@@ -223,7 +229,7 @@ class Engine:
             return answer
         return MockResponse(204, None, {"Allow": ", ".join(allowed)})
 
-    def _api(self, world: World, request: MockRequest, seen: _Seen) -> MockResponse:
+    def _api(self, world: World, request: MockRequest, seen: _Seen, request_id: str = "") -> MockResponse:
         match = world.router.match(request.method, request.path)
         op = seen.operation = match.operation
         delay = self._latency()
@@ -252,7 +258,7 @@ class Engine:
         handler = world.handlers[op.operation_id]
         if principal is None:
             principal = world.store.first_principal()
-        response = handler(Call(op, principal, valid, self.now()))
+        response = handler(Call(op, principal, valid, self.now(), request_id))
         response.delay += delay
         return response
 

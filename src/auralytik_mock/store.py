@@ -13,12 +13,12 @@ from __future__ import annotations
 import bisect
 import secrets
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from .errors import ConflictError, InsufficientStorageError, NotFoundError
+from .errors import ConflictError, InsufficientStorageError, InvalidRequestError, NotFoundError, Violation
 from .types import Json, Principal
 
 DEFAULT_NAMESPACE = "default"
@@ -47,6 +47,132 @@ class ClientSeed:
 Seed = tuple[ClientSeed, ...]
 
 
+@dataclass(frozen=True)
+class Count:
+    """``field`` is the number of records of ``of_kind`` whose ``by`` is this record's id."""
+
+    field: str
+    of_kind: str
+    by: str
+
+
+@dataclass(frozen=True)
+class Copy:
+    """``field`` is ``source`` of the record of ``of_kind`` that this record's ``via`` names."""
+
+    field: str
+    via: str
+    of_kind: str
+    source: str
+
+
+@dataclass(frozen=True)
+class KindRules:
+    """What the store keeps true for one kind of record (built from the spec's ``x-mock-*``).
+
+    :param id_field: the field that holds a record's id.
+    :param integer_ids: new ids are integers (the id's schema says ``type: integer``).
+    :param refs: field -> kind its value must name, in the same client.
+    :param counts: fields that count other records, always current.
+    :param copies: fields copied from a referenced record, always current.
+    :param hidden: fields kept with the record but not part of it (sub-resource data).
+    """
+
+    id_field: str = "id"
+    integer_ids: bool = False
+    refs: Mapping[str, str] = field(default_factory=dict)
+    counts: tuple[Count, ...] = ()
+    copies: tuple[Copy, ...] = ()
+    hidden: frozenset[str] = frozenset()
+
+
+_PLAIN = KindRules()
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One filter of a list: ``field`` compared to ``value`` by ``op`` (eq, gte, lte, contains)."""
+
+    field: str
+    op: str
+    value: Json
+
+
+_Key = tuple[float, int, str]  # (createdAt, insertion seq, id): the list order, ascending
+_DAY_END = "T23:59:59.999999+00:00"
+
+
+def _instant(value: Json, *, end_of_day: bool = False) -> float | None:
+    """Seconds since the epoch of an RFC 3339 date-time or a date (UTC), else ``None``."""
+    if not isinstance(value, str) or len(value) < 10 or value[4:5] != "-":
+        return None
+    text = value.replace("Z", "+00:00").replace("z", "+00:00")
+    if len(text) == 10:
+        text += _DAY_END if end_of_day else "T00:00:00+00:00"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def _compare(have: Json, want: Json, *, end_of_day: bool) -> int | None:
+    """-1, 0 or 1 as ``have`` is before, at or after ``want``; ``None`` when they do not compare."""
+    if have is None or want is None or isinstance(have, bool) or isinstance(want, bool):
+        return None
+    if isinstance(have, int | float) and isinstance(want, int | float):
+        return (have > want) - (have < want)
+    a, b = _instant(have), _instant(want, end_of_day=end_of_day)
+    if a is not None and b is not None:
+        return (a > b) - (a < b)
+    if isinstance(have, str) and isinstance(want, str):
+        return (have > want) - (have < want)
+    return None
+
+
+def matches(record: Mapping[str, Json], condition: Condition) -> bool:
+    """Whether ``record`` passes ``condition`` (a date ``lte`` includes its whole day)."""
+    have = record.get(condition.field)
+    want = condition.value
+    if condition.op == "eq":
+        return bool(have == want and isinstance(have, bool) == isinstance(want, bool))
+    if condition.op == "contains":
+        if isinstance(have, str) and isinstance(want, str):
+            return want.casefold() in have.casefold()
+        return isinstance(have, list) and want in have
+    order = _compare(have, want, end_of_day=condition.op == "lte")
+    if order is None:
+        return False
+    return order >= 0 if condition.op == "gte" else order <= 0
+
+
+def _test(coll: _Collection, condition: Condition) -> Callable[[str, Mapping[str, Json]], bool]:
+    """``condition`` as a test of ``(id, record)``; a date range compares cached floats."""
+    bound = _instant(condition.value, end_of_day=condition.op == "lte") if condition.op in {"gte", "lte"} else None
+    if bound is None:
+        return lambda record_id, record: matches(record, condition)
+    name = condition.field
+    if condition.op == "gte":
+
+        def at_or_after(record_id: str, record: Mapping[str, Json]) -> bool:
+            moment = coll.instant(name, record_id)
+            return moment is not None and moment >= bound
+
+        return at_or_after
+
+    def at_or_before(record_id: str, record: Mapping[str, Json]) -> bool:
+        moment = coll.instant(name, record_id)
+        return moment is not None and moment <= bound
+
+    return at_or_before
+
+
+def _hashable(value: Json) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
+
+
 def timestamp(value: Json) -> float:
     """Seconds since the epoch of an RFC 3339 string (0.0 when it is not one)."""
     if not isinstance(value, str):
@@ -57,21 +183,120 @@ def timestamp(value: Json) -> float:
         return 0.0
 
 
-class _Collection:
-    """One client's records of one kind, with the list order kept sorted."""
+def _index_value(record: Mapping[str, Json], fields: tuple[str, ...]) -> tuple[Json, ...] | None:
+    values = tuple(record.get(name) for name in fields)
+    if not all(_hashable(v) for v in values):
+        return None
+    # True == 1 in a dict: keep booleans apart from numbers.
+    return tuple((v, type(v) is bool) for v in values)
 
-    __slots__ = ("by_id", "order")
+
+class _Collection:
+    """One client's records of one kind, with the list order kept sorted.
+
+    ``indexes`` answer equality filters without a scan: for a tuple of fields, each
+    tuple of values maps to its records' keys in list order. An index is built the
+    first time a list (or a count) asks for its fields, then kept current by every
+    insert, update and delete, so a filtered page costs what an unfiltered one does.
+    """
+
+    __slots__ = ("by_id", "order", "keys", "indexes", "instants")
 
     def __init__(self) -> None:
         self.by_id: dict[str, dict[str, Json]] = {}
-        self.order: list[tuple[float, int, str]] = []  # (createdAt, insertion seq, id), ascending
+        self.order: list[_Key] = []
+        self.keys: dict[str, _Key] = {}
+        self.indexes: dict[tuple[str, ...], dict[tuple[Json, ...], list[_Key]]] = {}
+        # field -> id -> the field's value as seconds (None: not a date): date ranges compare
+        # floats instead of parsing every record's date on every list.
+        self.instants: dict[str, dict[str, float | None]] = {}
+
+    def instant(self, field_name: str, record_id: str) -> float | None:
+        """The record's ``field_name`` as seconds since the epoch (cached), or ``None``."""
+        cache = self.instants.setdefault(field_name, {})
+        if record_id in cache:
+            return cache[record_id]
+        found = cache[record_id] = _instant(self.by_id[record_id].get(field_name))
+        return found
+
+    def add(self, record_id: str, record: dict[str, Json], key: _Key) -> None:
+        self.by_id[record_id] = record
+        self.keys[record_id] = key
+        bisect.insort(self.order, key)
+        for fields, index in self.indexes.items():
+            value = _index_value(record, fields)
+            if value is not None:
+                bisect.insort(index.setdefault(value, []), key)
+
+    def remove(self, record_id: str) -> dict[str, Json]:
+        record = self.by_id.pop(record_id)
+        key = self.keys.pop(record_id)
+        for cache in self.instants.values():
+            cache.pop(record_id, None)
+        _drop(self.order, key)
+        for fields, index in self.indexes.items():
+            self._unindex(index, _index_value(record, fields), key)
+        return record
+
+    @staticmethod
+    def _unindex(index: dict[tuple[Json, ...], list[_Key]], value: tuple[Json, ...] | None, key: _Key) -> None:
+        if value is None:
+            return
+        keys = index.get(value)
+        if keys is not None:
+            _drop(keys, key)
+            if not keys:
+                del index[value]
+
+    def change(self, record_id: str, changes: Mapping[str, Json]) -> dict[str, Json]:
+        record = self.by_id[record_id]
+        touched = [fields for fields in self.indexes if any(name in changes for name in fields)]
+        key = self.keys[record_id]
+        before = [_index_value(record, fields) for fields in touched]
+        for name in changes:
+            self.instants.get(name, {}).pop(record_id, None)
+        record.update(changes)
+        for fields, old in zip(touched, before, strict=True):
+            index = self.indexes[fields]
+            self._unindex(index, old, key)
+            new = _index_value(record, fields)
+            if new is not None:
+                bisect.insort(index.setdefault(new, []), key)
+        return record
+
+    def index(self, fields: tuple[str, ...]) -> dict[tuple[Json, ...], list[_Key]] | None:
+        """The index on ``fields`` (built now if new), or ``None`` if a value is not hashable."""
+        found = self.indexes.get(fields)
+        if found is None:
+            found = {}
+            for key in self.order:
+                value = _index_value(self.by_id[key[2]], fields)
+                if value is None:
+                    continue
+                found.setdefault(value, []).append(key)
+            self.indexes[fields] = found
+        return found
+
+
+def _drop(keys: list[_Key], key: _Key) -> None:
+    at = bisect.bisect_left(keys, key)
+    if at < len(keys) and keys[at] == key:
+        del keys[at]
 
 
 class _Dataset:
     """One isolated world: the fixtures (``default``) or a session's private copy."""
 
-    def __init__(self, namespace: str, seed: Seed, order_field: str, key_prefix: str = "") -> None:
+    def __init__(
+        self,
+        namespace: str,
+        seed: Seed,
+        order_field: str,
+        key_prefix: str = "",
+        rules: Mapping[str, KindRules] | None = None,
+    ) -> None:
         self.namespace = namespace
+        self.rules: Mapping[str, KindRules] = rules or {}
         self.lock = threading.RLock()
         self.order_field = order_field
         self.clients: dict[str, ClientSeed] = {}
@@ -96,15 +321,56 @@ class _Dataset:
         return found
 
     def insert(self, client_id: str, kind: str, record: dict[str, Json]) -> None:
-        record_id = str(record["id"])
+        record_id = str(record[self.rules.get(kind, _PLAIN).id_field])
         owners = self.owners.setdefault(kind, {})
         if record_id in owners:
             raise ConflictError(f"{kind} id {record_id!r} is used twice")
         owners[record_id] = client_id
         coll = self.collection(client_id, kind)
-        coll.by_id[record_id] = record
         self.seq += 1
-        bisect.insort(coll.order, (timestamp(record.get(self.order_field)), self.seq, record_id))
+        coll.add(record_id, record, (timestamp(record.get(self.order_field)), self.seq, record_id))
+
+    def view(self, client_id: str, kind: str, record: Mapping[str, Json]) -> dict[str, Json]:
+        """A copy of ``record`` as the API shows it: counts and copies current, hidden data left out."""
+        rules = self.rules.get(kind)
+        if rules is None:
+            return dict(record)
+        shown = {k: v for k, v in record.items() if k not in rules.hidden} if rules.hidden else dict(record)
+        for count in rules.counts:
+            shown[count.field] = self.count_where(client_id, count.of_kind, count.by, record.get(rules.id_field))
+        for copy in rules.copies:
+            source = self.collections.get((client_id, copy.of_kind))
+            parent = source.by_id.get(str(record.get(copy.via))) if source is not None else None
+            if parent is not None and copy.source in parent:
+                shown[copy.field] = parent[copy.source]
+        return shown
+
+    def count_where(self, client_id: str, kind: str, field_name: str, value: Json) -> int:
+        """How many of the client's records of ``kind`` have ``field_name == value`` (O(1), indexed)."""
+        coll = self.collections.get((client_id, kind))
+        if coll is None or not _hashable(value):
+            return 0
+        index = coll.index((field_name,))
+        return len(index.get(((value, type(value) is bool),), ())) if index is not None else 0
+
+    def check_refs(self, client_id: str, kind: str, record: Mapping[str, Json], fields: Iterable[str]) -> None:
+        """Raise a 400 naming every field of ``fields`` that names no record of its kind in the client."""
+        rules = self.rules.get(kind)
+        if rules is None or not rules.refs:
+            return
+        problems = []
+        for name in fields:
+            target = rules.refs.get(name)
+            value = record.get(name)
+            if target is None or value is None:
+                continue
+            coll = self.collections.get((client_id, target))
+            if coll is None or str(value) not in coll.by_id:
+                noun = target[:-1] if target.endswith("s") else target
+                problems.append(Violation(f"body.{name}", f"no {noun} with id {value!r} exists"))
+        if problems:
+            names = ", ".join(p.field for p in problems)
+            raise InvalidRequestError(f"{names} must name an existing record. See details.", details=problems)
 
     def next_id(self, kind: str, prefix: str) -> str:
         owners = self.owners.setdefault(kind, {})
@@ -125,6 +391,7 @@ class Store:
     :param order_field: the field lists are ordered by (newest first).
     :param max_sessions: how many isolated sessions may exist at once.
     :param max_records: how many records one dataset may hold.
+    :param rules: per kind, the relations the store keeps true (``x-mock-*``).
 
     Example::
 
@@ -140,6 +407,7 @@ class Store:
         order_field: str = "createdAt",
         max_sessions: int = 100,
         max_records: int = 1_000_000,
+        rules: Mapping[str, KindRules] | None = None,
     ) -> None:
         self.seed = seed
         self.order_field = order_field
@@ -148,9 +416,13 @@ class Store:
         self._lock = threading.Lock()
         self._datasets: dict[str, _Dataset] = {}
         self._keys: dict[str, Principal] = {}
-        self._install(_Dataset(DEFAULT_NAMESPACE, seed, order_field))
+        self.rules: Mapping[str, KindRules] = rules or {}
+        self._install(self._new_dataset(DEFAULT_NAMESPACE, seed))
 
     # -- datasets and keys ---------------------------------------------------------
+
+    def _new_dataset(self, namespace: str, seed: Seed, key_prefix: str = "") -> _Dataset:
+        return _Dataset(namespace, seed, self.order_field, key_prefix, self.rules)
 
     def _install(self, dataset: _Dataset) -> None:
         with self._lock:
@@ -188,7 +460,7 @@ class Store:
         """Put ``namespace`` back to the fixtures (a session keeps its keys)."""
         old = self._dataset(namespace)
         prefix = "" if namespace == DEFAULT_NAMESPACE else f"{namespace}_"
-        self._install(_Dataset(namespace, self.seed, self.order_field, prefix))
+        self._install(self._new_dataset(namespace, self.seed, prefix))
         del old
 
     def load(self, seed: Seed, namespace: str = DEFAULT_NAMESPACE) -> None:
@@ -197,7 +469,7 @@ class Store:
         :raises ConflictError: a key of ``seed`` belongs to another dataset.
         """
         self._dataset(namespace)
-        self._install(_Dataset(namespace, seed, self.order_field))
+        self._install(self._new_dataset(namespace, seed))
 
     def create_session(self) -> tuple[str, dict[str, Principal]]:
         """Create an isolated dataset from the fixtures, with fresh keys.
@@ -213,7 +485,7 @@ class Store:
                 "the ones you no longer need."
             )
         namespace = "ses_" + secrets.token_hex(6)
-        dataset = _Dataset(namespace, self.seed, self.order_field, f"{namespace}_")
+        dataset = self._new_dataset(namespace, self.seed, f"{namespace}_")
         self._install(dataset)
         prefix = len(namespace) + 1
         return namespace, {key[prefix:]: principal for key, principal in dataset.keys.items()}
@@ -239,27 +511,72 @@ class Store:
 
     # -- records -------------------------------------------------------------------
 
-    def list(self, principal: Principal, kind: str, offset: int, limit: int) -> tuple[list[dict[str, Json]], int]:
-        """One page of the client's records of ``kind``, newest first, and their total count."""
+    def list(
+        self,
+        principal: Principal,
+        kind: str,
+        offset: int,
+        limit: int,
+        where: Sequence[Condition] = (),
+    ) -> tuple[list[dict[str, Json]], int]:
+        """One page of the client's records of ``kind`` that pass every condition of ``where``,
+        newest first, and how many pass in all.
+
+        Equality conditions on plain values are answered from an index (one per set of
+        fields, built on first use); the others are checked record by record among what
+        the index leaves.
+        """
         dataset = self._dataset(principal.namespace)
         with dataset.lock:
             coll = dataset.collections.get((principal.client_id, kind))
             if coll is None:
                 return [], 0
-            total = len(coll.order)
-            stop = max(total - offset, 0)
-            start = max(stop - limit, 0)
-            keys = coll.order[start:stop]
-            return [dict(coll.by_id[k[2]]) for k in reversed(keys)], total
+            keys: list[_Key] = coll.order
+            rest = list(where)
+            equal = sorted(
+                {c.field: c for c in where if c.op == "eq" and _hashable(c.value)}.values(), key=lambda c: c.field
+            )
+            if equal:
+                fields = tuple(c.field for c in equal)
+                index = coll.index(fields)
+                if index is not None:
+                    keys = index.get(tuple((c.value, type(c.value) is bool) for c in equal), [])
+                    rest = [c for c in where if c not in equal]
+            client = principal.client_id
+            if not rest:
+                total = len(keys)
+                stop = max(total - offset, 0)
+                start = max(stop - limit, 0)
+                chosen = keys[start:stop]
+                return [dataset.view(client, kind, coll.by_id[k[2]]) for k in reversed(chosen)], total
+            page: list[dict[str, Json]] = []
+            total = 0
+            tests = [_test(coll, c) for c in rest]
+            for key in reversed(keys):
+                record = coll.by_id[key[2]]
+                if all(test(key[2], record) for test in tests):
+                    if offset <= total < offset + limit:
+                        page.append(dataset.view(client, kind, record))
+                    total += 1
+            return page, total
 
     def get(self, principal: Principal, kind: str, record_id: str) -> dict[str, Json]:
-        """The client's record ``record_id``.
+        """The client's record ``record_id``, as the API shows it.
 
         :raises NotFoundError: no such record for this client (another client's is not revealed).
         """
         dataset = self._dataset(principal.namespace)
         with dataset.lock:
-            return dict(self._find(dataset, principal, kind, record_id))
+            return dataset.view(principal.client_id, kind, self._find(dataset, principal, kind, record_id))
+
+    def hidden(self, principal: Principal, kind: str, record_id: str, name: str) -> Json:
+        """The data kept under ``name`` with the client's record (a sub-resource), or ``None``.
+
+        :raises NotFoundError: no such record for this client.
+        """
+        dataset = self._dataset(principal.namespace)
+        with dataset.lock:
+            return self._find(dataset, principal, kind, record_id).get(name)
 
     @staticmethod
     def _find(dataset: _Dataset, principal: Principal, kind: str, record_id: str) -> dict[str, Json]:
@@ -271,30 +588,80 @@ class Store:
         return record
 
     def create(self, principal: Principal, kind: str, id_prefix: str, fields: Mapping[str, Json]) -> dict[str, Json]:
-        """Add a record with a new unique id; ``fields`` must not hold ``id``.
+        """Add a record with a new unique id; ``fields`` must not hold the id.
 
+        :raises InvalidRequestError: a reference field names no record of its kind.
         :raises InsufficientStorageError: the dataset holds ``max_records`` already.
         """
         dataset = self._dataset(principal.namespace)
+        rules = self.rules.get(kind, _PLAIN)
         with dataset.lock:
             if dataset.size() >= self.max_records:
                 raise InsufficientStorageError(
                     f"The mock holds {self.max_records} records already; POST /__mock/reset to start over."
                 )
-            record = {"id": dataset.next_id(kind, id_prefix), **fields}
+            dataset.check_refs(principal.client_id, kind, fields, fields)
+            new_id: Json = dataset.next_id(kind, id_prefix)
+            if rules.integer_ids:
+                new_id = int(str(new_id)[len(id_prefix) :])
+            record = {rules.id_field: new_id, **fields}
             dataset.insert(principal.client_id, kind, record)
-            return dict(record)
+            return dataset.view(principal.client_id, kind, record)
 
     def update(self, principal: Principal, kind: str, record_id: str, changes: Mapping[str, Json]) -> dict[str, Json]:
         """Apply ``changes`` to the client's record, all at once.
 
         :raises NotFoundError: no such record for this client.
+        :raises InvalidRequestError: a reference field names no record of its kind.
         """
         dataset = self._dataset(principal.namespace)
         with dataset.lock:
+            self._find(dataset, principal, kind, record_id)
+            dataset.check_refs(principal.client_id, kind, changes, changes)
+            coll = dataset.collection(principal.client_id, kind)
+            return dataset.view(principal.client_id, kind, coll.change(record_id, changes))
+
+    def replace(self, principal: Principal, kind: str, record_id: str, fields: Mapping[str, Json]) -> dict[str, Json]:
+        """Replace the client's record by ``fields`` (its id, and data kept with it, stay).
+
+        :raises NotFoundError: no such record for this client.
+        :raises InvalidRequestError: a reference field names no record of its kind.
+        """
+        dataset = self._dataset(principal.namespace)
+        rules = self.rules.get(kind, _PLAIN)
+        with dataset.lock:
             record = self._find(dataset, principal, kind, record_id)
-            record.update(changes)
-            return dict(record)
+            dataset.check_refs(principal.client_id, kind, fields, fields)
+            kept = {k: record[k] for k in rules.hidden if k in record}
+            changes: dict[str, Json] = {k: None for k in record if k != rules.id_field and k not in kept}
+            changes.update(fields)
+            coll = dataset.collection(principal.client_id, kind)
+            coll.change(record_id, changes)
+            for name in [k for k, v in changes.items() if v is None and k not in fields]:
+                del coll.by_id[record_id][name]
+            return dataset.view(principal.client_id, kind, coll.by_id[record_id])
+
+    def delete(self, principal: Principal, kind: str, record_id: str) -> None:
+        """Remove the client's record.
+
+        :raises NotFoundError: no such record for this client.
+        :raises ConflictError: other records still refer to it (delete those first).
+        """
+        dataset = self._dataset(principal.namespace)
+        with dataset.lock:
+            self._find(dataset, principal, kind, record_id)
+            for other, rules in self.rules.items():
+                for name, target in rules.refs.items():
+                    if target != kind:
+                        continue
+                    using = dataset.count_where(principal.client_id, other, name, record_id)
+                    if using:
+                        noun = kind[:-1] if kind.endswith("s") else kind
+                        raise ConflictError(
+                            f"The {noun} {record_id!r} is still named by {using} {other} ({name}); delete those first."
+                        )
+            dataset.collection(principal.client_id, kind).remove(record_id)
+            dataset.owners.get(kind, {}).pop(record_id, None)
 
     def dump(self, namespace: str = DEFAULT_NAMESPACE) -> dict[str, Json]:
         """The whole dataset in the fixtures' format (records oldest first)."""
@@ -309,9 +676,16 @@ class Store:
                 }
                 for (owner, kind), coll in dataset.collections.items():
                     if owner == client.id:
-                        entry[kind] = [dict(coll.by_id[k[2]]) for k in coll.order]
+                        entry[kind] = [self._dumped(dataset, owner, kind, coll.by_id[k[2]]) for k in coll.order]
                 clients.append(entry)
             return {"clients": clients}
+
+    def _dumped(self, dataset: _Dataset, client_id: str, kind: str, record: Mapping[str, Json]) -> dict[str, Json]:
+        rules = self.rules.get(kind)
+        shown = dataset.view(client_id, kind, record)
+        if rules is not None:
+            shown.update({k: record[k] for k in rules.hidden if k in record})
+        return shown
 
     def count(self, namespace: str = DEFAULT_NAMESPACE) -> int:
         """How many records the dataset holds."""

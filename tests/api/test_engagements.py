@@ -301,7 +301,7 @@ def test_read_only_key_patch_returns_403_naming_the_scope(api: Api) -> None:
     assert 'error="insufficient_scope"' in challenge and 'scope="engagements:write"' in challenge
     assert r.json["error"]["code"] == "INSUFFICIENT_SCOPE"
     assert r.json["error"]["requiredScope"] == "engagements:write"
-    assert r.json["error"]["grantedScopes"] == ["engagements:read"]
+    assert r.json["error"]["grantedScopes"] == ["engagements:read", "evaluations:read"]
     assert api.get("/v1/engagements/eng_456").json == SEED_ENGAGEMENT
 
 

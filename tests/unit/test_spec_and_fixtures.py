@@ -36,6 +36,10 @@ def test_spec_indexes_the_four_operations_under_v1_and_health_at_root() -> None:
         ("POST", "/v1/engagements"): "createEngagement",
         ("GET", "/v1/engagements/{id}"): "getEngagement",
         ("PATCH", "/v1/engagements/{id}"): "updateEngagement",
+        ("GET", "/v1/evaluations"): "listEvaluations",
+        ("GET", "/v1/evaluations/{id}"): "getEvaluation",
+        ("GET", "/v1/evaluations/{id}/transcript"): "getEvaluationTranscript",
+        ("GET", "/v1/evaluations/{id}/results"): "getEvaluationResults",
     }
 
 
@@ -47,17 +51,29 @@ def test_spec_reads_each_operations_scope_from_security() -> None:
         "getEngagement": ("engagements:read",),
         "createEngagement": ("engagements:write",),
         "updateEngagement": ("engagements:write",),
+        "listEvaluations": ("evaluations:read",),
+        "getEvaluation": ("evaluations:read",),
+        "getEvaluationTranscript": ("evaluations:read",),
+        "getEvaluationResults": ("evaluations:read",),
     }
 
 
-def test_operation_without_handler_is_a_startup_error(tmp_path: Path) -> None:
+def test_operation_that_fits_no_shape_is_a_startup_error(tmp_path: Path) -> None:
     doc = _spec_doc()
-    doc["paths"]["/engagements/{id}"]["delete"] = {
-        "operationId": "deleteEngagement",
-        "responses": {"204": {"description": "gone"}},
+    doc["paths"]["/engagements/{id}/archive"] = {
+        "post": {
+            "operationId": "archiveEngagement",
+            "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {
+                "200": {
+                    "description": "archived",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Engagement"}}},
+                }
+            },
+        }
     }
     path = _write(tmp_path, "spec.yaml", doc)
-    with pytest.raises(SpecError, match="no handler for operationId.*deleteEngagement"):
+    with pytest.raises(SpecError, match=r"'archiveEngagement' fits no shape(.|\n)*@handles"):
         create_app(Config(spec_path=path, fixtures=(FIXTURES,)))
 
 
@@ -159,9 +175,10 @@ def test_json_fixtures_are_accepted(tmp_path: Path) -> None:
     import json
 
     path = tmp_path / "acme.json"
-    path.write_text(json.dumps(_fixture_doc()))
+    doc = _fixture_doc()
+    path.write_text(json.dumps(doc))
     world = build_world(Config(spec_path=SPEC_PATH, fixtures=(path,)))
-    assert world.store.count() == 5
+    assert world.store.count() == len(doc["clients"][0]["engagements"]) + len(doc["clients"][0]["evaluations"])
 
 
 def test_inline_replaces_refs_and_keeps_recursive_ones_resolvable() -> None:

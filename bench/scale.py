@@ -1,0 +1,189 @@
+"""Benchmark the evaluations list at scale: filters against the unfiltered list, and next to Prism.
+
+Run by ``bench/run.sh`` after ``bench.py`` (or alone: ``.venv/bin/python bench/scale.py``).
+Prints a Markdown report and writes it to ``bench/results/scale.md`` (numbers in ``scale.json``).
+
+1. In-process (engine time, no HTTP): the bundled fixtures plus 100,000 Acme evaluations
+   (JSON fixtures), then the median time per call of page 1 of ``GET /v1/evaluations``
+   unfiltered, by ``engagementId``, by ``state`` + ``sentiment``, by all three, by a date
+   range (a scan, for comparison), and of reads that count (an engagement's
+   ``evaluationCount``). Target: every indexed filter within 2x of the unfiltered page 1.
+2. Over HTTP with wrk (if installed), c=8: ``GET /v1/evaluations?engagementId=eng_456`` and
+   ``GET /v1/evaluations/{id}`` on ``auralytik-mock serve --quiet`` and on Prism (if
+   ``bench/run.sh`` installed it), each bounded by ``--duration``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+COUNT = 100_000
+
+_IN_PROCESS = r"""
+import json, statistics, sys, time
+from pathlib import Path
+from auralytik_mock import Config, create_app
+from auralytik_mock.app import engine_of
+from auralytik_mock.types import MockRequest
+started = time.perf_counter()
+engine = engine_of(create_app(Config(fixtures=(Path(sys.argv[1]),))))
+load_s = time.perf_counter() - started
+headers = {"authorization": "Bearer YOUR_API_KEY"}
+def timed(path, query, n):
+    request = MockRequest("GET", path, {k: [v] for k, v in query.items()}, headers)
+    first = engine.handle(request)
+    assert first.status == 200, first.body
+    for _ in range(20):
+        engine.handle(request)
+    samples = []
+    for _ in range(n):
+        t = time.perf_counter(); engine.handle(request); samples.append(time.perf_counter() - t)
+    body = first.body
+    total = body.get("totalCount", body.get("evaluationCount"))
+    return {"us": statistics.median(samples) * 1e6, "total": total}
+rows = {
+    "unfiltered": timed("/v1/evaluations", {}, 400),
+    "engagementId": timed("/v1/evaluations", {"engagementId": "eng_456"}, 400),
+    "state+sentiment": timed("/v1/evaluations", {"state": "Completed", "sentiment": "Positive"}, 400),
+    "engagementId+state+sentiment": timed(
+        "/v1/evaluations", {"engagementId": "eng_456", "state": "Completed", "sentiment": "Positive"}, 400),
+    "dateFrom+dateTo (scan)": timed("/v1/evaluations", {"dateFrom": "2023-12-01", "dateTo": "2023-12-31"}, 20),
+    "GET engagement (count)": timed("/v1/engagements/eng_456", {}, 400),
+    "engagements page 1 (5 counts)": timed("/v1/engagements", {}, 400),
+}
+print(json.dumps({"records": engine.store.count(), "load_s": load_s, "rows": rows}))
+"""
+
+
+def fixtures_with_evaluations(folder: Path, count: int) -> None:
+    """The bundled fixtures, with ``count`` more Acme evaluations (JSON, so it loads fast)."""
+    import yaml
+
+    acme = yaml.safe_load((ROOT / "fixtures" / "acme.yaml").read_text())
+    client = acme["clients"][0]
+    template = client["evaluations"][0]
+    engagements = ["eng_456", "eng_456", "eng_457", "eng_458", "eng_459"]  # eng_456 holds 40%
+    states = ["Completed"] * 7 + ["Pending", "Processing", "Failed"]
+    for engagement in client["engagements"]:
+        engagement.pop("evaluationCount", None)  # counted from the evaluations
+    for i in range(count):
+        record = dict(template)
+        record.update(
+            id=f"eval_{900000 + i}",
+            engagementId=engagements[i % 5],
+            state=states[i % 10],
+            sentiment=("Positive", "Neutral", "Negative")[i % 3],
+            isAICall=i % 7 == 0,
+            audioDate=f"2023-{1 + i % 12:02d}-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:00Z",
+            createdAt=f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:{i % 59:02d}Z",
+        )
+        client["evaluations"].append(record)
+    (folder / "acme.json").write_text(json.dumps(acme))
+    (folder / "globex.yaml").write_text((ROOT / "fixtures" / "globex.yaml").read_text())
+
+
+def in_process(count: int) -> dict[str, object]:
+    with tempfile.TemporaryDirectory() as tmp:
+        fixtures_with_evaluations(Path(tmp), count)
+        result = subprocess.run(
+            [PYTHON, "-c", _IN_PROCESS, tmp], capture_output=True, text=True, check=True, timeout=900
+        )
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def over_http(duration: int, skip_prism: bool) -> dict[str, dict[str, dict[str, float]]]:
+    sys.path.insert(0, str(ROOT / "bench"))
+    import bench
+
+    script = Path(tempfile.mkdtemp()) / "get.lua"
+    script.write_text(f'wrk.headers["Authorization"] = "Bearer {bench.KEY}"\n')
+    available = bench.servers(PYTHON)
+    chosen = {"mock_quiet": available["mock_quiet"]}
+    if not skip_prism and bench.PRISM.exists():
+        chosen["prism_quiet"] = available["prism_quiet"]
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for server in chosen.values():
+        print(f"scale: loading {server.name} ...", file=sys.stderr, flush=True)
+        with bench.running(server) as (base, _, _):
+            api = base + server.prefix
+            urls = {
+                "GET evaluations?engagementId=eng_456": api + "/evaluations?engagementId=eng_456",
+                "GET evaluation": api + "/evaluations/eval_1001",
+            }
+            out[server.name] = {}
+            for name, url in urls.items():
+                bench.wrk(url, script, 8, 1)  # warm up
+                out[server.name][name] = bench.wrk(url, script, 8, duration)
+    return out
+
+
+def report(results: dict[str, object]) -> str:
+    local = results["in_process"]
+    assert isinstance(local, dict)
+    rows = local["rows"]
+    base = rows["unfiltered"]["us"]
+    lines = [
+        f"## Evaluations at scale: {local['records']:,} records ({results['count']:,} added evaluations), "
+        f"loaded in {local['load_s']:.1f} s",
+        "",
+        "Engine time per call, page 1 (25 records), median; target: indexed filters <= 2x unfiltered.",
+        "",
+        "| call | totalCount | us per call | vs unfiltered |",
+        "|---|---|---|---|",
+    ]
+    for name, row in rows.items():
+        lines.append(f"| {name} | {row['total']:,} | {row['us']:.0f} | {row['us'] / base:.2f}x |")
+    indexed = ("engagementId", "state+sentiment", "engagementId+state+sentiment")
+    worst = max(rows[name]["us"] / base for name in indexed)
+    lines += [
+        "",
+        f"Indexed filters: worst {worst:.2f}x the unfiltered page 1 ({'meets' if worst <= 2 else 'misses'} 2x).",
+    ]
+    http = results.get("http")
+    if isinstance(http, dict) and http:
+        lines += [
+            "",
+            "### Over HTTP, c=8 (wrk)",
+            "",
+            "| server | endpoint | req/s | p50 ms | p99 ms |",
+            "|---|---|---|---|---|",
+        ]
+        for server, endpoints in http.items():
+            for endpoint, cell in endpoints.items():
+                lines.append(
+                    f"| {server} | {endpoint} | {cell['rps']:.0f} | {cell['p50_ms']:.2f} | {cell['p99_ms']:.2f} |"
+                )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=int, default=3, help="whole seconds per wrk cell (default 3)")
+    parser.add_argument("--skip-prism", action="store_true", help="do not run Prism")
+    parser.add_argument("--skip-http", action="store_true", help="in-process rows only (no wrk)")
+    parser.add_argument("--count", type=int, default=COUNT, help=f"evaluations to add (default {COUNT:,})")
+    args, _ = parser.parse_known_args()  # bench/run.sh passes bench.py's arguments too
+    print(f"scale: {args.count:,} evaluations, in-process ...", file=sys.stderr, flush=True)
+    results: dict[str, object] = {"count": args.count, "in_process": in_process(args.count)}
+    import shutil
+
+    if not args.skip_http and shutil.which("wrk"):
+        results["http"] = over_http(args.duration, args.skip_prism)
+    text = report(results)
+    print(text)
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "scale.md").write_text(text)
+    (out / "scale.json").write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
