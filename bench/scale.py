@@ -68,7 +68,20 @@ def fixtures_with_evaluations(folder: Path, count: int) -> None:
 
     acme = yaml.safe_load((ROOT / "fixtures" / "acme.yaml").read_text())
     client = acme["clients"][0]
-    template = client["evaluations"][0]
+    template = {
+        "engagementId": "eng_456",
+        "audioFileName": "call_20240110_101500_0001.wav",
+        "executiveName": "Maria Garcia",
+        "durationInSeconds": 312,
+        "averageNote": 7.8,
+        "campaignId": "camp_12",
+        "callCenterId": "cc_paris",
+        "results": {
+            "criteria": [{"name": "Greeting", "score": 8, "maxScore": 10, "comment": "Friendly and clear."}],
+            "summary": "Billing question, solved on the first call.",
+        },
+        "transcript": {"language": "en-US", "segments": []},
+    }
     engagements = ["eng_456", "eng_456", "eng_457", "eng_458", "eng_459"]  # eng_456 holds 40%
     states = ["Completed"] * 7 + ["Pending", "Processing", "Failed"]
     for engagement in client["engagements"]:
@@ -98,6 +111,14 @@ def in_process(count: int) -> dict[str, object]:
     return json.loads(result.stdout)  # type: ignore[no-any-return]
 
 
+def _first_evaluation(api: str, key: str) -> str:
+    import urllib.request
+
+    request = urllib.request.Request(api + "/evaluations?pageSize=1", headers={"Authorization": f"Bearer {key}"})
+    with urllib.request.urlopen(request, timeout=5) as answer:
+        return str(json.load(answer)["data"][0]["id"])
+
+
 def over_http(duration: int, skip_prism: bool) -> dict[str, dict[str, dict[str, float]]]:
     sys.path.insert(0, str(ROOT / "bench"))
     import bench
@@ -113,9 +134,10 @@ def over_http(duration: int, skip_prism: bool) -> dict[str, dict[str, dict[str, 
         print(f"scale: loading {server.name} ...", file=sys.stderr, flush=True)
         with bench.running(server) as (base, _, _):
             api = base + server.prefix
+            one = _first_evaluation(api, bench.KEY) if server is chosen["mock_quiet"] else "eval_1001"
             urls = {
                 "GET evaluations?engagementId=eng_456": api + "/evaluations?engagementId=eng_456",
-                "GET evaluation": api + "/evaluations/eval_1001",
+                "GET evaluation": api + f"/evaluations/{one}",
             }
             out[server.name] = {}
             for name, url in urls.items():

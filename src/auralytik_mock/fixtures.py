@@ -111,9 +111,6 @@ class FixtureLoader:
         self.strict_counts = False
         self._inlined: dict[str, Json] = {}
         self._taken: dict[str, set[str]] = {}
-        #: Generated records (by ``id()``) -> their ``generate`` entry, so an error names the
-        #: entry and is reported once per entry.
-        self._origin: dict[int, tuple[str, str]] = {}
 
     def load_paths(self, paths: Sequence[Path]) -> Seed:
         """Load every fixture file under ``paths`` into one seed.
@@ -133,8 +130,8 @@ class FixtureLoader:
         :raises FixtureError: every problem found, each with source, record and field.
         """
         errors: list[str] = []
-        self._taken, self._origin = {}, {}
         late: list[str] = []  # broken references: often the echo of another mistake, so listed last
+        self._taken = {}
         clients: list[ClientSeed] = []
         client_ids: dict[str, str] = {}
         keys: dict[str, str] = {}
@@ -189,10 +186,12 @@ class FixtureLoader:
         if unknown:
             allowed = ", ".join(sorted(_CLIENT_FIELDS | set(self.kinds)))
             errors.append(f"{where}: unknown field(s) {', '.join(unknown)} (allowed: {allowed})")
+        generated: set[int] = set()  # id() of the generated records: their counts are not given
         listed = {
-            kind: self._expand(kind, raw.get(kind, []), f"{where}.{kind}", errors, client_id) for kind in self.kinds
+            kind: self._expand(kind, raw.get(kind, []), f"{where}.{kind}", errors, client_id, generated)
+            for kind in self.kinds
         }
-        self._relate(listed, where, errors, late)
+        self._relate(listed, where, errors, late, generated)
         return ClientSeed(
             id=client_id,
             name=str(name),
@@ -200,74 +199,56 @@ class FixtureLoader:
             resources={kind: self._records(kind, listed[kind], f"{where}.{kind}", errors) for kind in self.kinds},
         )
 
-    def _expand(self, kind: str, raw: Json, where: str, errors: list[str], client_id: str = "") -> list[Json]:
-        """The records a fixture list stands for (before relations are filled and schemas checked):
-        written records as they are, ``generate`` entries as the records they make."""
+    def _expand(
+        self, kind: str, raw: Json, where: str, errors: list[str], client_id: str, generated: set[int]
+    ) -> list[Json]:
+        """The records a fixture list stands for, ``generate`` entries made (see ``generate.py``),
+        before relations are filled and schemas checked."""
         if not isinstance(raw, list):
             errors.append(f"{where}: must be a list of records")
             return []
-        records: list[Json] = []
+        taken = self._taken.setdefault(kind, set())
+        id_field = self.rules[kind].id_field if kind in self.rules else "id"
+        for item in raw:  # generated ids avoid every written one, wherever it is in the list
+            if isinstance(item, dict) and "generate" not in item and isinstance(item.get(id_field), str):
+                taken.add(item[id_field])
+        out: list[Json] = []
         entries = 0
         for index, item in enumerate(raw):
             if isinstance(item, dict) and "generate" in item:
-                key = (client_id, kind, entries)  # which entry, not where: a written record above changes nothing
-                records.extend(self._generate(kind, item, f"{where}[{index}]", errors, key))
+                made = self._generate(kind, item, f"{where}[{index}]", errors, (client_id, kind, entries))
+                self._generate_extras(kind, made, client_id, f"{where}[{index}]", errors)
+                generated.update(id(record) for record in made)
                 entries += 1
-                continue
-            if isinstance(item, dict):
-                item = {key: _plain(value) for key, value in item.items()}
-                if isinstance(item.get("id"), str):
-                    self._taken.setdefault(kind, set()).add(item["id"])
-            records.append(item)
-        return records
+                out.extend(made)
+            elif isinstance(item, dict):
+                out.append({key: _plain(value) for key, value in item.items()})
+            else:
+                out.append(item)
+        return out
 
-    def _generate(
-        self, kind: str, entry: dict[str, Json], where: str, errors: list[str], key: tuple[str, str, int]
-    ) -> list[Json]:
-        """Make a ``generate`` entry's records (see ``generate.py``), with data for the kind's
-        sub-resources. Counts and copies are left to ``_relate``; schemas are checked in
-        ``_records`` like written records, and a refused one is reported once for the entry."""
-        pointer = self.kinds[kind]
-        schema = self._inline(pointer)
-        if not isinstance(schema, dict):
-            errors.append(f"{where}: the record schema at {pointer} is not an object schema")
-            return []
-        fixed = entry.get("with")
-        if isinstance(fixed, dict):
-            entry = {**entry, "with": {name: _plain(value) for name, value in fixed.items()}}
-        rules = self.rules.get(kind, KindRules())
-        try:
-            records: list[dict[str, Json]] = generate_records(
-                entry, schema, kind=kind, key=key, taken=self._taken.setdefault(kind, set())
-            )
-            extras = self.extras.get(kind, {})
-            parent_field = (kind[:-1] if kind.endswith("s") else kind).replace("-", "") + "Id"
-            for number, record in enumerate(records):
-                self._origin[id(record)] = (
-                    where,
-                    f"{where} (generate, record {number}, id {record.get(rules.id_field)})",
-                )
-                for name in {c.field for c in rules.counts} | {c.field for c in rules.copies}:
-                    record.pop(name, None)  # filled, always current, by _relate
-                for name, extra_pointer in extras.items():
-                    value = generate_value(
-                        self._inline(extra_pointer), key=(*key, str(record.get("id")), name), name=name
+    def _generate_extras(
+        self, kind: str, records: list[dict[str, Json]], client_id: str, where: str, errors: list[str]
+    ) -> None:
+        """Give each generated record the data of its sub-resources (an evaluation's transcript)."""
+        spec = self.schemas.spec
+        for name, pointer in self.extras.get(kind, {}).items():
+            if pointer not in self._inlined:
+                self._inlined[pointer] = spec.inline(spec.lookup(pointer))
+            for record in records:
+                if name in record:
+                    continue
+                try:
+                    record[name] = generate_value(
+                        self._inlined[pointer], key=(client_id, kind, str(record.get("id")), name), name=name, kind=kind
                     )
-                    if isinstance(value, dict) and parent_field in value:
-                        value[parent_field] = record.get(rules.id_field)
-                    record[name] = value
-        except GenerateError as exc:
-            errors.append(f"{where} (generate).{exc.field}: {exc.message}")
-            return []
-        return list(records)
+                except GenerateError as exc:
+                    errors.append(f"{where} (generate).{name}.{exc.field}: {exc.message}")
+                    return
 
-    def _inline(self, pointer: str) -> Json:
-        if pointer not in self._inlined:
-            spec = self.schemas.spec
-            self._inlined[pointer] = spec.inline(spec.lookup(pointer))
-        return self._inlined[pointer]
-
-    def _relate(self, listed: Mapping[str, list[Json]], where: str, errors: list[str], late: list[str]) -> None:
+    def _relate(
+        self, listed: Mapping[str, list[Json]], where: str, errors: list[str], late: list[str], generated: set[int]
+    ) -> None:
         """Check one client's references, and fill its counts and copies (always current).
 
         Broken references are listed after every other error (one line per missing
@@ -297,7 +278,7 @@ class FixtureLoader:
                         if isinstance(other, dict) and other.get(count.by) == by_id
                     )
                     given = record.get(count.field, actual)
-                    if given == actual or not self.strict_counts:
+                    if given == actual or not self.strict_counts or id(record) in generated:
                         record[count.field] = actual
                     else:  # left as given, so a schema error on it is reported too
                         errors.append(
@@ -346,11 +327,7 @@ class FixtureLoader:
         hidden = rules.hidden
         copied = {c.field for c in rules.copies}
         records = []
-        reported: set[str] = set()
         for index, item in enumerate(raw):
-            entry, origin = self._origin.get(id(item), ("", None))
-            if entry in reported:
-                continue  # a generate entry's records share the cause of its first bad one
             kept: dict[str, Json] = {}
             if isinstance(item, dict) and extras:
                 # Data for a sub-resource (GET /things/{id}/transcript) rides with its record
@@ -360,24 +337,53 @@ class FixtureLoader:
                         continue
                     for violation in self.schemas.check(extra_pointer, item[name], name, strict=True):
                         field = violation.field or name
-                        errors.append(f"{origin or f'{where}[{index}]'}.{field}: {violation.message}")
+                        errors.append(f"{where}[{index}].{field}: {violation.message}")
                     if name in hidden:
                         kept[name] = item[name]
                 item = {k: v for k, v in item.items() if k not in kept}
             problems = self.schemas.check(pointer, item, "record", strict=True)
             if problems:
-                record_where = origin or f"{where}[{index}]"
-                if origin is None and isinstance(item, dict) and isinstance(item.get("id"), str):
+                record_where = f"{where}[{index}]"
+                if isinstance(item, dict) and isinstance(item.get("id"), str):
                     record_where += f" (id {item['id']})"
-                hint = ""
-                if origin is not None:
-                    reported.add(entry)
-                    hint = " (set the field under 'with' to a valid value)"
                 for violation in problems:
                     field = violation.field.removeprefix("record").lstrip(".") or "(record)"
                     if field in copied and violation.message == "is required":
                         continue  # its reference is broken, and said so
-                    errors.append(f"{record_where}.{field}: {violation.message}{hint}")
+                    errors.append(f"{record_where}.{field}: {violation.message}")
                 continue
             records.append({**item, **kept})
+        return records
+
+    def _generate(
+        self, kind: str, entry: dict[str, Json], where: str, errors: list[str], key: tuple[str, str, int]
+    ) -> list[dict[str, Json]]:
+        """Expand a ``generate`` entry (see ``generate.py``); check each record like a written one,
+        reporting only the first bad record (the others share its cause)."""
+        pointer = self.kinds[kind]
+        if pointer not in self._inlined:
+            spec = self.schemas.spec
+            self._inlined[pointer] = spec.inline(spec.lookup(pointer))
+        schema = self._inlined[pointer]
+        if not isinstance(schema, dict):
+            errors.append(f"{where}: the record schema at {pointer} is not an object schema")
+            return []
+        fixed = entry.get("with")
+        if isinstance(fixed, dict):
+            entry = {**entry, "with": {name: _plain(value) for name, value in fixed.items()}}
+        try:
+            records = generate_records(entry, schema, kind=kind, key=key, taken=self._taken.setdefault(kind, set()))
+        except GenerateError as exc:
+            errors.append(f"{where} (generate).{exc.field}: {exc.message}")
+            return []
+        for number, record in enumerate(records):
+            problems = self.schemas.check(pointer, record, "record", strict=True)
+            if problems:
+                for violation in problems:
+                    field = violation.field.removeprefix("record").lstrip(".") or "(record)"
+                    errors.append(
+                        f"{where} (generate, record {number}, id {record.get('id')}).{field}: {violation.message}"
+                        " (set the field under 'with' to a valid value)"
+                    )
+                return []
         return records

@@ -93,9 +93,12 @@ def test_list_evaluations_combines_filters_as_and(api: Api) -> None:
 
 def test_list_evaluations_date_range_bounds_audio_date_inclusively(api: Api) -> None:
     everything = _all(api)
-    selected = _all(api, "dateFrom=2023-12-25&dateTo=2024-01-05")
-    expected = [r["id"] for r in everything if "2023-12-25T00:00:00Z" <= r["audioDate"] <= "2024-01-05T23:59:59Z"]
+    days = sorted(r["audioDate"][:10] for r in everything)
+    start, end = days[len(days) // 3], days[len(days) // 2]
+    selected = _all(api, f"dateFrom={start}&dateTo={end}")
+    expected = [r["id"] for r in everything if f"{start}T00:00:00Z" <= r["audioDate"] <= f"{end}T23:59:59Z"]
     assert selected and [r["id"] for r in selected] == expected
+    assert any(r["audioDate"].startswith(end) for r in selected), "a date-only dateTo covers its whole day"
     one = everything[0]["audioDate"]
     exact = _all(api, f"dateFrom={one}&dateTo={one}")
     assert everything[0]["id"] in {r["id"] for r in exact}
@@ -150,9 +153,10 @@ def test_malformed_evaluation_id_is_400(api: Api, suffix: str) -> None:
     ("key", "status"),
     [(KEY, 200), (READ_ONLY, 200), (OTHER, 200), (ENGAGEMENTS_ONLY, 403), (NO_SCOPE, 403), (None, 401)],
 )
-@pytest.mark.parametrize("path", ["/v1/evaluations", "/v1/evaluations/eval_1001", "/v1/evaluations/eval_1001/results"])
+@pytest.mark.parametrize("path", ["/v1/evaluations", "/v1/evaluations/{acme}", "/v1/evaluations/{acme}/results"])
 def test_evaluations_need_the_evaluations_read_scope(api: Api, key: str | None, status: int, path: str) -> None:
-    r = api.get(path, key=key)
+    acme = api.get("/v1/evaluations?pageSize=1").json["data"][0]["id"]
+    r = api.get(path.format(acme=acme), key=key)
     if key == OTHER and path != "/v1/evaluations":
         status = 404  # Acme's evaluation: not revealed to Globex
     assert r.status == status
