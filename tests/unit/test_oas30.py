@@ -169,10 +169,22 @@ def downgrade(node: Any) -> Any:
         if isinstance(out.get("enum"), list):
             out["enum"] = [v for v in out["enum"] if v is not None]
     if isinstance(out.get("examples"), list) and ("type" in out or "pattern" in out):
-        (out["example"],) = out.pop("examples")
+        out["example"] = out.pop("examples")[0]  # 3.0 has room for one
     for side, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
         if isinstance(out.get(side), int | float) and not isinstance(out[side], bool):
             out[bound], out[side] = out[side], True
+    return out
+
+
+def first_examples(node: Any) -> Any:
+    """The 3.1 document with what a 3.0 rendition cannot carry dropped: a schema's examples after the first."""
+    if isinstance(node, list):
+        return [first_examples(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: first_examples(value) for key, value in node.items()}
+    if isinstance(out.get("examples"), list) and ("type" in out or "pattern" in out):
+        out["examples"] = out["examples"][:1]
     return out
 
 
@@ -191,7 +203,7 @@ def spec30(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_the_bundled_spec_as_30_json_reads_back_as_the_31_yaml(spec30: Path) -> None:
-    original = yaml.safe_load(SPEC_PATH.read_text())
+    original = first_examples(yaml.safe_load(SPEC_PATH.read_text()))
     loaded = Spec.load(spec30)
     assert loaded.source_version == "3.0.3"
     assert loaded.document["paths"] == original["paths"]
