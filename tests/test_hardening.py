@@ -409,6 +409,33 @@ def test_a_bad_state_file_stops_start_up_with_a_precise_message(tmp_path: Path, 
         Engine(make_config(persist=path))
 
 
+def test_a_bad_state_file_is_not_called_a_fixture(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    bad = {"clients": [{"id": "c", "name": "C", "apiKeys": [], "engagements": [{"id": 1}]}]}
+    path.write_text(json.dumps({"format": "auralytik-mock-state/1", "default": bad}))
+    with pytest.raises(FixtureError) as info:
+        Engine(make_config(persist=path))
+    assert str(info.value).startswith("invalid state file:") and "fixtures" not in str(info.value)
+
+
+def test_persist_into_a_folder_that_does_not_exist_creates_it_and_saves(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "deeper" / "state.json"
+    client = create_app(make_config(persist=path)).test_client()
+    auth = {"Authorization": f"Bearer {KEY}"}
+    assert client.post("/v1/engagements", json={**NEW, "name": "kept"}, headers=auth).status_code == 201
+    _wait_for_file(path, lambda d: "kept" in _names(d))
+    engine_of(client.application).close()
+
+
+def test_persist_to_a_folder_or_an_unwritable_place_stops_start_up(tmp_path: Path) -> None:
+    with pytest.raises(FixtureError, match="is a folder"):
+        Engine(make_config(persist=tmp_path))
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(FixtureError, match="cannot create the folder"):
+        Engine(make_config(persist=blocker / "state.json"))
+
+
 @pytest.mark.parametrize("server", ["asyncio", "werkzeug"])
 def test_persist_survives_a_restart_and_kill_9(tmp_path: Path, server: str) -> None:
     from tests.test_cli import _call

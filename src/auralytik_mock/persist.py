@@ -60,9 +60,22 @@ class Persister:
     def load(self) -> bool:
         """Load the file when it exists; returns whether it did.
 
+        A missing folder is created; a folder that cannot be written stops start-up (rather
+        than every change failing to save later, unseen).
+
         :raises FixtureError: the file is not JSON, not this format, or a dataset in it does
-            not match the spec (the same messages as a bad fixture, naming the file).
+            not match the spec (the same messages as a bad fixture, naming the file); the
+            folder cannot be created or written.
         """
+        folder = self.path.parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise FixtureError(f"{self.path}: cannot create the folder for the state file: {exc}") from None
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise FixtureError(f"{self.path}: the folder {folder} is not writable; the state could not be saved")
+        if self.path.is_dir():
+            raise FixtureError(f"{self.path}: is a folder; --persist takes a file path (e.g. {self.path}/state.json)")
         if not self.path.exists():
             return False
         source = str(self.path)
@@ -88,7 +101,10 @@ class Persister:
         for namespace, where, data in datasets:
             if namespace != DEFAULT_NAMESPACE and not (namespace.startswith("ses_") and namespace[4:].isalnum()):
                 raise FixtureError(f"{where}: not a session id (ses_ and letters or digits)")
-            seed = loader.load_documents([(where, data)])
+            try:
+                seed = loader.load_documents([(where, data)])
+            except FixtureError as exc:
+                raise FixtureError(str(exc).replace("invalid fixtures:", "invalid state file:", 1)) from None
             try:
                 store.restore(namespace, seed)
             except ApiError as exc:
@@ -125,7 +141,11 @@ class Persister:
                 continue
             if self._stop.wait(GATHER):
                 break
-            self.write()
+            try:
+                self.write()
+            except Exception:  # a bug must not stop saving: say so, and try again next round
+                self._dirty.set()
+                log.exception("cannot save the state to %s", self.path)
 
     def write(self) -> None:
         """Write the state now: temporary file, fsync, rename (never a torn file)."""
