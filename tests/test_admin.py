@@ -116,7 +116,7 @@ def test_forced_400_carries_a_violation_and_its_message_names_it(api: Api) -> No
     error = r.json["error"]
     assert r.status == 400 and error["code"] == "VALIDATION_ERROR"
     assert error["details"] == [{"field": "header.Prefer", "message": "forces this error"}]
-    assert error["message"] == "header.Prefer forces this error."
+    assert error["message"] == "header.Prefer forces this error. (forced by 'Prefer: code=400')"
 
 
 def test_forced_401_carries_the_challenge_a_real_401_carries(api: Api) -> None:
