@@ -446,3 +446,29 @@ def test_fault_rules_can_be_removed_one_by_one(api: Api) -> None:
     assert api.request("DELETE", f"/__mock/faults/{first['id']}", key=None).status == 404
     assert api.request("DELETE", "/__mock/faults", key=None).status == 200
     assert api.get("/v1/engagements/eng_456").status == 200
+
+
+def test_the_journal_counts_an_injected_delay_in_what_the_client_waited() -> None:
+    from auralytik_mock import create_app
+
+    client = create_app(make_config()).test_client()
+    headers = {"Authorization": f"Bearer {KEY}", "Prefer": "delay=800"}
+    assert client.get("/v1/engagements/eng_does_not_exist", headers=headers).status_code == 404
+    (entry,) = client.get("/__mock/requests").json["requests"]
+    assert entry["delayMs"] == 800 and entry["durationMs"] >= 800
+
+
+def test_an_invalid_fault_rule_names_its_first_problem_in_the_message(api: Api) -> None:
+    r = api.request("POST", "/__mock/faults", key=None, json={"path": "/v1/engagements", "times": 0})
+    assert r.status == 400
+    message = r.json["error"]["message"]
+    assert message.startswith("The fault rule is not valid: ") and "body.times" in message, message
+
+
+def test_the_banner_names_health_under_every_base_path() -> None:
+    from auralytik_mock.cli import banner
+    from auralytik_mock.pipeline import Engine
+
+    text = banner(Engine(make_config()), "http://127.0.0.1:4010")
+    for path in ("/health", "/v1/health", "/api/v1/health"):
+        assert f"http://127.0.0.1:4010{path}" in text

@@ -450,7 +450,9 @@ class Engine:
         started: float,
     ) -> None:
         op, principal = seen.operation, seen.principal
-        elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
+        # What the client waits: the mock's own time and the delay injected after it.
+        delay_ms = round(response.delay * 1000, 3)
+        elapsed_ms = round((time.perf_counter() - started) * 1000 + delay_ms, 3)
         if self.config.access_log:
             self.access_log.add(request.method, request.path, response.status, elapsed_ms, request_id)
         # The body is kept as bytes (cut at JOURNAL_BODY_BYTES), never as a parsed tree;
@@ -486,6 +488,7 @@ class Engine:
                 else None,
                 "validationErrors": [v.as_json() for v in details],
                 "durationMs": elapsed_ms,
+                "delayMs": delay_ms,
             },
             raw,
             body_json,
@@ -520,7 +523,7 @@ class Engine:
         fixtures_changed = world.store.seed != old.store.seed
         kept = world.store.adopt(old.store, keep_default=not fixtures_changed)
         self.world = world
-        log.warning(
+        log.info(
             "reloaded %s and fixtures: %s; %d session(s) kept with their data (the new spec applies)",
             self.config.resolved_spec_path,
             "the fixtures changed, default state reset to the fixtures"
