@@ -15,7 +15,6 @@ from __future__ import annotations
 import atexit
 import json
 import logging
-import multiprocessing.util
 import os
 import tempfile
 import threading
@@ -53,7 +52,8 @@ class Persister:
         self._write_lock = threading.Lock()
         self._start_lock = threading.Lock()
         self.writes = 0
-        self._exit_hook_pid = 0
+        self._exit_hook = False
+        self._closed = False
 
     # -- start ---------------------------------------------------------------------
 
@@ -120,20 +120,17 @@ class Persister:
         self.ensure_running()
 
     def ensure_running(self) -> None:
-        """Start the writer thread in this process (granian forks its worker after start-up)."""
+        """Start the writer thread (once; never again after ``close``)."""
         thread = self._thread
-        if thread is None or not thread.is_alive():
+        if (thread is None or not thread.is_alive()) and not self._closed:
             with self._start_lock:
-                if self._thread is None or not self._thread.is_alive():
+                if (self._thread is None or not self._thread.is_alive()) and not self._closed:
                     self._stop.clear()
                     self._thread = threading.Thread(target=self._run, name="auralytik-mock-persist", daemon=True)
                     self._thread.start()
-                    if self._exit_hook_pid != os.getpid():
-                        # Save at shutdown in whichever process serves: atexit in a plain
-                        # process, multiprocessing's finalizers in granian's worker.
-                        self._exit_hook_pid = os.getpid()
-                        atexit.register(self.close)
-                        multiprocessing.util.Finalize(None, self.close, exitpriority=100)
+                    if not self._exit_hook:
+                        self._exit_hook = True
+                        atexit.register(self.close)  # save the last changes at interpreter exit
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -173,6 +170,7 @@ class Persister:
 
     def close(self) -> None:
         """Stop the writer thread and write the last changes."""
+        self._closed = True
         self._stop.set()
         thread, self._thread = self._thread, None
         if thread is not None:

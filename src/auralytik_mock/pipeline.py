@@ -128,9 +128,8 @@ class SessionState:
 
 
 def _new_request_id() -> str:
-    # Not os.urandom: its getrandom() syscall releases the GIL in the middle of every
-    # request, and under granian's threads each release can start a GIL convoy. A request
-    # id must be unique enough to find a request in a log, not unpredictable.
+    # Not os.urandom: a getrandom() syscall per request for nothing. A request id must be
+    # unique enough to find a request in a log, not unpredictable.
     return f"req_{random.getrandbits(64):016x}"
 
 
@@ -225,8 +224,9 @@ class Engine:
         :raises NotFoundError: no such session.
         """
         state = self.session(namespace)
-        self.world.store.reset(namespace)
-        self.world.auth.replays.clear(namespace)
+        world = self.world  # once: a reload meanwhile must not split the reset between two worlds
+        world.store.reset(namespace)
+        world.auth.replays.clear(namespace)
         state.journal.clear()
         state.faults.remove()
         state.clock = self.config.clock
