@@ -318,7 +318,7 @@ def test_reload_keeps_every_session_and_says_so(tmp_path: Path, caplog: pytest.L
     made = client.post("/v1/engagements", json=NEW, headers={"Authorization": f"Bearer {key}"}).get_json()
     kept = client.post("/v1/engagements", json=NEW, headers={"Authorization": f"Bearer {KEY}"}).get_json()
     client.post(f"/__mock/faults?session={session['id']}", json={"path": "/v1/engagements/{id}", "status": 500})
-    with caplog.at_level(logging.WARNING, logger="auralytik_mock"):
+    with caplog.at_level(logging.INFO, logger="auralytik_mock"):
         assert engine.reload()  # a plain touch: nothing changed
     assert "1 session(s) kept" in caplog.text and "default state kept" in caplog.text
     auth = {"Authorization": f"Bearer {key}"}
@@ -407,6 +407,33 @@ def test_a_bad_state_file_stops_start_up_with_a_precise_message(tmp_path: Path, 
     path.write_text(content)
     with pytest.raises(FixtureError, match=message):
         Engine(make_config(persist=path))
+
+
+def test_a_bad_state_file_is_not_called_a_fixture(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    bad = {"clients": [{"id": "c", "name": "C", "apiKeys": [], "engagements": [{"id": 1}]}]}
+    path.write_text(json.dumps({"format": "auralytik-mock-state/1", "default": bad}))
+    with pytest.raises(FixtureError) as info:
+        Engine(make_config(persist=path))
+    assert str(info.value).startswith("invalid state file:") and "fixtures" not in str(info.value)
+
+
+def test_persist_into_a_folder_that_does_not_exist_creates_it_and_saves(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "deeper" / "state.json"
+    client = create_app(make_config(persist=path)).test_client()
+    auth = {"Authorization": f"Bearer {KEY}"}
+    assert client.post("/v1/engagements", json={**NEW, "name": "kept"}, headers=auth).status_code == 201
+    _wait_for_file(path, lambda d: "kept" in _names(d))
+    engine_of(client.application).close()
+
+
+def test_persist_to_a_folder_or_an_unwritable_place_stops_start_up(tmp_path: Path) -> None:
+    with pytest.raises(FixtureError, match="is a folder"):
+        Engine(make_config(persist=tmp_path))
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(FixtureError, match="cannot create the folder"):
+        Engine(make_config(persist=blocker / "state.json"))
 
 
 @pytest.mark.parametrize("server", ["asyncio", "werkzeug"])

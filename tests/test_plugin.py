@@ -154,3 +154,24 @@ def test_plugin_fixtures_sign_requests_for_api_v1(pytester: pytest.Pytester) -> 
         """
     )
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=3)
+
+
+def test_readme_conftest_and_readme_tests_pass_together(pytester: pytest.Pytester) -> None:
+    # A new user copies the README's conftest.py (with its pinned clock) next to the README's
+    # tests, with the bundled fixtures as their own: every example must still pass.
+    import re
+
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    (conftest,) = re.findall(r"```python\n(# conftest\.py\n.*?)```", readme, re.DOTALL)
+    (tests,) = re.findall(r"```python\n# test: pytest\n(.*?)```", readme, re.DOTALL)
+    pytester.makefile(".toml", pyproject="[tool.pytest.ini_options]\n")
+    fixtures = pytester.mkdir("tests") / "my-fixtures"
+    fixtures.mkdir()
+    for source in sorted(FIXTURES.glob("*.yaml")):
+        (fixtures / source.name).write_text(source.read_text())
+    pytester.makeconftest(conftest)
+    (pytester.path / "tests" / "test_readme_examples.py").write_text(tests)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=tests.count("\ndef test_"))

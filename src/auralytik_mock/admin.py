@@ -194,7 +194,9 @@ def faults_add(engine: Engine, request: MockRequest, params: list[str]) -> MockR
     if not violations and status is None and not delay and not drop:
         violations.append(Violation("body", "give status, delayMs or drop"))
     if violations:
-        raise InvalidRequestError("The fault rule is not valid.", details=violations)
+        error = InvalidRequestError.from_violations(violations)
+        error.message = f"The fault rule is not valid: {error.message}"
+        raise error
     rule = rules.add(
         FaultRule(id="", method=method, path=str(path), status=status, delay_ms=delay, drop=drop, times=times)
     )

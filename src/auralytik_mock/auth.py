@@ -17,6 +17,7 @@ import hmac
 import json
 import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from urllib.parse import urlencode
@@ -179,18 +180,23 @@ class ReplayCache:
 
     def __init__(self, capacity: int = REPLAY_CAPACITY) -> None:
         self.capacity = capacity
-        self._seen: OrderedDict[tuple[str, str, str], int] = OrderedDict()
+        self._seen: OrderedDict[tuple[str, str, str], float] = OrderedDict()
         self._lock = threading.Lock()
 
-    def check_and_add(self, entry: tuple[str, str, str], expires: int, now: int) -> bool:
-        """Remember ``entry`` until ``expires``; return whether it was seen already."""
+    def check_and_add(self, entry: tuple[str, str, str], ttl: float) -> bool:
+        """Remember ``entry`` for ``ttl`` seconds; return whether it was seen already.
+
+        Expiry runs on the process's monotonic clock, not on a dataset's (possibly pinned)
+        clock: one session's clock must not expire another session's entries.
+        """
+        now = time.monotonic()
         with self._lock:
             seen = self._seen
             while seen and next(iter(seen.values())) < now:
                 seen.popitem(last=False)
             if entry in seen:
                 return True
-            seen[entry] = expires
+            seen[entry] = now + ttl
             if len(seen) > self.capacity:
                 seen.popitem(last=False)
             return False
@@ -440,8 +446,9 @@ class Authenticator:
                     "hints": hints,
                 },
             )
+        # Remembered while its timestamp stays inside the window (by the dataset's clock).
         if self.reject_replays and self.replays.check_and_add(
-            (principal.namespace, key, signature), int(stamp) + self.window, current
+            (principal.namespace, key, signature), int(stamp) + self.window - current + 1
         ):
             raise self._refuse(
                 scheme,
@@ -481,7 +488,7 @@ def _diagnose(
     method, path, body = request.method, request.path, request.body
     digest = body_hash(body)
     decoded = _decode_any(received)
-    if decoded is not None and decoded[0] == base64.b64decode(expected):
+    if decoded is not None and hmac.compare_digest(decoded[0], base64.b64decode(expected)):
         yield f"The digest is right but encoded as {decoded[1]}; send it as standard Base64 (with '=' padding)."
         return
 

@@ -354,7 +354,9 @@ def banner(engine: Engine, url: str) -> str:
     }
     lines = [
         f"auralytik-mock serving {config.resolved_spec_path.name} at {url}{engine.spec.base_path}",
-        f"  health: {url}/health (and {url}{engine.spec.base_path}/health)    admin: {url}/__mock/health"
+        f"  health: {url}/health (and "
+        + ", ".join(f"{url}{base}/health" for base in engine.spec.base_paths if base)
+        + f")    admin: {url}/__mock/health"
         f"    docs: {url}/__mock/docs",
         "  sandbox options (serve --help): " + ", ".join(f"{flag} {value}" for flag, value in settings.items()),
         "  force errors: header 'Prefer: code=429' or 'Prefer: delay=500'; rules: POST /__mock/faults",

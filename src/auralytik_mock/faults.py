@@ -246,8 +246,8 @@ def forced_error(
     """
     error: ApiError
     if status == 400:
-        return InvalidRequestError.from_violations([Violation(source, "forces this error")])
-    if status == 401 and unauthenticated is not None:  # a signed path: its own codes and challenge
+        error = InvalidRequestError.from_violations([Violation(source, "forces this error")])
+    elif status == 401 and unauthenticated is not None:  # a signed path: its own codes and challenge
         error = unauthenticated
     elif status == 401:
         if not authorization or not authorization.strip():

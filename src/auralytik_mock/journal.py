@@ -125,11 +125,9 @@ def escape_control(text: str) -> str:
 class AccessLog:
     """One line per answered request, written by a background thread in batches.
 
-    Request threads only append a tuple: writing to stderr is a syscall that releases the
-    GIL mid-request, and under granian's threads every release can start a GIL convoy
-    (it halved throughput with the log on). Lines appear at most ``interval`` late; the
-    thread starts on the first line, so it is born in the process that serves (granian
-    forks its worker after the app is built).
+    Requests only append a tuple: writing to stderr is a syscall, and on the event loop a
+    blocked write would stall every connection (a pipe nobody reads). Lines appear at most
+    ``interval`` late; the thread starts on the first line.
 
     Bounded: at most ``max_pending`` lines wait. When stderr is slow (a pipe nobody
     reads), the writer thread blocks, not the requests: new lines are dropped and

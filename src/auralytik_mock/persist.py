@@ -15,7 +15,6 @@ from __future__ import annotations
 import atexit
 import json
 import logging
-import multiprocessing.util
 import os
 import tempfile
 import threading
@@ -53,16 +52,30 @@ class Persister:
         self._write_lock = threading.Lock()
         self._start_lock = threading.Lock()
         self.writes = 0
-        self._exit_hook_pid = 0
+        self._exit_hook = False
+        self._closed = False
 
     # -- start ---------------------------------------------------------------------
 
     def load(self) -> bool:
         """Load the file when it exists; returns whether it did.
 
+        A missing folder is created; a folder that cannot be written stops start-up (rather
+        than every change failing to save later, unseen).
+
         :raises FixtureError: the file is not JSON, not this format, or a dataset in it does
-            not match the spec (the same messages as a bad fixture, naming the file).
+            not match the spec (the same messages as a bad fixture, naming the file); the
+            folder cannot be created or written.
         """
+        folder = self.path.parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise FixtureError(f"{self.path}: cannot create the folder for the state file: {exc}") from None
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise FixtureError(f"{self.path}: the folder {folder} is not writable; the state could not be saved")
+        if self.path.is_dir():
+            raise FixtureError(f"{self.path}: is a folder; --persist takes a file path (e.g. {self.path}/state.json)")
         if not self.path.exists():
             return False
         source = str(self.path)
@@ -88,7 +101,10 @@ class Persister:
         for namespace, where, data in datasets:
             if namespace != DEFAULT_NAMESPACE and not (namespace.startswith("ses_") and namespace[4:].isalnum()):
                 raise FixtureError(f"{where}: not a session id (ses_ and letters or digits)")
-            seed = loader.load_documents([(where, data)])
+            try:
+                seed = loader.load_documents([(where, data)])
+            except FixtureError as exc:
+                raise FixtureError(str(exc).replace("invalid fixtures:", "invalid state file:", 1)) from None
             try:
                 store.restore(namespace, seed)
             except ApiError as exc:
@@ -104,20 +120,17 @@ class Persister:
         self.ensure_running()
 
     def ensure_running(self) -> None:
-        """Start the writer thread in this process (granian forks its worker after start-up)."""
+        """Start the writer thread (once; never again after ``close``)."""
         thread = self._thread
-        if thread is None or not thread.is_alive():
+        if (thread is None or not thread.is_alive()) and not self._closed:
             with self._start_lock:
-                if self._thread is None or not self._thread.is_alive():
+                if (self._thread is None or not self._thread.is_alive()) and not self._closed:
                     self._stop.clear()
                     self._thread = threading.Thread(target=self._run, name="auralytik-mock-persist", daemon=True)
                     self._thread.start()
-                    if self._exit_hook_pid != os.getpid():
-                        # Save at shutdown in whichever process serves: atexit in a plain
-                        # process, multiprocessing's finalizers in granian's worker.
-                        self._exit_hook_pid = os.getpid()
-                        atexit.register(self.close)
-                        multiprocessing.util.Finalize(None, self.close, exitpriority=100)
+                    if not self._exit_hook:
+                        self._exit_hook = True
+                        atexit.register(self.close)  # save the last changes at interpreter exit
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -125,7 +138,11 @@ class Persister:
                 continue
             if self._stop.wait(GATHER):
                 break
-            self.write()
+            try:
+                self.write()
+            except Exception:  # a bug must not stop saving: say so, and try again next round
+                self._dirty.set()
+                log.exception("cannot save the state to %s", self.path)
 
     def write(self) -> None:
         """Write the state now: temporary file, fsync, rename (never a torn file)."""
@@ -153,6 +170,7 @@ class Persister:
 
     def close(self) -> None:
         """Stop the writer thread and write the last changes."""
+        self._closed = True
         self._stop.set()
         thread, self._thread = self._thread, None
         if thread is not None:

@@ -128,9 +128,8 @@ class SessionState:
 
 
 def _new_request_id() -> str:
-    # Not os.urandom: its getrandom() syscall releases the GIL in the middle of every
-    # request, and under granian's threads each release can start a GIL convoy. A request
-    # id must be unique enough to find a request in a log, not unpredictable.
+    # Not os.urandom: a getrandom() syscall per request for nothing. A request id must be
+    # unique enough to find a request in a log, not unpredictable.
     return f"req_{random.getrandbits(64):016x}"
 
 
@@ -225,8 +224,9 @@ class Engine:
         :raises NotFoundError: no such session.
         """
         state = self.session(namespace)
-        self.world.store.reset(namespace)
-        self.world.auth.replays.clear(namespace)
+        world = self.world  # once: a reload meanwhile must not split the reset between two worlds
+        world.store.reset(namespace)
+        world.auth.replays.clear(namespace)
         state.journal.clear()
         state.faults.remove()
         state.clock = self.config.clock
@@ -450,7 +450,9 @@ class Engine:
         started: float,
     ) -> None:
         op, principal = seen.operation, seen.principal
-        elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
+        # What the client waits: the mock's own time and the delay injected after it.
+        delay_ms = round(response.delay * 1000, 3)
+        elapsed_ms = round((time.perf_counter() - started) * 1000 + delay_ms, 3)
         if self.config.access_log:
             self.access_log.add(request.method, request.path, response.status, elapsed_ms, request_id)
         # The body is kept as bytes (cut at JOURNAL_BODY_BYTES), never as a parsed tree;
@@ -486,6 +488,7 @@ class Engine:
                 else None,
                 "validationErrors": [v.as_json() for v in details],
                 "durationMs": elapsed_ms,
+                "delayMs": delay_ms,
             },
             raw,
             body_json,
@@ -520,7 +523,7 @@ class Engine:
         fixtures_changed = world.store.seed != old.store.seed
         kept = world.store.adopt(old.store, keep_default=not fixtures_changed)
         self.world = world
-        log.warning(
+        log.info(
             "reloaded %s and fixtures: %s; %d session(s) kept with their data (the new spec applies)",
             self.config.resolved_spec_path,
             "the fixtures changed, default state reset to the fixtures"

@@ -584,10 +584,10 @@ class Store:
 
     def dump_all(self) -> dict[str, Json]:
         """Every dataset: ``{"default": <dump>, "sessions": {id: <dump>}}`` (for ``--persist``)."""
-        with self._lock:
-            namespaces = list(self._datasets)
-        sessions = {ns: self.dump(ns) for ns in namespaces if ns != DEFAULT_NAMESPACE and ns in self._datasets}
-        return {"default": self.dump(), "sessions": sessions}
+        with self._lock:  # the datasets themselves: one deleted meanwhile is still dumped whole
+            datasets = dict(self._datasets)
+        sessions = {ns: self._dump(dataset) for ns, dataset in datasets.items() if ns != DEFAULT_NAMESPACE}
+        return {"default": self._dump(datasets[DEFAULT_NAMESPACE]), "sessions": sessions}
 
     def restore(self, namespace: str, seed: Seed) -> None:
         """Install ``seed`` as dataset ``namespace``, creating a session if needed (keys as given).
@@ -759,7 +759,9 @@ class Store:
 
     def dump(self, namespace: str = DEFAULT_NAMESPACE) -> dict[str, Json]:
         """The whole dataset in the fixtures' format (records oldest first)."""
-        dataset = self._dataset(namespace)
+        return self._dump(self._dataset(namespace))
+
+    def _dump(self, dataset: _Dataset) -> dict[str, Json]:
         with dataset.lock:
             clients = []
             for client in dataset.clients.values():

@@ -332,6 +332,23 @@ def test_replays_pass_by_default_and_are_refused_with_reject_replays() -> None:
     assert strict.get("/api/v1/engagements", headers=headers).status_code == 200
 
 
+def test_a_replay_in_a_session_with_an_earlier_clock_is_refused_after_calls_elsewhere() -> None:
+    # Remembered signatures expire by the process's clock: a call on another dataset (whose
+    # clock is hours later) must not forget what this session has seen.
+    client = create_app(make_config(reject_replays=True)).test_client()
+    session = client.post("/__mock/sessions").json
+    key = session["keys"][HMAC_KEY]
+    secret = session["secrets"][key]
+    earlier = "2024-06-01T10:00:00Z"  # two hours before the default dataset's pinned clock
+    assert client.put(f"/__mock/clock?session={session['id']}", json={"now": earlier}).status_code == 200
+    path = "/api/v1/engagements"
+    headers = by_hand("GET", path, key=key, secret=secret, ts=NOW - 7200)
+    assert client.get(path, headers=headers).status_code == 200
+    assert client.get(path, headers=by_hand("GET", path, ts=NOW)).status_code == 200  # the default dataset
+    again = client.get(path, headers=headers)
+    assert again.status_code == 401 and again.json["error"]["code"] == "REPLAYED_REQUEST"
+
+
 def test_the_pinned_clock_drives_the_window() -> None:
     client = create_app(make_config()).test_client()
     assert client.put("/__mock/clock", json={"now": "2024-06-01T13:00:00Z"}).status_code == 200
