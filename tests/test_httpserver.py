@@ -167,6 +167,22 @@ def test_a_client_that_never_reads_loses_its_connection(monkeypatch: pytest.Monk
                 sock.close()
 
 
+# -- HEAD and 100-continue on every path ------------------------------------------------------
+
+
+def test_head_on_your_own_route_has_the_length_of_get() -> None:
+    app = create_app()
+
+    @app.route("/hello")
+    def hello() -> str:
+        return "hello, world"
+
+    with running(app) as server:
+        get, head = responses(raw(server.port, request("GET", "/hello") + close(request("HEAD", "/hello"))))
+    assert get[0] == head[0] == 200 and get[2] == b"hello, world"
+    assert head[1]["content-length"] == get[1]["content-length"] == "12" and head[2] == b""
+
+
 # -- stopping -------------------------------------------------------------------------------
 
 

@@ -678,7 +678,11 @@ class _Connection(asyncio.Protocol):
             for name, value in headers
             if name.lower() not in {"content-length", "transfer-encoding", "connection", "date"}
         ]
-        head = _head(status, kept, len(body), close)
+        length = len(body)
+        if request.head:  # no body, but the length a GET would have (the app's own header)
+            given = next((value for name, value in headers if name.lower() == "content-length"), "")
+            length = int(given) if given.strip().isdigit() else length
+        head = _head(status, kept, length, close)
         self.finish(slot, head if request.head or status in (204, 304) else head + body, close)
 
     def _flush(self) -> None:
