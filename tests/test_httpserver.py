@@ -183,6 +183,29 @@ def test_head_on_your_own_route_has_the_length_of_get() -> None:
     assert head[1]["content-length"] == get[1]["content-length"] == "12" and head[2] == b""
 
 
+def test_100_continue_comes_when_the_request_reaches_the_head() -> None:
+    body = json.dumps({"name": "continued", "type": "quality_review"}).encode()
+    post = close(
+        request(
+            "POST",
+            "/v1/engagements",
+            AUTH + f"Content-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: {len(body)}\r\n",
+        )
+    )
+    with running() as server, socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        # The POST's headers arrive while a delayed answer is still owed.
+        sock.sendall(request("GET", "/v1/engagements/eng_456", AUTH + "Prefer: delay=200\r\n") + post)
+        received = b""
+        while b"100 Continue\r\n\r\n" not in received:
+            chunk = sock.recv(65536)
+            assert chunk, received
+            received += chunk
+        sock.sendall(body)
+        while chunk := sock.recv(65536):
+            received += chunk
+    assert [status for status, _, _ in responses(received)] == [200, 100, 201]
+
+
 # -- stopping -------------------------------------------------------------------------------
 
 

@@ -441,6 +441,7 @@ class _Connection(asyncio.Protocol):
         self._received = 0
         self._limit = 0
         self._oversized = False
+        self._continue = False  # a 100 Continue is owed once the answers before are written
         self._request: _Request | None = None
 
     # -- asyncio -------------------------------------------------------------------
@@ -566,13 +567,17 @@ class _Connection(asyncio.Protocol):
             self._oversized = True
             if length > DRAIN_LIMIT or "100-continue" in headers.get("expect", "").lower():
                 raise _Refused(413, "")
-        elif headers.get("expect", "").lower() == "100-continue" and not self.slots and self.transport is not None:
-            self._write(_CONTINUE)
+        elif headers.get("expect", "").lower() == "100-continue" and self.transport is not None:
+            if self.slots:  # answers before it are still owed: send the 100 once they are written
+                self._continue = True
+            else:
+                self._write(_CONTINUE)
 
     def _api_limit(self) -> int:
         return self.server.engine.config.max_body_bytes
 
     def on_body(self, body: bytes) -> None:
+        self._continue = False  # the client sends the body without waiting
         self._received += len(body)
         if self._oversized:
             if self._received > DRAIN_LIMIT:
@@ -702,7 +707,11 @@ class _Connection(asyncio.Protocol):
                 return
         if self.closing and not self.slots:
             self._close()
-        elif not self.paused and len(self.slots) < MAX_PENDING and not transport.is_closing():
+            return
+        if self._continue and not self.slots and not transport.is_closing():
+            self._continue = False
+            self._write(_CONTINUE)
+        if not self.paused and len(self.slots) < MAX_PENDING and not transport.is_closing():
             transport.resume_reading()
 
     def _write(self, data: bytes) -> None:
