@@ -80,6 +80,24 @@ def test_an_answer_that_cannot_be_written_is_a_500_and_the_connection_closes(
     assert caplog.text.count("unexpected error writing the answer") == 3, caplog.text
 
 
+def test_a_wsgi_answer_that_cannot_be_read_is_a_500(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.ERROR)
+    app = create_app()
+    flask_wsgi = app.wsgi_app
+
+    def middleware(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ["PATH_INFO"] == "/broken":
+            return [b"no status line"]  # a middleware bug: start_response never called
+        return flask_wsgi(environ, start_response)
+
+    app.wsgi_app = middleware  # type: ignore[method-assign]
+    with running(app) as server:
+        answers = responses(raw(server.port, request("GET", "/health") + close(request("GET", "/broken")), timeout=5))
+        assert [status for status, _, _ in answers] == [200, 500]
+        assert_envelope(answers[1], 500, "INTERNAL_ERROR")
+    assert "without calling start_response" in caplog.text
+
+
 # -- pipelined calls take effect in order ----------------------------------------------------
 
 

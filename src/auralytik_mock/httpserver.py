@@ -279,9 +279,7 @@ class HttpServer:
             if admin:
                 # Admin calls may be heavy (PUT /__mock/state with 100,000 records): a pool
                 # thread, and the body handed over as received (never copied).
-                self._submit(
-                    connection, lambda done: connection.answer_later(slot, done, request), engine.handle, mock_request
-                )
+                self._submit(connection, slot, request, connection.answer_later, engine.handle, mock_request)
                 return
             response = engine.handle(mock_request)
             if response.delay > 0:
@@ -291,15 +289,20 @@ class HttpServer:
                 return
             connection.answer(slot, response, request)
             return
-        self._submit(
-            connection, lambda done: connection.finish_wsgi(slot, done, request), self._wsgi, request, connection.peer
-        )
+        self._submit(connection, slot, request, connection.finish_wsgi, self._wsgi, request, connection.peer)
 
     def _submit(
-        self, connection: _Connection, on_done: Callable[[Future[Any]], None], call: Callable[..., Any], *args: Any
+        self,
+        connection: _Connection,
+        slot: _Slot,
+        request: _Request,
+        on_done: Callable[[_Slot, Future[Any], _Request], None],
+        call: Callable[..., Any],
+        *args: Any,
     ) -> None:
-        """Run ``call`` on the pool; ``on_done`` gets its future on the loop. The connection
-        reads on but dispatches nothing more until then (its calls take effect in order)."""
+        """Run ``call`` on the pool; ``on_done`` answers ``slot`` from its future on the loop.
+        The connection reads on but dispatches nothing more until then (its calls take
+        effect in the order sent)."""
         loop = self.loop
         assert loop is not None
         future = self.executor.submit(call, *args)
@@ -309,7 +312,11 @@ class HttpServer:
         def finished(done: Future[Any]) -> None:
             self.pool_calls.discard(done)
             try:
-                on_done(done)
+                on_done(slot, done, request)
+            except Exception:  # a bug in the mock (or a WSGI status it cannot read): 500, never a hang
+                log.exception("unexpected error writing the answer to %r", request.path[:200])
+                if not slot.done:
+                    connection.finish(slot, connection.internal_error(request), True)
             finally:
                 connection.pool_finished()
 
@@ -364,6 +371,8 @@ class HttpServer:
             close = getattr(result, "close", None)
             if close is not None:
                 close()
+        if not started:
+            raise RuntimeError(f"the WSGI app answered {request.raw_path[:200]!r} without calling start_response")
         status, headers = started
         return status, headers, b"".join(written)
 
@@ -615,7 +624,7 @@ class _Connection(asyncio.Protocol):
         except Exception:  # a bug in the mock: answer 500 in its turn, never leave the slot open
             log.exception("unexpected error answering %r", request.path[:200])
             if not slot.done:
-                self.finish(slot, self._internal_error(request), True)
+                self.finish(slot, self.internal_error(request), True)
 
     # -- answering -------------------------------------------------------------------
 
@@ -633,10 +642,10 @@ class _Connection(asyncio.Protocol):
             data = render(response, request.head, close)
         except Exception:  # e.g. a hook's body JSON cannot serialise: a 500, never a hung connection
             log.exception("unexpected error writing the answer to %r", request.path[:200])
-            data, close = self._internal_error(request), True
+            data, close = self.internal_error(request), True
         self.finish(slot, data, close)
 
-    def _internal_error(self, request: _Request) -> bytes:
+    def internal_error(self, request: _Request) -> bytes:
         """The 500 envelope for a bug in the mock, closing the connection."""
         response = self.server.engine.render(ApiError("An unexpected error occurred in the mock."))
         return render(response, request.head, True)
