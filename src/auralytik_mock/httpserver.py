@@ -3,9 +3,10 @@
 Owns: HTTP/1.1 on a socket (keep-alive, pipelining, Content-Length and chunked bodies,
 ``Expect: 100-continue``, HEAD, limits on URL, headers and bodies), running the engine
 for the spec's paths directly on the event loop, injected delays as loop timers,
-dropped connections (closed with no byte written), the rest (``/__mock``, the docs,
-your own Flask routes) on a small thread pool through WSGI, and a stop that never waits
-for injected delays.
+dropped connections (closed with no byte written), ``/__mock`` and the rest (your own
+Flask routes) on a small thread pool (through WSGI for the rest), a connection's calls
+taking effect in the order sent, a write deadline for clients that stop reading, and a
+stop that never waits for injected delays.
 
 Why not a WSGI server: the engine answers a call in tens of microseconds of pure CPU.
 On worker threads each call pays GIL hand-offs with the other threads and the load
@@ -60,8 +61,10 @@ STOP_GRACE = 0.5
 IDLE_TIMEOUT = 75.0
 #: A request whose headers are not complete this long after it began, or that sends no
 #: byte for this long, answers 408 and the connection is closed (slow clients hold no socket).
+#: Also the write deadline: answers written that have not drained for this long (a client
+#: that stopped reading), or a close that waited this long on nothing, abort the connection.
 REQUEST_TIMEOUT = 30.0
-#: How often connections are checked against the two timeouts.
+#: How often connections are checked against the timeouts.
 SWEEP_INTERVAL = 1.0
 
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
