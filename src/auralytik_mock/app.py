@@ -134,7 +134,9 @@ def _status_line(status: int) -> str:
 
 
 class EngineWSGI:
-    """The engine as WSGI, in front of Flask (``app.wsgi_app``): the hot path.
+    """The engine as WSGI, in front of Flask (``app.wsgi_app``): how ``MockServer``,
+    ``serve --server werkzeug`` and any WSGI server you mount the app in reach the engine
+    (the default asyncio server calls the engine directly and sends only the rest here).
 
     Paths of the spec and ``/__mock`` go straight to the engine; anything else goes on
     to Flask's own dispatch (your own ``@app.route``s, else the engine's 404). Measured
@@ -219,9 +221,9 @@ def _read_wsgi_body(environ: dict[str, Any], limit: int) -> tuple[bytes, bool]:
                 left -= len(chunk)
             return b"", True
         return stream.read(length) if length > 0 else b"", False
-    # RFC 9112: without Content-Length or Transfer-Encoding a request has no body. Checking
-    # first matters: granian marks every input as terminated, and reading a GET's empty
-    # body called into the server (releasing the GIL) on every request.
+    # RFC 9112: without Content-Length or Transfer-Encoding a request has no body, so a GET
+    # never reads its input. A chunked body is read whole only when the server says the
+    # input ends (``wsgi.input_terminated``); otherwise it cannot be read safely.
     if "HTTP_TRANSFER_ENCODING" in environ and environ.get("wsgi.input_terminated"):  # chunked
         data = stream.read(limit + 1)
         return (b"", True) if len(data) > limit else (data, False)

@@ -3,9 +3,10 @@
 Owns: HTTP/1.1 on a socket (keep-alive, pipelining, Content-Length and chunked bodies,
 ``Expect: 100-continue``, HEAD, limits on URL, headers and bodies), running the engine
 for the spec's paths directly on the event loop, injected delays as loop timers,
-dropped connections (closed with no byte written), the rest (``/__mock``, the docs,
-your own Flask routes) on a small thread pool through WSGI, and a stop that never waits
-for injected delays.
+dropped connections (closed with no byte written), ``/__mock`` and the rest (your own
+Flask routes) on a small thread pool (through WSGI for the rest), a connection's calls
+taking effect in the order sent, a write deadline for clients that stop reading, and a
+stop that never waits for injected delays.
 
 Why not a WSGI server: the engine answers a call in tens of microseconds of pure CPU.
 On worker threads each call pays GIL hand-offs with the other threads and the load
@@ -28,7 +29,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from email.utils import formatdate
 from http import HTTPStatus
 from typing import Any
@@ -60,8 +61,10 @@ STOP_GRACE = 0.5
 IDLE_TIMEOUT = 75.0
 #: A request whose headers are not complete this long after it began, or that sends no
 #: byte for this long, answers 408 and the connection is closed (slow clients hold no socket).
+#: Also the write deadline: answers written that have not drained for this long (a client
+#: that stopped reading), or a close that waited this long on nothing, abort the connection.
 REQUEST_TIMEOUT = 30.0
-#: How often connections are checked against the two timeouts.
+#: How often connections are checked against the timeouts.
 SWEEP_INTERVAL = 1.0
 
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
@@ -141,6 +144,8 @@ class HttpServer:
         self.engine = engine
         self.executor = ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="auralytik-mock-wsgi")
         self.connections: set[_Connection] = set()
+        #: Calls on the thread pool not yet handed back to the loop.
+        self.pool_calls: set[Future[Any]] = set()
         self.loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.Server | None = None
         self._stopping: asyncio.Event | None = None
@@ -197,10 +202,12 @@ class HttpServer:
         for connection in list(self.connections):
             connection.shutdown()
         deadline = time.monotonic() + STOP_GRACE
-        while self.connections and time.monotonic() < deadline:
+        while (self.connections or self.pool_calls) and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
         for connection in list(self.connections):
             connection.abort()
+        # A call still running past the grace (a route of yours that hangs) is not waited
+        # for; when it ends, its answer has nobody to go to and is dropped quietly.
         self.executor.shutdown(wait=False, cancel_futures=True)
 
     def run(self, host: str, port: int, *, on_ready: Callable[[HttpServer], None] | None = None) -> None:
@@ -240,11 +247,16 @@ class HttpServer:
             raise self._error
         return self
 
-    def stop_thread(self, timeout: float = 1.0) -> None:
-        """Stop the server started by ``start_in_thread`` and wait for its thread."""
+    def stop_thread(self, timeout: float = 5.0) -> None:
+        """Stop the server started by ``start_in_thread`` and wait for its thread.
+
+        :raises TimeoutError: the thread is still serving after ``timeout`` seconds.
+        """
         self.request_stop()
         if self._thread is not None:
             self._thread.join(timeout)
+            if self._thread.is_alive():
+                raise TimeoutError(f"the server did not stop within {timeout:g} seconds")
 
     # -- answering -----------------------------------------------------------------
 
@@ -267,23 +279,56 @@ class HttpServer:
                 body=request.body,
                 oversized=request.oversized,
             )
-            assert self.loop is not None
             if admin:
                 # Admin calls may be heavy (PUT /__mock/state with 100,000 records): a pool
                 # thread, and the body handed over as received (never copied).
-                pending = self.loop.run_in_executor(self.executor, engine.handle, mock_request)
-                pending.add_done_callback(lambda done: connection.answer_later(slot, done, request))
+                self._submit(connection, slot, request, connection.answer_later, engine.handle, mock_request)
                 return
             response = engine.handle(mock_request)
             if response.delay > 0:
+                assert self.loop is not None
                 slot.timer = self.loop.call_later(response.delay, connection.answer, slot, response, request)
                 connection.timers.add(slot.timer)
                 return
             connection.answer(slot, response, request)
             return
-        assert self.loop is not None
-        future = self.loop.run_in_executor(self.executor, self._wsgi, request, connection.peer)
-        future.add_done_callback(lambda done: connection.finish_wsgi(slot, done, request))
+        self._submit(connection, slot, request, connection.finish_wsgi, self._wsgi, request, connection.peer)
+
+    def _submit(
+        self,
+        connection: _Connection,
+        slot: _Slot,
+        request: _Request,
+        on_done: Callable[[_Slot, Future[Any], _Request], None],
+        call: Callable[..., Any],
+        *args: Any,
+    ) -> None:
+        """Run ``call`` on the pool; ``on_done`` answers ``slot`` from its future on the loop.
+        The connection reads on but dispatches nothing more until then (its calls take
+        effect in the order sent)."""
+        loop = self.loop
+        assert loop is not None
+        future = self.executor.submit(call, *args)
+        connection.pool_busy = True
+        self.pool_calls.add(future)
+
+        def finished(done: Future[Any]) -> None:
+            self.pool_calls.discard(done)
+            try:
+                on_done(slot, done, request)
+            except Exception:  # a bug in the mock (or a WSGI status it cannot read): 500, never a hang
+                log.exception("unexpected error writing the answer to %r", request.path[:200])
+                if not slot.done:
+                    connection.finish(slot, connection.internal_error(request), True)
+            finally:
+                connection.pool_finished()
+
+        def hand_over(done: Future[Any]) -> None:
+            # A call that outlives the loop (a stop's grace ran out) has nobody to answer.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(finished, done)
+
+        future.add_done_callback(hand_over)
 
     def _wsgi(self, request: _Request, peer: tuple[str, int]) -> tuple[str, list[tuple[str, str]], bytes]:
         """Run the Flask app on a pool thread; return status, headers and the whole body."""
@@ -329,6 +374,8 @@ class HttpServer:
             close = getattr(result, "close", None)
             if close is not None:
                 close()
+        if not started:
+            raise RuntimeError(f"the WSGI app answered {request.raw_path[:200]!r} without calling start_response")
         status, headers = started
         return status, headers, b"".join(written)
 
@@ -386,6 +433,13 @@ class _Connection(asyncio.Protocol):
         self.closing = False
         self.paused = False
         self.last_activity = time.monotonic()
+        #: When the connection last moved: a byte read, an answer written, the buffer draining.
+        self.progress = self.last_activity
+        self.sent = 0  # bytes handed to the transport
+        self.drained = 0  # of those, bytes the transport had passed on at the last sweep
+        self.pool_busy = False  # a call of this connection is on the thread pool
+        #: Requests read while a call is on the pool, dispatched in order once it is back.
+        self.queued: deque[tuple[_Slot, _Request]] = deque()
         self.request_began = 0.0  # when the request being read began; 0.0 between requests
         self.headers_done = False
         self._reset()
@@ -399,6 +453,7 @@ class _Connection(asyncio.Protocol):
         self._received = 0
         self._limit = 0
         self._oversized = False
+        self._continue = False  # a 100 Continue is owed once the answers before are written
         self._request: _Request | None = None
 
     # -- asyncio -------------------------------------------------------------------
@@ -420,12 +475,13 @@ class _Connection(asyncio.Protocol):
             timer.cancel()
         self.timers.clear()
         self.slots.clear()
+        self.queued.clear()
         self.server.connections.discard(self)
 
     def data_received(self, data: bytes) -> None:
         if self.closing:
             return
-        self.last_activity = time.monotonic()
+        self.last_activity = self.progress = time.monotonic()
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -438,8 +494,9 @@ class _Connection(asyncio.Protocol):
             cause = exc.__context__
             if isinstance(cause, _Refused):
                 self._refuse(cause.status, cause.message)
-            else:
-                self._refuse(400, "The request is malformed.")
+            else:  # a bug in the mock, not in the request: say so in the log
+                log.error("unexpected error reading a request", exc_info=cause)
+                self._refuse(500, "An unexpected error occurred in the mock.")
         except _Refused as refused:
             self._refuse(refused.status, refused.message)
         except httptools.HttpParserError as exc:
@@ -522,13 +579,17 @@ class _Connection(asyncio.Protocol):
             self._oversized = True
             if length > DRAIN_LIMIT or "100-continue" in headers.get("expect", "").lower():
                 raise _Refused(413, "")
-        elif headers.get("expect", "").lower() == "100-continue" and not self.slots and self.transport is not None:
-            self.transport.write(_CONTINUE)
+        elif headers.get("expect", "").lower() == "100-continue" and self.transport is not None:
+            if self.slots:  # answers before it are still owed: send the 100 once they are written
+                self._continue = True
+            else:
+                self._write(_CONTINUE)
 
     def _api_limit(self) -> int:
         return self.server.engine.config.max_body_bytes
 
     def on_body(self, body: bytes) -> None:
+        self._continue = False  # the client sends the body without waiting
         self._received += len(body)
         if self._oversized:
             if self._received > DRAIN_LIMIT:
@@ -555,7 +616,18 @@ class _Connection(asyncio.Protocol):
         if len(self.slots) >= MAX_PENDING:
             self.transport.pause_reading()
         self._reset()
-        self.server.dispatch(self, slot, request)
+        if self.pool_busy:
+            self.queued.append((slot, request))
+            return
+        self._dispatch(slot, request)
+
+    def _dispatch(self, slot: _Slot, request: _Request) -> None:
+        try:
+            self.server.dispatch(self, slot, request)
+        except Exception:  # a bug in the mock: answer 500 in its turn, never leave the slot open
+            log.exception("unexpected error answering %r", request.path[:200])
+            if not slot.done:
+                self.finish(slot, self.internal_error(request), True)
 
     # -- answering -------------------------------------------------------------------
 
@@ -569,9 +641,29 @@ class _Connection(asyncio.Protocol):
             self._flush()
             return
         close = not request.keep_alive or self.closing
-        self.finish(slot, render(response, request.head, close), close)
+        try:
+            data = render(response, request.head, close)
+        except Exception:  # e.g. a hook's body JSON cannot serialise: a 500, never a hung connection
+            log.exception("unexpected error writing the answer to %r", request.path[:200])
+            data, close = self.internal_error(request), True
+        self.finish(slot, data, close)
 
-    def answer_later(self, slot: _Slot, done: asyncio.Future[MockResponse], request: _Request) -> None:
+    def internal_error(self, request: _Request) -> bytes:
+        """The 500 envelope for a bug in the mock, closing the connection."""
+        response = self.server.engine.render(ApiError("An unexpected error occurred in the mock."))
+        return render(response, request.head, True)
+
+    def pool_finished(self) -> None:
+        """The pool call is back: dispatch the requests read meanwhile, in order."""
+        self.pool_busy = False
+        if self.transport is None or self.transport.is_closing():
+            self.queued.clear()
+            return
+        while self.queued and not self.pool_busy:
+            slot, request = self.queued.popleft()
+            self._dispatch(slot, request)
+
+    def answer_later(self, slot: _Slot, done: Future[MockResponse], request: _Request) -> None:
         """Write the answer of an engine call made on the pool."""
         if done.cancelled() or done.exception() is not None:
             if not done.cancelled():
@@ -585,7 +677,7 @@ class _Connection(asyncio.Protocol):
         slot.data, slot.close, slot.done = data, close, True
         self._flush()
 
-    def finish_wsgi(self, slot: _Slot, done: asyncio.Future[Any], request: _Request) -> None:
+    def finish_wsgi(self, slot: _Slot, done: Future[Any], request: _Request) -> None:
         if done.cancelled():
             self.finish(slot, b"", True)
             return
@@ -603,7 +695,11 @@ class _Connection(asyncio.Protocol):
             for name, value in headers
             if name.lower() not in {"content-length", "transfer-encoding", "connection", "date"}
         ]
-        head = _head(status, kept, len(body), close)
+        length = len(body)
+        if request.head:  # no body, but the length a GET would have (the app's own header)
+            given = next((value for name, value in headers if name.lower() == "content-length"), "")
+            length = int(given) if given.strip().isdigit() else length
+        head = _head(status, kept, length, close)
         self.finish(slot, head if request.head or status in (204, 304) else head + body, close)
 
     def _flush(self) -> None:
@@ -617,14 +713,24 @@ class _Connection(asyncio.Protocol):
                 self._close()
                 return
             if not transport.is_closing():
-                transport.write(slot.data)
+                self._write(slot.data)
             if slot.close:
                 self._close()
                 return
         if self.closing and not self.slots:
             self._close()
-        elif not self.paused and len(self.slots) < MAX_PENDING and not transport.is_closing():
+            return
+        if self._continue and not self.slots and not transport.is_closing():
+            self._continue = False
+            self._write(_CONTINUE)
+        if not self.paused and len(self.slots) < MAX_PENDING and not transport.is_closing():
             transport.resume_reading()
+
+    def _write(self, data: bytes) -> None:
+        assert self.transport is not None
+        self.transport.write(data)
+        self.sent += len(data)
+        self.progress = time.monotonic()
 
     def _refuse(self, status: int, message: str) -> None:
         """Answer a request the parser refused (after the answers before it), then close."""
@@ -634,6 +740,8 @@ class _Connection(asyncio.Protocol):
         engine = self.server.engine
         if status == 413:
             response = too_large(engine, self._limit or engine.config.max_body_bytes)
+        elif status == 500:
+            response = engine.render(ApiError(message))
         else:
             response = protocol_error(engine, status, message)
         slot = _Slot()
@@ -648,6 +756,19 @@ class _Connection(asyncio.Protocol):
     # -- timeouts and stopping -------------------------------------------------------
 
     def check_timeouts(self, now: float) -> None:
+        transport = self.transport
+        if transport is None:
+            return
+        drained = self.sent - transport.get_write_buffer_size()
+        if drained > self.drained:
+            self.drained, self.progress = drained, now
+        stalled = now - self.progress > REQUEST_TIMEOUT
+        # A client that reads nothing holds no socket and no buffer: written answers that
+        # have not drained for REQUEST_TIMEOUT, or a close waiting that long on nothing the
+        # mock is doing (a delay, a pool call), end the connection.
+        if stalled and (self.sent > self.drained or (self.closing and not self.waiting())):
+            self.abort()
+            return
         if self.closing:
             return
         if self.request_began:
@@ -658,6 +779,10 @@ class _Connection(asyncio.Protocol):
         elif not self.slots and now - self.last_activity > IDLE_TIMEOUT:
             self._close()
 
+    def waiting(self) -> bool:
+        """Whether an answer is being made (an injected delay, a call on the pool)."""
+        return bool(self.timers) or self.pool_busy
+
     def shutdown(self) -> None:
         """Stop reading; close now if nothing is in flight; drop calls parked in a delay."""
         self.closing = True
@@ -665,6 +790,10 @@ class _Connection(asyncio.Protocol):
         for timer in self.timers:
             timer.cancel()
         self.timers.clear()
+        # Requests waiting for a pool call are not started: the connection closes after it.
+        for slot, _ in self.queued:
+            self.slots.remove(slot)
+        self.queued.clear()
         if self.transport is not None:
             self.transport.pause_reading()
         # A call parked in an injected delay is dropped (its timer will never fire); calls
