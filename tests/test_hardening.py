@@ -188,6 +188,25 @@ def test_admin_token_is_required_on_every_admin_route_but_health() -> None:
     assert client.get("/v1/engagements", headers={"Authorization": f"Bearer {KEY}"}).status_code == 200
 
 
+def test_the_docs_page_opens_in_a_browser_with_a_token_link_that_sets_a_strict_cookie() -> None:
+    client = create_app(make_config(admin_token=TOKEN)).test_client()
+    assert client.get("/__mock/docs").status_code == 401
+    assert client.get("/__mock/docs?token=wrong").status_code == 401
+    assert client.get(f"/__mock/state?token={TOKEN}").status_code == 401, "only the docs link takes ?token="
+    r = client.get(f"/__mock/docs?token={TOKEN}")
+    assert r.status_code == 303 and r.headers["Location"] == "/__mock/docs"
+    cookie = r.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/__mock" in cookie
+    # The browser sends it back: the page, its assets and the spec answer...
+    assert client.get("/__mock/docs").status_code == 200
+    assert client.get("/__mock/openapi.json").status_code == 200
+    # ...but a page of another origin still gets nothing, cookie or not.
+    foreign = client.get("/__mock/state", headers={"Origin": "http://evil.example"})
+    assert foreign.status_code == 403 and foreign.json["error"]["code"] == "ORIGIN_NOT_ALLOWED"
+    client.delete_cookie("auralytik_mock_admin", path="/__mock")
+    assert client.get("/__mock/state").status_code == 401
+
+
 def test_mock_server_passes_the_admin_token_for_the_user() -> None:
     with MockServer(config=make_config(admin_token=TOKEN, port=0)) as mock:
         url = f"{mock.root_url}/__mock/state"

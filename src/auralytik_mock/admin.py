@@ -29,6 +29,7 @@ from .errors import (
     Violation,
 )
 from .faults import FaultRule
+from .guard import ADMIN_TOKEN_COOKIE
 from .journal import render_entries
 from .spec import HMAC
 from .store import DEFAULT_NAMESPACE
@@ -341,7 +342,16 @@ def _swagger_dist() -> Path | None:
 
 
 def docs_page(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
-    """Swagger UI over the spec, authorized with the first key that holds every scope."""
+    """Swagger UI over the spec, authorized with the first key that holds every scope.
+
+    ``?token=`` (checked by the guard before this runs) stores the admin token in a
+    ``SameSite=Strict`` cookie and comes back here without it, so the page and its calls to
+    ``/__mock/openapi.json`` work in a browser when the mock has an admin token.
+    """
+    token = request.query.get("token")
+    if token:
+        cookie = f"{ADMIN_TOKEN_COOKIE}={token[0]}; Path=/__mock; HttpOnly; SameSite=Strict"
+        return MockResponse(303, None, {"Location": "/__mock/docs", "Set-Cookie": cookie, "Cache-Control": "no-store"})
     if _swagger_dist() is None:
         raise NotFoundError("The docs page needs the flask-swagger-ui package: pip install flask-swagger-ui.")
     keys = [k for c in engine.store.seed for k in c.api_keys]

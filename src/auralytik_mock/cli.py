@@ -357,7 +357,7 @@ def banner(engine: Engine, url: str) -> str:
         f"  health: {url}/health (and "
         + ", ".join(f"{url}{base}/health" for base in engine.spec.base_paths if base)
         + f")    admin: {url}/__mock/health"
-        f"    docs: {url}/__mock/docs",
+        f"    docs: {url}/__mock/docs" + ("?token=<admin token>" if engine.config.admin_token else ""),
         "  sandbox options (serve --help): " + ", ".join(f"{flag} {value}" for flag, value in settings.items()),
         "  force errors: header 'Prefer: code=429' or 'Prefer: delay=500'; rules: POST /__mock/faults",
         "  API keys (Authorization: Bearer <key>):",

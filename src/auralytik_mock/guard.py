@@ -23,6 +23,9 @@ from .types import MockRequest
 
 #: The header that carries ``--admin-token`` on ``/__mock`` calls.
 ADMIN_TOKEN_HEADER = "X-Mock-Admin-Token"
+#: The cookie ``GET /__mock/docs?token=...`` sets, so the docs page works in a browser with a
+#: token (``SameSite=Strict``: a browser never sends it with another site's requests).
+ADMIN_TOKEN_COOKIE = "auralytik_mock_admin"
 #: The admin route that needs no token (readiness probes cannot send one).
 OPEN_ADMIN_PATHS = frozenset({"/__mock/health"})
 
@@ -126,6 +129,10 @@ class Guard:
             return
         given = request.header(ADMIN_TOKEN_HEADER)
         if given is None:
+            given = admin_cookie(request)
+        if given is None and request.path == "/__mock/docs" and request.method in {"GET", "HEAD"}:
+            given = next(iter(request.query.get("token", [])), None)  # the link that sets the cookie
+        if given is None:
             raise UnauthenticatedError(
                 f"This mock's admin API needs its token: send '{ADMIN_TOKEN_HEADER}: <token>' "
                 "(the value of --admin-token or AURALYTIK_MOCK_ADMIN_TOKEN).",
@@ -135,3 +142,12 @@ class Guard:
             raise UnauthenticatedError(
                 f"The {ADMIN_TOKEN_HEADER} header does not hold this mock's admin token.", code="ADMIN_TOKEN_INVALID"
             )
+
+
+def admin_cookie(request: MockRequest) -> str | None:
+    """The admin token a browser sends back in ``ADMIN_TOKEN_COOKIE``, or ``None``."""
+    for part in (request.header("Cookie") or "").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == ADMIN_TOKEN_COOKIE and value:
+            return value
+    return None
