@@ -259,7 +259,11 @@ class FixtureLoader:
                     continue
                 try:
                     record[name] = generate_value(
-                        self._inlined[pointer], key=(client_id, kind, str(record.get("id")), name), name=name, kind=kind
+                        self._inlined[pointer],
+                        key=(client_id, kind, str(record.get("id")), name),
+                        name=name,
+                        kind=kind,
+                        parent=record,
                     )
                 except GenerateError as exc:
                     errors.append(f"{where} (generate).{name}.{exc.field}: {exc.message}")

@@ -70,12 +70,14 @@ class GenerateError(Exception):
 
 
 class _Context:
-    """Per-record state: the record's base instant, so related dates agree."""
+    """Per-record state: the record's base instant, so related dates agree; the length in
+    seconds a timeline must fit in (the owning record's duration), when known."""
 
-    __slots__ = ("base",)
+    __slots__ = ("base", "span")
 
-    def __init__(self, base: datetime) -> None:
+    def __init__(self, base: datetime, span: float | None = None) -> None:
         self.base = base
+        self.span = span
 
 
 # -- the pools -----------------------------------------------------------------------------
@@ -149,6 +151,60 @@ _SENTENCES = (
     "The customer did not receive the confirmation code.",
     "Agent summarised the next steps before ending the call.",
 )
+#: Turns of a call, by who speaks: an opening, the middle, a closing (``{company}``, ``{first}``, ``{n}``).
+_AGENT_OPEN = (
+    "Good morning, thank you for calling {company}, my name is {first}. How can I help you today?",
+    "Hello, you're through to {company} customer care, this is {first} speaking.",
+    "Good afternoon, {company}, {first} speaking. What can I do for you?",
+)
+_AGENT = (
+    "Could you confirm your full name and the account number, please?",
+    "Thank you. I can see the account here; give me a moment to check.",
+    "I'm sorry about that, I understand how frustrating it is.",
+    "I can see the payment was received on the {n}th, so the account is up to date.",
+    "Let me place you on a short hold while I check with the billing team.",
+    "Thanks for holding. I've applied a credit to your account.",
+    "The replacement will arrive within {n} business days.",
+    "I've updated the address; you'll get a confirmation email shortly.",
+    "Is the phone number ending in {digits} still the best way to reach you?",
+    "I can offer you a discount on the next renewal if that helps.",
+    "I've opened a ticket with our technical team and they'll call you back.",
+    "Can you tell me when you first noticed the problem?",
+)
+_AGENT_CLOSE = (
+    "Is there anything else I can help you with today? Thank you for calling, have a great day.",
+    "You're welcome. Thanks for your patience, and have a nice day.",
+    "I've summarised the next steps in an email. Thank you for calling {company}.",
+)
+_CUSTOMER = (
+    "Hi, I'm calling because I was charged twice on my last invoice.",
+    "Hello, my internet has been dropping every evening since last week.",
+    "Hi, I never received the order I placed {n} days ago.",
+    "Sure, the account number is {account}.",
+    "Yes, that's right.",
+    "Okay, I can wait.",
+    "That's the third time I've had to call about this.",
+    "I'd like to know why the price went up this month.",
+    "It started on Monday, I think.",
+    "Yes, that number is still fine.",
+    "Could you send me that in writing, please?",
+    "Okay, that works for me.",
+)
+_CUSTOMER_CLOSE = (
+    "No, that's all. Thanks for your help.",
+    "Great, thank you very much.",
+    "That's everything, thanks. Bye.",
+)
+_AGENT_WORDS = frozenset(
+    "agent rep representative executive operator staff employee advisor adviser assistant bot host".split()
+)
+_SPEAKER_WORDS = frozenset("speaker role party participant who from author channel side".split())
+_START_WORDS = frozenset("start begin begins from offset".split())
+_END_WORDS = frozenset("end ends stop until to".split())
+#: Names of the property that tells the items of a list apart (one score per scorecard line).
+_DISTINCT_WORDS = frozenset("name key label criterion criteria code title metric question".split())
+_LANGUAGE_WORDS = frozenset("language locale lang".split())
+
 _QUESTIONS = (
     "Did the agent greet the customer by name?",
     "Was the customer's identity verified?",
@@ -343,17 +399,33 @@ class Planner:
             if isinstance(sub, dict) and "x-mock-count" in sub:
                 fields.append((prop, True, _constant(0)))  # nothing points at a record just made
                 continue
-            fields.append((prop, prop in required, self.plan(sub, prop, sub_where)))
+            maker = self.plan(sub, prop, sub_where)
+            if isinstance(sub, dict) and len(properties) > 1 and set(words_of(prop)) & _LANGUAGE_WORDS:
+                maker = _english(sub) or maker  # the text this makes is English: so is its language
+            fields.append((prop, prop in required, maker))
         min_props = int(schema.get("minProperties") or 0)
+        spans: dict[str, float] = {}
+        for prop, sub in properties.items():
+            unit = _seconds_per_unit(prop, sub)
+            if unit is not None:
+                spans[prop] = unit
+        means = [prop for prop, sub in properties.items() if _is_mean(prop, sub) and prop not in self.fixed]
 
         def make(rng: Rng, ctx: _Context) -> Json:
             record: dict[str, Json] = {}
+            outer = ctx.span
             for prop, needed, maker in fields:
                 if needed or rng.random() < _OPTIONAL_PRESENT:
-                    record[prop] = maker(rng, ctx)
+                    value = record[prop] = maker(rng, ctx)
+                    if prop in spans and isinstance(value, int | float) and not isinstance(value, bool):
+                        ctx.span = value * spans[prop]  # what is made inside fits in this duration
             if len(record) < min_props:
                 for prop, _, maker in fields:
                     record.setdefault(prop, maker(rng, ctx))
+            ctx.span = outer
+            for prop in means:
+                if isinstance(record.get(prop), int | float):
+                    _set_mean(record, prop, properties[prop])
             return record
 
         return make
@@ -368,6 +440,11 @@ class Planner:
         high_pick = min(int(high), low_pick + 3) if isinstance(high, int) else low_pick + 3
         low_pick = min(low_pick, high_pick)
         unique = bool(schema.get("uniqueItems"))
+        shape = _item_shape(items)
+        if shape is not None and shape.timeline is not None:
+            return self._timeline(shape, item, low, high if isinstance(high, int) else None)
+        if shape is not None and shape.distinct is not None:
+            return _distinct_items(item, shape.distinct, low, high if isinstance(high, int) else None)
 
         def make(rng: Rng, ctx: _Context) -> Json:
             count = _rint(rng, low_pick, high_pick)
@@ -384,6 +461,85 @@ class Planner:
                 if len(values) >= count:
                     break
             return values
+
+        return make
+
+    def _timeline(self, shape: _ItemShape, item: Maker, low: int, high: int | None) -> Maker:
+        """Items with a start and an end (transcript turns): one after the other, each ending
+        after it starts, the last within the owning record's duration; who speaks alternates,
+        and what is said follows a call (opening, middle, closing) when a text property is there."""
+        assert shape.timeline is not None
+        start, end, integer, scale, top = shape.timeline
+        speaker = shape.speaker
+        text = shape.text
+        pools = self.pools
+        cap = min(high, 60) if high is not None else 60
+        covered = {start, end, *(() if speaker is None else (speaker[0],)), *(() if text is None else (text,))}
+        own = shape.names if set(shape.names) == covered else None
+        floor = min(max(low, 1), cap)
+
+        def make(rng: Rng, ctx: _Context) -> Json:
+            span = ctx.span
+            if top is not None:
+                span = min(span, top / scale) if span is not None else top / scale
+            if span is not None:
+                count = int(span / 9) + _rint(rng, -2, 2)  # a turn every nine seconds or so
+                count = min(max(count, floor), cap)
+                if integer:  # whole units: at least one unit per turn
+                    count = min(count, max(int(span * scale), low))
+                if span <= 0:
+                    count = low
+            else:
+                count = _rint(rng, max(floor, min(6, cap)), max(floor, min(14, cap)))
+            if own is not None:  # every property is set below: skip making what would be replaced
+                records: list[Json] = [dict.fromkeys(own) for _ in range(count)]
+            else:
+                records = [item(rng, ctx) for _ in range(count)]
+            if not records:
+                return []
+            if speaker is not None:
+                prop, values, agent = speaker
+                others = [v for v in values if v != agent] or [agent]
+                other = rng.choice(others)
+                for index, record in enumerate(records):
+                    if isinstance(record, dict):
+                        record[prop] = agent if index % 2 == 0 else other
+            if text is not None:
+                _script(rng, pools, records, text, speaker)
+            lengths = []
+            for record in records:
+                said = record.get(text) if text is not None and isinstance(record, dict) else None
+                words = len(said.split()) if isinstance(said, str) else _rint(rng, 4, 25)
+                lengths.append(words / 2.6 + 0.4 + rng.random() * 1.2)
+            gaps = [0.2 + rng.random() * 1.3 for _ in records]
+            lead = rng.random() * 1.5
+            speech, pauses = sum(lengths), lead + sum(gaps)
+            factor = gap_factor = 1.0
+            if span is not None:
+                room = span * (0.9 + rng.random() * 0.08)
+                if speech + pauses >= room * 0.95 or speech == 0:  # too much said: everyone speaks faster
+                    factor = gap_factor = room / (speech + pauses)
+                else:  # time left over: holds and pauses between turns
+                    gap_factor = (room - speech) / pauses
+            gaps = [g * gap_factor for g in gaps]
+            lengths = [length * factor for length in lengths]
+            cursor = lead * gap_factor
+            previous_end = 0.0
+            unit = 1.0 if integer else 0.01
+            limit = None if span is None else span * scale
+            for index, record in enumerate(records):
+                if not isinstance(record, dict):
+                    continue
+                first = max(_round_to(cursor * scale, integer), previous_end)
+                last = max(_round_to((cursor + lengths[index]) * scale, integer), first + unit)
+                if limit is not None and last > limit:
+                    last = _round_to(limit, integer) if not integer else float(int(limit))
+                    first = min(first, last - unit)
+                record[start] = int(first) if integer else first
+                record[end] = int(last) if integer else last
+                previous_end = last
+                cursor += lengths[index] + gaps[index]
+            return records
 
         return make
 
@@ -533,7 +689,7 @@ class Planner:
             return lambda rng, ctx: "".join(rng.choice(string.ascii_uppercase + string.digits) for _ in range(6))
         if last == "question":
             return _pick(_QUESTIONS)
-        if last in {"description", "summary"}:
+        if last == "description":
             return _pick(p.phrases)
         if last in _TEXT:
             return lambda rng, ctx: " ".join(rng.sample(p.sentences, _rint(rng, 1, 3)))
@@ -542,6 +698,224 @@ class Planner:
         if last in _TITLE:
             return _pick(p.titles)
         return lambda rng, ctx: " ".join(rng.sample(p.words, _rint(rng, 1, 3)))
+
+
+def _seconds_per_unit(prop: str, schema: Json) -> float | None:
+    """Seconds per unit of a numeric property that is a record's length (``durationInSeconds``)."""
+    if not isinstance(schema, dict) or _types(schema)[0][:1] not in (["number"], ["integer"]):
+        return None
+    words = set(words_of(prop))
+    if not words & {"duration", "length"}:
+        return None
+    if words & {"ms", "millis", "milliseconds"}:
+        return 0.001
+    if words & {"minutes", "mins"}:
+        return 60.0
+    return 1.0
+
+
+def _english(schema: Mapping[str, Json]) -> Maker | None:
+    """``en-US`` or ``en``, whichever the schema takes (an enum's English value, a pattern)."""
+    enum = schema.get("enum")
+    candidates = [v for v in enum if isinstance(v, str) and v.lower()[:2] == "en"] if isinstance(enum, list) else []
+    if isinstance(enum, list) and not candidates:
+        return None
+    pattern = schema.get("pattern")
+    for value in candidates or ["en-US", "en", "eng", "en_US"]:
+        if isinstance(pattern, str) and not re.search(pattern, value):
+            continue
+        if isinstance(schema.get("maxLength"), int) and len(value) > int(schema["maxLength"]):
+            continue
+        return _constant(value)
+    return None
+
+
+def _is_mean(prop: str, schema: Json) -> bool:
+    return (
+        isinstance(schema, dict)
+        and bool(set(words_of(prop)) & {"average", "mean", "avg"})
+        and _types(schema)[0][:1] in (["number"], ["integer"])
+        and "enum" not in schema
+        and "const" not in schema
+    )
+
+
+def _scores(value: Json) -> list[float] | None:
+    """The scores of the first list of scored items in ``value`` (``results.criteria[].score``)."""
+    if isinstance(value, list):
+        found = [
+            float(v)
+            for item in value
+            if isinstance(item, dict)
+            for k, v in item.items()
+            if _score_like(words_of(k)) and "max" not in words_of(k) and "min" not in words_of(k)
+            if isinstance(v, int | float) and not isinstance(v, bool)
+        ]
+        if found:
+            return found
+        value = [v for v in value if isinstance(v, dict | list)]
+        for item in value:
+            inner = _scores(item)
+            if inner:
+                return inner
+    elif isinstance(value, dict):
+        for item in value.values():
+            if isinstance(item, dict | list):
+                inner = _scores(item)
+                if inner:
+                    return inner
+    return None
+
+
+def _set_mean(record: dict[str, Json], prop: str, schema: Json) -> None:
+    """An average is the mean of the record's scores, when it has some (``averageNote``)."""
+    scores = _scores({k: v for k, v in record.items() if k != prop})
+    if not scores or not isinstance(schema, dict):
+        return
+    mean = sum(scores) / len(scores)
+    low, high = _num(schema.get("minimum")), _num(schema.get("maximum"))
+    if (low is not None and mean < low) or (high is not None and mean > high):
+        return  # another scale: leave the guess
+    if _types(schema)[0][:1] == ["integer"]:
+        if schema.get("multipleOf") is None:
+            record[prop] = round(mean)
+        return
+    if schema.get("multipleOf") is None:
+        record[prop] = round(mean, 2)
+
+
+class _ItemShape:
+    """What the items of a list are, judged from their schema: a timeline (start and end
+    numbers), who speaks (an enum property named like a speaker), the text, and the enum
+    property that tells items apart (a scorecard line's ``name``)."""
+
+    __slots__ = ("distinct", "names", "speaker", "text", "timeline")
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        self.timeline: tuple[str, str, bool, float, float | None] | None = None
+        self.speaker: tuple[str, list[Json], Json] | None = None
+        self.text: str | None = None
+        self.distinct: tuple[str, list[Json]] | None = None
+
+
+def _item_shape(items: Json) -> _ItemShape | None:
+    if not isinstance(items, dict):
+        return None
+    items = _merge_all_of(items) if "allOf" in items else items
+    properties = items.get("properties")
+    if not isinstance(properties, dict):
+        return None
+    shape = _ItemShape([str(p) for p in properties])
+    starts: list[tuple[str, Mapping[str, Json]]] = []
+    ends: list[tuple[str, Mapping[str, Json]]] = []
+    for prop, sub in properties.items():
+        if not isinstance(sub, dict):
+            continue
+        words = words_of(prop)
+        types, _ = _types(sub)
+        enum = sub.get("enum")
+        if types[:1] in (["number"], ["integer"]) and "enum" not in sub and "const" not in sub:
+            if set(words) & _START_WORDS:
+                starts.append((prop, sub))
+            elif set(words) & _END_WORDS:
+                ends.append((prop, sub))
+        elif isinstance(enum, list) and len(enum) >= 2 and set(words) & _SPEAKER_WORDS and shape.speaker is None:
+            agent = next((v for v in enum if set(words_of(str(v))) & _AGENT_WORDS), enum[0])
+            shape.speaker = (prop, list(enum), agent)
+        elif isinstance(enum, list) and len(enum) >= 2 and words[-1] in _DISTINCT_WORDS and shape.distinct is None:
+            shape.distinct = (prop, list(enum))
+        elif types[:1] == ["string"] and words[-1] in _TEXT and shape.text is None and "enum" not in sub:
+            if "pattern" not in sub and "format" not in sub:
+                shape.text = prop
+    if starts and ends:
+        (start, start_schema), (end, end_schema) = _pair(starts, ends)
+        integer = _types(start_schema)[0][:1] == ["integer"] or _types(end_schema)[0][:1] == ["integer"]
+        unit_words = set(words_of(start)) | set(words_of(end))
+        scale = 1000.0 if unit_words & {"ms", "millis", "milliseconds", "msec"} else 1.0
+        scale = 1 / 60 if unit_words & {"minutes", "mins"} else scale
+        tops = [t for t in (_num(start_schema.get("maximum")), _num(end_schema.get("maximum"))) if t is not None]
+        shape.timeline = (start, end, integer, scale, min(tops) if tops else None)
+    if shape.timeline is None and shape.distinct is None:
+        return None
+    return shape
+
+
+def _pair(
+    starts: list[tuple[str, Mapping[str, Json]]], ends: list[tuple[str, Mapping[str, Json]]]
+) -> tuple[tuple[str, Mapping[str, Json]], tuple[str, Mapping[str, Json]]]:
+    """The start and end that belong together: ``startSeconds`` with ``endSeconds``."""
+    for start in starts:
+        rest = [w for w in words_of(start[0]) if w not in _START_WORDS]
+        for end in ends:
+            if [w for w in words_of(end[0]) if w not in _END_WORDS] == rest:
+                return start, end
+    return starts[0], ends[0]
+
+
+def _round_to(value: float, integer: bool) -> float:
+    return float(round(value)) if integer else round(value, 2)
+
+
+def _distinct_items(item: Maker, distinct: tuple[str, list[Json]], low: int, high: int | None) -> Maker:
+    """Items told apart by an enum property: each value once, in the enum's order (a scorecard
+    lists every criterion once, always in the same order)."""
+    prop, values = distinct
+    count = len(values) if high is None else min(len(values), high)
+    if count < low:  # the schema wants more items than there are values: repeats are unavoidable
+        return lambda rng, ctx: [item(rng, ctx) for _ in range(low)]
+
+    def make(rng: Rng, ctx: _Context) -> Json:
+        records = [item(rng, ctx) for _ in range(count)]
+        for record, value in zip(records, values, strict=False):
+            if isinstance(record, dict):
+                record[prop] = value
+        return records
+
+    return make
+
+
+def _cycle(index: int, count: int, fixed: int) -> int:
+    """The ``index``-th line of ``count``: the first ``fixed`` once, then the others round."""
+    return index if index < fixed else fixed + (index - fixed) % (count - fixed)
+
+
+def _script(
+    rng: Rng, pools: _Pools, records: list[Json], text: str, speaker: tuple[str, list[Json], Json] | None
+) -> None:
+    """What each turn says, as a call goes: the agent opens, the customer explains, both close."""
+    company = rng.choice(pools.companies)
+    first = rng.choice(pools.first)
+    agent = speaker[2] if speaker is not None else None
+    last_index = len(records) - 1
+    # the agent asks who calls, the customer answers, then the rest in any order
+    agent_lines = [*_AGENT[:2], *rng.sample(_AGENT[2:], len(_AGENT) - 2)]
+    customer_lines = [_CUSTOMER[rng.randrange(3)], _CUSTOMER[3], *rng.sample(_CUSTOMER[4:], len(_CUSTOMER) - 4)]
+    used_agent = used_customer = 0
+    for index, record in enumerate(records):
+        if not isinstance(record, dict):
+            continue
+        by_agent = speaker is None and index % 2 == 0 or speaker is not None and record.get(speaker[0]) == agent
+        if by_agent:
+            if index == 0:
+                line = rng.choice(_AGENT_OPEN)
+            elif index >= last_index - 1 and index > 1:
+                line = rng.choice(_AGENT_CLOSE)
+            else:
+                line = agent_lines[_cycle(used_agent, len(agent_lines), 2)]
+                used_agent += 1
+        elif index == last_index and index > 2:
+            line = rng.choice(_CUSTOMER_CLOSE)
+        else:
+            line = customer_lines[_cycle(used_customer, len(customer_lines), 2)]
+            used_customer += 1
+        record[text] = line.format(
+            company=company,
+            first=first,
+            n=_rint(rng, 2, 9),
+            account=_rint(rng, 10000, 99999),
+            digits=_rint(rng, 10, 99),
+        )
 
 
 _COMMON = re.compile(r"complet|active|success|done|closed|resolved|approved|paid|delivered|positive|neutral", re.I)
@@ -957,20 +1331,33 @@ def generate_records(
 
 
 def generate_value(
-    schema: Json, *, key: Sequence[Json], name: str = "", kind: str = "", when: datetime | None = None
+    schema: Json,
+    *,
+    key: Sequence[Json],
+    name: str = "",
+    kind: str = "",
+    when: datetime | None = None,
+    parent: Mapping[str, Json] | None = None,
 ) -> Json:
     """One value valid against ``schema`` (``$ref``s inlined), the same for the same ``key``.
 
     For data that belongs to a record but is not a record: a sub-resource's answer (an
     evaluation's transcript) made for a generated record. ``name`` guides the guesses as a
     property name would; ``when`` is the instant dates are placed around (default: the
-    start of ``DEFAULT_BETWEEN``).
+    start of ``DEFAULT_BETWEEN``); ``parent`` is the record it belongs to: a timeline in
+    the value (transcript turns) ends within the parent's duration (``durationInSeconds``).
 
     :raises GenerateError: the schema cannot be generated; ``field`` says where.
     """
     rng = random.Random(seed_of(list(key)))
     base = (when or DEFAULT_BETWEEN[0]).astimezone(UTC).replace(tzinfo=None)
-    return Planner(kind, {}).plan(schema, name, "value")(rng, _Context(base))
+    span = None
+    for prop, value in (parent or {}).items():
+        unit = _seconds_per_unit(prop, {"type": "number"})
+        if unit is not None and isinstance(value, int | float) and not isinstance(value, bool):
+            span = value * unit
+            break
+    return Planner(kind, {}).plan(schema, name, "value")(rng, _Context(base, span))
 
 
 def _ids(

@@ -17,7 +17,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from auralytik_mock import Config, FixtureError, create_app
 from auralytik_mock.generate import GenerateError, default_id_prefix, generate_records, literal_head, pattern_maker
 from auralytik_mock.pipeline import build_world
-from tests.conftest import SPEC_PATH
+from tests.conftest import FIXTURES, SPEC_PATH
 
 HEADERS = {"Authorization": "Bearer GEN_KEY"}
 
@@ -294,3 +294,123 @@ def test_generate_value_makes_one_valid_deterministic_value_for_any_schema() -> 
     assert one != generate_value(transcript, key=("eval_2", "transcript"))
     assert not list(Draft202012Validator(transcript).iter_errors(one))
     assert len(one["segments"]) >= 2  # type: ignore[index, call-overload]
+
+
+# -- what a person reads: transcripts and results of the bundled evaluations ---------------
+
+
+@pytest.fixture(scope="module")
+def bundled_evaluations() -> list[dict[str, Any]]:
+    """Every evaluation of the bundled fixtures, as the API serves it, with its transcript and results."""
+    app = create_app(Config(spec_path=SPEC_PATH, fixtures=(FIXTURES,), validate_responses=True))
+    client = app.test_client()
+    out: list[dict[str, Any]] = []
+    for fixture in sorted(FIXTURES.glob("*.yaml")):
+        for spec in yaml.safe_load(fixture.read_text())["clients"]:
+            key = next((k["key"] for k in spec.get("apiKeys", []) if "evaluations:read" in k.get("scopes", [])), None)
+            if key is None:
+                continue
+            headers = {"Authorization": f"Bearer {key}"}
+            page = 1
+            while True:
+                body = client.get(f"/v1/evaluations?pageSize=100&page={page}", headers=headers).json
+                for record in body["data"]:
+                    transcript = client.get(f"/v1/evaluations/{record['id']}/transcript", headers=headers)
+                    results = client.get(f"/v1/evaluations/{record['id']}/results", headers=headers)
+                    assert results.status_code == 200, results.json
+                    out.append(
+                        {
+                            **record,
+                            "transcript": transcript.json if transcript.status_code == 200 else None,
+                            "results": results.json,
+                        }
+                    )
+                if page * 100 >= body["totalCount"]:
+                    break
+                page += 1
+    return out
+
+
+def test_bundled_generated_evaluations_are_all_checked(bundled_evaluations: list[dict[str, Any]]) -> None:
+    assert len(bundled_evaluations) >= 523
+    assert sum(1 for e in bundled_evaluations if e["transcript"]) >= 523
+
+
+def test_transcripts_are_a_timeline_within_the_call(bundled_evaluations: list[dict[str, Any]]) -> None:
+    for evaluation in bundled_evaluations:
+        segments = (evaluation["transcript"] or {}).get("segments", [])
+        previous_end = 0.0
+        for segment in segments:
+            where = (evaluation["id"], segment)
+            assert segment["endSeconds"] > segment["startSeconds"] >= previous_end, where
+            previous_end = segment["endSeconds"]
+        if segments and evaluation["id"].startswith("eval_") and len(evaluation["id"]) > 8:  # generated ones
+            assert previous_end <= evaluation["durationInSeconds"], (evaluation["id"], previous_end)
+
+
+def test_transcripts_alternate_agent_and_customer_in_english(bundled_evaluations: list[dict[str, Any]]) -> None:
+    generated = [e for e in bundled_evaluations if e["transcript"] and len(e["id"]) > 8]
+    assert generated
+    for evaluation in generated:
+        transcript = evaluation["transcript"]
+        assert transcript["language"] in {"en", "en-US"}, (evaluation["id"], transcript["language"])
+        speakers = [s["speaker"] for s in transcript["segments"]]
+        assert speakers[0] == "agent", "the agent answers the call"
+        assert all(a != b for a, b in zip(speakers, speakers[1:], strict=False)), (evaluation["id"], speakers)
+        first = transcript["segments"][0]["text"]
+        assert re.search(r"\b(calling|speaking|through to)\b", first), first
+
+
+def test_results_score_each_criterion_once_and_average_note_is_their_mean(
+    bundled_evaluations: list[dict[str, Any]],
+) -> None:
+    generated = [e for e in bundled_evaluations if len(e["id"]) > 8]
+    assert generated
+    for evaluation in generated:
+        names = [c["name"] for c in evaluation["results"]["criteria"]]
+        assert len(names) == len(set(names)), (evaluation["id"], names)
+        scores = [c["score"] for c in evaluation["results"]["criteria"]]
+        assert evaluation["averageNote"] == pytest.approx(sum(scores) / len(scores), abs=0.006), evaluation["id"]
+
+
+def test_timelines_distinct_items_and_language_come_from_the_schema_shape() -> None:
+    """Not tied to the bundled spec: any list of items with a start and an end, any enum
+    property that names an item, any language next to generated text."""
+    schema = {
+        "type": "object",
+        "properties": {
+            "lengthMs": {"type": "integer", "minimum": 0},
+            "locale": {"type": "string", "enum": ["fr", "en-GB", "de"]},
+            "turns": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "beginMs": {"type": "integer", "minimum": 0},
+                        "endMs": {"type": "integer", "minimum": 0},
+                        "role": {"enum": ["caller", "operator"]},
+                        "utterance": {"type": "string"},
+                    },
+                },
+            },
+            "metrics": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 3,
+                "items": {"type": "object", "properties": {"metric": {"enum": ["a", "b", "c", "d"]}}},
+            },
+        },
+        "required": ["lengthMs", "locale", "turns", "metrics"],
+    }
+    for n in range(30):
+        value = generate_records({"generate": 1, "seed": n}, schema, kind="calls", key=("k",))[0]
+        turns = value["turns"]
+        assert turns and turns[0]["role"] == "operator", "the agent-like speaker opens"
+        previous = 0
+        for turn in turns:
+            assert turn["endMs"] > turn["beginMs"] >= previous and isinstance(turn["beginMs"], int)
+            previous = turn["endMs"]
+        assert previous <= value["lengthMs"]
+        assert value["locale"] == "en-GB"
+        assert [m["metric"] for m in value["metrics"]] == ["a", "b", "c"]
+        Draft202012Validator(schema, format_checker=FormatChecker()).validate(value)
