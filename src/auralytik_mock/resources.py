@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .errors import SpecError
-from .spec import Operation, Spec
+from .spec import Operation, Spec, record_defaults
 from .types import Json
 
 #: The ``x-mock-*`` keys the mock knows, and where each may appear.
@@ -296,14 +296,6 @@ class _Builder:
         if not isinstance(prefix, str):
             raise self.fail(f"{pointer}/x-mock-id-prefix", "must be a string such as 'eng_'")
         name = pointer.rsplit("/", 1)[-1] if pointer.startswith("/components/schemas/") else kind
-        defaults: dict[str, Json] = {}
-        for prop_name, prop in props.items():
-            if isinstance(prop, dict) and "default" in prop:
-                defaults[prop_name] = prop["default"]
-                continue
-            resolved, _ = self.resolved(prop, f"{pointer}/properties/{prop_name}")
-            if "null" in self.types(resolved):
-                defaults[prop_name] = None
         return Resource(
             kind=kind,
             schema_pointer=pointer,
@@ -317,7 +309,7 @@ class _Builder:
             updated_field=next((f for f in _UPDATED if f in props), None),
             wrapped=wrapped,
             properties=tuple(props),
-            defaults=defaults,
+            defaults=record_defaults(self.spec, pointer),  # what fixtures omitting a field get too
         )
 
     def relations(self, resource: Resource, schemas: Mapping[str, Resource]) -> None:
