@@ -320,8 +320,8 @@ SCALE_SCRIPT = r"""
 import json, resource, statistics, sys, time
 from pathlib import Path
 from auralytik_mock import Config, create_app
-from auralytik_mock.app import engine_of
-from auralytik_mock.types import MockRequest
+from auralytik_mock.http.wsgi import engine_of
+from auralytik_mock.core.types import MockRequest
 started = time.perf_counter()
 app = create_app(Config(fixtures=(Path(sys.argv[1]),)))
 load_s = time.perf_counter() - started
@@ -392,9 +392,9 @@ def scale(count: int) -> dict[str, object]:
 SIGNED_SCRIPT = r"""
 import json, statistics, sys, time
 from auralytik_mock import create_app
-from auralytik_mock.app import engine_of
+from auralytik_mock.http.wsgi import engine_of
 from auralytik_mock.signing import signed_headers
-from auralytik_mock.types import MockRequest
+from auralytik_mock.core.types import MockRequest
 engine = engine_of(create_app())
 signed = signed_headers("GET", "/api/v1/engagements/eng_456", key=sys.argv[1], secret=sys.argv[2])
 cases = {"bearer_us": MockRequest("GET", "/v1/engagements/eng_456", headers={"authorization": "Bearer YOUR_API_KEY"}),

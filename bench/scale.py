@@ -30,8 +30,8 @@ _IN_PROCESS = r"""
 import json, statistics, sys, time
 from pathlib import Path
 from auralytik_mock import Config, create_app
-from auralytik_mock.app import engine_of
-from auralytik_mock.types import MockRequest
+from auralytik_mock.http.wsgi import engine_of
+from auralytik_mock.core.types import MockRequest
 started = time.perf_counter()
 engine = engine_of(create_app(Config(fixtures=(Path(sys.argv[1]),))))
 load_s = time.perf_counter() - started

@@ -16,9 +16,9 @@ import pytest
 import requests
 
 from auralytik_mock import Config, MockServer, create_app
-from auralytik_mock.routing import Router
-from auralytik_mock.spec import Spec
-from auralytik_mock.validation import ResponseChecker, SchemaSet
+from auralytik_mock.core.routing import Router
+from auralytik_mock.core.spec import Spec
+from auralytik_mock.core.validation import ResponseChecker, SchemaSet
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC_PATH = ROOT / "openapi.yaml"

@@ -310,8 +310,8 @@ def test_installed_wheel_serves_bundled_spec_from_another_directory(tmp_path: Pa
 
 
 def test_serve_banner_lists_every_sandbox_option_of_serve_help(capsys) -> None:
-    from auralytik_mock.app import create_app, engine_of
     from auralytik_mock.cli import NOT_IN_BANNER, banner
+    from auralytik_mock.http.wsgi import create_app, engine_of
 
     with pytest.raises(SystemExit):
         main(["serve", "--help"])

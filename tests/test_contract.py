@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from auralytik_mock import create_app
-from auralytik_mock.app import engine_of
-from auralytik_mock.types import MockResponse
+from auralytik_mock.core.types import MockResponse
+from auralytik_mock.http.wsgi import engine_of
 from tests.conftest import _SPEC, make_config
 
 

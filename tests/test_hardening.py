@@ -22,11 +22,11 @@ import pytest
 import yaml
 
 from auralytik_mock import MockServer, create_app
-from auralytik_mock.app import engine_of
 from auralytik_mock.cli import banner
-from auralytik_mock.errors import FixtureError
-from auralytik_mock.journal import JOURNAL_BODY_BYTES, AccessLog, escape_control
-from auralytik_mock.pipeline import Engine
+from auralytik_mock.core.errors import FixtureError
+from auralytik_mock.core.journal import JOURNAL_BODY_BYTES, AccessLog, escape_control
+from auralytik_mock.core.pipeline import Engine
+from auralytik_mock.http.wsgi import engine_of
 from tests.conftest import CLOCK, FIXTURES, KEY, OTHER, Api, make_config
 from tests.test_cli import serving
 
@@ -101,7 +101,7 @@ def test_a_record_that_cannot_be_served_is_never_stored() -> None:
     engine = Engine(make_config())
     principal = engine.store.lookup_key(KEY)
     assert principal is not None
-    from auralytik_mock.errors import InvalidRequestError
+    from auralytik_mock.core.errors import InvalidRequestError
 
     with pytest.raises(InvalidRequestError):
         engine.store.update(principal, "engagements", "eng_456", {"description": "\udfff"})

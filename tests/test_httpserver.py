@@ -20,8 +20,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from auralytik_mock import MockResponse, create_app, handles, httpserver, unregister
-from auralytik_mock.app import engine_of
+from auralytik_mock import MockResponse, create_app, handles, unregister
+from auralytik_mock.http import server as httpserver
+from auralytik_mock.http.wsgi import engine_of
 from tests.test_serving import AUTH, assert_envelope, close, raw, request, responses
 
 

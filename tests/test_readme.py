@@ -30,7 +30,7 @@ def test_readme_pytest_example_passes_in_a_fresh_project(pytester: pytest.Pytest
 
 
 def test_readme_lists_every_admin_route() -> None:
-    from auralytik_mock.admin import ROUTES
+    from auralytik_mock.harness.admin import ROUTES
 
     for parts, methods in ROUTES:
         pattern = "/__mock/" + "/".join(r"\{\w+\}" if p == "*" else re.escape(p) for p in parts)

@@ -405,8 +405,9 @@ def test_a_half_closed_connection_still_gets_its_answers(asyncio_port: int) -> N
 
 
 def test_stalled_requests_get_a_408_and_idle_connections_are_closed(monkeypatch) -> None:
-    from auralytik_mock import create_app, httpserver
-    from auralytik_mock.app import engine_of
+    from auralytik_mock import create_app
+    from auralytik_mock.http import server as httpserver
+    from auralytik_mock.http.wsgi import engine_of
 
     monkeypatch.setattr(httpserver, "REQUEST_TIMEOUT", 0.3)
     monkeypatch.setattr(httpserver, "IDLE_TIMEOUT", 0.3)

@@ -13,9 +13,9 @@ import yaml
 
 from auralytik_mock import MockServer, create_app
 from auralytik_mock.cli import main
-from auralytik_mock.journal import mask_key
-from auralytik_mock.spec import Spec
-from auralytik_mock.validation import SchemaSet
+from auralytik_mock.core.journal import mask_key
+from auralytik_mock.core.spec import Spec
+from auralytik_mock.core.validation import SchemaSet
 from auralytik_mock.verify import MARK, Options, Planner, verify
 
 from .conftest import KEY, OTHER, READ_ONLY, SPEC_PATH, make_config

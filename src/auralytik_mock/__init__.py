@@ -14,19 +14,19 @@ Three ways to run the same app::
 
 from __future__ import annotations
 
-from .app import create_app
 from .config import Config
-from .errors import (
+from .core.errors import (
     ApiError,
     AuralytikMockError,
     FixtureError,
     ServerError,
     SpecError,
 )
-from .handlers import Call, Context, handles, unregister
-from .pipeline import Engine
-from .server import MockServer
-from .types import MockResponse
+from .core.handlers import Call, Context, handles, unregister
+from .core.pipeline import Engine
+from .core.types import MockResponse
+from .harness.mockserver import MockServer
+from .http.wsgi import create_app
 
 __version__ = "0.1.0"
 

@@ -21,12 +21,12 @@ from typing import Any, NoReturn
 
 import yaml
 
-from .app import create_app, engine_of, stopping_event
 from .config import ENV_PREFIX, Config, parse_latency
-from .errors import AuralytikMockError
-from .guard import is_loopback
-from .pipeline import Engine, build_world
-from .spec import HMAC, escape_pointer_token, line_of
+from .core.errors import AuralytikMockError
+from .core.pipeline import Engine, build_world
+from .core.spec import HMAC, escape_pointer_token, line_of
+from .harness.guard import is_loopback
+from .http.wsgi import create_app, engine_of, stopping_event
 
 log = logging.getLogger("auralytik_mock")
 SERVERS = ("asyncio", "werkzeug")
@@ -421,7 +421,7 @@ def _display_host(host: str) -> str:
 
 
 def _serve_asyncio(app: Any, engine: Engine, config: Config) -> int:
-    from .httpserver import HttpServer
+    from .http.server import HttpServer
 
     def ready(server: HttpServer) -> None:
         print(banner(engine, f"http://{_display_host(config.host)}:{server.port}"), flush=True)
@@ -441,7 +441,7 @@ def _serve_asyncio(app: Any, engine: Engine, config: Config) -> int:
 def _serve_werkzeug(app: Any, engine: Engine, config: Config) -> int:
     from werkzeug.serving import make_server
 
-    from .server import QuietRequestHandler
+    from .harness.mockserver import QuietRequestHandler
 
     # Quiet: the engine's access log has a line per request, written off the request
     # threads; Werkzeug's own log writes to stderr in the request and hung on a full pipe.

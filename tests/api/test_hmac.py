@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from auralytik_mock import FixtureError, create_app
-from auralytik_mock.pipeline import build_world
+from auralytik_mock.core.pipeline import build_world
 from tests.conftest import CLOCK, FIXTURES, KEY, READ_ONLY, SPEC_PATH, Api, make_config
 
 HMAC_KEY = "ak_live_abc123def456ghi789jkl012mno345pq"
@@ -511,7 +511,7 @@ def test_window_and_replays_come_from_flags_and_variables() -> None:
 
 def test_the_serve_banner_lists_signing_keys_apart_without_secrets() -> None:
     from auralytik_mock.cli import banner
-    from auralytik_mock.pipeline import Engine
+    from auralytik_mock.core.pipeline import Engine
 
     text = banner(Engine(make_config()), "http://127.0.0.1:4010")
     bearer_part, signed_part = text.split("signing keys at http://127.0.0.1:4010/api/v1")
@@ -561,7 +561,7 @@ def test_a_session_s_own_pinned_clock_drives_its_window() -> None:
 
 
 def test_a_session_keeps_its_signing_key_across_a_restart_and_a_reset(monkeypatch: pytest.MonkeyPatch) -> None:
-    from auralytik_mock import store as store_module
+    from auralytik_mock.core import store as store_module
 
     world = build_world(make_config())
     namespace, keys = world.store.create_session()

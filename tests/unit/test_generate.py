@@ -15,8 +15,8 @@ import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 
 from auralytik_mock import Config, FixtureError, create_app
+from auralytik_mock.core.pipeline import build_world
 from auralytik_mock.generate import GenerateError, default_id_prefix, generate_records, literal_head, pattern_maker
-from auralytik_mock.pipeline import build_world
 from tests.conftest import FIXTURES, SPEC_PATH
 
 HEADERS = {"Authorization": "Bearer GEN_KEY"}
@@ -88,7 +88,7 @@ def test_same_fixtures_same_records_whatever_the_hash_seed(tmp_path: Path) -> No
     script = (
         "import json, sys\n"
         "from auralytik_mock import Config\n"
-        "from auralytik_mock.pipeline import build_world\n"
+        "from auralytik_mock.core.pipeline import build_world\n"
         f"w = build_world(Config(spec_path={str(SPEC_PATH)!r}, fixtures=({str(path)!r},)))\n"
         "print(json.dumps(w.store.dump(), sort_keys=True))\n"
     )

@@ -12,8 +12,8 @@ import yaml
 from openapi_spec_validator import validate as validate_spec
 
 from auralytik_mock import Config, SpecError, create_app
-from auralytik_mock.oas30 import upgrade
-from auralytik_mock.spec import Spec
+from auralytik_mock.core.oas30 import upgrade
+from auralytik_mock.core.spec import Spec
 from tests.conftest import FIXTURES, SPEC_PATH
 
 AUTH = {"Authorization": "Bearer YOUR_API_KEY"}

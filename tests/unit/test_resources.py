@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from auralytik_mock import Config, FixtureError, SpecError, create_app
-from auralytik_mock.handlers import handles, unregister
-from auralytik_mock.types import MockResponse
+from auralytik_mock.core.handlers import handles, unregister
+from auralytik_mock.core.types import MockResponse
 
 SPEC: dict[str, Any] = yaml.safe_load(
     """

@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from auralytik_mock import Config, FixtureError, SpecError, create_app
-from auralytik_mock.pipeline import build_world
-from auralytik_mock.spec import Spec
+from auralytik_mock.core.pipeline import build_world
+from auralytik_mock.core.spec import Spec
 from tests.conftest import FIXTURES, SPEC_PATH
 
 
@@ -202,7 +202,7 @@ def test_inline_replaces_refs_and_keeps_recursive_ones_resolvable() -> None:
     assert inlined["properties"]["id"]["readOnly"] is True
     tree = spec.inline(spec.lookup("/components/schemas/Tree"))
     assert "'$ref': 'urn:auralytik-mock:openapi#/components/schemas/Tree'" in str(tree)
-    from auralytik_mock.validation import SchemaSet
+    from auralytik_mock.core.validation import SchemaSet
 
     validator = SchemaSet(spec).at("/components/schemas/Tree")
     assert validator.is_valid({"children": [{"children": []}]})

@@ -19,11 +19,11 @@ from urllib.parse import parse_qs
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from . import admin
-from .config import Config
-from .errors import ApiError, PayloadTooLargeError
-from .pipeline import ADMIN_PREFIX, Engine
-from .types import MockRequest, MockResponse
+from ..config import Config
+from ..core.errors import ApiError, PayloadTooLargeError
+from ..core.pipeline import ADMIN_PREFIX, Engine
+from ..core.types import MockRequest, MockResponse
+from ..harness import admin
 
 log = logging.getLogger("auralytik_mock")
 

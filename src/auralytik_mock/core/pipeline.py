@@ -20,8 +20,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ..config import Config
+from ..harness.guard import Guard
+from ..harness.persist import Persister
+from ..harness.watch import Watcher
 from .auth import Authenticator, authorize, bearer_token
-from .config import Config
 from .cors import Cors
 from .errors import (
     ApiError,
@@ -33,17 +36,14 @@ from .errors import (
 )
 from .faults import FaultRules, forced_error, read_prefer
 from .fixtures import FixtureLoader, fixture_files
-from .guard import Guard
 from .handlers import Call, Handler, bind_handlers, hooked, store_rules
 from .journal import JOURNAL_BODY_BYTES, AccessLog, Journal, escape_control, mask_key
-from .persist import Persister
 from .resources import Resources, build_resources
 from .routing import Match, Router
 from .spec import Operation, Spec
 from .store import DEFAULT_NAMESPACE, Store, timestamp
 from .types import Json, MockRequest, MockResponse, Principal
 from .validation import RequestValidator, ResponseChecker, SchemaSet, decode_json
-from .watch import Watcher
 
 log = logging.getLogger("auralytik_mock")
 

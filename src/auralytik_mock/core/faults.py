@@ -13,6 +13,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ..config import MAX_BODY_BYTES
 from .auth import (
     bearer_token,
     insufficient_scope_error,
@@ -20,7 +21,6 @@ from .auth import (
     malformed_header_error,
     missing_key_error,
 )
-from .config import MAX_BODY_BYTES
 from .errors import (
     BODY_TOO_LARGE,
     ApiError,

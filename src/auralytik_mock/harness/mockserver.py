@@ -22,15 +22,15 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from .app import create_app, engine_of, payload, protocol_error, stopping_event
-from .config import Config
-from .errors import ServerError
+from ..config import Config
+from ..core.errors import ServerError
+from ..core.pipeline import Engine
+from ..core.spec import HMAC
+from ..core.store import timestamp
+from ..core.types import Json
+from ..http.wsgi import create_app, engine_of, payload, protocol_error, stopping_event
+from ..signing import httpx_auth, requests_auth, signed_headers
 from .guard import ADMIN_TOKEN_HEADER
-from .pipeline import Engine
-from .signing import httpx_auth, requests_auth, signed_headers
-from .spec import HMAC
-from .store import timestamp
-from .types import Json
 
 log = logging.getLogger("auralytik_mock")
 

@@ -37,10 +37,10 @@ from urllib.parse import parse_qs, unquote_to_bytes
 
 import httptools
 
-from .app import admin_body_limit, is_admin_path, payload, protocol_error, too_large
-from .errors import ApiError
-from .pipeline import Engine
-from .types import MockRequest, MockResponse
+from ..core.errors import ApiError
+from ..core.pipeline import Engine
+from ..core.types import MockRequest, MockResponse
+from .wsgi import admin_body_limit, is_admin_path, payload, protocol_error, too_large
 
 log = logging.getLogger("auralytik_mock")
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from .errors import (
+from ..core.errors import (
     FixtureError,
     InvalidRequestError,
     MethodNotAllowedError,
@@ -28,16 +28,16 @@ from .errors import (
     UnsupportedMediaTypeError,
     Violation,
 )
-from .faults import FaultRule
+from ..core.faults import FaultRule
+from ..core.journal import render_entries
+from ..core.spec import HMAC
+from ..core.store import DEFAULT_NAMESPACE
+from ..core.types import Json, MockRequest, MockResponse
+from ..core.validation import decode_json, is_rfc3339, storable_problem
 from .guard import ADMIN_TOKEN_COOKIE
-from .journal import render_entries
-from .spec import HMAC
-from .store import DEFAULT_NAMESPACE
-from .types import Json, MockRequest, MockResponse
-from .validation import decode_json, is_rfc3339, storable_problem
 
 if TYPE_CHECKING:
-    from .pipeline import Engine
+    from ..core.pipeline import Engine
 
 AdminHandler = Callable[["Engine", MockRequest, list[str]], MockResponse]
 

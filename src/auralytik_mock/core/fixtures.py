@@ -17,9 +17,9 @@ from pathlib import Path
 
 import yaml
 
+from ..generate import GenerateError, generate_records, generate_value
+from ..signing import KEY_PATTERN
 from .errors import FixtureError
-from .generate import GenerateError, generate_records, generate_value
-from .signing import KEY_PATTERN
 from .spec import record_defaults
 from .store import ApiKey, ClientSeed, KindRules, Seed
 from .types import Json

@@ -34,16 +34,16 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import yaml
 
-from .config import Config
-from .errors import AuralytikMockError
-from .fixtures import FixtureLoader
-from .handlers import hooked, store_rules
-from .journal import mask_key
-from .pipeline import Engine
-from .resources import build_resources
-from .spec import Operation, Parameter, Spec
-from .types import Json, MockRequest
-from .validation import SchemaSet
+from ..config import Config
+from ..core.errors import AuralytikMockError
+from ..core.fixtures import FixtureLoader
+from ..core.handlers import hooked, store_rules
+from ..core.journal import mask_key
+from ..core.pipeline import Engine
+from ..core.resources import build_resources
+from ..core.spec import Operation, Parameter, Spec
+from ..core.types import Json, MockRequest
+from ..core.validation import SchemaSet
 
 #: Every record verify creates carries this in its name, so a person can find it.
 MARK = "[auralytik-mock verify]"

@@ -22,6 +22,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from urllib.parse import urlencode
 
+from ..signing import EMPTY_BODY_HASH, KEY_PATTERN, Signer, body_hash
 from .errors import (
     INVALID_KEY,
     MALFORMED_AUTH,
@@ -31,7 +32,6 @@ from .errors import (
     ForbiddenError,
     UnauthenticatedError,
 )
-from .signing import EMPTY_BODY_HASH, KEY_PATTERN, Signer, body_hash
 from .spec import BEARER, HMAC, Operation, SecurityScheme, Spec
 from .types import Json, MockRequest, Principal
 

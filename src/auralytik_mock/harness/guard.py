@@ -16,10 +16,10 @@ import hmac
 import ipaddress
 from urllib.parse import urlsplit
 
-from .config import Config
-from .cors import Cors
-from .errors import ForbiddenError, UnauthenticatedError
-from .types import MockRequest
+from ..config import Config
+from ..core.cors import Cors
+from ..core.errors import ForbiddenError, UnauthenticatedError
+from ..core.types import MockRequest
 
 #: The header that carries ``--admin-token`` on ``/__mock`` calls.
 ADMIN_TOKEN_HEADER = "X-Mock-Admin-Token"

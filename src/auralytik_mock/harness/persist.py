@@ -21,11 +21,11 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import ApiError, FixtureError
-from .store import DEFAULT_NAMESPACE
+from ..core.errors import ApiError, FixtureError
+from ..core.store import DEFAULT_NAMESPACE
 
 if TYPE_CHECKING:
-    from .pipeline import Engine
+    from ..core.pipeline import Engine
 
 log = logging.getLogger("auralytik_mock")
 

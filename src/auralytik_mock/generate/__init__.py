@@ -39,7 +39,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from .types import Json
+from ..core.types import Json
 
 #: The most records one ``generate`` entry may ask for (bounds start-up time and memory).
 MAX_RECORDS = 1_000_000

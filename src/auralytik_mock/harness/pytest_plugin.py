@@ -24,9 +24,9 @@ from collections.abc import Iterator
 import pytest
 from flask.testing import FlaskClient
 
-from .app import create_app
-from .config import Config
-from .server import MockServer
+from ..config import Config
+from ..http.wsgi import create_app
+from .mockserver import MockServer
 
 
 @pytest.fixture(scope="session")
