@@ -368,9 +368,9 @@ def test_paths_are_placed_under_the_base_url(base_url, list_prefix, health_prefi
 
     verifier = Verifier(make_config(), Options(base_url=base_url, key="k"), say=lambda line: None)
     ops = {op.operation_id: op for op in verifier.spec.operations}
-    assert verifier._target_prefix(ops["listEngagements"]) == list_prefix
-    assert verifier._target_prefix(ops["getHealth"]) == health_prefix
-    assert verifier._mock_prefix(ops["listEngagements"]) == "/v1"
+    assert verifier.placement.target_prefix(ops["listEngagements"]) == list_prefix
+    assert verifier.placement.target_prefix(ops["getHealth"]) == health_prefix
+    assert verifier.placement.mock_prefix(ops["listEngagements"]) == "/v1"
 
 
 def test_a_signing_base_path_without_a_secret_exits_2(capsys):
