@@ -7,9 +7,18 @@ answers against the spec and against each other; reports (text, JSON, JUnit); re
 what the target returned as a fixture file.
 
 Safe against a live API: no write method is sent without ``allow_writes``; records it
-creates carry ``MARK`` in their name and are listed; a 429 is waited out; the number of
-calls is fixed before the first one; keys never appear in any output; only the base
-URL's origin is contacted and redirects are not followed (``http.client`` follows none).
+creates carry ``MARK`` in their name and are listed; the number of calls is fixed before
+the first one; keys never appear in any output; only the base URL's origin is contacted
+and redirects are not followed (``http.client`` follows none). Which authentication the
+target takes comes from the spec (the schemes its base path's servers accept).
+
+Safe against a hostile or broken target (``transport.Limits``): each call ends within
+``--timeout`` from connect to last byte, an answer over ``--max-body`` or JSON nested
+deeper than ``transport.MAX_DEPTH`` is refused, 429s are waited out within ``--max-wait``
+each and ``--max-total-wait`` in all, and at most ``compare.MAX_VIOLATIONS`` schema
+violations are read per answer. Each limit reached ends the run with exit 2 and one line
+saying what the target did; what a target sent is printed ``report.plain`` (no control
+characters, no line over ``report.MAX_LINE``).
 
 The modules, one job each: ``plan`` (the sequence), ``auth`` (schemes and keys per role),
 ``paths`` (where each operation lives), ``transport`` (HTTP to the target, the engine for
@@ -30,7 +39,7 @@ from .outcome import Drift, Outcome, StepResult
 from .plan import MARK, Planner, Step
 from .report import render_json, render_junit, render_text
 from .run import Verifier, verify
-from .transport import EngineTransport, HttpTransport
+from .transport import EngineTransport, HttpTransport, Limits
 
 __all__ = [
     "MARK",
@@ -39,6 +48,7 @@ __all__ = [
     "Drift",
     "EngineTransport",
     "HttpTransport",
+    "Limits",
     "Options",
     "Outcome",
     "Planner",

@@ -1,12 +1,13 @@
 """How verify authenticates each call: the schemes, and the key each role sends on each side.
 
 Owns: the authenticators (``bearer``, ``hmac_auth``; ``SCHEMES`` is the seam another
-scheme plugs into), which scheme the target takes, the keys of each role (``main``,
+scheme plugs into), which scheme the target takes (from the spec: the schemes its base
+path's servers accept, never the path's spelling), the keys of each role (``main``,
 ``read_only``, ``other``, ``unknown``, ``none``, and for a signing scheme
 ``bad_signature`` and ``stale``) for the target (from the options) and for the mock
 (from its fixtures, by scope).
 
-No IO. May import: ``options``, ``core.store``, ``signing`` (imported when used).
+No IO. May import: ``options``, ``core.spec``, ``core.store``, ``signing`` (imported when used).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import importlib
 import time
 from collections.abc import Callable, Iterable
 
+from ..core.spec import BEARER, HMAC, Spec
 from ..core.store import ClientSeed
 from .options import Options, VerifyError
 
@@ -22,9 +24,10 @@ from .options import Options, VerifyError
 Auth = Callable[[str, str, bytes], dict[str, str]]
 #: Unix seconds for a signature's timestamp (the mock's own clock on the mock's side).
 Clock = Callable[[], int]
-#: A key no account has, well-formed for each scheme: what "an unknown key" sends.
+#: What "an unknown key" sends when there is no key to shape it after.
 UNKNOWN_KEY = "auralytik-mock-verify-unknown-key-0000"
-UNKNOWN_KEYS = {"bearer": UNKNOWN_KEY, "hmac": "ak_live_" + "verifyunknownkey" + "0" * 16}
+#: The kind of a base path that takes no key at all.
+NONE = "none"
 #: How late a "stale timestamp" is signed: an hour, beyond any sane signature window.
 STALE_SECONDS = 3600
 
@@ -38,10 +41,44 @@ def bearer(key: str) -> Auth:
     return add
 
 
-def scheme_for(base_path: str) -> str:
-    """The authentication scheme a base path takes: ``hmac`` for ``/api/v1`` (the vendor's
-    newer pages), else ``bearer`` (``/v1``)."""
-    return "hmac" if base_path.rstrip("/").endswith("/api/v1") else "bearer"
+def scheme_for(spec: Spec, base: str | None, *, secret: bool) -> str:
+    """The kind of authentication (``bearer``, ``hmac``, ``none``) the target takes, from the spec.
+
+    :param base: the spec base path the target's base URL stands for; ``None`` (a base URL
+        of its own, a staging copy): the spec's first base path.
+    :param secret: whether a secret was given: it chooses signing where a base path takes both.
+
+    The schemes a base path takes are those its servers accept (``x-mock-security``), or
+    every scheme of the spec when they say nothing.
+    """
+    bound = spec.base_paths.get(base if base is not None else spec.base_path)
+    names = spec.schemes if bound is None else bound
+    kinds = {spec.schemes[name].kind for name in names if name in spec.schemes}
+    if not kinds:
+        return NONE
+    if len(kinds) == 1:
+        return kinds.pop()
+    if secret and HMAC in kinds:
+        return HMAC
+    return BEARER if BEARER in kinds else sorted(kinds)[0]
+
+
+def unknown_key_like(key: str | None) -> str:
+    """A key no account has, shaped like ``key``: its prefix (up to the last ``_`` or ``-``)
+    kept, then letters as ``x``/``X`` and digits as ``0``. A target that checks a key's
+    format before looking it up then answers "unknown key", not "malformed key"."""
+    if not key:
+        return UNKNOWN_KEY
+    cut = max(key.rfind("_"), key.rfind("-")) + 1
+    head, tail = (key[:cut], key[cut:]) if cut < len(key) else ("", key)
+
+    def shape(char: str, digit: str, lower: str, upper: str) -> str:
+        return digit if char.isdigit() else lower if char.islower() else upper if char.isupper() else char
+
+    shaped = "".join(shape(c, "0", "x", "X") for c in tail)
+    if shaped == tail:  # the key is already all zeros and x's: another of its shape
+        shaped = "".join(shape(c, "1", "y", "Y") for c in tail)
+    return head + shaped
 
 
 def hmac_auth(key: str, secret: str | None, clock: Clock | None = None) -> Auth:
@@ -68,11 +105,12 @@ def hmac_auth(key: str, secret: str | None, clock: Clock | None = None) -> Auth:
     return add
 
 
-#: How each scheme authenticates a request: ``(key, secret, clock) -> Auth``. The seam
-#: another scheme plugs into; ``scheme_for`` picks one from the target's base path.
+#: How each kind of scheme authenticates a request: ``(key, secret, clock) -> Auth``. The
+#: seam another scheme plugs into; ``scheme_for`` picks one from the spec.
 SCHEMES: dict[str, Callable[[str, str | None, Clock | None], Auth]] = {
-    "bearer": lambda key, secret, clock: bearer(key),
-    "hmac": hmac_auth,
+    BEARER: lambda key, secret, clock: bearer(key),
+    HMAC: hmac_auth,
+    NONE: lambda key, secret, clock: lambda method, path, body: {},
 }
 
 
@@ -89,7 +127,7 @@ def make_auth(scheme: str, key: str, secret: str | None, clock: Clock | None = N
 
 def signing_failures(scheme: str, key: str, secret: str | None, clock: Clock | None) -> dict[str, Auth | None]:
     """For a signing scheme: the key signed with a wrong secret, and an hour late."""
-    if scheme == "bearer" or secret is None:
+    if scheme != HMAC or secret is None:
         return {}
     now = clock or (lambda: int(time.time()))
     return {
@@ -103,7 +141,7 @@ def vendor_auths(options: Options, scheme: str) -> dict[str, Auth | None]:
     o = options
     auths: dict[str, Auth | None] = {
         "main": make_auth(scheme, o.key, o.secret),
-        "unknown": make_auth(scheme, UNKNOWN_KEYS[scheme], o.secret),
+        "unknown": make_auth(scheme, unknown_key_like(o.key), o.secret),
         "none": None,
     }
     auths.update(signing_failures(scheme, o.key, o.secret, None))
@@ -126,7 +164,7 @@ def mock_auths(
     """The mock's own keys for each role: the target's when the fixtures know them
     (verifying the mock against itself), else chosen from the fixtures by scope, among
     the keys of the target's scheme (a signing key has a ``secret``)."""
-    signing = scheme != "bearer"
+    signing = scheme == HMAC
     by_key: dict[str, tuple[str, frozenset[str], str | None]] = {}
     for client in clients:
         for api_key in client.api_keys:
@@ -154,7 +192,7 @@ def mock_auths(
         secret = by_key[key][2] if key in by_key else o.secret
         return make_auth(scheme, key, secret, clock)
 
-    auths: dict[str, Auth | None] = {"none": None, "unknown": auth(UNKNOWN_KEYS[scheme])}
+    auths: dict[str, Auth | None] = {"none": None, "unknown": auth(unknown_key_like(main or o.key))}
     for role, key in (("main", main), ("read_only", read_only), ("other", other)):
         if key:
             auths[role] = auth(key)

@@ -5,22 +5,39 @@ an answer against the spec (status documented, JSON, required headers, the body'
 schema, ``error.requestId``), then the target's against the mock's for the same step
 (status, error code, the fields each has, the form of ``COMPARED_HEADERS``).
 
-No IO. May import: ``answer``, ``outcome``, ``plan``, ``core.validation``, ``core.types``.
+No IO. May import: ``answer``, ``outcome``, ``plan``, ``core.validation``, ``core.errors``, ``core.types``.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from itertools import islice
 
+from ..core.errors import Violation
 from ..core.types import Json
-from ..core.validation import SchemaSet
+from ..core.validation import SchemaSet, describe_errors
 from .answer import Answer
 from .outcome import Drift, StepResult
 from .plan import Planner, Step
 
 #: Headers whose presence and form are compared between the target and the mock.
 COMPARED_HEADERS = ("X-Request-Id", "WWW-Authenticate", "Location", "Retry-After")
+#: The most schema violations read from one answer: enough to name each rule it breaks, not
+#: one per item of a hostile list of a million (describing those all took minutes).
+MAX_VIOLATIONS = 200
+
+
+def violations(schemas: SchemaSet, pointer: str, instance: Json, prefix: str) -> list[Violation]:
+    """The first ``MAX_VIOLATIONS`` violations of ``instance`` against the schema at
+    ``pointer`` (strict: formats and undeclared fields too), located under ``prefix``."""
+    fast = schemas.fast(pointer, strict=True)
+    if fast is not None and fast.is_valid(instance):
+        return []
+    found = describe_errors(islice(schemas.at(pointer, strict=True).iter_errors(instance), MAX_VIOLATIONS), prefix)
+    if found or fast is None:
+        return found
+    return schemas.check(pointer, instance, prefix, strict=True)  # what only ECMA-262 regexes refuse: rare
 
 
 class DriftLog:
@@ -166,7 +183,7 @@ class Comparer:
                 )
                 explained.add("header:" + header.name.lower())
         if response.schema_pointer is not None:
-            for violation in self.schemas.check(response.schema_pointer, answer.body, "body", strict=True):
+            for violation in violations(self.schemas, response.schema_pointer, answer.body, "body"):
                 parts = split_field(violation.field)
                 if violation.message == "is required" or violation.message.startswith("is not an allowed field"):
                     schema = self._schema_name(response.schema_pointer, parts[:-1])

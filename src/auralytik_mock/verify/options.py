@@ -36,6 +36,9 @@ class Options:
     max_calls: int = 500
     timeout: float = 30.0
     max_wait: float = 120.0
+    max_total_wait: float = 300.0
+    #: The largest answer read from the target, in MiB.
+    max_body: float = 8.0
     record: Path | None = None
     record_pages: int = 10
     anonymize: bool = False
@@ -50,9 +53,14 @@ class Options:
         return [v for v in values if v]
 
 
+#: Keys and secrets shorter than this are not masked: a 1-character test key would turn
+#: every such letter of the report into ``***``, and so short a value protects nothing.
+MIN_MASKED = 4
+
+
 def scrub(text: str, secrets: Iterable[str]) -> str:
     """``text`` with every key and secret masked as the journal masks keys."""
     for secret in sorted(set(secrets), key=len, reverse=True):
-        if secret:
+        if len(secret) >= MIN_MASKED:
             text = text.replace(secret, mask_key(secret))
     return text

@@ -83,6 +83,10 @@ class Outcome:
     planned: int
     error: str | None = None
     recorded: list[str] = field(default_factory=list)
+    #: Seconds waited on the target's 429s.
+    waited: float = 0.0
+    #: The limits the run held the target to (``transport.Limits.as_json``).
+    limits: dict[str, Json] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:

@@ -25,6 +25,7 @@ from ..core.resources import build_resources
 from ..core.spec import Operation, Parameter
 from ..core.types import Json
 from ..core.validation import SchemaSet
+from .compare import violations
 from .options import Options, VerifyError, scrub
 from .plan import Planner, Step, path_params
 from .sides import Sender, Side, list_items
@@ -108,7 +109,7 @@ class Recorder:
                     record = self.anonymize(kinds[kind], record)
                 problems = [
                     p
-                    for p in self.schemas.check(kinds[kind], record, "record", strict=True)
+                    for p in violations(self.schemas, kinds[kind], record, "record")
                     if not (p.field.removeprefix("record.") in rules and p.message == "is required")
                 ]
                 if problems:
@@ -149,7 +150,7 @@ class Recorder:
                 continue
             replacement = _generated_text(name, value, prop)
             candidate = {**out, name: replacement}
-            if not [v for v in self.schemas.check(pointer, candidate, "record", strict=True) if name in v.field]:
+            if not [v for v in violations(self.schemas, pointer, candidate, "record") if name in v.field]:
                 out = candidate
         return out
 

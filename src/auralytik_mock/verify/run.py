@@ -20,6 +20,7 @@ from pathlib import Path
 from ..config import Config
 from ..core.journal import mask_key
 from ..core.pipeline import Engine
+from ..core.spec import HMAC
 from ..core.validation import SchemaSet
 from .answer import Transport
 from .auth import mock_auths, scheme_for, vendor_auths
@@ -31,7 +32,7 @@ from .plan import Planner
 from .record import Recorder
 from .report import render_json, render_junit, render_text
 from .sides import Sender, Side
-from .transport import EngineTransport, HttpTransport
+from .transport import EngineTransport, HttpTransport, Limits
 
 
 class Verifier:
@@ -58,11 +59,10 @@ class Verifier:
         self.spec = self.engine.spec
         self.schemas = SchemaSet(self.spec)
         self.planner = Planner(self.spec, self.schemas)
-        self.http = HttpTransport(
-            options.base_url, timeout=options.timeout, max_wait=options.max_wait, sleep=sleep, say=self.say
-        )
+        self.limits = Limits.of(options)
+        self.http = HttpTransport(options.base_url, limits=self.limits, sleep=sleep, say=self.say)
         self.placement = Placement(self.spec, self.http.base_path)
-        self.scheme = self._scheme()
+        self.scheme = scheme_for(self.spec, self.placement.matched_base, secret=options.secret is not None)
         self.comparer = Comparer(self.planner, self.schemas)
         self.sender = Sender(self.planner)
         self.target_transport: Transport = target or self.http
@@ -86,23 +86,13 @@ class Verifier:
         """The mock's "now" (a pinned clock included), for the signatures it checks."""
         return int(datetime.fromisoformat(self.engine.now().replace("Z", "+00:00")).timestamp())
 
-    def _scheme(self) -> str:
-        """The scheme the target's base path takes: from the spec (the schemes its server
-        binds with ``x-mock-security``), else from the path itself (``scheme_for``)."""
-        matched = self.placement.matched_base
-        bound = self.spec.base_paths.get(matched) if matched is not None else None
-        kinds = {self.spec.schemes[name].kind for name in bound or () if name in self.spec.schemes}
-        if len(kinds) == 1:
-            return kinds.pop()
-        return scheme_for(self.http.base_path)
-
     def run(self) -> Outcome:
         o = self.options
         steps = self.planner.plan(
             read_only=bool(o.read_only_key),
             other=bool(o.other_client_key),
             allow_writes=o.allow_writes,
-            signing=self.scheme != "bearer",
+            signing=self.scheme == HMAC,
         )
         recorder = Recorder(self.planner, self.schemas, o, self.vendor, self.sender)
         planned = [s for s in steps if s.skip is None]
@@ -119,8 +109,9 @@ class Verifier:
             f"{len(planned)} calls to the target, one at a time ({writes} writes"
             + ("" if o.allow_writes else "; writes skipped: pass --allow-writes to send them")
             + (f"), then up to {extra} pages for --record" if extra else ")")
-            + f"; at most {(len(planned) + extra) * (self.http.max_retries + 1)} with every 429 waited out"
+            + f"; at most {(len(planned) + extra) * (self.limits.max_retries + 1)} with every 429 waited out"
         )
+        self.say(f"Limits: {self.limits.describe()}")
         results: list[StepResult] = []
         error: str | None = None
         for step in steps:
@@ -137,12 +128,12 @@ class Verifier:
             if vendor.answer is None or mock.answer is None:
                 result.verdict = f"skipped: {vendor.skip or mock.skip}"
             elif step.key == "main" and step.case == "success" and vendor.answer.status == 401:
+                # Said once, in the error line: a row "401 200 ok" would call the refusal a match.
                 error = (
                     f"the target refused the key {mask_key(o.key)} ({step.op.operation_id} answered 401"
                     + (f" {vendor.answer.error_code}" if vendor.answer.error_code else "")
                     + ")"
                 )
-                results.append(result)
                 break
             else:
                 self.comparer.compare(result)
@@ -156,6 +147,8 @@ class Verifier:
             calls=calls,
             planned=len(planned),
             error=error,
+            waited=self.http.waited,
+            limits=self.limits.as_json(),
         )
         if error is None and o.record is not None:
             notes = recorder.record_pages(paged, o.record_pages)
@@ -180,10 +173,7 @@ def verify(
     :raises VerifyError: it could not start (bad base URL, the plan too long, no signing).
     """
     verifier = Verifier(config, options, target=target, say=say, sleep=sleep)
-    try:
-        outcome = verifier.run()
-    except TimeoutError as exc:  # pragma: no cover - http.client raises OSError subclasses
-        raise VerifyError(f"the target timed out: {exc}") from None
+    outcome = verifier.run()
     secrets = options.secrets()
     say(scrub(render_text(outcome), secrets))
     if report is not None:

@@ -154,7 +154,8 @@ class Sender:
                 return
             if is_list:
                 known = side.ids.setdefault(op.spec_path, [])
-                known.extend(i for i in ids if i not in known)
+                seen = set(known)  # a set: a list of a million ids must not cost a million squared
+                known.extend(i for i in dict.fromkeys(ids) if i not in seen)
             kind = self.planner.kind_of(op)
             if kind is not None and step.key == "main":
                 for record in items:
