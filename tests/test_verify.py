@@ -482,3 +482,16 @@ def test_an_unknown_key_has_the_shape_of_the_real_one():
     assert unknown_key_like(FULL) == "live_acme_full_0000000000xxxxxx"
     assert unknown_key_like("xxxx_0000") == "xxxx_1111"
     assert unknown_key_like("plainkey") == "xxxxxxxx"
+
+
+def test_record_keeps_a_bounded_number_of_records_per_kind_and_says_so(tmp_path, capsys, monkeypatch):
+    from auralytik_mock.verify import sides
+
+    monkeypatch.setattr(sides, "MAX_RECORDS_KEPT", 40)
+    monkeypatch.setattr("auralytik_mock.verify.record.MAX_RECORDS_KEPT", 40)
+    with DriftedVendor(more_records=130) as vendor:
+        assert main(["verify", "--base-url", vendor.url, "--key", FULL, "--record", str(tmp_path / "rec")]) == 0
+    out = capsys.readouterr().out
+    records = yaml.safe_load((tmp_path / "rec" / "recorded.yaml").read_text())["clients"][0]["engagements"]
+    assert len(records) == 40
+    assert "engagements: recorded the first 40 records only (the most kept per kind)" in out

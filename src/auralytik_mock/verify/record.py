@@ -28,7 +28,7 @@ from ..core.validation import SchemaSet
 from .compare import violations
 from .options import Options, VerifyError, scrub
 from .plan import Planner, Step, path_params
-from .sides import Sender, Side, list_items
+from .sides import MAX_RECORDS_KEPT, Sender, Side, list_items
 
 #: Placeholders a recorded fixture file carries instead of the real keys.
 RECORDED_KEY = "RECORDED_API_KEY"
@@ -137,6 +137,8 @@ class Recorder:
         path.write_text(header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True), encoding="utf-8")
         count = sum(len(v) for v in resources.values())
         notes.insert(0, f"recorded {count} record(s) to {path}")
+        for kind in sorted(self.vendor.dropped):
+            notes.append(f"{kind}: recorded the first {MAX_RECORDS_KEPT:,} records only (the most kept per kind)")
         return notes
 
     def anonymize(self, pointer: str, record: dict[str, Json]) -> dict[str, Json]:

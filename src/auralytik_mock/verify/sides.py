@@ -23,6 +23,12 @@ from .auth import Auth
 from .outcome import Sent
 from .plan import Planner, Step, path_params
 
+#: The most ids kept per list (a step needs the first; the rest tell a missing id apart).
+MAX_IDS_KEPT = 10_000
+#: The most records kept per kind for ``--record``: a real account's pages hold far fewer,
+#: a hostile target's ten pages of 8 MiB would hold millions.
+MAX_RECORDS_KEPT = 50_000
+
 
 @dataclass
 class Side:
@@ -37,6 +43,16 @@ class Side:
     created: dict[str, list[str]] = field(default_factory=dict)
     created_records: list[dict[str, str]] = field(default_factory=list)
     records: dict[str, dict[str, dict[str, Json]]] = field(default_factory=dict)
+    #: Kinds that had more records than ``MAX_RECORDS_KEPT`` (``--record`` says so).
+    dropped: set[str] = field(default_factory=set)
+
+
+def _keep_ids(known: list[str], ids: list[str]) -> None:
+    """Add the new ``ids`` to ``known`` (in order, once each), up to ``MAX_IDS_KEPT``."""
+    seen = set(known)  # a set: a list of a million ids must not cost a million squared
+    room = MAX_IDS_KEPT - len(known)
+    if room > 0:
+        known.extend(list(i for i in dict.fromkeys(ids) if i not in seen)[:room])
 
 
 def list_items(body: Json, array_field: str | None) -> list[Json]:
@@ -150,14 +166,17 @@ class Sender:
                 items = [answer.body] if isinstance(answer.body, dict) else []
             ids = [str(i["id"]) for i in items if isinstance(i, dict) and isinstance(i.get("id"), str | int)]
             if step.case == "other-client-list":
-                side.other_ids.setdefault(op.spec_path, []).extend(ids)
+                _keep_ids(side.other_ids.setdefault(op.spec_path, []), ids)
                 return
             if is_list:
-                known = side.ids.setdefault(op.spec_path, [])
-                seen = set(known)  # a set: a list of a million ids must not cost a million squared
-                known.extend(i for i in dict.fromkeys(ids) if i not in seen)
+                _keep_ids(side.ids.setdefault(op.spec_path, []), ids)
             kind = self.planner.kind_of(op)
             if kind is not None and step.key == "main":
+                kept = side.records.setdefault(kind, {})
                 for record in items:
                     if isinstance(record, dict) and "id" in record:
-                        side.records.setdefault(kind, {})[str(record["id"])] = record
+                        record_id = str(record["id"])
+                        if record_id in kept or len(kept) < MAX_RECORDS_KEPT:
+                            kept[record_id] = record
+                        else:
+                            side.dropped.add(kind)
