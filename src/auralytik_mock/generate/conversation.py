@@ -4,7 +4,7 @@ the owning record's duration, what each turn says following a conversation.
 Owns: ``timeline`` (the maker of such a list) and ``script`` (who says what: the opener
 opens, the other side explains, both close, in the vocabulary's words).
 
-No IO. May import: ``makers``, ``pools``, ``shapes``, ``vocabulary``.
+No IO. May import: ``makers``, ``pools``, ``shapes``, ``vocabulary``, ``core.types``.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ Owns: the entry's keys (``generate``, ``with``, ``seed``, ``between``) and their
 the random source of an entry (a SHA-256 of what makes the entry itself, never ``hash()``),
 each record's instant (office hours over the ``between`` window), and unique ids.
 
-No IO. May import: ``makers``, ``names``, ``formats``, ``patterns``, ``planner``, ``vocabulary``.
+No IO. May import: ``makers``, ``names``, ``formats``, ``patterns``, ``planner``, ``shapes``,
+``vocabulary``, ``core.types``.
 """
 
 from __future__ import annotations

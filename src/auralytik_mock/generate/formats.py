@@ -5,7 +5,7 @@ Owns: the maker for each known ``format`` (``FORMATS``) and the value shapes the
 with the name guesses (an e-mail from the name pools, a recording's file name stamped
 with the record's instant, a version-4 UUID from the record's random source).
 
-No IO. May import: ``makers``, ``pools``, ``names``.
+No IO. May import: ``makers``, ``pools``.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Owns: splitting a name into words, the default id prefix of a kind, the string a
 suggests when the schema says no more (``guess``), and the range a number's name suggests
 (``number_hint``). English names only: other names get words from the pools.
 
-No IO. May import: ``makers``, ``pools``, ``vocabulary``, ``formats``.
+No IO. May import: ``makers``, ``pools``, ``formats``.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ the type), objects (required and optional properties, fixed values, references l
 and the name's likely range, strings (``format``, the name's guess, ``pattern``, lengths).
 
 No IO. May import: ``makers``, ``names``, ``formats``, ``patterns``, ``pools``, ``shapes``,
-``conversation``, ``vocabulary``.
+``conversation``, ``vocabulary``, ``core.types``.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ what is said, the property that tells items apart), lists of distinct items, dur
 (``seconds_per_unit``), means (``is_mean``, ``set_mean``) and the English value of a
 language property (``english``).
 
-No IO. May import: ``makers``, ``names``.
+No IO. May import: ``makers``, ``names``, ``core.types``.
 """
 
 from __future__ import annotations

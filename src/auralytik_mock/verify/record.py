@@ -5,7 +5,7 @@ Owns: reading each list page by page (``--record-pages``), keeping the target's 
 masked), ``--anonymize`` (free text replaced by generated words, the same every run),
 checking the file loads, and writing ``recorded.yaml`` with placeholder keys.
 
-Writes one file. May import: ``options``, ``plan``, ``sides``, ``core.fixtures``,
+Writes one file. May import: ``options``, ``plan``, ``sides``, ``compare``, ``core.fixtures``,
 ``core.handlers``, ``core.resources``, ``core.spec``, ``core.validation``, ``core.types``, yaml.
 """
 

@@ -6,7 +6,7 @@ target refuses the main key or cannot be reached) and ``verify`` (a run, its rep
 printed and the files asked for written, every key masked).
 
 Writes the report files. May import: every module of ``verify``, ``config``,
-``core.pipeline``, ``core.validation``, ``core.journal``.
+``core.pipeline``, ``core.spec``, ``core.validation``, ``core.journal``.
 """
 
 from __future__ import annotations
