@@ -5,6 +5,7 @@ rules. Every target is on 127.0.0.1."""
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -368,9 +369,9 @@ def test_paths_are_placed_under_the_base_url(base_url, list_prefix, health_prefi
 
     verifier = Verifier(make_config(), Options(base_url=base_url, key="k"), say=lambda line: None)
     ops = {op.operation_id: op for op in verifier.spec.operations}
-    assert verifier._target_prefix(ops["listEngagements"]) == list_prefix
-    assert verifier._target_prefix(ops["getHealth"]) == health_prefix
-    assert verifier._mock_prefix(ops["listEngagements"]) == "/v1"
+    assert verifier.placement.target_prefix(ops["listEngagements"]) == list_prefix
+    assert verifier.placement.target_prefix(ops["getHealth"]) == health_prefix
+    assert verifier.placement.mock_prefix(ops["listEngagements"]) == "/v1"
 
 
 def test_a_signing_base_path_without_a_secret_exits_2(capsys):
@@ -427,3 +428,70 @@ def test_record_reads_every_page_of_a_list_within_record_pages(tmp_path, capsys)
     one = yaml.safe_load((tmp_path / "one" / "recorded.yaml").read_text())["clients"][0]["engagements"]
     assert len(one) == 100
     assert "listEngagements: recorded the first 1 pages only (--record-pages)" in out
+
+
+def test_a_refused_key_is_said_once_and_no_row_calls_it_ok(mock_server, capsys):
+    code = main(["verify", "--base-url", mock_server.url, "--key", "WRONG_KEY_123456"])
+    out = capsys.readouterr().out
+    assert code == 2
+    assert out.count("refused the key") == 1 and "(listEngagements answered 401 INVALID_API_KEY)" in out
+    assert not re.search(r"\b401\s+200\s+ok\b", out), out
+    table = out.split("Could not run:")[0]
+    assert "listEngagements" not in table, "the refused call is told in the error line, not as a row"
+    assert out.rstrip().splitlines()[-1].startswith("Could not run: the target refused the key WRO...3456")
+    assert "\n\n\n" not in out
+
+
+def _spec_with_servers(tmp_path: Path, servers: list[dict]) -> Path:
+    document = yaml.safe_load(SPEC_PATH.read_text())
+    document["servers"] = servers
+    path = tmp_path / "openapi.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path
+
+
+def test_the_scheme_comes_from_the_spec_not_from_the_path(tmp_path, capsys):
+    """Which base path signs is what its servers accept (x-mock-security), whatever it is called."""
+    from auralytik_mock.verify import Verifier
+
+    signed_server = {"url": "https://api.example.com/signed", "x-mock-security": ["apiKeyAuth"]}
+    signed = _spec_with_servers(tmp_path, [signed_server])
+    with pytest.raises(SystemExit) as exit_info:  # a staging URL of its own stands for the spec's base path
+        main(["verify", "--spec", str(signed), "--base-url", "http://127.0.0.1:9/stage", "--key", HMAC_KEY])
+    assert exit_info.value.code == 2 and "--secret" in capsys.readouterr().err
+
+    bearer = _spec_with_servers(tmp_path, [{"url": "https://api.example.com/v2", "x-mock-security": ["bearerAuth"]}])
+    config = make_config(spec_path=bearer)
+    for url in ("https://staging.example.com/api/v1", "https://api.example.com/v2"):
+        assert Verifier(config, Options(base_url=url, key="k"), say=lambda line: None).scheme == "bearer"
+
+    both = _spec_with_servers(tmp_path, [{"url": "https://api.example.com/v1"}])  # binds no scheme: takes both
+    config = make_config(spec_path=both)
+    options = Options(base_url="https://api.example.com/v1", key=HMAC_KEY)
+    assert Verifier(config, options, say=lambda line: None).scheme == "bearer"
+    signing = Verifier(config, Options(**{**options.__dict__, "secret": "s3cret"}), say=lambda line: None)
+    assert signing.scheme == "hmac"
+
+
+def test_an_unknown_key_has_the_shape_of_the_real_one():
+    from auralytik_mock.signing import KEY_PATTERN
+    from auralytik_mock.verify.auth import unknown_key_like
+
+    unknown = unknown_key_like(HMAC_KEY)
+    assert unknown != HMAC_KEY and KEY_PATTERN.match(unknown), unknown
+    assert unknown_key_like(FULL) == "live_acme_full_0000000000xxxxxx"
+    assert unknown_key_like("xxxx_0000") == "xxxx_1111"
+    assert unknown_key_like("plainkey") == "xxxxxxxx"
+
+
+def test_record_keeps_a_bounded_number_of_records_per_kind_and_says_so(tmp_path, capsys, monkeypatch):
+    from auralytik_mock.verify import sides
+
+    monkeypatch.setattr(sides, "MAX_RECORDS_KEPT", 40)
+    monkeypatch.setattr("auralytik_mock.verify.record.MAX_RECORDS_KEPT", 40)
+    with DriftedVendor(more_records=130) as vendor:
+        assert main(["verify", "--base-url", vendor.url, "--key", FULL, "--record", str(tmp_path / "rec")]) == 0
+    out = capsys.readouterr().out
+    records = yaml.safe_load((tmp_path / "rec" / "recorded.yaml").read_text())["clients"][0]["engagements"]
+    assert len(records) == 40
+    assert "engagements: recorded the first 40 records only (the most kept per kind)" in out

@@ -127,8 +127,14 @@ def _verify_parser(commands: Any, common: Any) -> None:
     )
     verify.add_argument("--record-pages", type=int, metavar="N", help="with --record: pages read per list (default 10)")
     verify.add_argument("--max-calls", type=int, metavar="N", help="refuse a plan of more calls (default 500)")
-    verify.add_argument("--timeout", type=float, metavar="S", help="seconds per call (default 30)")
+    verify.add_argument(
+        "--timeout", type=float, metavar="S", help="seconds per call, from connect to the last byte (default 30)"
+    )
+    verify.add_argument("--max-body", type=float, metavar="MIB", help="largest answer read, in MiB (default 8)")
     verify.add_argument("--max-wait", type=float, metavar="S", help="longest Retry-After waited out (default 120)")
+    verify.add_argument(
+        "--max-total-wait", type=float, metavar="S", help="most seconds waited on 429s over the run (default 300)"
+    )
     verify.add_argument("--mock-key", metavar="KEY", help="the mock's key for --key (default: from the fixtures)")
     verify.add_argument("--mock-read-only-key", metavar="KEY", help="the mock's key for --read-only-key")
     verify.add_argument("--mock-other-client-key", metavar="KEY", help="the mock's key for --other-client-key")
@@ -297,17 +303,14 @@ def _verify(args: argparse.Namespace, config: Config) -> int:
     base_url, key = option("base_url"), option("key")
     if not base_url or not key:
         _fail(f"verify needs --base-url and --key (or {VERIFY_ENV}BASE_URL and {VERIFY_ENV}KEY)")
-    try:
-        numbers = {
-            name: float(option(name))
-            for name in ("max_calls", "timeout", "max_wait", "record_pages")
-            if option(name) is not None
-        }
-    except ValueError as exc:
-        _fail(f"verify: {exc}")
-    for name in ("max_calls", "record_pages"):
-        if name in numbers:
-            numbers[name] = int(numbers[name])
+    numbers: dict[str, float] = {}
+    for name in ("max_calls", "timeout", "max_body", "max_wait", "max_total_wait", "record_pages"):
+        if option(name) is None:
+            continue
+        try:
+            numbers[name] = int(option(name)) if name in {"max_calls", "record_pages"} else float(option(name))
+        except ValueError:
+            _fail(f"verify: --{name.replace('_', '-')} must be a number, got {option(name)!r}")
     paths = {name: Path(option(name)) if option(name) else None for name in ("report", "junit", "record")}
     options = Options(
         base_url=base_url,

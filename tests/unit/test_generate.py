@@ -414,3 +414,181 @@ def test_timelines_distinct_items_and_language_come_from_the_schema_shape() -> N
         assert value["locale"] == "en-GB"
         assert [m["metric"] for m in value["metrics"]] == ["a", "b", "c"]
         Draft202012Validator(schema, format_checker=FormatChecker()).validate(value)
+
+
+# -- pools and vocabularies are data; patterns come from rstr --------------------------------------
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "auralytik_mock"
+
+
+def test_no_private_regex_parser_in_the_package() -> None:
+    """CPython's ``re._parser`` (``sre_parse``) changes without notice between releases."""
+    for path in SRC.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert "re._parser" not in text and "sre_parse" not in text, path
+
+
+def test_records_need_no_faker_at_run_time(tmp_path: Path) -> None:
+    """The name pools ship as files: generating works with Faker unimportable, and gives the
+    records the bundled fixtures always had (the pools were built from the same seed)."""
+    path = _fixture(tmp_path, [{"generate": 5}])
+    script = (
+        "import json, sys\n"
+        "sys.modules['faker'] = None  # import faker now raises ImportError\n"
+        "from auralytik_mock import Config\n"
+        "from auralytik_mock.core.pipeline import build_world\n"
+        f"w = build_world(Config(spec_path={str(SPEC_PATH)!r}, fixtures=({str(path)!r},)))\n"
+        "print(json.dumps(w.store.dump()['clients'][0]['engagements']))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == _engagements(path)
+
+
+def test_the_pools_are_data_files_of_the_package() -> None:
+    from auralytik_mock.generate import pools
+    from auralytik_mock.generate.pools import POOL_DIR
+
+    p = pools()
+    assert (POOL_DIR / "people.txt").read_text(encoding="utf-8").splitlines() == list(p.people)
+    assert len(p.people) == 600 and len(set(p.first)) == len(p.first) >= 250
+    assert all(re.fullmatch(r"[A-Z][a-z'-]+( [A-Z][a-z'-]+)+", person) for person in p.people[:50]), p.people[:50]
+
+
+PATTERNS = [
+    r"^T-[0-9a-f]{8}$",
+    r"^[A-Z]{3}-\d{4}(-[a-z]{2})?$",
+    r"^(INC|REQ|CHG)[0-9]+$",
+    r"^[^aeiou\s]{4}\W\w+$",  # a negated class: rstr draws those from a set
+    r"^(ab)+-\1$",  # a back reference
+    r"^x*+y(?>z)$",  # possessive repeat, atomic group (Python 3.11)
+    r"^\S+ \d{2,}$",
+]
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_pattern_strings_match_stay_short_and_come_from_the_seeded_source(pattern: str) -> None:
+    import random
+
+    make = pattern_maker(pattern, "record.code")
+    values = [make(random.Random(n), None) for n in range(200)]  # type: ignore[arg-type]
+    assert all(re.search(pattern, v) for v in values), values
+    assert max(len(v) for v in values) <= 40, "unbounded repeats stop a few past their minimum"
+    again = [make(random.Random(n), None) for n in range(200)]  # type: ignore[arg-type]
+    assert again == values and len(set(values)) > 1
+
+
+def test_pattern_strings_are_the_same_whatever_the_hash_seed() -> None:
+    script = (
+        "import json, random\n"
+        "from auralytik_mock.generate import pattern_maker\n"
+        f"patterns = {PATTERNS!r}\n"
+        "print(json.dumps([pattern_maker(p, 'x')(random.Random(7), None) for p in patterns]))\n"
+    )
+    outputs = set()
+    for hash_seed in ("1", "2", "4242"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        outputs.add(subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True).stdout)
+    assert len(outputs) == 1 and outputs != {""}, outputs
+
+
+@pytest.mark.parametrize("pattern", [r"^(?=x)y$", r"^[^\w\W]$", r"^(?<!a)b$x"])
+def test_a_pattern_that_cannot_be_built_is_refused_when_planned(pattern: str) -> None:
+    with pytest.raises(GenerateError, match="give it under 'with'"):
+        pattern_maker(pattern, "record.code")
+    with pytest.raises(GenerateError, match="not a regular expression"):
+        pattern_maker("^(unclosed$", "record.code")
+
+
+# -- vocabularies ----------------------------------------------------------------------------------
+
+NOTES = {
+    "type": "object",
+    "required": ["comment", "team", "segments"],
+    "properties": {
+        "comment": {"type": "string"},
+        "team": {"type": "string"},
+        "segments": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["startSeconds", "endSeconds", "speaker", "text"],
+                "properties": {
+                    "startSeconds": {"type": "number", "minimum": 0},
+                    "endSeconds": {"type": "number", "minimum": 0},
+                    "speaker": {"enum": ["agent", "customer"]},
+                    "text": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+CALL_CENTRE = re.compile(r"calling|customer|agent|invoice|account|refund|call\b", re.I)
+
+
+def _texts(vocabulary: Any = None) -> list[str]:
+    records = generate_records({"generate": 40}, NOTES, kind="notes", key=("v",), vocabulary=vocabulary)
+    return [r["comment"] for r in records] + [s["text"] for r in records for s in r["segments"]]
+
+
+def test_a_spec_without_a_profile_gets_the_generic_vocabulary() -> None:
+    from auralytik_mock.generate import generic_vocabulary, vocabulary_for
+
+    texts = _texts()
+    assert texts and not [t for t in texts if CALL_CENTRE.search(t)], [t for t in texts if CALL_CENTRE.search(t)]
+    assert vocabulary_for({"info": {"title": "Orders API"}}) == generic_vocabulary()
+
+
+def test_the_bundled_spec_selects_auralytiks_call_centre_vocabulary() -> None:
+    from auralytik_mock.core.spec import Spec
+    from auralytik_mock.generate import vocabulary_for
+
+    vocabulary = vocabulary_for(Spec.load(SPEC_PATH).document)
+    assert vocabulary.name.endswith(str(Path("profiles", "auralytik", "vocabulary.yaml")))
+    assert vocabulary_for({"x-mock-profile": "auralytik", "info": {"title": "Renamed"}}) == vocabulary
+    texts = _texts(vocabulary)
+    assert sum(1 for t in texts if CALL_CENTRE.search(t)) > len(texts) / 3
+    records = generate_records({"generate": 30}, NOTES, kind="n", key=("v",), vocabulary=vocabulary)
+    assert {r["team"] for r in records} <= set(vocabulary.teams)
+
+
+def test_a_vocabulary_file_of_ones_own_drives_the_text(tmp_path: Path) -> None:
+    from auralytik_mock.generate import load_vocabulary
+
+    path = tmp_path / "vocabulary.yaml"
+    turns = {"opening": ["Ahoy from {company}."], "middle": ["Aye.", "Nay."], "closing": ["Fair winds."]}
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "notes": ["Logged by {person}."],
+                "questions": ["Shipshape?"],
+                "teams": ["Deck"],
+                "conversation": {"opener": turns, "other": {**turns, "script": ["Cargo {account} aboard."]}},
+            }
+        )
+    )
+    texts = _texts(load_vocabulary(path))
+    own = re.compile(r"(Logged by [A-Z][\w' -]+\.( |$))+|Ahoy from .+|Aye\.|Nay\.|Fair winds\.|Cargo \d+ aboard\.")
+    assert all(own.fullmatch(t) for t in texts), texts
+
+
+@pytest.mark.parametrize(
+    ("document", "fragment"),
+    [
+        ([], "must be a mapping"),
+        ({"notes": ["x"], "questions": ["q"], "teams": ["t"]}, "conversation: must be a mapping with opener and other"),
+        ({"notes": ["x"], "extra": 1}, "extra: unknown key"),
+        ({"note": ["x"]}, "note: unknown key"),
+        ({"notes": ["Hi {name}"], "questions": ["q"], "teams": ["t"], "conversation": {}}, "uses {name}"),
+        ({"notes": ["{"], "questions": ["q"], "teams": ["t"], "conversation": {}}, "write a brace as"),
+        ({"notes": [], "questions": ["q"], "teams": ["t"], "conversation": {}}, "notes: must be a list"),
+    ],
+)
+def test_a_bad_vocabulary_file_says_what_is_wrong(tmp_path: Path, document: Any, fragment: str) -> None:
+    from auralytik_mock.generate import load_vocabulary
+
+    path = tmp_path / "vocabulary.yaml"
+    path.write_text(yaml.safe_dump(document))
+    with pytest.raises(GenerateError) as info:
+        load_vocabulary(path)
+    assert fragment in str(info.value) and str(path) in str(info.value), str(info.value)

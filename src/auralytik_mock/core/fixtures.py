@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from ..generate import GenerateError, generate_records, generate_value
+from ..generate import GenerateError, generate_records, generate_value, vocabulary_for
 from ..signing import KEY_PATTERN
 from .errors import FixtureError
 from .spec import record_defaults
@@ -129,6 +129,9 @@ class FixtureLoader:
         self.strict_counts = False
         self._inlined: dict[str, Json] = {}
         self._taken: dict[str, set[str]] = {}
+        # What generated free text says. The lead wires this to the spec's profile
+        # (core/profile.py) when it lands; until then generate picks it by the spec's title.
+        self._vocabulary = vocabulary_for(schemas.spec.document)
 
     def load_paths(self, paths: Sequence[Path]) -> Seed:
         """Load every fixture file under ``paths`` into one seed.
@@ -254,7 +257,7 @@ class FixtureLoader:
     def _expand(
         self, kind: str, raw: Json, where: str, errors: list[str], client_id: str, generated: set[int]
     ) -> list[Json]:
-        """The records a fixture list stands for, ``generate`` entries made (see ``generate.py``),
+        """The records a fixture list stands for, ``generate`` entries made (see ``generate``),
         before relations are filled and schemas checked."""
         if not isinstance(raw, list):
             errors.append(f"{where}: must be a list of records")
@@ -297,6 +300,7 @@ class FixtureLoader:
                         name=name,
                         kind=kind,
                         parent=record,
+                        vocabulary=self._vocabulary,
                     )
                 except GenerateError as exc:
                     errors.append(f"{where} (generate).{name}.{exc.field}: {exc.message}")
@@ -433,7 +437,7 @@ class FixtureLoader:
     def _generate(
         self, kind: str, entry: dict[str, Json], where: str, errors: list[str], key: tuple[str, str, int]
     ) -> list[dict[str, Json]]:
-        """Expand a ``generate`` entry (see ``generate.py``); check each record like a written one,
+        """Expand a ``generate`` entry (see ``generate``); check each record like a written one,
         reporting only the first bad record (the others share its cause)."""
         pointer = self.kinds[kind]
         if pointer not in self._inlined:
@@ -447,7 +451,14 @@ class FixtureLoader:
         if isinstance(fixed, dict):
             entry = {**entry, "with": {name: _plain(value) for name, value in fixed.items()}}
         try:
-            records = generate_records(entry, schema, kind=kind, key=key, taken=self._taken.setdefault(kind, set()))
+            records = generate_records(
+                entry,
+                schema,
+                kind=kind,
+                key=key,
+                taken=self._taken.setdefault(kind, set()),
+                vocabulary=self._vocabulary,
+            )
         except GenerateError as exc:
             errors.append(f"{where} (generate).{exc.field}: {exc.message}")
             return []
