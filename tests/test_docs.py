@@ -479,10 +479,11 @@ def test_readme_install_and_serve_from_a_clean_clone(tmp_path: Path) -> None:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AURALYTIK_MOCK_", "VIRTUAL_ENV", "PYTHON"))}
     env["AURALYTIK_MOCK_PORT"] = str(port)
-    process = subprocess.Popen(
-        ["bash", "-c", command], cwd=clone, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True,
-    )  # fmt: skip
+    log = tmp_path / "output.txt"
+    with log.open("w") as output:  # a file, not a pipe: pip writes more than a pipe holds
+        process = subprocess.Popen(
+            ["bash", "-c", command], cwd=clone, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         deadline = time.monotonic() + 900
         while process.poll() is None and time.monotonic() < deadline:
@@ -491,7 +492,7 @@ def test_readme_install_and_serve_from_a_clean_clone(tmp_path: Path) -> None:
                     break
             except OSError:
                 time.sleep(0.5)
-        assert process.poll() is None, process.communicate(timeout=5)[0][-3000:]
+        assert process.poll() is None, log.read_text()[-3000:]
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/v1/engagements", headers={"Authorization": "Bearer YOUR_API_KEY"}
         )
@@ -500,4 +501,4 @@ def test_readme_install_and_serve_from_a_clean_clone(tmp_path: Path) -> None:
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=30)
+        process.wait(timeout=30)
