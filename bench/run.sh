@@ -17,12 +17,15 @@ PRISM_VERSION=5.16.0
 
 bash scripts/install-test-deps.sh >/dev/null
 command -v wrk >/dev/null || bash scripts/install-system-deps.sh
-if [ ! -x bench/.prism/node_modules/.bin/prism ]; then
+if [ ! -x bench/.prism/node_modules/.bin/prism ] && [[ " $* " != *" --skip-prism "* ]]; then
   mkdir -p bench/.prism
   [ -f bench/.prism/package.json ] || echo '{"name": "auralytik-mock-bench", "private": true}' > bench/.prism/package.json
   npm install --prefix bench/.prism --no-audit --no-fund --loglevel=error "@stoplight/prism-cli@$PRISM_VERSION"
 fi
 rm -f bench/results/latest.md bench/results/scale.md   # so the page gets this run's tables only
 .venv/bin/python bench/bench.py "$@"
-.venv/bin/python bench/scale.py "$@"   # the evaluations at scale, and next to Prism
+case " $* " in
+  *" --skip-scale "* | *" --skip-extras "*) ;;                # the evaluations at scale are skipped too
+  *) .venv/bin/python bench/scale.py "$@" ;;   # the evaluations at scale, and next to Prism
+esac
 exec .venv/bin/python bench/to_docs.py
