@@ -2,7 +2,9 @@
 # The benchmark, one command from a clean clone: installs what it needs (the project's
 # venv, wrk from Debian, Prism pinned from npm into bench/.prism), then runs
 # bench/bench.py, which prints one table and writes bench/results/latest.{md,json}, then
-# bench/scale.py (evaluations filters at 100,000 records; bench/results/scale.{md,json}).
+# bench/scale.py (evaluations filters at 100,000 records; bench/results/scale.{md,json}),
+# then bench/to_docs.py, which writes both tables into docs/explanation/performance.md
+# (between its bench: and scale: markers; the rest of the page is not touched).
 # Everything runs on 127.0.0.1, one server at a time, each load bounded in time.
 # Arguments go to bench.py: `bench/run.sh --help` lists them (--duration, --rounds, --only,
 # --skip-prism, --skip-scale, --skip-extras, --profile). A full run takes about 5 minutes.
@@ -15,10 +17,15 @@ PRISM_VERSION=5.16.0
 
 bash scripts/install-test-deps.sh >/dev/null
 command -v wrk >/dev/null || bash scripts/install-system-deps.sh
-if [ ! -x bench/.prism/node_modules/.bin/prism ]; then
+if [ ! -x bench/.prism/node_modules/.bin/prism ] && [[ " $* " != *" --skip-prism "* ]]; then
   mkdir -p bench/.prism
   [ -f bench/.prism/package.json ] || echo '{"name": "auralytik-mock-bench", "private": true}' > bench/.prism/package.json
   npm install --prefix bench/.prism --no-audit --no-fund --loglevel=error "@stoplight/prism-cli@$PRISM_VERSION"
 fi
+rm -f bench/results/latest.md bench/results/scale.md   # so the page gets this run's tables only
 .venv/bin/python bench/bench.py "$@"
-exec .venv/bin/python bench/scale.py "$@"   # the evaluations at scale, and next to Prism
+case " $* " in
+  *" --skip-scale "* | *" --skip-extras "*) ;;                # the evaluations at scale are skipped too
+  *) .venv/bin/python bench/scale.py "$@" ;;   # the evaluations at scale, and next to Prism
+esac
+exec .venv/bin/python bench/to_docs.py

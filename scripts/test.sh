@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs what it needs, then runs the
-# linters, the spec validators and every test (browser and container checks included).
+# linters, the spec validators, the docs site build and every test (browser and container
+# checks included; every code block of README.md and docs/ runs as one, see docs/contributing.md).
 # Extra arguments go to pytest, e.g. `scripts/test.sh -k scope`.
 # Inner loop (no install, no slow checks): .venv/bin/pytest -m "not slow" -q
 set -euo pipefail
@@ -22,5 +23,7 @@ echo "== hadolint (fail at warning)"
 hadolint --no-color --failure-threshold warning Dockerfile
 echo "== auralytik-mock check"
 auralytik-mock check
+echo "== mkdocs build --strict (the docs site, offline)"
+NO_MKDOCS_2_WARNING=1 mkdocs build --strict --quiet
 echo "== pytest"
 pytest -q -p no:cacheprovider "$@"

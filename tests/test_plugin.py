@@ -92,13 +92,13 @@ def test_works_under_xdist_with_a_server_per_worker(pytester: pytest.Pytester) -
 
 @pytest.mark.parametrize("run_from", [".", "tests", "tests/deeper"])
 def test_readme_conftest_paths_work_from_any_folder(pytester: pytest.Pytester, monkeypatch, run_from: str) -> None:
-    # The README's conftest names "tests/my-fixtures"; it resolves against pytest's rootdir,
+    # The tutorial's conftest names "tests/my-fixtures"; it resolves against pytest's rootdir,
     # not the working folder (issue 9, problem 9).
     import re
 
     from tests.conftest import ROOT
 
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "tutorials" / "pytest-suite.md").read_text()
     (conftest,) = re.findall(r"```python\n(# conftest\.py\n.*?)```", readme, re.DOTALL)
     pytester.makefile(".toml", pyproject="[tool.pytest.ini_options]\n")
     fixtures = pytester.mkdir("tests") / "my-fixtures"
@@ -157,15 +157,16 @@ def test_plugin_fixtures_sign_requests_for_api_v1(pytester: pytest.Pytester) -> 
 
 
 def test_readme_conftest_and_readme_tests_pass_together(pytester: pytest.Pytester) -> None:
-    # A new user copies the README's conftest.py (with its pinned clock) next to the README's
+    # A new user copies the tutorial's conftest.py (with its pinned clock) next to the README's
     # tests, with the bundled fixtures as their own: every example must still pass.
     import re
 
     from tests.conftest import ROOT
 
+    tutorial = (ROOT / "docs" / "tutorials" / "pytest-suite.md").read_text()
+    (conftest,) = re.findall(r"```python\n(# conftest\.py\n.*?)```", tutorial, re.DOTALL)
     readme = (ROOT / "README.md").read_text()
-    (conftest,) = re.findall(r"```python\n(# conftest\.py\n.*?)```", readme, re.DOTALL)
-    (tests,) = re.findall(r"```python\n# test: pytest\n(.*?)```", readme, re.DOTALL)
+    (tests,) = re.findall(r"<!-- test: pytest -->\n```python\n(.*?)```", readme, re.DOTALL)
     pytester.makefile(".toml", pyproject="[tool.pytest.ini_options]\n")
     fixtures = pytester.mkdir("tests") / "my-fixtures"
     fixtures.mkdir()

@@ -71,10 +71,10 @@ def browser() -> Iterator[Any]:
 
 
 def readme_signing_snippet() -> str:
-    """The README's WebCrypto snippet (the ```js block of "Signed requests on /api/v1"), verbatim."""
-    readme = (HERE.parents[1] / "README.md").read_text()
-    found = re.search(r"```js\n(.*?)```", readme[readme.index("## Signed requests on `/api/v1`") :], re.DOTALL)
-    assert found, "the README has no browser snippet for signed requests"
+    """The docs' WebCrypto snippet (the ```js block of docs/how-to/signed-requests.md), verbatim."""
+    page = (HERE.parents[1] / "docs" / "how-to" / "signed-requests.md").read_text()
+    found = re.search(r"```js\n(.*?)```", page, re.DOTALL)
+    assert found, "docs/how-to/signed-requests.md has no browser snippet for signed requests"
     return found.group(1)
 
 

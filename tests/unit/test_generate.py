@@ -255,9 +255,9 @@ def test_pattern_maker_names_what_it_cannot_build() -> None:
 def test_readme_example_loads_and_shows_a_real_record(tmp_path: Path) -> None:
     from tests.conftest import ROOT
 
-    readme = (ROOT / "README.md").read_text()
-    example = re.search(r"<!-- generate-example -->\n```yaml\n(.*?)```", readme, re.DOTALL)
-    shown = re.search(r"One of them, as `GET /v1/engagements` shows it:\n\n```json\n(.*?)```", readme, re.DOTALL)
+    readme = (ROOT / "docs" / "reference" / "fixtures.md").read_text()
+    example = re.search(r"<!-- test: file generated.yaml -->\n```yaml\n(.*?)```", readme, re.DOTALL)
+    shown = re.search(r"shows it:\n\n<!-- .*? -->\n```json\n(.*?)```", readme, re.DOTALL)
     assert example and shown
     path = tmp_path / "demo.yaml"
     path.write_text(example.group(1))

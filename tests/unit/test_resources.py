@@ -489,7 +489,7 @@ def test_a_hook_for_an_operation_the_spec_lacks_stops_start_up(tmp_path: Path) -
 def test_the_readme_example_spec_and_fixtures_serve_what_the_readme_says(tmp_path: Path) -> None:
     import re
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[2] / "docs" / "how-to" / "own-spec.md").read_text()
     blocks = dict(re.findall(r"```yaml\n# (kennel(?:-fixtures)?\.yaml)\n(.*?)```", readme, re.DOTALL))
     assert set(blocks) == {"kennel.yaml", "kennel-fixtures.yaml"}
     (tmp_path / "kennel.yaml").write_text(blocks["kennel.yaml"])
