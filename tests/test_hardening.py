@@ -555,7 +555,32 @@ def test_serve_escapes_control_characters_in_its_log() -> None:
     assert not any(line.startswith("12:00:00.000 GET forged") for line in output.splitlines())
 
 
-# -- issue 17: the server holds --------------------------------------------------------------
+# -- issue 17: costly work bounded, refusals never a 500 -------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 200_000 + b"]" * 200_000, json.dumps([{"a": i} for i in range(70_000)]).encode()],
+    ids=["200,000 deep", "a large body"],
+)
+def test_a_bad_signature_is_a_401_whatever_the_body(api: Api, body: bytes) -> None:
+    """Issue 17.5: a deeply nested body under a bad signature answered 500 (the diagnosis
+    parsed it); a large one cost 7x an accepted call (it re-serialised it five ways)."""
+    from tests.api.test_hmac import NOW, by_hand
+
+    headers = {**by_hand("POST", "/api/v1/engagements", b"{}", ts=NOW), "Content-Type": "application/json"}
+    r = api.request("POST", "/api/v1/engagements", key=None, data=body, headers=headers)
+    assert r.status in {401, 413} and r.json["error"]["code"] in {"INVALID_SIGNATURE", "PAYLOAD_TOO_LARGE"}, r.json
+    if len(body) <= 1024 * 1024:
+        assert r.status == 401 and "exact" in r.json["error"]["message"], "still a hint for the body"
+
+
+def test_a_long_docs_asset_name_is_a_404(api: Api) -> None:
+    """Issue 17.5: a 5,000-character asset name reached the file system and answered 500."""
+    for name in ("a" * 5000, "x\x00y", "..", "swagger-ui.css/extra"):
+        r = api.get(f"/__mock/docs/{name}", key=None)
+        assert r.status == 404 and r.json["error"]["code"] == "NOT_FOUND", (name[:20], r.json)
+    assert api.get("/__mock/docs/swagger-ui.css", key=None, check=False).status == 200
 
 
 def test_serve_raises_its_open_file_limit_and_serves_past_the_old_one() -> None:
