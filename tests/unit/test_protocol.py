@@ -290,6 +290,46 @@ def test_bytes_that_are_not_http_are_a_400() -> None:
     assert refused(conn).status == 400
 
 
+#: Request smuggling shapes: each is refused, or framed one way only; ``/smuggled`` never comes out.
+SMUGGLING = {
+    "CL.TE": b"POST / HTTP/1.1\r\nContent-Length: 13\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled",
+    "TE.CL": b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n8\r\nSMUGGLED\r\n0\r\n\r\n",
+    "TE xchunked": b"POST / HTTP/1.1\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\nGET /smuggled",
+    "TE space before colon": b"POST / HTTP/1.1\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\nGET /smuggled",
+    "TE chunked, identity": b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\nGET /smuggled",
+    "two TE": b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n"
+    b"0\r\n\r\nGET /smuggled",
+    "CL +5": b"POST / HTTP/1.1\r\nContent-Length: +5\r\n\r\nhelloGET /smuggled",
+    "CL 0x5": b"POST / HTTP/1.1\r\nContent-Length: 0x5\r\n\r\nhelloGET /smuggled",
+    "CL 5, 5": b"POST / HTTP/1.1\r\nContent-Length: 5, 5\r\n\r\nhelloGET /smuggled",
+    "CL 1 0": b"POST / HTTP/1.1\r\nContent-Length: 1 0\r\n\r\nhelloGET /smuggled",
+    "obs-fold": b"POST / HTTP/1.1\r\nX: a\r\n Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n"
+    b"helloGET /smuggled",
+    "bare LF": b"GET / HTTP/1.1\nHost: x\n\nGET /smuggled HTTP/1.1\n\n",
+    "bare CR": b"GET / HTTP/1.1\r\nHost: x\rGET /smuggled HTTP/1.1\r\n\r\n",
+    "NUL in a header": b"GET / HTTP/1.1\r\nHost: x\x00GET /smuggled HTTP/1.1\r\n\r\n",
+    "chunk size overflow": b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFF1\r\nx\r\n0\r\n\r\n",
+    "LF in a chunk extension": b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1;a=\nb\r\nx\r\n0\r\n\r\n",
+    "HTTP/1.0 chunked": b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\n\r\n",
+    "a body that looks like a request": b"POST / HTTP/1.1\r\nContent-Length: 28\r\n\r\nGET /smuggled HTTP/1.1\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("data", SMUGGLING.values(), ids=SMUGGLING.keys())
+def test_smuggling_shapes_are_refused_or_framed_one_way(data: bytes) -> None:
+    conn, _ = connect()
+    conn.receive(data + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    found = []
+    while (event := conn.next_event()) is not None:
+        found.append(event)
+        answer(conn, event)
+        conn.data_to_send()
+    paths = [e.path for e in found if isinstance(e, Request)]
+    refusals = [e.status for e in found if isinstance(e, Refusal)]
+    assert "/smuggled" not in paths and refusals in ([], [400]), (paths, refusals)
+    assert paths or refusals == [400]
+
+
 def test_a_body_over_the_limit_is_drained_not_kept() -> None:
     conn, _ = connect(limit_for=lambda request: 10)
     conn.receive(post("/p", b"x" * 100) + get("/next"))
