@@ -495,3 +495,20 @@ def test_without_the_admin_token_an_admin_body_is_never_read() -> None:
                 f"GET /__mock/health HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {100 << 20}\r\n\r\n".encode()
             )
             assert_envelope(responses(_read_until_closed(sock))[0], 413, "PAYLOAD_TOO_LARGE")
+
+
+def test_unknown_paths_wait_out_their_latency_on_the_loop_not_on_the_pool() -> None:
+    """A 404 outside the spec waits its injected latency as a timer: calls parked there hold
+    no pool thread, so the admin API (on the pool) still answers at once."""
+    app = create_app(latency_ms=(30_000, 30_000))
+    with running(app) as server:
+        socks = [_connect(server.port) for _ in range(8)]  # more than the pool's threads
+        try:
+            for sock in socks:
+                sock.sendall(request("GET", "/nowhere", AUTH))
+            time.sleep(0.2)
+            answer = responses(raw(server.port, close(request("GET", "/__mock/health")), timeout=5))
+            assert answer[0][0] == 200
+        finally:
+            for sock in socks:
+                sock.close()

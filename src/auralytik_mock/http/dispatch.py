@@ -181,7 +181,7 @@ class Dispatcher:
         if not isinstance(self.app.wsgi_app, EngineWSGI):
             return True
         try:
-            endpoint, _ = self.app.url_map.bind("localhost").match(request.raw_path, method=request.method)
+            endpoint, _ = self.app.url_map.bind("localhost").match(request.path, method=request.method)
         except Exception:  # a redirect, a 405 of your route: Flask answers
             return True
         return bool(endpoint != CATCH_ALL)
