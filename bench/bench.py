@@ -8,8 +8,8 @@ What it measures, one server at a time on 127.0.0.1, each load bounded by ``--du
 the servers alternating round by round (``--rounds``; each cell is the median of the rounds):
 
 - req/s and p50/p90/p99/max latency (wrk) for GET list, GET one and POST at 8 and 64
-  connections, for: auralytik-mock (``serve --quiet``; ``serve`` with its access log;
-  ``--server werkzeug`` with ``--only``), Prism 5.16 (``prism mock -v error`` on the same
+  connections, for: auralytik-mock (``serve --quiet``; ``serve`` with its access log),
+  Prism 5.16 (``prism mock -v error`` on the same
   openapi.yaml; default logging with ``--only prism``) and granian serving fixed bytes
   (``bench/fixed_app.py``, the HTTP server alone);
 - GET one while 32 other connections wait in ``Prefer: delay=5000``;
@@ -450,9 +450,6 @@ def servers(python: str) -> dict[str, Server]:
             env={"PYTHONPATH": str(ROOT / "bench")},
         ),
         "mock": Server("auralytik-mock (access log)", mock(), "/v1", "/v1/engagements"),
-        "mock_werkzeug": Server(
-            "auralytik-mock --server werkzeug", mock("--quiet", "--server", "werkzeug"), "/v1", "/v1/engagements"
-        ),
         "prism": Server("Prism 5.16 (default logging)", prism(), "", "/engagements"),
     }
 
@@ -524,7 +521,7 @@ def ratios(results: dict[str, object]) -> list[tuple[str, str, bool]]:
             ratio = mine["rps"] / fixed["rps"]
             targets.append((f"GET one c={c}: req/s >= 1/3 of granian's fixed body",
                             f"{mine['rps']:,.0f} vs {fixed['rps']:,.0f} ({ratio:.2f}x)", ratio >= 1 / 3))  # fmt: skip
-    for name in ("mock_quiet", "mock_werkzeug"):
+    for name in ("mock_quiet",):
         if name in loads and "GET one, 32 parked" in loads[name]["load"]:  # type: ignore[operator]
             during, before = cell(name, "GET one, 32 parked", 8), cell(name, "GET one, none parked", 8)
             ratio = during["p99_ms"] / before["p99_ms"]

@@ -15,7 +15,7 @@ Examples::
 
     python bench/memory.py                      # this checkout, both cases, granian
     python bench/memory.py --ref 9994401        # the code before issue 10
-    python bench/memory.py --server werkzeug --case slow-stderr
+    python bench/memory.py --ref 7269cca --server werkzeug --case slow-stderr  # before issue 18
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The bad-input corpus: whatever a buggy client sends, the mock answers a 4xx in the
 envelope (never a 500, never HTML), keeps serving, and loses nothing.
 
-Runs over a real socket against both servers users meet: Werkzeug's (``MockServer``,
-as in tests) and the default asyncio server (``auralytik-mock serve``, as in the sandbox and container).
+Runs over a real socket both ways users run the server: ``MockServer`` (a thread, as in
+tests) and ``auralytik-mock serve`` (a process, as in the sandbox and container).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ AUTH = {"Authorization": "Bearer YOUR_API_KEY"}
 JSON = {**AUTH, "Content-Type": "application/json"}
 
 
-@pytest.fixture(scope="module", params=["werkzeug", "asyncio"])
+@pytest.fixture(scope="module", params=["mockserver", "serve"])
 def base(request: pytest.FixtureRequest) -> Iterator[tuple[str, int]]:
-    if request.param == "werkzeug":
+    if request.param == "mockserver":
         with MockServer(validate_responses=True) as mock:
             yield ("127.0.0.1", mock.port)
     else:

@@ -1,4 +1,4 @@
-"""The auralytik-mock command: check, and serve as a real process (the asyncio server and Werkzeug)."""
+"""The auralytik-mock command: check, and serve as a real process."""
 
 from __future__ import annotations
 
@@ -169,7 +169,7 @@ def test_bad_environment_value_is_a_clear_usage_error(monkeypatch, capsys) -> No
     assert "AURALYTIK_MOCK_LATENCY" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("server", ["asyncio", "werkzeug"])
+@pytest.mark.parametrize("server", ["asyncio"])
 def test_serve_runs_the_seed_examples_and_stops_on_sigterm(server: str) -> None:
     with serving("--server", server, "--clock", "2024-02-01T00:00:00Z") as (base, process):
         status, body, _ = _call(base + "/v1/engagements")
@@ -198,7 +198,7 @@ def test_serve_runs_the_seed_examples_and_stops_on_sigterm(server: str) -> None:
     assert f"{base}/v1" in output
 
 
-@pytest.mark.parametrize("server", ["asyncio", "werkzeug"])
+@pytest.mark.parametrize("server", ["asyncio"])
 def test_serve_writes_an_access_log_line_per_request(server: str) -> None:
     with serving("--server", server) as (base, process):
         assert _call(base + "/v1/engagements/eng_456")[0] == 200
@@ -227,10 +227,13 @@ def test_serve_reads_flags_from_the_environment() -> None:
         assert created["createdAt"] == "2031-01-01T00:00:00Z"
 
 
-def test_serve_takes_the_server_from_the_environment() -> None:
-    with serving(env={"AURALYTIK_MOCK_SERVER": "werkzeug"}) as (base, _):
+def test_serve_on_a_retired_server_says_so_and_serves() -> None:
+    with serving(env={"AURALYTIK_MOCK_SERVER": "werkzeug"}) as (base, process):
         with urllib.request.urlopen(base + "/__mock/health", timeout=5) as r:
-            assert r.headers["Server"].startswith("Werkzeug")
+            assert r.status == 200 and "Server" not in r.headers
+        process.terminate()
+        output = process.communicate(timeout=10)[0]
+    assert "--server werkzeug is retired; serving on asyncio" in output
 
 
 def test_unknown_server_in_the_environment_is_a_usage_error(monkeypatch, capsys) -> None:

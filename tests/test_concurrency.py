@@ -16,10 +16,10 @@ THREADS, CALLS = 8, 100
 AUTH = {"Authorization": "Bearer YOUR_API_KEY"}
 
 
-@pytest.fixture(params=["werkzeug", "asyncio"])
+@pytest.fixture(params=["mockserver", "serve"])
 def target(request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture) -> Iterator[str]:
     caplog.set_level(logging.WARNING)
-    if request.param == "werkzeug":
+    if request.param == "mockserver":
         with MockServer(validate_responses=True) as mock:
             yield mock.root_url
         assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text

@@ -1,8 +1,8 @@
 """Issue 10: no request breaks state, memory stays bounded, the admin API is protected,
 sessions are isolated all the way, ids reveal no tenant, state survives a restart.
 
-In-process through ``api`` (Flask test client and MockServer over a socket); the servers
-users run (``serve`` on its asyncio server and on Werkzeug) in the last sections.
+In-process through ``api`` (Flask test client and MockServer over a socket); ``serve`` as
+users run it in the last sections.
 """
 
 from __future__ import annotations
@@ -455,18 +455,17 @@ def test_persist_to_a_folder_or_an_unwritable_place_stops_start_up(tmp_path: Pat
         Engine(make_config(persist=blocker / "state.json"))
 
 
-@pytest.mark.parametrize("server", ["asyncio", "werkzeug"])
-def test_persist_survives_a_restart_and_kill_9(tmp_path: Path, server: str) -> None:
+def test_persist_survives_a_restart_and_kill_9(tmp_path: Path) -> None:
     from tests.test_cli import _call
 
     path = tmp_path / "state.json"
-    with serving("--server", server, "--persist", str(path), "--quiet") as (base, process):
+    with serving("--persist", str(path), "--quiet") as (base, process):
         assert _call(base + "/v1/engagements", "POST", {**NEW, "name": "survivor"})[0] == 201
         _wait_for_file(path, lambda d: "survivor" in _names(d))
         os.killpg(process.pid, signal.SIGKILL)  # the server, no goodbye
         process.communicate(timeout=10)
     assert "survivor" in _names(json.loads(path.read_text())), "kill -9 left a whole file"
-    with serving("--server", server, "--persist", str(path), "--quiet") as (base, process):
+    with serving("--persist", str(path), "--quiet") as (base, process):
         listed = _call(base + "/v1/engagements?pageSize=50")[1]
         assert "survivor" in [e["name"] for e in listed["data"]]
         assert _call(base + "/v1/engagements", "POST", {**NEW, "name": "at shutdown"})[0] == 201
@@ -485,10 +484,9 @@ def test_persist_is_off_by_default(tmp_path: Path) -> None:
 # -- the servers users run -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("server", ["asyncio", "werkzeug"])
-def test_serve_protects_the_admin_api(server: str) -> None:
+def test_serve_protects_the_admin_api() -> None:
     env = {"AURALYTIK_MOCK_ADMIN_TOKEN": TOKEN}
-    with serving("--server", server, "--quiet", env=env) as (base, process):
+    with serving("--quiet", env=env) as (base, process):
 
         def call(path: str, method: str = "GET", headers: dict[str, str] | None = None) -> int:
             request = urllib.request.Request(base + path, method=method, headers=headers or {})
@@ -520,13 +518,12 @@ def test_fixture_yaml_still_loads_with_per_tenant_ids(tmp_path: Path) -> None:
     assert client.get("/v1/engagements/eng_456", headers={"Authorization": f"Bearer {OTHER}"}).status_code == 200
 
 
-@pytest.mark.parametrize("server", ["asyncio", "werkzeug"])
-def test_serve_keeps_answering_when_nobody_reads_its_log(server: str) -> None:
-    """Issue 10: with stderr on a pipe nobody reads, Werkzeug hung after 318 requests.
+def test_serve_keeps_answering_when_nobody_reads_its_log() -> None:
+    """Issue 10: with stderr on a pipe nobody reads, a server (Werkzeug's) hung after 318 requests.
     ``serving`` pipes the server's output and reads it only at the end: a slow consumer."""
     import http.client
 
-    with serving("--server", server, env={"AURALYTIK_MOCK_ACCESS_LOG": "true"}) as (base, process):
+    with serving(env={"AURALYTIK_MOCK_ACCESS_LOG": "true"}) as (base, process):
         port = int(base.rsplit(":", 1)[1])
         padding = "x" * 200  # long lines fill the 64 KiB pipe after a few hundred requests
         answered = 0
@@ -542,11 +539,10 @@ def test_serve_keeps_answering_when_nobody_reads_its_log(server: str) -> None:
         assert answered == 1500, "every call answered while the log waited"
 
 
-@pytest.mark.parametrize("server", ["asyncio", "werkzeug"])
-def test_serve_escapes_control_characters_in_its_log(server: str) -> None:
+def test_serve_escapes_control_characters_in_its_log() -> None:
     import http.client
 
-    with serving("--server", server, env={"AURALYTIK_MOCK_ACCESS_LOG": "true"}) as (base, process):
+    with serving(env={"AURALYTIK_MOCK_ACCESS_LOG": "true"}) as (base, process):
         connection = http.client.HTTPConnection("127.0.0.1", int(base.rsplit(":", 1)[1]), timeout=5)
         connection.request("GET", "/v1/engagements/a%0d%0a12:00:00.000%20GET%20forged%20200%1b[2J")
         connection.getresponse().read()
@@ -557,6 +553,85 @@ def test_serve_escapes_control_characters_in_its_log(server: str) -> None:
     assert "\x1b" not in output and "\r" not in output
     assert "/v1/engagements/a\\x0d\\x0a12:00:00.000 GET forged 200\\x1b[2J" in output
     assert not any(line.startswith("12:00:00.000 GET forged") for line in output.splitlines())
+
+
+# -- issue 17: costly work bounded, refusals never a 500 -------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 200_000 + b"]" * 200_000, json.dumps([{"a": i} for i in range(70_000)]).encode()],
+    ids=["200,000 deep", "a large body"],
+)
+def test_a_bad_signature_is_a_401_whatever_the_body(api: Api, body: bytes) -> None:
+    """Issue 17.5: a deeply nested body under a bad signature answered 500 (the diagnosis
+    parsed it); a large one cost 7x an accepted call (it re-serialised it five ways)."""
+    from tests.api.test_hmac import NOW, by_hand
+
+    headers = {**by_hand("POST", "/api/v1/engagements", b"{}", ts=NOW), "Content-Type": "application/json"}
+    r = api.request("POST", "/api/v1/engagements", key=None, data=body, headers=headers)
+    assert r.status in {401, 413} and r.json["error"]["code"] in {"INVALID_SIGNATURE", "PAYLOAD_TOO_LARGE"}, r.json
+    if len(body) <= 1024 * 1024:
+        assert r.status == 401 and "exact" in r.json["error"]["message"], "still a hint for the body"
+
+
+def test_a_long_docs_asset_name_is_a_404(api: Api) -> None:
+    """Issue 17.5: a 5,000-character asset name reached the file system and answered 500."""
+    for name in ("a" * 5000, "x\x00y", "..", "swagger-ui.css/extra"):
+        r = api.get(f"/__mock/docs/{name}", key=None)
+        assert r.status == 404 and r.json["error"]["code"] == "NOT_FOUND", (name[:20], r.json)
+    assert api.get("/__mock/docs/swagger-ui.css", key=None, check=False).status == 200
+
+
+def test_serve_raises_its_open_file_limit_and_serves_past_the_old_one() -> None:
+    """Issue 17.3: 1,100 slow connections made every normal request fail (the soft limit of
+    1,024 open files): the server raises its soft limit toward the hard one at start."""
+    import resource
+    import socket as sockets
+    import subprocess
+
+    from tests.test_cli import _free_port
+    from tests.test_serving import close, raw, request, responses
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 400:
+        pytest.skip(f"the hard open-file limit ({hard}) leaves no room to raise")
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "auralytik_mock", "serve", "--quiet", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (128, hard)),
+    )
+    idle: list[sockets.socket] = []
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                raw(port, close(request("GET", "/health")), timeout=1)
+                break
+            except OSError:
+                assert time.monotonic() < deadline and process.poll() is None
+                time.sleep(0.05)
+        limits = Path(f"/proc/{process.pid}/limits")
+        if limits.exists():
+            line = next(x for x in limits.read_text().splitlines() if x.startswith("Max open files"))
+            assert int(line.split()[3]) > 128, line
+        for _ in range(300):  # more connections than the old limit allows files
+            idle.append(sockets.create_connection(("127.0.0.1", port), timeout=5))
+        answer = responses(
+            raw(
+                port,
+                close(request("GET", "/v1/engagements/eng_456", "Authorization: Bearer YOUR_API_KEY\r\n")),
+                timeout=5,
+            )
+        )
+        assert answer[0][0] == 200
+    finally:
+        for sock in idle:
+            sock.close()
+        process.kill()
+        process.communicate(timeout=10)
 
 
 def test_new_options_come_from_flags_and_variables() -> None:
@@ -577,3 +652,14 @@ def test_new_options_come_from_flags_and_variables() -> None:
     )
     flagged = _config(args)
     assert flagged.admin_token == "x" and flagged.allowed_hosts == ("h1", "h2") and flagged.persist == Path("p.json")
+
+
+def test_the_connection_cap_comes_from_a_flag_or_a_variable() -> None:
+    from auralytik_mock.cli import _config, _parser
+    from auralytik_mock.config import Config
+
+    assert Config().max_connections == 1024
+    assert Config.from_env({"AURALYTIK_MOCK_MAX_CONNECTIONS": "50"}).max_connections == 50
+    assert _config(_parser().parse_args(["serve", "--max-connections", "7"])).max_connections == 7
+    with pytest.raises(ValueError, match="max_connections"):
+        Config(max_connections=0)

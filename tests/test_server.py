@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import http.client
 import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -109,3 +112,76 @@ def test_auth_disabled_lets_calls_without_a_key_through() -> None:
         with mock.auth_disabled():
             assert requests.get(f"{mock.url}/engagements", timeout=5).status_code == 200
         assert requests.get(f"{mock.url}/engagements", timeout=5).status_code == 401
+
+
+def test_calls_share_one_kept_alive_connection() -> None:
+    """Issue 18: MockServer runs the server ``serve`` runs, with keep-alive (Werkzeug's
+    closed the connection after every answer)."""
+    with MockServer() as mock:
+        connection = http.client.HTTPConnection("127.0.0.1", mock.port, timeout=5)
+        try:
+            ports = set()
+            for path in ("/v1/engagements", "/v1/engagements/eng_456", "/__mock/health", "/v1/nothing"):
+                connection.request("GET", path, headers=mock.auth())
+                response = connection.getresponse()
+                response.read()
+                assert response.status in {200, 404} and response.getheader("Connection") != "close"
+                assert connection.sock is not None
+                ports.add(connection.sock.getsockname()[1])
+            assert len(ports) == 1, "every call used the same TCP connection"
+        finally:
+            connection.close()
+
+
+_NO_WERKZEUG_SERVER = """
+import socketserver, sys
+made = []
+original = socketserver.BaseServer.__init__
+def record(self, *args, **kwargs):
+    made.append(type(self).__module__ + "." + type(self).__name__)
+    original(self, *args, **kwargs)
+socketserver.BaseServer.__init__ = record
+{body}
+from auralytik_mock.harness import mockserver
+from auralytik_mock import cli
+names = {{getattr(value, "__module__", "") for module in (mockserver, cli) for value in vars(module).values()}}
+assert not {{n for n in names if n.startswith(("werkzeug.serving", "socketserver", "http.server"))}}, names
+assert not made, made
+print("no werkzeug server")
+"""
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        """
+import urllib.request
+from auralytik_mock import MockServer
+with MockServer() as mock:
+    urllib.request.urlopen(urllib.request.Request(mock.url + "/engagements", headers=mock.auth())).close()
+""",
+        """
+import os, signal, threading, time, urllib.request
+from auralytik_mock.cli import main
+def call_then_stop():
+    for _ in range(200):
+        try:
+            urllib.request.urlopen("http://127.0.0.1:{port}/__mock/health").close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    os.kill(os.getpid(), signal.SIGTERM)
+threading.Thread(target=call_then_stop).start()
+assert main(["serve", "--quiet", "--port", "{port}"]) == 0
+""",
+    ],
+    ids=["MockServer", "serve"],
+)
+def test_no_werkzeug_server_is_used(body: str) -> None:
+    """Issue 18: ``serve`` and ``MockServer`` run one server, the mock's own (Werkzeug's module is
+    loaded by Flask itself, so the check is that no server class of it is used or imported)."""
+    from tests.test_cli import _free_port
+
+    script = _NO_WERKZEUG_SERVER.format(body=body.replace("{port}", str(_free_port())))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "no werkzeug server" in done.stdout, done.stdout + done.stderr

@@ -1,6 +1,6 @@
-"""The HTTP serving layer, over raw sockets, on every server the project ships: the default
-asyncio server (``auralytik-mock serve``, the container), ``serve --server werkzeug`` and
-``MockServer`` (Werkzeug in a thread).
+"""The HTTP serving layer, over raw sockets, both ways users run the mock's one server:
+``auralytik-mock serve`` (a process, as in the sandbox and the container) and ``MockServer``
+(a thread of the test process).
 
 Pins: a dropped connection sends no byte; injected delays never hold up other clients
 and never hold up a stop; every refusal is the JSON envelope with ``X-Request-Id``;
@@ -26,7 +26,7 @@ from auralytik_mock import MockServer
 from tests.test_cli import _free_port, serving
 
 AUTH = "Authorization: Bearer YOUR_API_KEY\r\n"
-SERVERS = ["asyncio", "werkzeug", "mockserver"]
+SERVERS = ["serve", "mockserver"]
 
 
 @dataclass
@@ -49,7 +49,7 @@ def target(kind: str, *flags: str, caplog: pytest.LogCaptureFixture, **options: 
             mock.stop()
         return
     env = {f"AURALYTIK_MOCK_{name.upper()}": str(value) for name, value in options.items()}
-    with serving("--server", kind, *flags, env=env) as (base, process):
+    with serving(*flags, env=env) as (base, process):
         captured: list[str] = []
 
         def stop() -> None:
@@ -232,9 +232,9 @@ def test_protocol_refusals_are_envelopes(kind: str, caplog) -> None:
         assert status == 201 and json.loads(body)["name"] == "c"
         malformed = chunked.replace(b"9;name=value", b"zz")
         assert_envelope(responses(raw(port, malformed))[0], 400)
-        # Still serving (Werkzeug closes every connection after one answer; ours keeps it alive).
+        # Still serving, and keeping connections alive.
         answers = responses(raw(port, request("GET", "/health") + close(request("GET", "/health"))))
-        assert [status for status, _, _ in answers] == ([200, 200] if kind == "asyncio" else [200])
+        assert [status for status, _, _ in answers] == [200, 200]
         server.stop()
         assert "Traceback" not in server.output()
 
@@ -260,7 +260,7 @@ def test_an_admin_body_over_its_limit_is_a_413_and_changes_nothing(kind: str, ca
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["asyncio", "werkzeug"])
+@pytest.mark.parametrize("kind", SERVERS)
 def test_put_state_loads_100000_engagements_over_http(kind: str, caplog) -> None:
     engagement = {
         "name": "Bulk",
@@ -355,23 +355,13 @@ def test_http_10_closes_after_the_answer(asyncio_port: int) -> None:
     assert responses(received)[0][0] == 200
 
 
-# -- Werkzeug's own logging ------------------------------------------------------------------
+# -- logging ------------------------------------------------------------------------------
 
 
-def test_werkzeug_quiet_writes_no_access_line() -> None:
-    with serving("--server", "werkzeug", "--quiet") as (base, process):
-        port = int(base.rsplit(":", 1)[1])
-        assert responses(raw(port, close(request("GET", "/v1/engagements/eng_456", AUTH))))[0][0] == 200
-        process.terminate()
-        output = process.communicate(timeout=10)[0]
-    assert "/v1/engagements/eng_456" not in output and "HTTP/1.1" not in output, output
-
-
-@pytest.mark.parametrize("kind", ["asyncio", "werkzeug"])
-def test_serving_never_hangs_on_a_stderr_pipe_nobody_reads(kind: str) -> None:
+def test_serving_never_hangs_on_a_stderr_pipe_nobody_reads() -> None:
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "auralytik_mock", "serve", "--server", kind, "--port", str(port)],
+        [sys.executable, "-m", "auralytik_mock", "serve", "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,  # never read: a full pipe must not stop the server
     )
@@ -406,11 +396,12 @@ def test_a_half_closed_connection_still_gets_its_answers(asyncio_port: int) -> N
 
 def test_stalled_requests_get_a_408_and_idle_connections_are_closed(monkeypatch) -> None:
     from auralytik_mock import create_app
+    from auralytik_mock.http import protocol
     from auralytik_mock.http import server as httpserver
     from auralytik_mock.http.wsgi import engine_of
 
-    monkeypatch.setattr(httpserver, "REQUEST_TIMEOUT", 0.3)
-    monkeypatch.setattr(httpserver, "IDLE_TIMEOUT", 0.3)
+    monkeypatch.setattr(protocol, "HEADER_TIMEOUT", 0.3)
+    monkeypatch.setattr(protocol, "IDLE_TIMEOUT", 0.3)
     monkeypatch.setattr(httpserver, "SWEEP_INTERVAL", 0.05)
     app = create_app()
     server = httpserver.HttpServer(app, engine_of(app)).start_in_thread("127.0.0.1", 0)

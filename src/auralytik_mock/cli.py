@@ -1,9 +1,9 @@
 """The ``auralytik-mock`` command: ``serve`` the sandbox, ``check`` spec and fixtures.
 
 Owns: flags (each also an ``AURALYTIK_MOCK_*`` variable; a flag wins), the start-up
-banner, and running the app on the mock's own asyncio server (``httpserver``, one
-process, the engine on the event loop) or, with ``--server werkzeug``, on Werkzeug's.
-May import: ``app``, ``config``, ``pipeline``, ``errors``, ``httpserver``, ``server``, werkzeug.
+banner, and running the app on the mock's own asyncio server (``http.server``, one
+process, the engine on the event loop).
+May import: ``config``, ``core``, ``harness``, ``http``, ``signing``, ``verify``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import argparse
 import gc
 import logging
 import os
-import signal
 import socket
 import sys
 from collections.abc import Sequence
@@ -29,9 +28,10 @@ from .harness.guard import is_loopback
 from .http.wsgi import create_app, engine_of, stopping_event
 
 log = logging.getLogger("auralytik_mock")
-SERVERS = ("asyncio", "werkzeug")
-#: Earlier versions served on granian; it cannot drop a connection without answering.
-_RETIRED = {"granian": "asyncio"}
+SERVERS = ("asyncio",)
+#: Earlier versions served on granian (it cannot drop a connection without answering) and
+#: offered Werkzeug's server (one server now runs everything, ``MockServer`` included).
+_RETIRED = {"granian": "asyncio", "werkzeug": "asyncio"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -75,7 +75,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--threads", type=int, help="threads for admin, docs and your own routes (default 8)")
     serve.add_argument("--quiet", action="store_true", help="no access log")
     serve.add_argument(
-        "--server", choices=SERVERS + tuple(_RETIRED), help=f"HTTP server (default asyncio; {ENV_PREFIX}SERVER)"
+        "--server", choices=SERVERS + tuple(_RETIRED), help=f"HTTP server (asyncio, the only one; {ENV_PREFIX}SERVER)"
+    )
+    serve.add_argument(
+        "--max-connections",
+        type=int,
+        metavar="N",
+        help="open connections at most; past it a new one replaces an idle or the slowest one (default 1024)",
     )
     serve.add_argument(
         "--admin-token",
@@ -177,6 +183,8 @@ def _config(args: argparse.Namespace) -> Config:
         options["allowed_hosts"] = tuple(args.allowed_host)
     if getattr(args, "persist", None):
         options["persist"] = args.persist
+    if getattr(args, "max_connections", None) is not None:
+        options["max_connections"] = args.max_connections
     config = Config.from_env(**options)
     if getattr(args, "quiet", False):
         config = config.with_options(access_log=False)
@@ -279,6 +287,7 @@ NOT_IN_BANNER = (
     "--fixtures",
     "--threads",
     "--server",
+    "--max-connections",
     "--admin-token",  # guards, reported on their own lines below when they matter
     "--allowed-host",
 )
@@ -400,7 +409,10 @@ def _ensure_port_free(host: str, port: int) -> None:
 
 
 def serve(config: Config, server: str = "asyncio") -> int:
-    """Serve until Ctrl-C or SIGTERM; returns the exit code."""
+    """Serve until Ctrl-C or SIGTERM; returns the exit code.
+
+    :param server: kept for callers of earlier versions: there is one server, ``asyncio``.
+    """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         app = create_app(config.with_options(watch=False))
@@ -411,8 +423,9 @@ def serve(config: Config, server: str = "asyncio") -> int:
     # out of the collector's sight, a full collection takes microseconds instead of about
     # 10-25 ms, a pause every call in flight would wait out (the tail of the latency).
     gc.freeze()
-    if server == "werkzeug":
-        return _serve_werkzeug(app, engine, config)
+    # The loop answers in tens of microseconds but waits for the GIL while a worker thread
+    # decodes a large body: hand it over every millisecond, not every five (the default).
+    sys.setswitchinterval(0.001)
     if config.port != 0:
         _ensure_port_free(config.host, config.port)
     return _serve_asyncio(app, engine, config)
@@ -432,39 +445,11 @@ def _serve_asyncio(app: Any, engine: Engine, config: Config) -> int:
             engine.config = config
             engine.start_watching()
 
-    server = HttpServer(app, engine, threads=config.threads)
+    server = HttpServer(app, engine, threads=config.threads, max_connections=config.max_connections)
     try:
         server.run(config.host, config.port, on_ready=ready)
     finally:
         stopping_event(app).set()
-        engine.close()
-    return 0
-
-
-def _serve_werkzeug(app: Any, engine: Engine, config: Config) -> int:
-    from werkzeug.serving import make_server
-
-    from .harness.mockserver import QuietRequestHandler
-
-    # Quiet: the engine's access log has a line per request, written off the request
-    # threads; Werkzeug's own log writes to stderr in the request and hung on a full pipe.
-    server = make_server(config.host, config.port, app, threaded=True, request_handler=QuietRequestHandler)
-    print(banner(engine, f"http://{_display_host(config.host)}:{server.server_port}"), flush=True)
-    if config.watch:
-        engine.config = config
-        engine.start_watching()
-
-    def stop(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        server.serve_forever(poll_interval=0.1)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stopping_event(app).set()  # calls parked in a delay drop their connection at once
-        server.server_close()
         engine.close()
     return 0
 

@@ -119,6 +119,8 @@ class Config:
     :param persist: keep the state in this JSON file: loaded at start, saved within a
         second of every change and at shutdown.
     :param max_fault_rules: how many fault rules one session may hold at once.
+    :param max_connections: open connections the server holds at most; past it a new one
+        takes the place of an idle one, else of the slowest to send its request.
     """
 
     spec_path: Path | None = None
@@ -143,6 +145,7 @@ class Config:
     allowed_hosts: tuple[str, ...] = ()
     persist: Path | None = None
     max_fault_rules: int = 100
+    max_connections: int = 1024
 
     def __post_init__(self) -> None:
         # Accept plain strings where paths are meant, so Config(fixtures=("dir",)) works.
@@ -159,6 +162,8 @@ class Config:
             object.__setattr__(self, "admin_token", None)
         if isinstance(self.latency_ms, (int, str)):
             object.__setattr__(self, "latency_ms", parse_latency(str(self.latency_ms)))
+        if self.max_connections < 1:
+            raise ValueError(f"max_connections must be 1 or more, got {self.max_connections}")
         if self.signature_window < 0:
             raise ValueError(f"signature_window must be 0 or more seconds, got {self.signature_window}")
 
@@ -199,7 +204,8 @@ class Config:
         (comma separated), ``LATENCY`` (``MS`` or ``MIN-MAX``), ``MAX_BODY_BYTES``, ``MAX_ADMIN_BODY_BYTES``,
         ``MAX_SESSIONS``, ``JOURNAL_SIZE``, ``WATCH``, ``ACCESS_LOG``, ``THREADS``,
         ``SIGNATURE_WINDOW`` (seconds), ``REJECT_REPLAYS``,
-        ``ADMIN_TOKEN``, ``ALLOWED_HOSTS`` (comma separated), ``PERSIST``, ``MAX_FAULT_RULES``.
+        ``ADMIN_TOKEN``, ``ALLOWED_HOSTS`` (comma separated), ``PERSIST``, ``MAX_FAULT_RULES``,
+        ``MAX_CONNECTIONS``.
 
         :raises ValueError: a variable has a value of the wrong form; the message names it.
         """
@@ -228,6 +234,7 @@ class Config:
             "ALLOWED_HOSTS": ("allowed_hosts", _split),
             "PERSIST": ("persist", Path),
             "MAX_FAULT_RULES": ("max_fault_rules", int),
+            "MAX_CONNECTIONS": ("max_connections", int),
         }
         for suffix, (name, reader) in readers.items():
             raw = env.get(ENV_PREFIX + suffix)

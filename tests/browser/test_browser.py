@@ -164,7 +164,7 @@ def test_docs_page_try_it_out_calls_the_mock_with_a_bundled_key(browser) -> None
             page.close()
 
 
-@pytest.mark.parametrize("server", ["asyncio", "werkzeug", "mockserver"])
+@pytest.mark.parametrize("server", ["asyncio", "mockserver"])
 def test_a_dropped_connection_makes_fetch_reject_with_a_network_error(browser, page_origin, server: str) -> None:
     rule = json.dumps({"method": "GET", "path": "/v1/engagements/eng_456", "drop": True}).encode()
 

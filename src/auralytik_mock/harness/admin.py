@@ -381,9 +381,13 @@ def _docs_signing(engine: Engine) -> str:
 def docs_asset(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
     dist = _swagger_dist()
     name = params[0]
-    path = dist / name if dist is not None else None
-    if path is None or "/" in name or name.startswith(".") or not path.is_file():
-        raise NotFoundError(f"No docs asset {name!r}.")
+    path = dist / name if dist is not None and len(name) <= 255 else None
+    try:
+        found = path is not None and "/" not in name and not name.startswith(".") and path.is_file()
+    except OSError:  # a name the file system refuses (too long, a NUL...)
+        found = False
+    if path is None or not found:
+        raise NotFoundError(f"No docs asset {name[:100]!r}.")
     content_type = _ASSET_TYPES.get(path.suffix, "application/octet-stream")
     return MockResponse(200, None, {"Cache-Control": "max-age=3600"}, raw=path.read_bytes(), content_type=content_type)
 

@@ -1,26 +1,19 @@
 """``MockServer``: the mock on a real socket, in a background thread, for tests.
 
-Owns: starting Werkzeug's threaded server on a free port in milliseconds, stopping it
-without leaking threads or sockets and without waiting for injected delays, the
-conveniences tests use (url, reset, journal, keys), and the Werkzeug request handler
-``--server werkzeug`` shares: no access lines of its own, and every refusal in the
-envelope (http.server's 400/414/431 pages, chunk extensions and trailers).
-May import: ``app``, ``config``, ``pipeline``, ``errors``, werkzeug.
+Owns: running the mock's own HTTP server (``http.server``, the one ``serve`` runs, with
+keep-alive) in a background thread on a free port, started in milliseconds and stopped
+without leaking threads or sockets and without waiting for injected delays; the
+conveniences tests use (url, reset, journal, keys, signing).
+May import: ``config``, ``core``, ``http``, ``signing``, ``harness.guard``.
 """
 
 from __future__ import annotations
 
-import io
-import logging
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http import HTTPStatus
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
-
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from ..config import Config
 from ..core.errors import ServerError
@@ -28,11 +21,10 @@ from ..core.pipeline import Engine
 from ..core.spec import HMAC
 from ..core.store import timestamp
 from ..core.types import Json
-from ..http.wsgi import create_app, engine_of, payload, protocol_error, stopping_event
+from ..http.server import HttpServer
+from ..http.wsgi import create_app, engine_of, stopping_event
 from ..signing import httpx_auth, requests_auth, signed_headers
 from .guard import ADMIN_TOKEN_HEADER
-
-log = logging.getLogger("auralytik_mock")
 
 if TYPE_CHECKING:
     import httpx
@@ -40,115 +32,6 @@ if TYPE_CHECKING:
 
 #: The bundled key of the vendor's Authentication page (full scopes, signs its requests).
 DEFAULT_SIGNING_KEY = "ak_live_abc123def456ghi789jkl012mno345pq"
-
-
-#: Limits of the chunked-body reader: a chunk-size line, a trailer line, trailer lines.
-_CHUNK_LINE = 4096
-_TRAILER_LINE = 8192
-_TRAILERS = 100
-
-
-class ChunkedReader:
-    """A ``Transfer-Encoding: chunked`` body as a stream, as HTTP/1.1 allows it (RFC 9112 7.1):
-    chunk extensions are ignored and trailer fields are read and discarded.
-
-    :raises ValueError: (from ``read``) the chunked body is malformed.
-    """
-
-    def __init__(self, rfile: io.BufferedIOBase) -> None:
-        self.rfile = rfile
-        self.left = 0  # bytes left in the current chunk
-        self.done = False
-
-    def read(self, size: int = -1) -> bytes:
-        parts: list[bytes] = []
-        wanted = size if size >= 0 else 1 << 62
-        while wanted > 0 and not self.done:
-            if self.left == 0:
-                self.left = self._chunk_size()
-                if self.left == 0:
-                    self._trailers()
-                    self.done = True
-                    break
-            data = self.rfile.read(min(self.left, wanted))
-            if not data:
-                raise ValueError("the chunked body ended early")
-            parts.append(data)
-            self.left -= len(data)
-            wanted -= len(data)
-            if self.left == 0 and self.rfile.read(2) != b"\r\n":
-                raise ValueError("a chunk is not followed by CRLF")
-        return b"".join(parts)
-
-    def _chunk_size(self) -> int:
-        line = self.rfile.readline(_CHUNK_LINE + 1)
-        if len(line) > _CHUNK_LINE or not line.endswith(b"\n"):
-            raise ValueError("a chunk-size line is too long or cut")
-        text = line.split(b";", 1)[0].strip()  # ";name=value" extensions are ignored
-        if not text or any(c not in b"0123456789abcdefABCDEF" for c in text):
-            raise ValueError("a chunk size is not hexadecimal")
-        return int(text, 16)
-
-    def _trailers(self) -> None:
-        for _ in range(_TRAILERS + 1):
-            line = self.rfile.readline(_TRAILER_LINE + 1)
-            if line in (b"\r\n", b"\n"):
-                return
-            if not line or len(line) > _TRAILER_LINE:
-                break
-        raise ValueError("the trailer section is malformed or too large")
-
-
-class QuietHandler(WSGIRequestHandler):
-    """Werkzeug's handler without its own log lines and without HTML.
-
-    The engine writes the access log (bounded, see ``AccessLog``), so Werkzeug writes
-    none: with stderr on a pipe nobody reads, its blocking writes used to hang the server.
-    """
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
-
-    def log_error(self, format: str, *args: Any) -> None:
-        log.debug("werkzeug: " + format, *args)
-
-    def make_environ(self) -> dict[str, Any]:
-        environ = super().make_environ()
-        if environ.get("HTTP_TRANSFER_ENCODING", "").strip().lower() == "chunked":
-            environ["wsgi.input"] = ChunkedReader(self.rfile)
-            environ["wsgi.input_terminated"] = True
-        return environ
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """http.server's own refusals (bad request line, 414, 431...) in the envelope."""
-        engine = engine_of(self.server.app)  # type: ignore[arg-type]
-        status = HTTPStatus(code) if code in HTTPStatus._value2member_map_ else HTTPStatus.BAD_REQUEST
-        text = {
-            414: "The request target is too long.",
-            431: "The request headers are too large or too many.",
-        }.get(code, f"The request is not valid HTTP/1.1 ({message or status.phrase}).")
-        response = protocol_error(engine, code, text)
-        data = payload(response)
-        self.close_connection = True
-        if not self.request_version.startswith("HTTP/1"):  # an unparsable request line
-            self.request_version = "HTTP/1.1"
-        try:
-            self.send_response(code, status.phrase)
-            for name, value in response.headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Type", response.content_type)
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("Connection", "close")
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(data)
-        except OSError:
-            pass
-
-
-#: The names other modules and earlier versions use.
-QuietRequestHandler = QuietHandler
-_QuietHandler = QuietHandler
 
 
 class MockServer:
@@ -187,8 +70,7 @@ class MockServer:
         self.config = (config or Config()).with_options(**changes)
         self.app = create_app(self.config)
         self.engine: Engine = engine_of(self.app)
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: HttpServer | None = None
         self.port = self.config.port
 
     # -- lifecycle -----------------------------------------------------------------
@@ -200,14 +82,11 @@ class MockServer:
         """
         if self._server is not None:
             raise ServerError("this MockServer is already running; stop() it first")
-        server = make_server(self.config.host, self.config.port, self.app, threaded=True, request_handler=QuietHandler)
-        self._server = server
+        config = self.config
+        server = HttpServer(self.app, self.engine, threads=config.threads, max_connections=config.max_connections)
         stopping_event(self.app).clear()
-        self.port = server.server_port
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.01}, name=f"auralytik-mock:{self.port}", daemon=True
-        )
-        self._thread.start()
+        self._server = server.start_in_thread(config.host, config.port)
+        self.port = server.port
         return self
 
     def stop(self) -> None:
@@ -216,16 +95,15 @@ class MockServer:
         Returns at once: calls waiting in an injected delay are dropped (their connection
         closes with no answer), never waited for.
         """
-        server, thread = self._server, self._thread
+        server = self._server
         if server is None:
             return
         stopping_event(self.app).set()
-        server.shutdown()
-        server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
-        self.engine.close()
-        self._server = self._thread = None
+        self._server = None
+        try:
+            server.stop_thread(timeout=5)
+        finally:
+            self.engine.close()
 
     @property
     def running(self) -> bool:

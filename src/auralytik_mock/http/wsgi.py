@@ -1,9 +1,11 @@
-"""The Flask adapter: ``create_app()`` turns the engine into a WSGI app.
+"""The Flask adapter: ``create_app()`` turns the engine into a WSGI app (for Flask's test
+client, and for mounting the mock in a WSGI server of yours).
 
-Owns: translating Flask's request into a ``MockRequest`` and a ``MockResponse`` into
-Flask's response; latency and dropped connections; making sure no HTML error page
-ever reaches a client. The only module that imports Flask.
-May import: everything below it, flask, werkzeug.
+Owns: the one WSGI request adapter (``EngineWSGI``: environ in, ``MockResponse`` out),
+translating a ``MockResponse`` into Flask's response; latency and dropped connections
+under WSGI; making sure no HTML error page ever reaches a client; the envelopes of
+refusals made before the engine (413, 414, 431...). The only module that imports Flask.
+May import: ``config``, ``core``, ``harness.admin``, ``http.protocol``, flask, werkzeug.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import json
 import logging
 import socket
 import threading
-from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -24,6 +25,7 @@ from ..core.errors import ApiError, PayloadTooLargeError
 from ..core.pipeline import ADMIN_PREFIX, Engine
 from ..core.types import MockRequest, MockResponse
 from ..harness import admin
+from .protocol import DRAIN_LIMIT, REASONS
 
 log = logging.getLogger("auralytik_mock")
 
@@ -95,6 +97,7 @@ PROTOCOL_CODES = {
     413: "PAYLOAD_TOO_LARGE",
     414: "URI_TOO_LONG",
     431: "REQUEST_HEADER_FIELDS_TOO_LARGE",
+    503: "SERVICE_UNAVAILABLE",
 }
 
 
@@ -111,11 +114,6 @@ def _wait(stopping: threading.Event, delay: float) -> bool:
     return stopping.wait(delay)
 
 
-#: An oversized body is read and dropped up to this many bytes, so the client is done
-#: sending and can read the 413 (closing early gives it a broken pipe instead).
-DRAIN_LIMIT = 64 * 1024 * 1024
-
-
 def _headers(environ: Any) -> dict[str, str]:
     """The request headers from the WSGI environ, names lower-cased (cheaper than werkzeug's view)."""
     headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")}
@@ -126,22 +124,23 @@ def _headers(environ: Any) -> dict[str, str]:
     return headers
 
 
-_REASONS = {status.value: status.phrase for status in HTTPStatus}
-
-
 def _status_line(status: int) -> str:
-    return f"{status} {_REASONS.get(status, 'Unknown')}"
+    return f"{status} {REASONS.get(status, 'Unknown')}"
+
+
+#: The endpoint of the Flask rule that sends every path no route of yours takes to the engine.
+CATCH_ALL = "dispatch"
 
 
 class EngineWSGI:
-    """The engine as WSGI, in front of Flask (``app.wsgi_app``): how ``MockServer``,
-    ``serve --server werkzeug`` and any WSGI server you mount the app in reach the engine
-    (the default asyncio server calls the engine directly and sends only the rest here).
+    """The engine as WSGI, in front of Flask (``app.wsgi_app``): how the Flask test client
+    and any WSGI server you mount the app in reach the engine (the mock's own server calls
+    the engine directly and sends only your own routes here).
 
     Paths of the spec and ``/__mock`` go straight to the engine; anything else goes on
-    to Flask's own dispatch (your own ``@app.route``s, else the engine's 404). Measured
-    in-process, Flask's request context, URL map and Response cost about as much as
-    the whole engine pipeline for a GET, so the routed paths skip them.
+    to Flask's own dispatch (your own ``@app.route``s, else ``CATCH_ALL``: the engine's
+    404). Measured in-process, Flask's request context, URL map and Response cost about
+    as much as the whole engine pipeline for a GET, so the routed paths skip them.
     """
 
     def __init__(self, engine: Engine, flask_wsgi: Any, stopping: threading.Event) -> None:
@@ -150,48 +149,12 @@ class EngineWSGI:
         self.stopping = stopping
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        raw_path = environ.get("PATH_INFO", "") or "/"
-        path = raw_path.encode("latin-1").decode("utf-8", "replace")
-        admin = is_admin_path(path)
-        if not admin and self.engine.world.router.route(path) is None:
+        path = _path(environ)
+        if not is_admin_path(path) and self.engine.world.router.route(path) is None:
             return self.flask_wsgi(environ, start_response)
-        try:
-            return self._answer(environ, start_response, path, admin)
-        except ConnectionError:
-            raise
-        except Exception:  # never Werkzeug's HTML 500 page
-            log.exception("unexpected error serving %s", path)
-            response = self.engine.render(ApiError("An unexpected error occurred in the mock."))
-            return self._write(response, environ, start_response)
-
-    def _answer(self, environ: dict[str, Any], start_response: Any, path: str, admin: bool) -> Any:
-        engine = self.engine
-        limit = admin_body_limit(engine) if admin else engine.config.max_body_bytes
-        try:
-            body, oversized = _read_wsgi_body(environ, limit)
-        except (OSError, ValueError):  # a malformed chunked body
-            response = protocol_error(engine, 400, "The chunked request body is malformed.")
-            return self._write(response, environ, start_response)
-        if oversized and admin:
-            return self._write(too_large(engine, limit), environ, start_response)
-        query = environ.get("QUERY_STRING", "")
-        mock_request = MockRequest(
-            method=environ["REQUEST_METHOD"].upper(),
-            path=path,
-            query=parse_qs(query, keep_blank_values=True, encoding="utf-8", errors="replace") if query else {},
-            headers=_headers(environ),
-            body=body,
-            oversized=oversized,
-        )
-        response = engine.handle(mock_request)
-        if response.delay > 0 and _wait(self.stopping, response.delay):
-            return _DroppedConnection()(environ, start_response)
+        response = self.handle(environ)
         if response.drop_connection:
             return _DroppedConnection()(environ, start_response)
-        return self._write(response, environ, start_response)
-
-    @staticmethod
-    def _write(response: MockResponse, environ: dict[str, Any], start_response: Any) -> Any:
         data = payload(response)
         headers = list(response.headers.items())
         if data:
@@ -199,6 +162,43 @@ class EngineWSGI:
         headers.append(("Content-Length", str(len(data))))
         start_response(_status_line(response.status), headers)
         return [] if environ.get("REQUEST_METHOD") == "HEAD" else [data]
+
+    def handle(self, environ: dict[str, Any]) -> MockResponse:
+        """The engine's answer to the request in ``environ``, its injected delay waited out
+        (a stop meanwhile turns it into a dropped connection). Never raises."""
+        engine = self.engine
+        path = _path(environ)
+        admin = is_admin_path(path)
+        try:
+            limit = admin_body_limit(engine) if admin else engine.config.max_body_bytes
+            try:
+                body, oversized = _read_wsgi_body(environ, limit)
+            except (OSError, ValueError):  # a malformed chunked body
+                return protocol_error(engine, 400, "The chunked request body is malformed.")
+            if oversized and admin:
+                return too_large(engine, limit)
+            query = environ.get("QUERY_STRING", "")
+            response = engine.handle(
+                MockRequest(
+                    method=environ["REQUEST_METHOD"].upper(),
+                    path=path,
+                    query=parse_qs(query, keep_blank_values=True, encoding="utf-8", errors="replace") if query else {},
+                    headers=_headers(environ),
+                    body=body,
+                    oversized=oversized,
+                )
+            )
+        except Exception:  # never Werkzeug's HTML 500 page
+            log.exception("unexpected error serving %s", path[:200])
+            return engine.render(ApiError("An unexpected error occurred in the mock."))
+        if response.delay > 0 and _wait(self.stopping, response.delay):
+            response.drop_connection = True
+        return response
+
+
+def _path(environ: dict[str, Any]) -> str:
+    raw_path = environ.get("PATH_INFO", "") or "/"
+    return str(raw_path.encode("latin-1").decode("utf-8", "replace"))
 
 
 def _read_wsgi_body(environ: dict[str, Any], limit: int) -> tuple[bytes, bool]:
@@ -254,32 +254,16 @@ def create_app(config: Config | None = None, **options: Any) -> Flask:
     stopping = threading.Event()
     app.extensions[STOPPING] = stopping
 
-    def dispatch(path: str = "") -> Response:
-        try:
-            body, oversized = _read_wsgi_body(request.environ, config.max_body_bytes)
-        except (OSError, ValueError):
-            return to_flask(protocol_error(engine, 400, "The chunked request body is malformed."))
-        if request.method in {"GET", "HEAD"}:
-            body = b""
-        environ = request.environ
-        mock_request = MockRequest(
-            method=request.method,
-            path=request.path,
-            query=request.args.to_dict(flat=False) if environ.get("QUERY_STRING") else {},
-            headers=_headers(environ),
-            body=body,
-            oversized=oversized,
-        )
-        response = engine.handle(mock_request)
-        if response.delay > 0 and _wait(stopping, response.delay):
-            return _DroppedConnection()
-        if response.drop_connection:
-            return _DroppedConnection()
-        return to_flask(response)
+    adapter = EngineWSGI(engine, app.wsgi_app, stopping)
 
-    app.wsgi_app = EngineWSGI(engine, app.wsgi_app, stopping)  # type: ignore[method-assign]
-    app.add_url_rule("/", "dispatch", dispatch, methods=_METHODS, provide_automatic_options=False)
-    app.add_url_rule("/<path:path>", "dispatch", dispatch, methods=_METHODS, provide_automatic_options=False)
+    def dispatch(path: str = "") -> Response:
+        # Reached for paths outside the spec that no route of yours takes: the engine's 404.
+        response = adapter.handle(request.environ)
+        return _DroppedConnection() if response.drop_connection else to_flask(response)
+
+    app.wsgi_app = adapter  # type: ignore[method-assign]
+    app.add_url_rule("/", CATCH_ALL, dispatch, methods=_METHODS, provide_automatic_options=False)
+    app.add_url_rule("/<path:path>", CATCH_ALL, dispatch, methods=_METHODS, provide_automatic_options=False)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
