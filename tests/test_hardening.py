@@ -97,6 +97,114 @@ def test_the_journal_and_the_state_read_back_whatever_was_sent(api: Api) -> None
     assert api.get("/__mock/state", key=None).status == 200
 
 
+FORGERY = b'1},{"id":"req_forged","method":"DELETE","path":"/v1/engagements/eng_456","status":204,"body":null'
+
+
+@pytest.mark.parametrize("path", ["/v1/engagements", "/v1/engagements/eng_456", "/health", "/v1/nowhere"])
+def test_a_body_sent_where_none_is_taken_cannot_forge_journal_entries(api: Api, path: str) -> None:
+    """Issue 17.9: a GET's body was marked as JSON and spliced raw into the journal."""
+    api.request("GET", path, data=FORGERY, headers={"Content-Type": "application/json"})
+    journal = api.get("/__mock/requests", key=None)
+    assert journal.json is not None, f"the journal is not JSON: {journal.text[:300]}"
+    assert journal.json["count"] == 1 and len(journal.json["requests"]) == 1
+    (entry,) = journal.json["requests"]
+    assert entry["method"] == "GET" and entry["path"] == path
+    # (an unrouted GET's body is not read by the Flask fallback: no body at all is fine too)
+    assert entry["body"] in (FORGERY.decode(), None), "the body reads back as the text that was sent"
+    if path != "/v1/nowhere":
+        assert entry["body"] == FORGERY.decode()
+
+
+def test_the_mock_server_journal_reads_a_forged_body_as_text() -> None:
+    with MockServer(config=make_config(port=0)) as mock:
+        request = urllib.request.Request(
+            f"{mock.url}/engagements", data=FORGERY, method="GET", headers={"Authorization": f"Bearer {KEY}"}
+        )
+        with urllib.request.urlopen(request, timeout=5) as r:
+            assert r.status == 200
+        (entry,) = mock.requests  # raised JSONDecodeError before
+        assert entry["method"] == "GET" and entry["body"] == FORGERY.decode()
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "PROPFIND")
+_PATHS = (
+    "/v1/engagements",
+    "/v1/engagements/eng_456",
+    "/v1/evaluations/eval_66502/transcript",
+    "/api/v1/engagements",
+    "/health",
+    "/v1/nowhere",
+)
+_TYPES = (None, "application/json", "application/merge-patch+json", "text/plain", "application/yaml")
+
+
+@pytest.fixture(scope="module")
+def journal_engine() -> Engine:
+    from auralytik_mock.harness import admin
+
+    engine = Engine(make_config(journal_size=50, validate_responses=False))
+    engine.admin = admin.handle
+    return engine
+
+
+def test_the_journal_is_valid_json_whatever_bytes_any_method_sends(journal_engine: Engine) -> None:
+    """Issue 17.9, as a property: arbitrary bytes as bodies, every method, paths with and
+    without a request body; the journal answer always parses and shows what was sent."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from auralytik_mock.core.errors import ApiError
+    from auralytik_mock.core.types import MockRequest
+    from auralytik_mock.core.validation import decode_json
+
+    engine = journal_engine
+    body_text = st.one_of(
+        st.binary(max_size=300),
+        st.text(max_size=60).map(lambda t: t.encode("utf-8", "surrogatepass")),
+        st.sampled_from([FORGERY, b'{"name":"n","type":"t"}', b"null", b"[]", b'"\\ud800"', b"1e400", b" {} "]),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+            max_leaves=10,
+        ).map(lambda v: json.dumps(v).encode()),
+    )
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @given(
+        method=st.sampled_from(_METHODS),
+        path=st.sampled_from(_PATHS),
+        content_type=st.sampled_from(_TYPES),
+        body=body_text,
+        key=st.sampled_from([KEY, None, "bogus"]),
+        query=st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=2),
+    )
+    def check(method: str, path: str, content_type: str | None, body: bytes, key: str | None, query) -> None:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        if content_type:
+            headers["Content-Type"] = content_type
+        engine.journal.clear()
+        engine.handle(MockRequest(method, path, {k: [v] for k, v in query.items()}, headers, body))
+        answer = engine.handle(MockRequest("GET", "/__mock/requests"))
+        assert answer.status == 200 and answer.raw is not None
+        shown = json.loads(answer.raw)  # never JSONDecodeError, never a forged entry
+        assert shown["count"] == 1 and len(shown["requests"]) == 1
+        (entry,) = shown["requests"]
+        assert (entry["method"], entry["path"]) == (method, path)
+        assert entry["query"] == {k: [v] for k, v in query.items()}
+        (snapshot,) = engine.journal.snapshot()  # what MockServer.requests returns
+        assert snapshot["body"] == entry["body"]
+        if not body:
+            assert entry["body"] is None
+            return
+        try:
+            expected = decode_json(body)  # what the mock accepts as JSON reads back as that JSON
+        except ApiError:
+            expected = body.decode("utf-8", "replace")  # anything else as the text that was sent
+        assert entry["body"] == expected
+
+    check()
+
+
 def test_a_record_that_cannot_be_served_is_never_stored() -> None:
     engine = Engine(make_config())
     principal = engine.store.lookup_key(KEY)
@@ -316,6 +424,20 @@ def test_fault_rules_journal_clock_and_reset_are_per_session(api: Api) -> None:
     assert api.post(f"/__mock/sessions/{a['id']}/reset", key=None).status == 200
     assert api.get(f"/__mock/clock?session={a['id']}", key=None).json["now"] == CLOCK
     assert api.get(f"/__mock/requests?session={a['id']}", key=None).json["count"] == 0
+
+
+def test_a_new_sessions_first_requests_go_to_its_own_journal(api: Api) -> None:
+    """Issue 17.12: until its state was first made, a session's calls were journaled as the default's."""
+    session = api.post("/__mock/sessions", key=None).json
+    key = session["keys"][KEY]
+    assert api.get("/v1/engagements", key=key).status == 200
+    assert api.post("/v1/engagements", key=key, json=NEW).status == 201
+    assert api.get("/v1/engagements", key=f"{key}-unknown").status == 401  # an unknown key: the default's
+    default = api.get("/__mock/requests", key=None).json
+    assert [e["status"] for e in default["requests"]] == [401], "no call of the session leaks into the default"
+    own = api.get(f"/__mock/requests?session={session['id']}", key=None).json
+    assert [(e["method"], e["status"]) for e in own["requests"]] == [("GET", 200), ("POST", 201)]
+    assert {e["session"] for e in own["requests"]} == {session["id"]}
 
 
 def test_reset_unpins_the_clock() -> None:

@@ -456,9 +456,12 @@ class Engine:
         if self.config.access_log:
             self.access_log.add(request.method, request.path, response.status, elapsed_ms, request_id)
         # The body is kept as bytes (cut at JOURNAL_BODY_BYTES), never as a parsed tree;
-        # whether it is a whole JSON document the mock accepted is decided here, once.
+        # whether it is a whole JSON document is decided here, once. Only bytes that
+        # ``decode_json`` read are marked as JSON: the journal splices them in verbatim, so a
+        # body nobody decoded (a GET's, an operation without a request body) must never be
+        # (it forged journal entries and broke the journal's JSON).
         raw = request.body
-        body_json = bool(raw) and seen.body_parsed
+        body_json = bool(raw) and seen.body_parsed and seen.body is not None
         if raw and not body_json and len(raw) <= JOURNAL_BODY_BYTES:
             try:
                 decode_json(raw)  # strict and depth-safe: never raises anything else
@@ -466,7 +469,11 @@ class Engine:
             except ApiError:
                 pass
         namespace = principal.namespace if principal else self._namespace_of(self.world, request)
-        state = self._sessions.get(namespace) or self._sessions[DEFAULT_NAMESPACE]
+        # A session's journal from its first request on (its state is made on first use).
+        try:
+            state = self.session(namespace)
+        except NotFoundError:  # deleted meanwhile: the call is the default dataset's to show
+            state = self._sessions[DEFAULT_NAMESPACE]
         authorization = request.header("Authorization")
         api_key = request.header("X-Api-Key")
         state.journal.add(
