@@ -23,7 +23,7 @@ from pathlib import Path
 from ..config import Config
 from ..harness.guard import Guard
 from ..harness.persist import Persister
-from ..harness.watch import Watcher
+from ..harness.watch import Watcher, files_digest
 from .auth import Authenticator, authorize, bearer_token
 from .cors import Cors
 from .errors import (
@@ -68,6 +68,8 @@ class World:
     resources: Resources
     store: Store
     auth: Authenticator
+    #: The fixture files' digest when they were loaded (``reload`` compares it, not the seed).
+    fixtures_digest: str = ""
 
 
 def build_world(config: Config) -> World:
@@ -87,6 +89,8 @@ def build_world(config: Config) -> World:
         extras=resources.extras(),
         now=config.clock,
     )
+    # Taken before the files are read: an edit made meanwhile shows as a change next time.
+    digest = files_digest(fixture_files(config.resolved_fixtures))
     seed = loader.load_paths(config.resolved_fixtures)
     store = Store(seed, max_sessions=config.max_sessions, rules=store_rules(resources))
     return World(
@@ -100,6 +104,7 @@ def build_world(config: Config) -> World:
         loader=loader,
         store=store,
         auth=Authenticator(spec, window=config.signature_window, reject_replays=config.reject_replays),
+        fixtures_digest=digest,
     )
 
 
@@ -516,8 +521,9 @@ class Engine:
         """Rebuild from spec and fixtures; on any error keep serving the last good version.
 
         Every session keeps its data, keys, journal, fault rules and clock; the new spec
-        applies to them. The default dataset keeps its data too unless the fixtures
-        changed (then it starts from the new fixtures).
+        applies to them. The default dataset keeps its data too unless the fixture files'
+        content changed (then it starts from the new fixtures): a spec-only edit, or a
+        touch, never resets data.
 
         :return: whether the new version is now served.
         """
@@ -527,7 +533,10 @@ class Engine:
             log.error("reload failed, still serving the last good version: %s", exc)
             return False
         old = self.world
-        fixtures_changed = world.store.seed != old.store.seed
+        # The fixture files' bytes decide, not the seeds: records that omit ``createdAt`` are
+        # stamped at loading, so two loads of the same files never give equal seeds (a
+        # spec-only edit used to wipe the data).
+        fixtures_changed = world.fixtures_digest != old.fixtures_digest
         kept = world.store.adopt(old.store, keep_default=not fixtures_changed)
         self.world = world
         log.info(
