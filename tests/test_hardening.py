@@ -315,6 +315,78 @@ def test_the_docs_page_opens_in_a_browser_with_a_token_link_that_sets_a_strict_c
     assert client.get("/__mock/state").status_code == 401
 
 
+INJECTION = "/__mock/docs?token=%0d%0aSet-Cookie:%20injected=1;%20Path=/"
+
+
+def _raw_get(base: str, target: str) -> tuple[int, list[tuple[str, str]], bytes]:
+    import http.client
+
+    host, port = base.removeprefix("http://").rsplit(":", 1)
+    connection = http.client.HTTPConnection(host, int(port), timeout=5)
+    try:
+        connection.request("GET", target)
+        response = connection.getresponse()
+        return response.status, response.getheaders(), response.read()
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("token", [None, TOKEN])
+def test_the_docs_token_link_refuses_what_is_not_a_token(token: str | None) -> None:
+    """Issue 17.6: ``?token=%0d%0aSet-Cookie:...`` was copied into ``Set-Cookie``."""
+    client = create_app(make_config(admin_token=token)).test_client()
+    for target in (INJECTION, "/__mock/docs?token=a%3Bb", "/__mock/docs?token=a%20b", "/__mock/docs?token="):
+        r = client.get(target)
+        assert r.status_code in {400, 401}, target
+        assert "Set-Cookie" not in r.headers, target
+        assert r.get_json()["error"]["code"] in {"VALIDATION_ERROR", "ADMIN_TOKEN_INVALID"}
+    if token is None:
+        refused = client.get(INJECTION).get_json()["error"]
+        assert refused["code"] == "VALIDATION_ERROR" and "admin token" in refused["message"]
+        # without an admin token a well-formed link sets no cookie at all: there is nothing to store
+        r = client.get("/__mock/docs?token=anything")
+        assert r.status_code == 303 and "Set-Cookie" not in r.headers
+    else:
+        r = client.get(f"/__mock/docs?token={TOKEN}")
+        assert r.status_code == 303 and r.headers["Set-Cookie"].startswith(f"auralytik_mock_admin={TOKEN};")
+
+
+@pytest.mark.parametrize("server", ["mockserver", "asyncio", "werkzeug"])
+def test_no_server_writes_a_header_from_the_docs_token(server: str) -> None:
+    def check(base: str) -> None:
+        status, headers, body = _raw_get(base, INJECTION)
+        assert status == 400, (status, headers, body)
+        assert not [v for n, v in headers if n.lower() == "set-cookie"], headers
+        assert json.loads(body)["error"]["code"] == "VALIDATION_ERROR"
+        assert _raw_get(base, "/__mock/health")[0] == 200, "the server keeps serving"
+
+    if server == "mockserver":
+        with MockServer(config=make_config(port=0)) as mock:
+            check(mock.root_url)
+    else:
+        with serving("--server", server, "--quiet") as (base, _):
+            check(base)
+
+
+@pytest.mark.parametrize("token", ["with space", "semi;colon", "line\r\nbreak", 'quo"te', "x" * 1025, "caf\u00e9"])
+def test_an_admin_token_a_header_or_cookie_cannot_carry_is_refused_at_start(token: str) -> None:
+    with pytest.raises(ValueError, match="admin token must be 1 to 1024 visible ASCII") as refused:
+        make_config(admin_token=token)
+    assert token not in str(refused.value), "the secret is not echoed"
+
+
+def test_serve_refuses_a_bad_admin_token_in_one_line() -> None:
+    import subprocess
+
+    command = [sys.executable, "-m", "auralytik_mock", "serve", "--port", "0", "--admin-token", "two words"]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        pytest.fail("serve started with a token it cannot carry in a cookie")
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "admin token must be" in done.stderr and "two words" not in done.stderr
+
+
 def test_mock_server_passes_the_admin_token_for_the_user() -> None:
     with MockServer(config=make_config(admin_token=TOKEN, port=0)) as mock:
         url = f"{mock.root_url}/__mock/state"

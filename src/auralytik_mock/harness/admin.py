@@ -4,8 +4,9 @@ Owns: reset, the request journal, state dump and load, fault rules, isolated
 sessions, the readiness probe, the clock, and serving the spec and its docs page.
 Never collides with API paths (the vendor has no ``/__mock``) and needs no API key.
 No Flask, no IO beyond reading the bundled docs assets.
-May import: ``pipeline`` (its ``Engine``'s public methods), ``faults``, ``validation``, ``store``,
-``errors``, ``types``, yaml. The pipeline never imports this module: ``app.py`` mounts it.
+May import: ``config``, ``guard``, ``pipeline`` (its ``Engine``'s public methods), ``faults``,
+``journal``, ``spec``, ``validation``, ``store``, ``errors``, ``types``, yaml. The pipeline never
+imports this module: ``http/wsgi.py`` mounts it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
+from ..config import ADMIN_TOKEN_PATTERN, ADMIN_TOKEN_RULE
 from ..core.errors import (
     FixtureError,
     InvalidRequestError,
@@ -346,12 +348,22 @@ def docs_page(engine: Engine, request: MockRequest, params: list[str]) -> MockRe
 
     ``?token=`` (checked by the guard before this runs) stores the admin token in a
     ``SameSite=Strict`` cookie and comes back here without it, so the page and its calls to
-    ``/__mock/openapi.json`` work in a browser when the mock has an admin token.
+    ``/__mock/openapi.json`` work in a browser when the mock has an admin token. A value that
+    is not a token (``ADMIN_TOKEN_RULE``) is a 400; without an admin token no cookie is set.
     """
-    token = request.query.get("token")
-    if token:
-        cookie = f"{ADMIN_TOKEN_COOKIE}={token[0]}; Path=/__mock; HttpOnly; SameSite=Strict"
-        return MockResponse(303, None, {"Location": "/__mock/docs", "Set-Cookie": cookie, "Cache-Control": "no-store"})
+    tokens = request.query.get("token")
+    if tokens is not None:
+        # Only what --admin-token may hold goes into the cookie: a value with CR/LF, ";" or
+        # spaces wrote a foreign cookie (or header) for this host.
+        if len(tokens) != 1 or not ADMIN_TOKEN_PATTERN.fullmatch(tokens[0]):
+            raise InvalidRequestError(
+                f"?token= takes the admin token once: {ADMIN_TOKEN_RULE}.",
+                details=[Violation("query.token", "is not an admin token")],
+            )
+        headers = {"Location": "/__mock/docs", "Cache-Control": "no-store"}
+        if engine.config.admin_token is not None:  # the guard checked it is this mock's token
+            headers["Set-Cookie"] = f"{ADMIN_TOKEN_COOKIE}={tokens[0]}; Path=/__mock; HttpOnly; SameSite=Strict"
+        return MockResponse(303, None, headers)
     if _swagger_dist() is None:
         raise NotFoundError("The docs page needs the flask-swagger-ui package: pip install flask-swagger-ui.")
     keys = [k for c in engine.store.seed for k in c.api_keys]
