@@ -238,6 +238,121 @@ def test_the_journal_keeps_bodies_as_bounded_text() -> None:
     assert shown[1]["bodyTruncated"] is False and shown[1]["body"] == NEW
 
 
+def test_each_admin_route_has_a_body_limit_suited_to_it() -> None:
+    from auralytik_mock.harness.admin import SMALL_BODY_BYTES, body_limit
+
+    big = 128 * 1024 * 1024
+    assert body_limit(big, "PUT", "/__mock/state") == big, "state loads can be large"
+    for method, path in [
+        ("POST", "/__mock/faults"),
+        ("PUT", "/__mock/clock"),
+        ("POST", "/__mock/sessions"),
+        ("POST", "/__mock/reset"),
+        ("GET", "/__mock/state"),
+        ("POST", "/__mock/nowhere"),
+    ]:
+        assert body_limit(big, method, path) == SMALL_BODY_BYTES == 64 * 1024, (method, path)
+    assert body_limit(1000, "POST", "/__mock/faults") == 1000, "never above the configured limit"
+
+
+def _peak_bytes(call) -> tuple[object, int]:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        result = call()
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_huge_fault_rule_body_is_refused_with_413_before_it_is_parsed() -> None:
+    """Issue 17.7: a 64 MiB ``[{},...]`` to /__mock/faults took 4.6 GB and 45 s."""
+    from auralytik_mock.core.types import MockRequest
+    from auralytik_mock.harness import admin
+
+    engine = Engine(make_config())
+    engine.admin = admin.handle
+    bomb = b"[" + b"{}," * (3 * 1024 * 1024) + b"{}]"  # 9 MiB: 250 MB once parsed
+    request = MockRequest("POST", "/__mock/faults", headers={"content-type": "application/json"}, body=bomb)
+    response, peak = _peak_bytes(lambda: engine.handle(request))
+    assert response.status == 413 and response.body["error"]["code"] == "PAYLOAD_TOO_LARGE"
+    assert "65536 bytes at most" in response.body["error"]["message"]
+    assert peak < 1024 * 1024, f"{peak} bytes allocated to refuse it: it was parsed"
+    assert engine.faults.as_json() == []
+
+
+def test_a_state_body_denser_than_any_state_is_refused_before_it_is_parsed() -> None:
+    from auralytik_mock.core.types import MockRequest
+    from auralytik_mock.harness import admin
+
+    engine = Engine(make_config())
+    engine.admin = admin.handle
+    before = engine.store.dump()
+    bomb = b'{"clients":[' + b"{}," * (3 * 1024 * 1024) + b"{}]}"
+    request = MockRequest("PUT", "/__mock/state", headers={"content-type": "application/json"}, body=bomb)
+    response, peak = _peak_bytes(lambda: engine.handle(request))
+    assert response.status == 413 and "objects and arrays" in response.body["error"]["message"]
+    assert peak < 1024 * 1024
+    assert engine.store.dump() == before, "state unchanged"
+    # a real state, as large, loads (the bundled state dumped is one object or array per ~135 bytes)
+    real = json.dumps(before).encode()
+    assert len(real) > 1024 * 1024
+    loaded = engine.handle(MockRequest("PUT", "/__mock/state", headers={"content-type": "application/json"}, body=real))
+    assert loaded.status == 200, loaded.body
+
+
+def test_a_yaml_state_with_aliases_is_refused_without_expanding_them() -> None:
+    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"a{n}: &a{n} [" + ",".join([f"*a{n - 1}"] * 10) + "]" for n in range(1, 6)]
+    laughs = "\n".join([*lines, "clients: *a5"]).encode()  # 400 bytes standing for a million strings
+    client = create_app(make_config()).test_client()
+    r = client.put("/__mock/state", data=laughs, headers={"Content-Type": "application/yaml"})
+    assert r.status_code == 400 and "alias" in r.get_json()["error"]["message"], r.get_json()
+    big = b"# a comment\n" * (800 * 1024)  # over 8 MiB of YAML
+    r = client.put("/__mock/state", data=big, headers={"Content-Type": "application/yaml"})
+    assert r.status_code == 413 and "send the same document as JSON" in r.get_json()["error"]["message"]
+    # plain YAML still loads
+    state = client.get("/__mock/state").get_json()
+    state["clients"] = state["clients"][1:]
+    r = client.put("/__mock/state", data=yaml.safe_dump(state), headers={"Content-Type": "application/yaml"})
+    assert r.status_code == 200, r.get_json()
+
+
+@pytest.mark.parametrize("server", ["mockserver", "asyncio", "werkzeug"])
+def test_every_server_refuses_a_large_admin_body_with_413_and_keeps_serving(server: str) -> None:
+    import http.client
+    import socket
+
+    def check(base: str) -> None:
+        host, port = base.removeprefix("http://").rsplit(":", 1)
+        body = b"[" + b"{}," * (400 * 1024) + b"{}]"  # 1.2 MB: far over a fault rule's 64 KiB
+        connection = http.client.HTTPConnection(host, int(port), timeout=10)
+        try:
+            connection.request("POST", "/__mock/faults", body=body, headers={"Content-Type": "application/json"})
+            response = connection.getresponse()
+            answer = json.loads(response.read())
+        finally:
+            connection.close()
+        assert response.status == 413 and answer["error"]["code"] == "PAYLOAD_TOO_LARGE", answer
+        faults = json.loads(urllib.request.urlopen(base + "/__mock/faults", timeout=5).read())
+        assert faults["faults"] == []
+        if server == "asyncio":  # refused from the head alone: the body is never waited for
+            with socket.create_connection((host, int(port)), timeout=10) as raw:
+                raw.sendall(
+                    b"POST /__mock/faults HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: 1000000\r\nExpect: 100-continue\r\n\r\n"
+                )
+                assert raw.recv(4096).startswith(b"HTTP/1.1 413 ")
+
+    if server == "mockserver":
+        with MockServer(config=make_config(port=0)) as mock:
+            check(mock.root_url)
+    else:
+        with serving("--server", server, "--quiet") as (base, _):
+            check(base)
+
+
 def test_fault_rules_are_capped_with_a_clear_4xx() -> None:
     client = create_app(make_config(max_fault_rules=3)).test_client()
     rule = {"path": "/v1/engagements", "status": 500}

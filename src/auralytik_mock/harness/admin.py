@@ -27,6 +27,7 @@ from ..core.errors import (
     InvalidRequestError,
     MethodNotAllowedError,
     NotFoundError,
+    PayloadTooLargeError,
     UnsupportedMediaTypeError,
     Violation,
 )
@@ -45,6 +46,37 @@ AdminHandler = Callable[["Engine", MockRequest, list[str]], MockResponse]
 
 _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+#: The body limit of every admin route but the state load: a fault rule, a clock or a
+#: session takes a few hundred bytes. A 64 MiB ``[{},...]`` to ``/__mock/faults`` once
+#: took 4.6 GB and 45 s to parse before it was refused.
+SMALL_BODY_BYTES = 64 * 1024
+#: The routes whose bodies may be large (``Config.max_admin_body_bytes``): state loads.
+LARGE_BODIES: dict[tuple[str, ...], frozenset[str]] = {("state",): frozenset({"PUT"})}
+#: A YAML state body may be this large at most (PyYAML holds about 27 bytes per byte it
+#: reads, and reads about 1 MB/s): send JSON for larger states.
+MAX_YAML_STATE_BYTES = 8 * 1024 * 1024
+#: A JSON state body over ``_DENSE_FROM`` bytes may hold at most one object or array per
+#: this many bytes: parsed, an empty ``{}`` costs about 75 bytes (25 times its text), while
+#: real states hold one per 135 bytes or so (the bundled fixtures' dump).
+STATE_BYTES_PER_CONTAINER = 16
+_DENSE_FROM = 1024 * 1024
+
+
+def _parts(path: str) -> tuple[str, ...]:
+    return tuple(p for p in path[len("/__mock") :].split("/") if p)
+
+
+def body_limit(max_admin_body_bytes: int, method: str, path: str) -> int:
+    """The largest body ``method path`` (an admin route) takes: ``max_admin_body_bytes`` for a
+    state load, ``SMALL_BODY_BYTES`` (or less) for every other route.
+
+    The HTTP servers ask this when a request's head arrives, so a larger body is refused
+    (413) before it is read; ``handle`` checks it again for any other adapter.
+    """
+    if method.upper() in LARGE_BODIES.get(_parts(path), frozenset()):
+        return max_admin_body_bytes
+    return min(SMALL_BODY_BYTES, max_admin_body_bytes)
+
 
 def _ok(body: Json = None, status: int = 200) -> MockResponse:
     return MockResponse(status, {"status": "ok"} if body is None else body)
@@ -60,13 +92,56 @@ def _json_body(request: MockRequest, *, allow_yaml: bool = False) -> Json:
     if not request.body:
         return None
     if allow_yaml and content_type in {"application/yaml", "application/x-yaml", "text/yaml"}:
+        if len(request.body) > MAX_YAML_STATE_BYTES:
+            raise PayloadTooLargeError(
+                f"A YAML body may be {MAX_YAML_STATE_BYTES} bytes at most (YAML is slow and large to parse); "
+                "send the same document as JSON (Content-Type: application/json)."
+            )
         try:
-            return yaml.load(request.body.decode("utf-8"), Loader=_YamlLoader)  # noqa: S506 - a safe loader
+            return _yaml_without_aliases(request.body.decode("utf-8"))
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             raise InvalidRequestError(f"The body is not valid YAML: {exc}") from None
     if content_type not in {"application/json", ""} and not content_type.endswith("+json"):
         raise UnsupportedMediaTypeError(f"Send JSON{' or YAML' if allow_yaml else ''}; got {content_type!r}.")
-    return decode_json(request.body)
+    body = request.body
+    if len(body) > _DENSE_FROM and body.count(b"{") + body.count(b"[") > len(body) // STATE_BYTES_PER_CONTAINER:
+        raise PayloadTooLargeError(
+            f"The body holds more objects and arrays than a state of its size would (over one per "
+            f"{STATE_BYTES_PER_CONTAINER} bytes); it is not parsed."
+        )
+    return decode_json(body)
+
+
+def _yaml_without_aliases(text: str) -> Json:
+    """``text`` parsed as YAML, refusing aliases (``*name``).
+
+    A few hundred bytes of nested aliases ("billion laughs") stand for 10 million values:
+    walking them to check the state took 33 s. The node graph is composed first and each
+    node visited once, so the check costs the size of the text.
+    """
+    loader = _YamlLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        seen: set[int] = set()
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            if id(current) in seen:
+                raise InvalidRequestError(
+                    "The YAML body uses an alias (*name); write the values out, or send JSON.",
+                    details=[Violation("body", "holds a YAML alias")],
+                )
+            seen.add(id(current))
+            if isinstance(current, yaml.SequenceNode):
+                stack.extend(current.value)
+            elif isinstance(current, yaml.MappingNode):
+                for key, value in current.value:
+                    stack.extend((key, value))
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def _object_body(request: MockRequest) -> dict[str, Json]:
@@ -430,7 +505,7 @@ def handle(engine: Engine, request: MockRequest) -> MockResponse:
     :raises NotFoundError: no such admin path.
     :raises MethodNotAllowedError: with the methods the path takes.
     """
-    parts = tuple(p for p in request.path[len("/__mock") :].split("/") if p)
+    parts = _parts(request.path)
     for template, methods in ROUTES:
         if len(template) != len(parts) or any(t not in {"*", p} for t, p in zip(template, parts, strict=True)):
             continue
@@ -440,5 +515,11 @@ def handle(engine: Engine, request: MockRequest) -> MockResponse:
         if handler is None:
             allowed = sorted(set(methods) | ({"HEAD"} if "GET" in methods else set()))
             raise MethodNotAllowedError(f"{request.method} is not allowed on {request.path}.", allowed=allowed)
+        limit = body_limit(engine.config.max_admin_body_bytes, method, request.path)
+        if request.oversized or len(request.body) > limit:
+            raise PayloadTooLargeError(
+                f"{method} {request.path} takes a body of {limit} bytes at most"
+                + ("." if limit < engine.config.max_admin_body_bytes else " (AURALYTIK_MOCK_MAX_ADMIN_BODY_BYTES).")
+            )
         return handler(engine, request, params)
     raise NotFoundError(f"No admin endpoint {request.path}; see the README's admin API table.")

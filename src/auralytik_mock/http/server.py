@@ -266,7 +266,8 @@ class HttpServer:
         path = request.path
         admin = request.admin
         if request.oversized and admin:
-            connection.finish(slot, render(too_large(engine, admin_body_limit(engine)), request.head, True), True)
+            limit = admin_body_limit(engine, request.method, path)
+            connection.finish(slot, render(too_large(engine, limit), request.head, True), True)
             return
         if admin or engine.world.router.route(path) is not None:
             mock_request = MockRequest(
@@ -572,7 +573,8 @@ class _Connection(asyncio.Protocol):
         request.query = (url.query or b"").decode("latin-1")
         request.headers = headers
         self._request = request
-        self._limit = admin_body_limit(self.server.engine) if request.admin else self._api_limit()
+        engine = self.server.engine
+        self._limit = admin_body_limit(engine, request.method, request.path) if request.admin else self._api_limit()
         length_text = headers.get("content-length")
         length = int(length_text) if length_text and length_text.isdigit() else 0
         if length > self._limit:
