@@ -573,7 +573,45 @@ def test_a_rebinding_host_is_refused_on_loopback(path: str) -> None:
     allowed = create_app(make_config(allowed_hosts=("mock.internal",))).test_client()
     assert allowed.get(path, headers={**auth, "Host": "mock.internal:4010"}).status_code == 200
     public = create_app(make_config(host="0.0.0.0")).test_client()
-    assert public.get(path, headers={**auth, "Host": "mock.example.com"}).status_code == 200
+    # on a public address the API answers any name; /__mock only its own (issue 17.8, below)
+    expected = 403 if path.startswith("/__mock") else 200
+    assert public.get(path, headers={**auth, "Host": "mock.example.com"}).status_code == expected
+
+
+@pytest.mark.parametrize("token", [None, TOKEN])
+def test_a_rebinding_host_cannot_reach_the_admin_api_on_a_public_address(token: str | None) -> None:
+    """Issue 17.8: on 0.0.0.0 without a token (the container's default), a page under a
+    rebound name read /__mock/state, every key and secret in it."""
+    import socket
+
+    client = create_app(make_config(host="0.0.0.0", admin_token=token)).test_client()
+    admin = {"X-Mock-Admin-Token": token} if token else {}
+    for method, path in [("GET", "/__mock/state"), ("GET", "/__mock/requests"), ("POST", "/__mock/reset")]:
+        r = client.open(path, method=method, headers={**admin, "Host": "rebound.attacker.example:4010"})
+        assert r.status_code == 403, (path, r.get_json())
+        error = r.get_json()["error"]
+        assert error["code"] == "HOST_NOT_ALLOWED" and "--allowed-host rebound.attacker.example" in error["message"]
+    machine = socket.gethostname()
+    for host in ["localhost:4010", "127.0.0.1:4010", "10.1.2.3:4010", "[2001:db8::1]:4010", "[::1]", machine]:
+        assert client.get("/__mock/state", headers={**admin, "Host": host}).status_code == 200, host
+    # the API and the readiness probe answer any name on a public address, as before
+    api = {"Authorization": f"Bearer {KEY}", "Host": "rebound.attacker.example"}
+    assert client.get("/v1/engagements", headers=api).status_code == 200
+    assert client.get("/__mock/health", headers={"Host": "mock-service:4010"}).status_code == 200
+    named = create_app(make_config(host="0.0.0.0", allowed_hosts=("mock-service",))).test_client()
+    assert named.get("/__mock/state", headers={"Host": "mock-service:4010"}).status_code == 200
+    assert named.get("/__mock/state", headers={"Host": "other-service:4010"}).status_code == 403
+    anything = create_app(make_config(host="0.0.0.0", allowed_hosts=("*",))).test_client()
+    assert anything.get("/__mock/state", headers={"Host": "other-service:4010"}).status_code == 200
+
+
+def test_the_banner_says_which_host_names_the_admin_api_answers() -> None:
+    public = banner(Engine(make_config(host="0.0.0.0", allowed_hosts=("mock-service",))), "http://x")
+    (line,) = [line for line in public.splitlines() if "DNS-rebinding" in line]
+    assert "/__mock answers Host localhost, IP addresses" in line and "mock-service" in line
+    assert "--allowed-host" in line
+    (line,) = [line for line in banner(Engine(make_config()), "http://x").splitlines() if "DNS-rebinding" in line]
+    assert "every path answers Host localhost and loopback addresses only" in line
 
 
 def test_banner_warns_when_listening_publicly_without_a_token() -> None:

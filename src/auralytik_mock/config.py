@@ -126,7 +126,9 @@ class Config:
         it in the ``X-Mock-Admin-Token`` header (``ADMIN_TOKEN_RULE`` says which
         characters it may hold; anything else is a ``ValueError``).
     :param allowed_hosts: ``Host`` names (or addresses) accepted besides loopback ones
-        when listening on a loopback address (DNS-rebinding guard).
+        (DNS-rebinding guard): on every path when listening on a loopback address, on
+        ``/__mock`` whatever the address (where IP addresses and this machine's name pass
+        too); ``*`` accepts any.
     :param persist: keep the state in this JSON file: loaded at start, saved within a
         second of every change and at shutdown.
     :param max_fault_rules: how many fault rules one session may hold at once.
