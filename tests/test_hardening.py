@@ -822,6 +822,100 @@ def test_persist_survives_a_restart_and_kill_9(tmp_path: Path, server: str) -> N
     assert "at shutdown" in _names(json.loads(path.read_text())), "SIGTERM saves the last changes"
 
 
+def test_a_second_server_on_the_same_state_file_refuses_to_start_naming_the_first(tmp_path: Path) -> None:
+    """Issue 17.11: two servers on one file overwrote each other's state, unseen."""
+    path = tmp_path / "state.json"
+    first = Engine(make_config(persist=path))
+    with pytest.raises(FixtureError) as refused:
+        Engine(make_config(persist=path))
+    message = str(refused.value)
+    assert f"another auralytik-mock (pid {os.getpid()})" in message and str(path) in message
+    assert "\n" not in message
+    # a second link to the same file is the same file
+    link = tmp_path / "elsewhere.json"
+    link.symlink_to(path)
+    with pytest.raises(FixtureError, match="another auralytik-mock"):
+        Engine(make_config(persist=link))
+    first.close()
+    second = Engine(make_config(persist=path))  # free once the first stops
+    second.close()
+
+
+def test_serve_refuses_a_state_file_another_serve_holds(tmp_path: Path) -> None:
+    import subprocess
+
+    path = tmp_path / "state.json"
+    with serving("--persist", str(path), "--quiet") as (base, process):
+        command = [sys.executable, "-m", "auralytik_mock", "serve", "--port", "0", "--persist", str(path)]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        except subprocess.TimeoutExpired:
+            pytest.fail("a second server started on the same state file")
+        assert done.returncode == 1
+        assert f"another auralytik-mock (pid {process.pid}) keeps its state in this file" in done.stderr
+        assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+        assert urllib.request.urlopen(base + "/__mock/health", timeout=5).status == 200, "the first one serves on"
+
+
+def test_a_symlinked_state_file_keeps_its_link(tmp_path: Path) -> None:
+    real = tmp_path / "volume" / "state.json"
+    real.parent.mkdir()
+    link = tmp_path / "state.json"
+    link.symlink_to(real)
+    client = create_app(make_config(persist=link)).test_client()
+    auth = {"Authorization": f"Bearer {KEY}"}
+    assert client.post("/v1/engagements", json={**NEW, "name": "kept"}, headers=auth).status_code == 201
+    _wait_for_file(real, lambda d: "kept" in _names(d))
+    engine_of(client.application).close()
+    assert link.is_symlink() and link.resolve() == real.resolve(), "the link was replaced by a file"
+    assert "kept" in _names(json.loads(link.read_text()))
+    again = create_app(make_config(persist=link)).test_client()
+    assert "kept" in [e["name"] for e in again.get("/v1/engagements", headers=auth).get_json()["data"]]
+    engine_of(again.application).close()
+    assert link.is_symlink()
+
+
+def _state_with(default: object) -> str:
+    return json.dumps({"format": "auralytik-mock-state/1", "default": default})
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"format": "auralytik-mock-state/1", "default": ' + "[" * 200_000 + "]" * 200_000 + "}", "too deep"),
+        ('{"format": "auralytik-mock-state/1", "default": ' + "[" * 150 + "]" * 150 + "}", "nests more than"),
+        (_state_with({"clients": [{"id": "c", "name": "\udc80", "apiKeys": []}]}), "lone UTF-16 surrogate"),
+        (_state_with({"clients": [{"id": "c", "name": "C", "apiKeys": [], "n": 2**70}]}), "outside 64 bits"),
+        (_state_with({"clients": [{"id": "c", "name": "C\nforged line", "apiKeys": [], "\x1b[2J": 1e400}]}), "64-bit"),
+    ],
+    ids=["200k deep", "150 deep", "lone surrogate", "65-bit integer", "infinite float"],
+)
+def test_a_deep_or_unencodable_state_file_is_one_line_like_other_bad_files(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    path = tmp_path / "state.json"
+    path.write_text(content)
+    with pytest.raises(FixtureError) as refused:
+        Engine(make_config(persist=path))
+    text = str(refused.value)
+    assert text.startswith(f"{path}: cannot read the state file (") and message in text, text
+    assert "\n" not in text and "\x1b" not in text
+    Engine(make_config(persist=tmp_path / "other.json")).close()  # and the lock was let go:
+    path.write_text(_state_with({"clients": []}))
+    Engine(make_config(persist=path)).close()
+
+
+def test_serve_names_a_deep_state_file_in_one_line(tmp_path: Path) -> None:
+    import subprocess
+
+    path = tmp_path / "state.json"
+    path.write_text('{"format": "auralytik-mock-state/1", "default": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    command = [sys.executable, "-m", "auralytik_mock", "serve", "--port", "0", "--persist", str(path)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert done.stderr == f"auralytik-mock: {path}: cannot read the state file (it nests too deep to parse)\n"
+
+
 def test_persist_is_off_by_default(tmp_path: Path) -> None:
     assert make_config().persist is None
     client = create_app(make_config()).test_client()
