@@ -98,7 +98,7 @@ def _json_body(request: MockRequest, *, allow_yaml: bool = False) -> Json:
                 "send the same document as JSON (Content-Type: application/json)."
             )
         try:
-            return _yaml_without_aliases(request.body.decode("utf-8"))
+            return _yaml_bounded(request.body.decode("utf-8"))
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             raise InvalidRequestError(f"The body is not valid YAML: {exc}") from None
     if content_type not in {"application/json", ""} and not content_type.endswith("+json"):
@@ -112,36 +112,65 @@ def _json_body(request: MockRequest, *, allow_yaml: bool = False) -> Json:
     return decode_json(body)
 
 
-def _yaml_without_aliases(text: str) -> Json:
-    """``text`` parsed as YAML, refusing aliases (``*name``).
+def _yaml_bounded(text: str) -> Json:
+    """``text`` parsed as YAML, refusing aliases (``*name``) that stand for more than the text could.
 
     A few hundred bytes of nested aliases ("billion laughs") stand for 10 million values:
-    walking them to check the state took 33 s. The node graph is composed first and each
-    node visited once, so the check costs the size of the text.
+    walking them to check the state took 33 s. The node graph is composed first and its
+    size with every alias expanded is counted, each node once; more than
+    ``max(len(text), 100_000)`` nodes (a YAML text without aliases holds fewer than one node
+    per byte) or a recursive alias is refused before anything is built. Aliases within
+    that (``yaml.safe_dump`` writes one for every shared object) load as usual.
     """
     loader = _YamlLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
             return None
-        seen: set[int] = set()
-        stack = [node]
-        while stack:
-            current = stack.pop()
-            if id(current) in seen:
-                raise InvalidRequestError(
-                    "The YAML body uses an alias (*name); write the values out, or send JSON.",
-                    details=[Violation("body", "holds a YAML alias")],
-                )
-            seen.add(id(current))
-            if isinstance(current, yaml.SequenceNode):
-                stack.extend(current.value)
-            elif isinstance(current, yaml.MappingNode):
-                for key, value in current.value:
-                    stack.extend((key, value))
+        limit = max(len(text), 100_000)
+        # No "&", no anchor, so no alias: the walk is for texts that may hold some.
+        if "&" in text and _expanded_nodes(node, limit) > limit:
+            raise InvalidRequestError(
+                f"The YAML body's aliases (*name) stand for more than {limit} values; write them out, or send JSON.",
+                details=[Violation("body", "holds aliases that expand too far, or refer to themselves")],
+            )
         return loader.construct_document(node)
     finally:
         loader.dispose()
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def _expanded_nodes(root: yaml.Node, limit: int) -> int:
+    """How many nodes ``root`` stands for with its aliases expanded (``limit + 1`` for a
+    cycle, or as soon as it is passed); each node is visited once."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            size = 1 + sum(sizes[id(child)] for child in _children(node))
+            if size > limit:
+                return limit + 1
+            sizes[key] = size
+            open_nodes.discard(key)
+            continue
+        if key in sizes:
+            continue
+        if key in open_nodes:  # reached again from inside itself: an alias to its own anchor
+            return limit + 1
+        open_nodes.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in _children(node) if id(child) not in sizes)
+    return sizes[id(root)]
 
 
 def _object_body(request: MockRequest) -> dict[str, Json]:
