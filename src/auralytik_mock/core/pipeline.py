@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ..config import Config
@@ -28,7 +29,9 @@ from .auth import Authenticator, authorize, bearer_token
 from .cors import Cors
 from .errors import (
     ApiError,
+    ConflictError,
     ContractViolationError,
+    InvalidRequestError,
     MethodNotAllowedError,
     NotFoundError,
     Violation,
@@ -43,11 +46,13 @@ from .routing import Match, Router
 from .spec import Operation, Spec
 from .store import DEFAULT_NAMESPACE, Store, timestamp
 from .types import Json, MockRequest, MockResponse, Principal
-from .validation import RequestValidator, ResponseChecker, SchemaSet, decode_json
+from .validation import RequestValidator, ResponseChecker, SchemaSet, decode_json, is_rfc3339
 
 log = logging.getLogger("auralytik_mock")
 
 ADMIN_PREFIX = "/__mock"
+#: The furthest one ``advance_clock`` call moves a pinned clock (ten years).
+MAX_ADVANCE_SECONDS = 10 * 366 * 24 * 3600
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 #: Answers a request under ``ADMIN_PREFIX`` (``admin.handle``, mounted by ``app.py``).
@@ -160,6 +165,7 @@ class Engine:
         self.guard = Guard(self.config)
         self.access_log = AccessLog()
         self._sessions: dict[str, SessionState] = {DEFAULT_NAMESPACE: SessionState(self.config)}
+        self._clock_lock = threading.Lock()  # two advances at once both count
         self.admin: AdminHandler | None = None
         self.persister: Persister | None = None
         if self.config.persist is not None:
@@ -222,6 +228,47 @@ class Engine:
         """Now, as the handlers of ``namespace`` see it: its pinned clock or the real UTC time, to the second."""
         state = self._sessions.get(namespace)
         return (state.clock if state is not None else self.config.clock) or _now_text()
+
+    def set_clock(self, now: str | None, namespace: str = DEFAULT_NAMESPACE) -> None:
+        """Pin ``namespace``'s clock at ``now`` (RFC 3339 in UTC, ending in ``Z``), or free it (``None``).
+
+        :raises InvalidRequestError: ``now`` is not such a time.
+        :raises NotFoundError: no such session.
+        """
+        if now is not None and not (isinstance(now, str) and now.endswith("Z") and is_rfc3339(now)):
+            raise InvalidRequestError(
+                "The clock takes an RFC 3339 UTC time such as 2024-01-01T00:00:00Z, or null.",
+                details=[Violation("body.now", "must be an RFC 3339 time in UTC (ending in Z), or null")],
+            )
+        self.session(namespace).clock = now
+
+    def advance_clock(self, seconds: int, namespace: str = DEFAULT_NAMESPACE) -> str:
+        """Move ``namespace``'s pinned clock ``seconds`` forward; returns the new now.
+
+        The one place the harness moves time (``PUT /__mock/clock {"advanceSeconds": N}``,
+        ``MockServer.advance``): work that waits on the mock's time hooks in here.
+
+        :raises InvalidRequestError: ``seconds`` is not a whole number from 0 to
+            ``MAX_ADVANCE_SECONDS``.
+        :raises ConflictError: the clock is not pinned (409 ``CLOCK_NOT_PINNED``).
+        :raises NotFoundError: no such session.
+        """
+        if not isinstance(seconds, int) or isinstance(seconds, bool) or not 0 <= seconds <= MAX_ADVANCE_SECONDS:
+            raise InvalidRequestError(
+                f"The clock moves forward by a whole number of seconds, 0 to {MAX_ADVANCE_SECONDS}.",
+                details=[Violation("body.advanceSeconds", f"must be an integer from 0 to {MAX_ADVANCE_SECONDS}")],
+            )
+        state = self.session(namespace)
+        with self._clock_lock:
+            if state.clock is None:
+                raise ConflictError(
+                    'The clock runs in real time; pin it first (PUT /__mock/clock {"now": "2024-01-01T00:00:00Z"}'
+                    ", MockServer.set_clock), then move it forward.",
+                    code="CLOCK_NOT_PINNED",
+                )
+            moved = datetime.fromisoformat(state.clock.upper().replace("Z", "+00:00")) + timedelta(seconds=seconds)
+            state.clock = moved.astimezone(UTC).isoformat().replace("+00:00", "Z")
+            return state.clock
 
     def reset(self, namespace: str = DEFAULT_NAMESPACE) -> None:
         """Back to the fixtures for ``namespace`` only: data, journal, fault rules and clock.

@@ -36,7 +36,7 @@ from ..core.journal import render_entries
 from ..core.spec import HMAC
 from ..core.store import DEFAULT_NAMESPACE
 from ..core.types import Json, MockRequest, MockResponse
-from ..core.validation import decode_json, is_rfc3339, storable_problem
+from ..core.validation import decode_json, storable_problem
 from .guard import ADMIN_TOKEN_COOKIE
 
 if TYPE_CHECKING:
@@ -269,7 +269,16 @@ def faults_add(engine: Engine, request: MockRequest, params: list[str]) -> MockR
     """Add a rule for one session (``?session=ID``; default: the default dataset):
     ``{"method", "path", "status"|"delayMs"|"drop", "times"}``."""
     rules = engine.session(_namespace(request)).faults
-    body = _object_body(request)
+    rule = rules.add(fault_rule(engine, _object_body(request)))
+    return _ok(rule.as_json(), 201)
+
+
+def fault_rule(engine: Engine, body: dict[str, Json]) -> FaultRule:
+    """The fault rule ``body`` describes (the fields of ``POST /__mock/faults``), checked
+    against the spec: the path must route, the status be documented for its operations.
+
+    :raises InvalidRequestError: every problem, each naming its field.
+    """
     violations: list[Violation] = []
     allowed = {"method", "path", "status", "delayMs", "drop", "times"}
     for name in sorted(set(body) - allowed):
@@ -304,10 +313,7 @@ def faults_add(engine: Engine, request: MockRequest, params: list[str]) -> MockR
         error = InvalidRequestError.from_violations(violations)
         error.message = f"The fault rule is not valid: {error.message}"
         raise error
-    rule = rules.add(
-        FaultRule(id="", method=method, path=str(path), status=status, delay_ms=delay, drop=drop, times=times)
-    )
-    return _ok(rule.as_json(), 201)
+    return FaultRule(id="", method=method, path=str(path), status=status, delay_ms=delay, drop=drop, times=times)
 
 
 def fault_delete(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
@@ -352,15 +358,20 @@ def clock_get(engine: Engine, request: MockRequest, params: list[str]) -> MockRe
 
 
 def clock_put(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
-    """Pin the clock (``{"now": "2024-01-01T00:00:00Z"}``) or free it (``{"now": null}``)."""
+    """Pin the clock (``{"now": "2024-01-01T00:00:00Z"}``), free it (``{"now": null}``), or
+    move a pinned clock forward (``{"advanceSeconds": 60}``)."""
     body = _object_body(request)
-    now = body.get("now")
-    if now is not None and not (isinstance(now, str) and now.endswith("Z") and is_rfc3339(now)):
+    unknown = sorted(set(body) - {"now", "advanceSeconds"})
+    if unknown or len(body) != 1:
         raise InvalidRequestError(
-            "The clock takes an RFC 3339 UTC time such as 2024-01-01T00:00:00Z, or null.",
-            details=[Violation("body.now", "must be an RFC 3339 time in UTC (ending in Z), or null")],
+            'The clock takes {"now": "2024-01-01T00:00:00Z"}, {"now": null} or {"advanceSeconds": 60}.',
+            details=[Violation(f"body.{name}", "is not a field of the clock") for name in unknown]
+            or [Violation("body", "give now or advanceSeconds (one of them)")],
         )
-    engine.session(_namespace(request)).clock = now
+    if "now" in body:
+        engine.set_clock(body["now"], _namespace(request))
+    else:
+        engine.advance_clock(body["advanceSeconds"], _namespace(request))
     return clock_get(engine, request, params)
 
 
