@@ -139,37 +139,35 @@ def _yaml_bounded(text: str) -> Json:
         loader.dispose()
 
 
-def _children(node: yaml.Node) -> list[yaml.Node]:
-    if isinstance(node, yaml.SequenceNode):
-        return list(node.value)
-    if isinstance(node, yaml.MappingNode):
-        return [part for pair in node.value for part in pair]
-    return []
-
-
 def _expanded_nodes(root: yaml.Node, limit: int) -> int:
     """How many nodes ``root`` stands for with its aliases expanded (``limit + 1`` for a
-    cycle, or as soon as it is passed); each node is visited once."""
+    cycle, or as soon as it is passed); each node is visited once, scalars without a push."""
     sizes: dict[int, int] = {}
     open_nodes: set[int] = set()
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    stack: list[yaml.Node] = [root]
     while stack:
-        node, children_done = stack.pop()
+        node = stack[-1]
         key = id(node)
-        if children_done:
-            size = 1 + sum(sizes[id(child)] for child in _children(node))
-            if size > limit:
-                return limit + 1
-            sizes[key] = size
-            open_nodes.discard(key)
+        value = node.value
+        if key in sizes or value.__class__ is str:
+            sizes.setdefault(key, 1)
+            stack.pop()
             continue
-        if key in sizes:
-            continue
-        if key in open_nodes:  # reached again from inside itself: an alias to its own anchor
+        kids = value if isinstance(node, yaml.SequenceNode) else [part for pair in value for part in pair]
+        if key not in open_nodes:
+            open_nodes.add(key)
+            pending = [kid for kid in kids if kid.value.__class__ is not str and id(kid) not in sizes]
+            if pending:
+                if any(id(kid) in open_nodes for kid in pending):
+                    return limit + 1  # an alias to its own anchor, from inside it
+                stack.extend(pending)
+                continue
+        size = 1 + sum(1 if kid.value.__class__ is str else sizes[id(kid)] for kid in kids)
+        if size > limit:
             return limit + 1
-        open_nodes.add(key)
-        stack.append((node, True))
-        stack.extend((child, False) for child in _children(node) if id(child) not in sizes)
+        sizes[key] = size
+        open_nodes.discard(key)
+        stack.pop()
     return sizes[id(root)]
 
 
