@@ -480,3 +480,120 @@ def test_the_banner_names_health_under_every_base_path() -> None:
     text = banner(Engine(make_config()), "http://127.0.0.1:4010")
     for path in ("/health", "/v1/health", "/api/v1/health"):
         assert f"http://127.0.0.1:4010{path}" in text
+
+
+# -- MockServer helpers: fault rules and the clock (issue 17.16) ---------------------------
+
+
+def test_mock_server_fault_returns_the_live_rule_and_it_answers() -> None:
+    from auralytik_mock.core.faults import FaultRule
+
+    with MockServer(config=make_config(port=0)) as mock:
+        rule = mock.fault("/v1/engagements", method="GET", status=503, times=2)
+        assert isinstance(rule, FaultRule) and rule.id and rule.status == 503
+        assert mock.faults == [rule.as_json()]
+        statuses = [
+            requests.get(f"{mock.url}/engagements", headers=mock.auth(), timeout=5).status_code for _ in range(3)
+        ]
+        assert statuses == [503, 503, 200]
+        assert rule.hits == 2 and mock.faults == [], "a spent rule is gone"
+        assert requests.post(f"{mock.url}/engagements", headers=mock.auth(), json=NEW, timeout=5).status_code == 201
+        slow = mock.fault("/v1/engagements/{id}", delay_ms=1)
+        kept = mock.fault("/v1/engagements/{id}", method="PATCH", status=404)
+        assert mock.remove_fault(slow) and not mock.remove_fault(slow.id)
+        assert [f["id"] for f in mock.faults] == [kept.id]
+        mock.clear_faults()
+        assert mock.faults == []
+        assert [e["status"] for e in mock.requests[:3]] == [503, 503, 200], "the journal shows the forced answers"
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"path": "/v1/nowhere", "status": 503}, "body.path no operation of the spec matches"),
+        ({"path": "/v1/engagements", "status": 418}, "418 is not documented for"),
+        ({"path": "/v1/engagements"}, "give status, delayMs or drop"),
+        ({"path": "/v1/engagements", "status": 500, "times": 0}, "body.times must be a positive integer"),
+        ({"path": "/v1/engagements", "status": 500, "session": "ses_nope"}, "No session 'ses_nope'"),
+    ],
+)
+def test_mock_server_fault_refuses_a_rule_the_admin_api_refuses(options: dict, message: str) -> None:
+    from auralytik_mock.core.errors import ServerError
+
+    mock = MockServer(config=make_config())
+    path = options.pop("path")
+    with pytest.raises(ServerError, match=message.replace("(", r"\(")):
+        mock.fault(path, **options)
+    assert mock.faults == []
+
+
+def test_mock_server_fault_for_a_session_concerns_that_session_only() -> None:
+    with MockServer(config=make_config(port=0)) as mock:
+        session = requests.post(f"{mock.root_url}/__mock/sessions", timeout=5).json()
+        mock.fault("/v1/engagements", status=500, session=session["id"])
+        theirs = {"Authorization": f"Bearer {session['keys'][KEY]}"}
+        assert requests.get(f"{mock.url}/engagements", headers=theirs, timeout=5).status_code == 500
+        assert requests.get(f"{mock.url}/engagements", headers=mock.auth(), timeout=5).status_code == 200
+        mock.clear_faults(session=session["id"])
+        assert requests.get(f"{mock.url}/engagements", headers=theirs, timeout=5).status_code == 200
+
+
+def test_mock_server_set_clock_and_advance_move_what_the_mock_stamps_and_signs() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from auralytik_mock.core.errors import ServerError
+
+    with MockServer(config=make_config(port=0, clock=None)) as mock:
+        with pytest.raises(ServerError, match="pin it first"):
+            mock.advance(60)
+        mock.set_clock("2024-01-01T00:00:00Z")
+        assert mock.now == "2024-01-01T00:00:00Z"
+        assert mock.advance(90) == "2024-01-01T00:01:30Z" == mock.now
+        assert mock.advance(timedelta(days=1)) == "2024-01-02T00:01:30Z"
+        made = requests.post(f"{mock.url}/engagements", headers=mock.auth(), json=NEW, timeout=5).json()
+        assert made["createdAt"] == "2024-01-02T00:01:30Z"
+        # signatures are checked at the moved clock: the helpers sign at it too
+        signed = requests.get(f"{mock.signed_url}/engagements", auth=mock.requests_auth(), timeout=5)
+        assert signed.status_code == 200, signed.text
+        assert mock.now_seconds() == int(datetime(2024, 1, 2, 0, 1, 30, tzinfo=UTC).timestamp())
+        mock.set_clock(datetime(2030, 5, 6, 7, 8, 9))  # naive: UTC
+        assert mock.now == "2030-05-06T07:08:09Z"
+        for bad in (-1, 1.5, "60"):
+            with pytest.raises(ServerError, match="whole number of seconds"):
+                mock.advance(bad)  # type: ignore[arg-type]
+        with pytest.raises(ServerError, match="RFC 3339"):
+            mock.set_clock("tomorrow")
+        mock.set_clock(None)
+        assert requests.get(f"{mock.root_url}/__mock/clock", timeout=5).json()["pinned"] is False
+        mock.set_clock("2024-01-01T00:00:00Z")
+        mock.reset()
+        assert requests.get(f"{mock.root_url}/__mock/clock", timeout=5).json()["pinned"] is False, "reset frees it"
+
+
+def test_admin_clock_moves_forward_by_advance_seconds(api: Api) -> None:
+    r = api.request("PUT", "/__mock/clock", key=None, json={"advanceSeconds": 3600})
+    assert r.status == 200 and r.json == {"now": "2024-06-01T13:00:00Z", "pinned": True}
+    assert api.post("/v1/engagements", json=NEW).json["createdAt"] == "2024-06-01T13:00:00Z"
+    both = api.request("PUT", "/__mock/clock", key=None, json={"now": "2024-01-01T00:00:00Z", "advanceSeconds": 1})
+    assert both.status == 400
+    typo = api.request("PUT", "/__mock/clock", key=None, json={"time": "2024-01-01T00:00:00Z"})
+    assert typo.status == 400 and typo.json["error"]["details"][0]["field"] == "body.time"
+    assert api.request("PUT", "/__mock/clock", key=None, json={"advanceSeconds": -5}).status == 400
+    assert api.get("/__mock/clock", key=None).json["now"] == "2024-06-01T13:00:00Z", "refusals move nothing"
+    assert api.request("PUT", "/__mock/clock", key=None, json={"now": None}).status == 200
+    unpinned = api.request("PUT", "/__mock/clock", key=None, json={"advanceSeconds": 5})
+    assert unpinned.status == 409 and unpinned.json["error"]["code"] == "CLOCK_NOT_PINNED"
+
+
+def test_mock_server_auth_uses_the_first_key_of_your_own_fixtures(tmp_path) -> None:
+    from tests.conftest import FIXTURES
+
+    (tmp_path / "mine.yaml").write_text(
+        (FIXTURES / "globex.yaml").read_text().replace("OTHER_CLIENT_API_KEY", "MY_KEY")
+    )
+    with MockServer(config=make_config(port=0, fixtures=(tmp_path,))) as mock:
+        assert mock.auth() == {"Authorization": "Bearer MY_KEY"}
+        assert requests.get(f"{mock.url}/engagements", headers=mock.auth(), timeout=5).status_code == 200
+    bundled = MockServer(config=make_config())
+    assert bundled.auth() == {"Authorization": "Bearer YOUR_API_KEY"}
+    assert bundled.first_key(signing=True) == "ak_live_abc123def456ghi789jkl012mno345pq"

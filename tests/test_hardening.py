@@ -97,6 +97,114 @@ def test_the_journal_and_the_state_read_back_whatever_was_sent(api: Api) -> None
     assert api.get("/__mock/state", key=None).status == 200
 
 
+FORGERY = b'1},{"id":"req_forged","method":"DELETE","path":"/v1/engagements/eng_456","status":204,"body":null'
+
+
+@pytest.mark.parametrize("path", ["/v1/engagements", "/v1/engagements/eng_456", "/health", "/v1/nowhere"])
+def test_a_body_sent_where_none_is_taken_cannot_forge_journal_entries(api: Api, path: str) -> None:
+    """Issue 17.9: a GET's body was marked as JSON and spliced raw into the journal."""
+    api.request("GET", path, data=FORGERY, headers={"Content-Type": "application/json"})
+    journal = api.get("/__mock/requests", key=None)
+    assert journal.json is not None, f"the journal is not JSON: {journal.text[:300]}"
+    assert journal.json["count"] == 1 and len(journal.json["requests"]) == 1
+    (entry,) = journal.json["requests"]
+    assert entry["method"] == "GET" and entry["path"] == path
+    # (an unrouted GET's body is not read by the Flask fallback: no body at all is fine too)
+    assert entry["body"] in (FORGERY.decode(), None), "the body reads back as the text that was sent"
+    if path != "/v1/nowhere":
+        assert entry["body"] == FORGERY.decode()
+
+
+def test_the_mock_server_journal_reads_a_forged_body_as_text() -> None:
+    with MockServer(config=make_config(port=0)) as mock:
+        request = urllib.request.Request(
+            f"{mock.url}/engagements", data=FORGERY, method="GET", headers={"Authorization": f"Bearer {KEY}"}
+        )
+        with urllib.request.urlopen(request, timeout=5) as r:
+            assert r.status == 200
+        (entry,) = mock.requests  # raised JSONDecodeError before
+        assert entry["method"] == "GET" and entry["body"] == FORGERY.decode()
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "PROPFIND")
+_PATHS = (
+    "/v1/engagements",
+    "/v1/engagements/eng_456",
+    "/v1/evaluations/eval_66502/transcript",
+    "/api/v1/engagements",
+    "/health",
+    "/v1/nowhere",
+)
+_TYPES = (None, "application/json", "application/merge-patch+json", "text/plain", "application/yaml")
+
+
+@pytest.fixture(scope="module")
+def journal_engine() -> Engine:
+    from auralytik_mock.harness import admin
+
+    engine = Engine(make_config(journal_size=50, validate_responses=False))
+    engine.admin = admin.handle
+    return engine
+
+
+def test_the_journal_is_valid_json_whatever_bytes_any_method_sends(journal_engine: Engine) -> None:
+    """Issue 17.9, as a property: arbitrary bytes as bodies, every method, paths with and
+    without a request body; the journal answer always parses and shows what was sent."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from auralytik_mock.core.errors import ApiError
+    from auralytik_mock.core.types import MockRequest
+    from auralytik_mock.core.validation import decode_json
+
+    engine = journal_engine
+    body_text = st.one_of(
+        st.binary(max_size=300),
+        st.text(max_size=60).map(lambda t: t.encode("utf-8", "surrogatepass")),
+        st.sampled_from([FORGERY, b'{"name":"n","type":"t"}', b"null", b"[]", b'"\\ud800"', b"1e400", b" {} "]),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+            max_leaves=10,
+        ).map(lambda v: json.dumps(v).encode()),
+    )
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @given(
+        method=st.sampled_from(_METHODS),
+        path=st.sampled_from(_PATHS),
+        content_type=st.sampled_from(_TYPES),
+        body=body_text,
+        key=st.sampled_from([KEY, None, "bogus"]),
+        query=st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=2),
+    )
+    def check(method: str, path: str, content_type: str | None, body: bytes, key: str | None, query) -> None:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        if content_type:
+            headers["Content-Type"] = content_type
+        engine.journal.clear()
+        engine.handle(MockRequest(method, path, {k: [v] for k, v in query.items()}, headers, body))
+        answer = engine.handle(MockRequest("GET", "/__mock/requests"))
+        assert answer.status == 200 and answer.raw is not None
+        shown = json.loads(answer.raw)  # never JSONDecodeError, never a forged entry
+        assert shown["count"] == 1 and len(shown["requests"]) == 1
+        (entry,) = shown["requests"]
+        assert (entry["method"], entry["path"]) == (method, path)
+        assert entry["query"] == {k: [v] for k, v in query.items()}
+        (snapshot,) = engine.journal.snapshot()  # what MockServer.requests returns
+        assert snapshot["body"] == entry["body"]
+        if not body:
+            assert entry["body"] is None
+            return
+        try:
+            expected = decode_json(body)  # what the mock accepts as JSON reads back as that JSON
+        except ApiError:
+            expected = body.decode("utf-8", "replace")  # anything else as the text that was sent
+        assert entry["body"] == expected
+
+    check()
+
+
 def test_a_record_that_cannot_be_served_is_never_stored() -> None:
     engine = Engine(make_config())
     principal = engine.store.lookup_key(KEY)
@@ -128,6 +236,128 @@ def test_the_journal_keeps_bodies_as_bounded_text() -> None:
     assert shown[0]["bodyTruncated"] is True and isinstance(shown[0]["body"], str)
     assert len(shown[0]["body"]) == JOURNAL_BODY_BYTES
     assert shown[1]["bodyTruncated"] is False and shown[1]["body"] == NEW
+
+
+def test_each_admin_route_has_a_body_limit_suited_to_it() -> None:
+    from auralytik_mock.harness.admin import SMALL_BODY_BYTES, body_limit
+
+    big = 128 * 1024 * 1024
+    assert body_limit(big, "PUT", "/__mock/state") == big, "state loads can be large"
+    for method, path in [
+        ("POST", "/__mock/faults"),
+        ("PUT", "/__mock/clock"),
+        ("POST", "/__mock/sessions"),
+        ("POST", "/__mock/reset"),
+        ("GET", "/__mock/state"),
+        ("POST", "/__mock/nowhere"),
+    ]:
+        assert body_limit(big, method, path) == SMALL_BODY_BYTES == 64 * 1024, (method, path)
+    assert body_limit(1000, "POST", "/__mock/faults") == 1000, "never above the configured limit"
+
+
+def _peak_bytes(call) -> tuple[object, int]:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        result = call()
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_huge_fault_rule_body_is_refused_with_413_before_it_is_parsed() -> None:
+    """Issue 17.7: a 64 MiB ``[{},...]`` to /__mock/faults took 4.6 GB and 45 s."""
+    from auralytik_mock.core.types import MockRequest
+    from auralytik_mock.harness import admin
+
+    engine = Engine(make_config())
+    engine.admin = admin.handle
+    bomb = b"[" + b"{}," * (3 * 1024 * 1024) + b"{}]"  # 9 MiB: 250 MB once parsed
+    request = MockRequest("POST", "/__mock/faults", headers={"content-type": "application/json"}, body=bomb)
+    response, peak = _peak_bytes(lambda: engine.handle(request))
+    assert response.status == 413 and response.body["error"]["code"] == "PAYLOAD_TOO_LARGE"
+    assert "65536 bytes at most" in response.body["error"]["message"]
+    assert peak < 1024 * 1024, f"{peak} bytes allocated to refuse it: it was parsed"
+    assert engine.faults.as_json() == []
+
+
+def test_a_state_body_denser_than_any_state_is_refused_before_it_is_parsed() -> None:
+    from auralytik_mock.core.types import MockRequest
+    from auralytik_mock.harness import admin
+
+    engine = Engine(make_config())
+    engine.admin = admin.handle
+    before = engine.store.dump()
+    bomb = b'{"clients":[' + b"{}," * (3 * 1024 * 1024) + b"{}]}"
+    request = MockRequest("PUT", "/__mock/state", headers={"content-type": "application/json"}, body=bomb)
+    response, peak = _peak_bytes(lambda: engine.handle(request))
+    assert response.status == 413 and "objects and arrays" in response.body["error"]["message"]
+    assert peak < 1024 * 1024
+    assert engine.store.dump() == before, "state unchanged"
+    # a real state, as large, loads (the bundled state dumped is one object or array per ~135 bytes)
+    real = json.dumps(before).encode()
+    assert len(real) > 1024 * 1024
+    loaded = engine.handle(MockRequest("PUT", "/__mock/state", headers={"content-type": "application/json"}, body=real))
+    assert loaded.status == 200, loaded.body
+
+
+def test_a_yaml_state_whose_aliases_stand_for_too_much_is_refused_without_expanding_them() -> None:
+    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"a{n}: &a{n} [" + ",".join([f"*a{n - 1}"] * 10) + "]" for n in range(1, 6)]
+    laughs = "\n".join([*lines, "clients: *a5"]).encode()  # 400 bytes standing for a million strings
+    client = create_app(make_config()).test_client()
+    r = client.put("/__mock/state", data=laughs, headers={"Content-Type": "application/yaml"})
+    assert r.status_code == 400 and "aliases (*name) stand for more than" in r.get_json()["error"]["message"]
+    recursive = b"clients: &a [*a]\n"
+    r = client.put("/__mock/state", data=recursive, headers={"Content-Type": "application/yaml"})
+    assert r.status_code == 400 and "refer to themselves" in str(r.get_json())
+    big = b"# a comment\n" * (800 * 1024)  # over 8 MiB of YAML
+    r = client.put("/__mock/state", data=big, headers={"Content-Type": "application/yaml"})
+    assert r.status_code == 413 and "send the same document as JSON" in r.get_json()["error"]["message"]
+    # plain YAML still loads, and so do the aliases yaml.safe_dump writes for shared objects
+    state = client.get("/__mock/state").get_json()
+    state["clients"] = state["clients"][1:]
+    evaluations = state["clients"][0]["evaluations"]
+    evaluations[1]["results"] = evaluations[0]["results"]
+    dumped = yaml.safe_dump(state)
+    assert "*id001" in dumped
+    r = client.put("/__mock/state", data=dumped, headers={"Content-Type": "application/yaml"})
+    assert r.status_code == 200, r.get_json()
+
+
+@pytest.mark.parametrize("server", ["mockserver", "asyncio", "werkzeug"])
+def test_every_server_refuses_a_large_admin_body_with_413_and_keeps_serving(server: str) -> None:
+    import http.client
+    import socket
+
+    def check(base: str) -> None:
+        host, port = base.removeprefix("http://").rsplit(":", 1)
+        body = b"[" + b"{}," * (400 * 1024) + b"{}]"  # 1.2 MB: far over a fault rule's 64 KiB
+        connection = http.client.HTTPConnection(host, int(port), timeout=10)
+        try:
+            connection.request("POST", "/__mock/faults", body=body, headers={"Content-Type": "application/json"})
+            response = connection.getresponse()
+            answer = json.loads(response.read())
+        finally:
+            connection.close()
+        assert response.status == 413 and answer["error"]["code"] == "PAYLOAD_TOO_LARGE", answer
+        faults = json.loads(urllib.request.urlopen(base + "/__mock/faults", timeout=5).read())
+        assert faults["faults"] == []
+        if server == "asyncio":  # refused from the head alone: the body is never waited for
+            with socket.create_connection((host, int(port)), timeout=10) as raw:
+                raw.sendall(
+                    b"POST /__mock/faults HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: 1000000\r\nExpect: 100-continue\r\n\r\n"
+                )
+                assert raw.recv(4096).startswith(b"HTTP/1.1 413 ")
+
+    if server == "mockserver":
+        with MockServer(config=make_config(port=0)) as mock:
+            check(mock.root_url)
+    else:
+        with serving("--server", server, "--quiet") as (base, _):
+            check(base)
 
 
 def test_fault_rules_are_capped_with_a_clear_4xx() -> None:
@@ -207,6 +437,78 @@ def test_the_docs_page_opens_in_a_browser_with_a_token_link_that_sets_a_strict_c
     assert client.get("/__mock/state").status_code == 401
 
 
+INJECTION = "/__mock/docs?token=%0d%0aSet-Cookie:%20injected=1;%20Path=/"
+
+
+def _raw_get(base: str, target: str) -> tuple[int, list[tuple[str, str]], bytes]:
+    import http.client
+
+    host, port = base.removeprefix("http://").rsplit(":", 1)
+    connection = http.client.HTTPConnection(host, int(port), timeout=5)
+    try:
+        connection.request("GET", target)
+        response = connection.getresponse()
+        return response.status, response.getheaders(), response.read()
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("token", [None, TOKEN])
+def test_the_docs_token_link_refuses_what_is_not_a_token(token: str | None) -> None:
+    """Issue 17.6: ``?token=%0d%0aSet-Cookie:...`` was copied into ``Set-Cookie``."""
+    client = create_app(make_config(admin_token=token)).test_client()
+    for target in (INJECTION, "/__mock/docs?token=a%3Bb", "/__mock/docs?token=a%20b", "/__mock/docs?token="):
+        r = client.get(target)
+        assert r.status_code in {400, 401}, target
+        assert "Set-Cookie" not in r.headers, target
+        assert r.get_json()["error"]["code"] in {"VALIDATION_ERROR", "ADMIN_TOKEN_INVALID"}
+    if token is None:
+        refused = client.get(INJECTION).get_json()["error"]
+        assert refused["code"] == "VALIDATION_ERROR" and "admin token" in refused["message"]
+        # without an admin token a well-formed link sets no cookie at all: there is nothing to store
+        r = client.get("/__mock/docs?token=anything")
+        assert r.status_code == 303 and "Set-Cookie" not in r.headers
+    else:
+        r = client.get(f"/__mock/docs?token={TOKEN}")
+        assert r.status_code == 303 and r.headers["Set-Cookie"].startswith(f"auralytik_mock_admin={TOKEN};")
+
+
+@pytest.mark.parametrize("server", ["mockserver", "asyncio", "werkzeug"])
+def test_no_server_writes_a_header_from_the_docs_token(server: str) -> None:
+    def check(base: str) -> None:
+        status, headers, body = _raw_get(base, INJECTION)
+        assert status == 400, (status, headers, body)
+        assert not [v for n, v in headers if n.lower() == "set-cookie"], headers
+        assert json.loads(body)["error"]["code"] == "VALIDATION_ERROR"
+        assert _raw_get(base, "/__mock/health")[0] == 200, "the server keeps serving"
+
+    if server == "mockserver":
+        with MockServer(config=make_config(port=0)) as mock:
+            check(mock.root_url)
+    else:
+        with serving("--server", server, "--quiet") as (base, _):
+            check(base)
+
+
+@pytest.mark.parametrize("token", ["with space", "semi;colon", "line\r\nbreak", 'quo"te', "x" * 1025, "caf\u00e9"])
+def test_an_admin_token_a_header_or_cookie_cannot_carry_is_refused_at_start(token: str) -> None:
+    with pytest.raises(ValueError, match="admin token must be 1 to 1024 visible ASCII") as refused:
+        make_config(admin_token=token)
+    assert token not in str(refused.value), "the secret is not echoed"
+
+
+def test_serve_refuses_a_bad_admin_token_in_one_line() -> None:
+    import subprocess
+
+    command = [sys.executable, "-m", "auralytik_mock", "serve", "--port", "0", "--admin-token", "two words"]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        pytest.fail("serve started with a token it cannot carry in a cookie")
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "admin token must be" in done.stderr and "two words" not in done.stderr
+
+
 def test_mock_server_passes_the_admin_token_for_the_user() -> None:
     with MockServer(config=make_config(admin_token=TOKEN, port=0)) as mock:
         url = f"{mock.root_url}/__mock/state"
@@ -278,7 +580,45 @@ def test_a_rebinding_host_is_refused_on_loopback(path: str) -> None:
     allowed = create_app(make_config(allowed_hosts=("mock.internal",))).test_client()
     assert allowed.get(path, headers={**auth, "Host": "mock.internal:4010"}).status_code == 200
     public = create_app(make_config(host="0.0.0.0")).test_client()
-    assert public.get(path, headers={**auth, "Host": "mock.example.com"}).status_code == 200
+    # on a public address the API answers any name; /__mock only its own (issue 17.8, below)
+    expected = 403 if path.startswith("/__mock") else 200
+    assert public.get(path, headers={**auth, "Host": "mock.example.com"}).status_code == expected
+
+
+@pytest.mark.parametrize("token", [None, TOKEN])
+def test_a_rebinding_host_cannot_reach_the_admin_api_on_a_public_address(token: str | None) -> None:
+    """Issue 17.8: on 0.0.0.0 without a token (the container's default), a page under a
+    rebound name read /__mock/state, every key and secret in it."""
+    import socket
+
+    client = create_app(make_config(host="0.0.0.0", admin_token=token)).test_client()
+    admin = {"X-Mock-Admin-Token": token} if token else {}
+    for method, path in [("GET", "/__mock/state"), ("GET", "/__mock/requests"), ("POST", "/__mock/reset")]:
+        r = client.open(path, method=method, headers={**admin, "Host": "rebound.attacker.example:4010"})
+        assert r.status_code == 403, (path, r.get_json())
+        error = r.get_json()["error"]
+        assert error["code"] == "HOST_NOT_ALLOWED" and "--allowed-host rebound.attacker.example" in error["message"]
+    machine = socket.gethostname()
+    for host in ["localhost:4010", "127.0.0.1:4010", "10.1.2.3:4010", "[2001:db8::1]:4010", "[::1]", machine]:
+        assert client.get("/__mock/state", headers={**admin, "Host": host}).status_code == 200, host
+    # the API and the readiness probe answer any name on a public address, as before
+    api = {"Authorization": f"Bearer {KEY}", "Host": "rebound.attacker.example"}
+    assert client.get("/v1/engagements", headers=api).status_code == 200
+    assert client.get("/__mock/health", headers={"Host": "mock-service:4010"}).status_code == 200
+    named = create_app(make_config(host="0.0.0.0", allowed_hosts=("mock-service",))).test_client()
+    assert named.get("/__mock/state", headers={"Host": "mock-service:4010"}).status_code == 200
+    assert named.get("/__mock/state", headers={"Host": "other-service:4010"}).status_code == 403
+    anything = create_app(make_config(host="0.0.0.0", allowed_hosts=("*",))).test_client()
+    assert anything.get("/__mock/state", headers={"Host": "other-service:4010"}).status_code == 200
+
+
+def test_the_banner_says_which_host_names_the_admin_api_answers() -> None:
+    public = banner(Engine(make_config(host="0.0.0.0", allowed_hosts=("mock-service",))), "http://x")
+    (line,) = [line for line in public.splitlines() if "DNS-rebinding" in line]
+    assert "/__mock answers Host localhost, IP addresses" in line and "mock-service" in line
+    assert "--allowed-host" in line
+    (line,) = [line for line in banner(Engine(make_config()), "http://x").splitlines() if "DNS-rebinding" in line]
+    assert "every path answers Host localhost and loopback addresses only" in line
 
 
 def test_banner_warns_when_listening_publicly_without_a_token() -> None:
@@ -316,6 +656,20 @@ def test_fault_rules_journal_clock_and_reset_are_per_session(api: Api) -> None:
     assert api.post(f"/__mock/sessions/{a['id']}/reset", key=None).status == 200
     assert api.get(f"/__mock/clock?session={a['id']}", key=None).json["now"] == CLOCK
     assert api.get(f"/__mock/requests?session={a['id']}", key=None).json["count"] == 0
+
+
+def test_a_new_sessions_first_requests_go_to_its_own_journal(api: Api) -> None:
+    """Issue 17.12: until its state was first made, a session's calls were journaled as the default's."""
+    session = api.post("/__mock/sessions", key=None).json
+    key = session["keys"][KEY]
+    assert api.get("/v1/engagements", key=key).status == 200
+    assert api.post("/v1/engagements", key=key, json=NEW).status == 201
+    assert api.get("/v1/engagements", key=f"{key}-unknown").status == 401  # an unknown key: the default's
+    default = api.get("/__mock/requests", key=None).json
+    assert [e["status"] for e in default["requests"]] == [401], "no call of the session leaks into the default"
+    own = api.get(f"/__mock/requests?session={session['id']}", key=None).json
+    assert [(e["method"], e["status"]) for e in own["requests"]] == [("GET", 200), ("POST", 201)]
+    assert {e["session"] for e in own["requests"]} == {session["id"]}
 
 
 def test_reset_unpins_the_clock() -> None:
@@ -472,6 +826,100 @@ def test_persist_survives_a_restart_and_kill_9(tmp_path: Path) -> None:
         process.terminate()
         process.communicate(timeout=10)
     assert "at shutdown" in _names(json.loads(path.read_text())), "SIGTERM saves the last changes"
+
+
+def test_a_second_server_on_the_same_state_file_refuses_to_start_naming_the_first(tmp_path: Path) -> None:
+    """Issue 17.11: two servers on one file overwrote each other's state, unseen."""
+    path = tmp_path / "state.json"
+    first = Engine(make_config(persist=path))
+    with pytest.raises(FixtureError) as refused:
+        Engine(make_config(persist=path))
+    message = str(refused.value)
+    assert f"another auralytik-mock (pid {os.getpid()})" in message and str(path) in message
+    assert "\n" not in message
+    # a second link to the same file is the same file
+    link = tmp_path / "elsewhere.json"
+    link.symlink_to(path)
+    with pytest.raises(FixtureError, match="another auralytik-mock"):
+        Engine(make_config(persist=link))
+    first.close()
+    second = Engine(make_config(persist=path))  # free once the first stops
+    second.close()
+
+
+def test_serve_refuses_a_state_file_another_serve_holds(tmp_path: Path) -> None:
+    import subprocess
+
+    path = tmp_path / "state.json"
+    with serving("--persist", str(path), "--quiet") as (base, process):
+        command = [sys.executable, "-m", "auralytik_mock", "serve", "--port", "0", "--persist", str(path)]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        except subprocess.TimeoutExpired:
+            pytest.fail("a second server started on the same state file")
+        assert done.returncode == 1
+        assert f"another auralytik-mock (pid {process.pid}) keeps its state in this file" in done.stderr
+        assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+        assert urllib.request.urlopen(base + "/__mock/health", timeout=5).status == 200, "the first one serves on"
+
+
+def test_a_symlinked_state_file_keeps_its_link(tmp_path: Path) -> None:
+    real = tmp_path / "volume" / "state.json"
+    real.parent.mkdir()
+    link = tmp_path / "state.json"
+    link.symlink_to(real)
+    client = create_app(make_config(persist=link)).test_client()
+    auth = {"Authorization": f"Bearer {KEY}"}
+    assert client.post("/v1/engagements", json={**NEW, "name": "kept"}, headers=auth).status_code == 201
+    _wait_for_file(real, lambda d: "kept" in _names(d))
+    engine_of(client.application).close()
+    assert link.is_symlink() and link.resolve() == real.resolve(), "the link was replaced by a file"
+    assert "kept" in _names(json.loads(link.read_text()))
+    again = create_app(make_config(persist=link)).test_client()
+    assert "kept" in [e["name"] for e in again.get("/v1/engagements", headers=auth).get_json()["data"]]
+    engine_of(again.application).close()
+    assert link.is_symlink()
+
+
+def _state_with(default: object) -> str:
+    return json.dumps({"format": "auralytik-mock-state/1", "default": default})
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"format": "auralytik-mock-state/1", "default": ' + "[" * 200_000 + "]" * 200_000 + "}", "too deep"),
+        ('{"format": "auralytik-mock-state/1", "default": ' + "[" * 150 + "]" * 150 + "}", "nests more than"),
+        (_state_with({"clients": [{"id": "c", "name": "\udc80", "apiKeys": []}]}), "lone UTF-16 surrogate"),
+        (_state_with({"clients": [{"id": "c", "name": "C", "apiKeys": [], "n": 2**70}]}), "outside 64 bits"),
+        (_state_with({"clients": [{"id": "c", "name": "C\nforged line", "apiKeys": [], "\x1b[2J": 1e400}]}), "64-bit"),
+    ],
+    ids=["200k deep", "150 deep", "lone surrogate", "65-bit integer", "infinite float"],
+)
+def test_a_deep_or_unencodable_state_file_is_one_line_like_other_bad_files(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    path = tmp_path / "state.json"
+    path.write_text(content)
+    with pytest.raises(FixtureError) as refused:
+        Engine(make_config(persist=path))
+    text = str(refused.value)
+    assert text.startswith(f"{path}: cannot read the state file (") and message in text, text
+    assert "\n" not in text and "\x1b" not in text
+    Engine(make_config(persist=tmp_path / "other.json")).close()  # and the lock was let go:
+    path.write_text(_state_with({"clients": []}))
+    Engine(make_config(persist=path)).close()
+
+
+def test_serve_names_a_deep_state_file_in_one_line(tmp_path: Path) -> None:
+    import subprocess
+
+    path = tmp_path / "state.json"
+    path.write_text('{"format": "auralytik-mock-state/1", "default": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    command = [sys.executable, "-m", "auralytik_mock", "serve", "--port", "0", "--persist", str(path)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert done.stderr == f"auralytik-mock: {path}: cannot read the state file (it nests too deep to parse)\n"
 
 
 def test_persist_is_off_by_default(tmp_path: Path) -> None:

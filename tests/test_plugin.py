@@ -176,3 +176,43 @@ def test_readme_conftest_and_readme_tests_pass_together(pytester: pytest.Pyteste
     (pytester.path / "tests" / "test_readme_examples.py").write_text(tests)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=tests.count("\ndef test_"))
+
+
+def test_the_plugin_fixture_steers_faults_and_the_clock_and_resets_them(pytester: pytest.Pytester) -> None:
+    """Issue 17.16: helpers for fault rules and the clock, through the plugin's fixture;
+    ``auth()`` with your own fixtures uses their first key."""
+    fixtures = pytester.mkdir("my_fixtures")
+    (fixtures / "one.yaml").write_text((FIXTURES / "globex.yaml").read_text().replace("OTHER_CLIENT_API_KEY", "MY_KEY"))
+    pytester.makeconftest(
+        """
+        import pytest
+        from auralytik_mock import Config
+
+        @pytest.fixture(scope="session")
+        def auralytik_mock_config():
+            return Config(fixtures=("my_fixtures",))
+        """
+    )
+    pytester.makepyfile(
+        """
+        import requests
+
+        def test_a_fault_and_a_moved_clock(auralytik_mock):
+            mock = auralytik_mock
+            rule = mock.fault("/v1/engagements", method="GET", status=503, times=1)
+            assert requests.get(f"{mock.url}/engagements", headers=mock.auth()).status_code == 503
+            assert rule.hits == 1
+            mock.set_clock("2024-01-01T00:00:00Z")
+            mock.advance(3600)
+            made = requests.post(f"{mock.url}/engagements", headers=mock.auth(), json={"name": "n", "type": "t"})
+            assert made.json()["createdAt"] == "2024-01-01T01:00:00Z"
+            mock.fault("/v1/engagements", status=500)
+
+        def test_b_starts_clean(auralytik_mock):
+            mock = auralytik_mock
+            assert mock.faults == []
+            assert requests.get(f"{mock.url}/engagements", headers=mock.auth()).status_code == 200
+            assert mock.now != "2024-01-01T01:00:00Z"
+        """
+    )
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)

@@ -63,3 +63,67 @@ def test_watch_names_file_line_and_pointer_of_a_schema_typo(tmp_path: Path) -> N
     assert "reload failed" in output
     assert f"{spec}:{line}: /paths/~1engagements/get/parameters/0/schema/type: " in output, output
     assert "Traceback" not in output
+
+
+_UNSTAMPED = """clients:
+  - id: client_acme
+    name: Acme
+    apiKeys:
+      - key: YOUR_API_KEY
+        scopes: ["engagements:read", "engagements:write", "evaluations:read"]
+    engagements:
+      - id: eng_456
+        name: No times given
+        type: quality_review
+        status: active
+"""
+
+
+def _unstamped_copy(tmp_path: Path) -> tuple[Path, Path]:
+    spec = tmp_path / "openapi.yaml"
+    shutil.copy(SPEC_PATH, spec)
+    fixtures = tmp_path / "fixtures"
+    fixtures.mkdir()
+    (fixtures / "acme.yaml").write_text(_UNSTAMPED)  # the README allows leaving createdAt out
+    return spec, fixtures
+
+
+def test_a_spec_only_reload_keeps_the_data_when_fixtures_omit_created_at(tmp_path: Path) -> None:
+    """Issue 17.13: records without createdAt are stamped at loading, so every reload looked
+    like changed fixtures and wiped what the user had made."""
+    from auralytik_mock import create_app
+    from auralytik_mock.http.wsgi import engine_of
+    from tests.conftest import make_config
+
+    spec, fixtures = _unstamped_copy(tmp_path)
+    client = create_app(make_config(spec_path=spec, fixtures=(fixtures,), clock=None)).test_client()
+    engine = engine_of(client.application)
+    auth = {"Authorization": "Bearer YOUR_API_KEY"}
+    made = client.post("/v1/engagements", json={"name": "mine", "type": "t"}, headers=auth).get_json()
+    stamped = client.get("/v1/engagements/eng_456", headers=auth).get_json()["createdAt"]
+    time.sleep(1.1)  # the next load stamps another second
+    spec.write_text(spec.read_text().replace("maximum: 100\n", "maximum: 10\n"))
+    assert engine.reload()
+    assert client.get("/v1/engagements?pageSize=50", headers=auth).status_code == 400, "the new spec serves"
+    assert client.get(f"/v1/engagements/{made['id']}", headers=auth).status_code == 200, "the data stays"
+    assert client.get("/v1/engagements/eng_456", headers=auth).get_json()["createdAt"] == stamped
+    # an edit of the fixtures' content still starts from the new fixtures
+    (fixtures / "acme.yaml").write_text(_UNSTAMPED.replace("No times given", "Edited"))
+    assert engine.reload()
+    assert client.get(f"/v1/engagements/{made['id']}", headers=auth).status_code == 404
+    assert client.get("/v1/engagements/eng_456", headers=auth).get_json()["name"] == "Edited"
+    engine.close()
+
+
+def test_watch_keeps_the_data_on_a_spec_only_edit(tmp_path: Path) -> None:
+    spec, fixtures = _unstamped_copy(tmp_path)
+    with serving("--watch", "--spec", str(spec), "--fixtures", str(fixtures)) as (base, process):
+        status, made, _ = _call(base + "/v1/engagements", "POST", {"name": "mine", "type": "t"})
+        assert status == 201
+        time.sleep(1.1)  # a reload now stamps another second
+        spec.write_text(spec.read_text().replace("maximum: 100\n", "maximum: 10\n"))
+        _wait_for(lambda: _call(base + "/v1/engagements?pageSize=50")[0] == 400)
+        assert _call(base + f"/v1/engagements/{made['id']}")[0] == 200, "a spec-only edit keeps the data"
+        process.terminate()
+        output = process.communicate(timeout=10)[0]
+    assert "the fixtures did not change, default state kept" in output

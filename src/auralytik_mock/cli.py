@@ -92,7 +92,8 @@ def _parser() -> argparse.ArgumentParser:
         "--allowed-host",
         metavar="NAME",
         action="append",
-        help="a Host name to answer besides loopback ones when listening on loopback, repeatable",
+        help="a Host name to answer besides localhost and addresses: on every path when listening on "
+        "loopback, on /__mock whatever the address (DNS-rebinding guard); repeatable",
     )
     serve.add_argument(
         "--persist", metavar="PATH", help="keep the state in this JSON file across restarts (default: in memory)"
@@ -386,6 +387,13 @@ def banner(engine: Engine, url: str) -> str:
         where = f" at {url}{signed[0]}" if signed else ""
         lines.append(f"  signing keys{where} (X-Api-Key + X-Timestamp + X-Signature; secrets in the fixtures):")
         lines += signing
+    guard = engine.guard
+    if guard.check_hosts:
+        extra = "".join(f", {name}" for name in sorted(guard.allowed_hosts))
+        hosts = f"every path answers Host localhost and loopback addresses{extra} only"
+    else:
+        hosts = f"/__mock answers Host {guard.admin_hosts()} only"
+    lines.append(f"  {hosts} (DNS-rebinding guard; more with --allowed-host)")
     if engine.config.admin_token:
         lines.append("  admin API: needs the header X-Mock-Admin-Token (--admin-token)")
     elif not is_loopback(engine.config.host):

@@ -10,6 +10,7 @@ May import: the standard library only.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -21,6 +22,15 @@ MAX_BODY_BYTES = 1024 * 1024
 MAX_ADMIN_BODY_BYTES = 128 * 1024 * 1024
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
+
+#: What ``--admin-token`` may hold: 1 to 1024 visible ASCII characters but space, ``"``,
+#: ``,``, ``;`` and ``\``. The token travels in a header, a cookie (``/__mock/docs?token=``)
+#: and a link; these are the characters all three carry unchanged (RFC 6265 cookie-octet).
+ADMIN_TOKEN_PATTERN = re.compile(r"[!#-+\--:<-\[\]-~]{1,1024}")
+ADMIN_TOKEN_RULE = (
+    "1 to 1024 visible ASCII characters without spaces, quotes, commas, semicolons or backslashes "
+    "(letters, digits and !#$%&'()*+-./:<=>?@[]^_`{|}~)"
+)
 
 
 def _bundled_root() -> Path:
@@ -113,9 +123,12 @@ class Config:
     :param reject_replays: refuse a request signature the mock accepted before (within
         the window).
     :param admin_token: when set, every ``/__mock/*`` route but ``/__mock/health`` needs
-        it in the ``X-Mock-Admin-Token`` header.
+        it in the ``X-Mock-Admin-Token`` header (``ADMIN_TOKEN_RULE`` says which
+        characters it may hold; anything else is a ``ValueError``).
     :param allowed_hosts: ``Host`` names (or addresses) accepted besides loopback ones
-        when listening on a loopback address (DNS-rebinding guard).
+        (DNS-rebinding guard): on every path when listening on a loopback address, on
+        ``/__mock`` whatever the address (where IP addresses and this machine's name pass
+        too); ``*`` accepts any.
     :param persist: keep the state in this JSON file: loaded at start, saved within a
         second of every change and at shutdown.
     :param max_fault_rules: how many fault rules one session may hold at once.
@@ -160,6 +173,9 @@ class Config:
             object.__setattr__(self, "persist", Path(self.persist))
         if self.admin_token == "":
             object.__setattr__(self, "admin_token", None)
+        if self.admin_token is not None and not ADMIN_TOKEN_PATTERN.fullmatch(self.admin_token):
+            # The token itself is never shown: it is a secret, and may hold a control character.
+            raise ValueError(f"the admin token must be {ADMIN_TOKEN_RULE}")
         if isinstance(self.latency_ms, (int, str)):
             object.__setattr__(self, "latency_ms", parse_latency(str(self.latency_ms)))
         if self.max_connections < 1:

@@ -84,30 +84,36 @@ def _body_value(raw: bytes, is_json: bool) -> Json:
     if not raw:
         return None
     if is_json:
-        return json.loads(raw)
-    return raw.decode("utf-8", "replace")
+        try:
+            return json.loads(raw)
+        except ValueError:  # never expected (only decoded bodies are marked): show the text
+            pass
+    return bytes(raw).decode("utf-8", "replace")
 
 
 def render_entries(entries: list[dict[str, Json]]) -> bytes:
     """``entries`` (from ``Journal.metadata``) as a JSON array, bodies spliced in as kept.
 
-    A body that is valid JSON goes in verbatim, never parsed: reading the journal costs
-    its size, not 24 times it, and whatever was sent reads back (the mock refused, at
-    ``decode_json``, every body it could not serve back as JSON).
+    A body marked as JSON (``decode_json`` read exactly these bytes when the request was
+    served) goes in verbatim, never parsed: reading the journal costs its size, not 24
+    times it. Any other body goes in as a JSON string. The body is the last member of its
+    entry, placed by structure (never found by searching the text), so nothing a client
+    sends in a path, a query or a body can end an entry or start another.
     """
     parts = []
     for entry in entries:
         shown = dict(entry)
         raw, is_json = shown.pop("_body"), shown.pop("_json")
-        shown["body"] = None
+        shown.pop("body", None)
         head = json.dumps(shown, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace")
-        if raw:
-            if is_json:
-                body = raw
-            else:
-                body = json.dumps(raw.decode("utf-8", "replace"), ensure_ascii=False).encode("utf-8")
-            head = head.replace(b'"body":null', b'"body":' + body, 1)
-        parts.append(head)
+        if not raw:
+            body = b"null"
+        elif is_json:
+            body = bytes(raw)
+        else:
+            body = json.dumps(bytes(raw).decode("utf-8", "replace"), ensure_ascii=False).encode("utf-8")
+        # ``head`` is a JSON object: its closing brace is its last byte.
+        parts.append(head[:-1] + (b',"body":' if len(head) > 2 else b'"body":') + body + b"}")
     return b"[" + b",".join(parts) + b"]"
 
 

@@ -14,21 +14,24 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ..config import Config
 from ..harness.guard import Guard
 from ..harness.persist import Persister
-from ..harness.watch import Watcher
+from ..harness.watch import Watcher, files_digest
 from .auth import Authenticator, authorize, bearer_token
 from .cors import Cors
 from .errors import (
     ApiError,
+    ConflictError,
     ContractViolationError,
+    InvalidRequestError,
     MethodNotAllowedError,
     NotFoundError,
     Violation,
@@ -43,11 +46,13 @@ from .routing import Match, Router
 from .spec import Operation, Spec
 from .store import DEFAULT_NAMESPACE, Store, timestamp
 from .types import Json, MockRequest, MockResponse, Principal
-from .validation import RequestValidator, ResponseChecker, SchemaSet, decode_json
+from .validation import RequestValidator, ResponseChecker, SchemaSet, decode_json, is_rfc3339
 
 log = logging.getLogger("auralytik_mock")
 
 ADMIN_PREFIX = "/__mock"
+#: The furthest one ``advance_clock`` call moves a pinned clock (ten years).
+MAX_ADVANCE_SECONDS = 10 * 366 * 24 * 3600
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 #: Answers a request under ``ADMIN_PREFIX`` (``admin.handle``, mounted by ``app.py``).
@@ -68,6 +73,8 @@ class World:
     resources: Resources
     store: Store
     auth: Authenticator
+    #: The fixture files' digest when they were loaded (``reload`` compares it, not the seed).
+    fixtures_digest: str = ""
 
 
 def build_world(config: Config) -> World:
@@ -87,6 +94,8 @@ def build_world(config: Config) -> World:
         extras=resources.extras(),
         now=config.clock,
     )
+    # Taken before the files are read: an edit made meanwhile shows as a change next time.
+    digest = files_digest(fixture_files(config.resolved_fixtures))
     seed = loader.load_paths(config.resolved_fixtures)
     store = Store(seed, max_sessions=config.max_sessions, rules=store_rules(resources))
     return World(
@@ -100,6 +109,7 @@ def build_world(config: Config) -> World:
         loader=loader,
         store=store,
         auth=Authenticator(spec, window=config.signature_window, reject_replays=config.reject_replays),
+        fixtures_digest=digest,
     )
 
 
@@ -155,6 +165,7 @@ class Engine:
         self.guard = Guard(self.config)
         self.access_log = AccessLog()
         self._sessions: dict[str, SessionState] = {DEFAULT_NAMESPACE: SessionState(self.config)}
+        self._clock_lock = threading.Lock()  # two advances at once both count
         self.admin: AdminHandler | None = None
         self.persister: Persister | None = None
         if self.config.persist is not None:
@@ -217,6 +228,47 @@ class Engine:
         """Now, as the handlers of ``namespace`` see it: its pinned clock or the real UTC time, to the second."""
         state = self._sessions.get(namespace)
         return (state.clock if state is not None else self.config.clock) or _now_text()
+
+    def set_clock(self, now: str | None, namespace: str = DEFAULT_NAMESPACE) -> None:
+        """Pin ``namespace``'s clock at ``now`` (RFC 3339 in UTC, ending in ``Z``), or free it (``None``).
+
+        :raises InvalidRequestError: ``now`` is not such a time.
+        :raises NotFoundError: no such session.
+        """
+        if now is not None and not (isinstance(now, str) and now.endswith("Z") and is_rfc3339(now)):
+            raise InvalidRequestError(
+                "The clock takes an RFC 3339 UTC time such as 2024-01-01T00:00:00Z, or null.",
+                details=[Violation("body.now", "must be an RFC 3339 time in UTC (ending in Z), or null")],
+            )
+        self.session(namespace).clock = now
+
+    def advance_clock(self, seconds: int, namespace: str = DEFAULT_NAMESPACE) -> str:
+        """Move ``namespace``'s pinned clock ``seconds`` forward; returns the new now.
+
+        The one place the harness moves time (``PUT /__mock/clock {"advanceSeconds": N}``,
+        ``MockServer.advance``): work that waits on the mock's time hooks in here.
+
+        :raises InvalidRequestError: ``seconds`` is not a whole number from 0 to
+            ``MAX_ADVANCE_SECONDS``.
+        :raises ConflictError: the clock is not pinned (409 ``CLOCK_NOT_PINNED``).
+        :raises NotFoundError: no such session.
+        """
+        if not isinstance(seconds, int) or isinstance(seconds, bool) or not 0 <= seconds <= MAX_ADVANCE_SECONDS:
+            raise InvalidRequestError(
+                f"The clock moves forward by a whole number of seconds, 0 to {MAX_ADVANCE_SECONDS}.",
+                details=[Violation("body.advanceSeconds", f"must be an integer from 0 to {MAX_ADVANCE_SECONDS}")],
+            )
+        state = self.session(namespace)
+        with self._clock_lock:
+            if state.clock is None:
+                raise ConflictError(
+                    'The clock runs in real time; pin it first (PUT /__mock/clock {"now": "2024-01-01T00:00:00Z"}'
+                    ", MockServer.set_clock), then move it forward.",
+                    code="CLOCK_NOT_PINNED",
+                )
+            moved = datetime.fromisoformat(state.clock.upper().replace("Z", "+00:00")) + timedelta(seconds=seconds)
+            state.clock = moved.astimezone(UTC).isoformat().replace("+00:00", "Z")
+            return state.clock
 
     def reset(self, namespace: str = DEFAULT_NAMESPACE) -> None:
         """Back to the fixtures for ``namespace`` only: data, journal, fault rules and clock.
@@ -456,9 +508,12 @@ class Engine:
         if self.config.access_log:
             self.access_log.add(request.method, request.path, response.status, elapsed_ms, request_id)
         # The body is kept as bytes (cut at JOURNAL_BODY_BYTES), never as a parsed tree;
-        # whether it is a whole JSON document the mock accepted is decided here, once.
+        # whether it is a whole JSON document is decided here, once. Only bytes that
+        # ``decode_json`` read are marked as JSON: the journal splices them in verbatim, so a
+        # body nobody decoded (a GET's, an operation without a request body) must never be
+        # (it forged journal entries and broke the journal's JSON).
         raw = request.body
-        body_json = bool(raw) and seen.body_parsed
+        body_json = bool(raw) and seen.body_parsed and seen.body is not None
         if raw and not body_json and len(raw) <= JOURNAL_BODY_BYTES:
             try:
                 decode_json(raw)  # strict and depth-safe: never raises anything else
@@ -466,7 +521,11 @@ class Engine:
             except ApiError:
                 pass
         namespace = principal.namespace if principal else self._namespace_of(self.world, request)
-        state = self._sessions.get(namespace) or self._sessions[DEFAULT_NAMESPACE]
+        # A session's journal from its first request on (its state is made on first use).
+        try:
+            state = self.session(namespace)
+        except NotFoundError:  # deleted meanwhile: the call is the default dataset's to show
+            state = self._sessions[DEFAULT_NAMESPACE]
         authorization = request.header("Authorization")
         api_key = request.header("X-Api-Key")
         state.journal.add(
@@ -509,8 +568,9 @@ class Engine:
         """Rebuild from spec and fixtures; on any error keep serving the last good version.
 
         Every session keeps its data, keys, journal, fault rules and clock; the new spec
-        applies to them. The default dataset keeps its data too unless the fixtures
-        changed (then it starts from the new fixtures).
+        applies to them. The default dataset keeps its data too unless the fixture files'
+        content changed (then it starts from the new fixtures): a spec-only edit, or a
+        touch, never resets data.
 
         :return: whether the new version is now served.
         """
@@ -520,7 +580,10 @@ class Engine:
             log.error("reload failed, still serving the last good version: %s", exc)
             return False
         old = self.world
-        fixtures_changed = world.store.seed != old.store.seed
+        # The fixture files' bytes decide, not the seeds: records that omit ``createdAt`` are
+        # stamped at loading, so two loads of the same files never give equal seeds (a
+        # spec-only edit used to wipe the data).
+        fixtures_changed = world.fixtures_digest != old.fixtures_digest
         kept = world.store.adopt(old.store, keep_default=not fixtures_changed)
         self.world = world
         log.info(

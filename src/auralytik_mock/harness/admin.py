@@ -4,8 +4,9 @@ Owns: reset, the request journal, state dump and load, fault rules, isolated
 sessions, the readiness probe, the clock, and serving the spec and its docs page.
 Never collides with API paths (the vendor has no ``/__mock``) and needs no API key.
 No Flask, no IO beyond reading the bundled docs assets.
-May import: ``pipeline`` (its ``Engine``'s public methods), ``faults``, ``validation``, ``store``,
-``errors``, ``types``, yaml. The pipeline never imports this module: ``app.py`` mounts it.
+May import: ``config``, ``guard``, ``pipeline`` (its ``Engine``'s public methods), ``faults``,
+``journal``, ``spec``, ``validation``, ``store``, ``errors``, ``types``, yaml. The pipeline never
+imports this module: ``http/wsgi.py`` mounts it.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from typing import TYPE_CHECKING
 
 import yaml
 
+from ..config import ADMIN_TOKEN_PATTERN, ADMIN_TOKEN_RULE
 from ..core.errors import (
     FixtureError,
     InvalidRequestError,
     MethodNotAllowedError,
     NotFoundError,
+    PayloadTooLargeError,
     UnsupportedMediaTypeError,
     Violation,
 )
@@ -33,7 +36,7 @@ from ..core.journal import render_entries
 from ..core.spec import HMAC
 from ..core.store import DEFAULT_NAMESPACE
 from ..core.types import Json, MockRequest, MockResponse
-from ..core.validation import decode_json, is_rfc3339, storable_problem
+from ..core.validation import decode_json, storable_problem
 from .guard import ADMIN_TOKEN_COOKIE
 
 if TYPE_CHECKING:
@@ -42,6 +45,37 @@ if TYPE_CHECKING:
 AdminHandler = Callable[["Engine", MockRequest, list[str]], MockResponse]
 
 _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+#: The body limit of every admin route but the state load: a fault rule, a clock or a
+#: session takes a few hundred bytes. A 64 MiB ``[{},...]`` to ``/__mock/faults`` once
+#: took 4.6 GB and 45 s to parse before it was refused.
+SMALL_BODY_BYTES = 64 * 1024
+#: The routes whose bodies may be large (``Config.max_admin_body_bytes``): state loads.
+LARGE_BODIES: dict[tuple[str, ...], frozenset[str]] = {("state",): frozenset({"PUT"})}
+#: A YAML state body may be this large at most (PyYAML holds about 27 bytes per byte it
+#: reads, and reads about 1 MB/s): send JSON for larger states.
+MAX_YAML_STATE_BYTES = 8 * 1024 * 1024
+#: A JSON state body over ``_DENSE_FROM`` bytes may hold at most one object or array per
+#: this many bytes: parsed, an empty ``{}`` costs about 75 bytes (25 times its text), while
+#: real states hold one per 135 bytes or so (the bundled fixtures' dump).
+STATE_BYTES_PER_CONTAINER = 16
+_DENSE_FROM = 1024 * 1024
+
+
+def _parts(path: str) -> tuple[str, ...]:
+    return tuple(p for p in path[len("/__mock") :].split("/") if p)
+
+
+def body_limit(max_admin_body_bytes: int, method: str, path: str) -> int:
+    """The largest body ``method path`` (an admin route) takes: ``max_admin_body_bytes`` for a
+    state load, ``SMALL_BODY_BYTES`` (or less) for every other route.
+
+    The HTTP servers ask this when a request's head arrives, so a larger body is refused
+    (413) before it is read; ``handle`` checks it again for any other adapter.
+    """
+    if method.upper() in LARGE_BODIES.get(_parts(path), frozenset()):
+        return max_admin_body_bytes
+    return min(SMALL_BODY_BYTES, max_admin_body_bytes)
 
 
 def _ok(body: Json = None, status: int = 200) -> MockResponse:
@@ -58,13 +92,83 @@ def _json_body(request: MockRequest, *, allow_yaml: bool = False) -> Json:
     if not request.body:
         return None
     if allow_yaml and content_type in {"application/yaml", "application/x-yaml", "text/yaml"}:
+        if len(request.body) > MAX_YAML_STATE_BYTES:
+            raise PayloadTooLargeError(
+                f"A YAML body may be {MAX_YAML_STATE_BYTES} bytes at most (YAML is slow and large to parse); "
+                "send the same document as JSON (Content-Type: application/json)."
+            )
         try:
-            return yaml.load(request.body.decode("utf-8"), Loader=_YamlLoader)  # noqa: S506 - a safe loader
+            return _yaml_bounded(request.body.decode("utf-8"))
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             raise InvalidRequestError(f"The body is not valid YAML: {exc}") from None
     if content_type not in {"application/json", ""} and not content_type.endswith("+json"):
         raise UnsupportedMediaTypeError(f"Send JSON{' or YAML' if allow_yaml else ''}; got {content_type!r}.")
-    return decode_json(request.body)
+    body = request.body
+    if len(body) > _DENSE_FROM and body.count(b"{") + body.count(b"[") > len(body) // STATE_BYTES_PER_CONTAINER:
+        raise PayloadTooLargeError(
+            f"The body holds more objects and arrays than a state of its size would (over one per "
+            f"{STATE_BYTES_PER_CONTAINER} bytes); it is not parsed."
+        )
+    return decode_json(body)
+
+
+def _yaml_bounded(text: str) -> Json:
+    """``text`` parsed as YAML, refusing aliases (``*name``) that stand for more than the text could.
+
+    A few hundred bytes of nested aliases ("billion laughs") stand for 10 million values:
+    walking them to check the state took 33 s. The node graph is composed first and its
+    size with every alias expanded is counted, each node once; more than
+    ``max(len(text), 100_000)`` nodes (a YAML text without aliases holds fewer than one node
+    per byte) or a recursive alias is refused before anything is built. Aliases within
+    that (``yaml.safe_dump`` writes one for every shared object) load as usual.
+    """
+    loader = _YamlLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        limit = max(len(text), 100_000)
+        # No "&", no anchor, so no alias: the walk is for texts that may hold some.
+        if "&" in text and _expanded_nodes(node, limit) > limit:
+            raise InvalidRequestError(
+                f"The YAML body's aliases (*name) stand for more than {limit} values; write them out, or send JSON.",
+                details=[Violation("body", "holds aliases that expand too far, or refer to themselves")],
+            )
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _expanded_nodes(root: yaml.Node, limit: int) -> int:
+    """How many nodes ``root`` stands for with its aliases expanded (``limit + 1`` for a
+    cycle, or as soon as it is passed); each node is visited once, scalars without a push."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[yaml.Node] = [root]
+    while stack:
+        node = stack[-1]
+        key = id(node)
+        value = node.value
+        if key in sizes or value.__class__ is str:
+            sizes.setdefault(key, 1)
+            stack.pop()
+            continue
+        kids = value if isinstance(node, yaml.SequenceNode) else [part for pair in value for part in pair]
+        if key not in open_nodes:
+            open_nodes.add(key)
+            pending = [kid for kid in kids if kid.value.__class__ is not str and id(kid) not in sizes]
+            if pending:
+                if any(id(kid) in open_nodes for kid in pending):
+                    return limit + 1  # an alias to its own anchor, from inside it
+                stack.extend(pending)
+                continue
+        size = 1 + sum(1 if kid.value.__class__ is str else sizes[id(kid)] for kid in kids)
+        if size > limit:
+            return limit + 1
+        sizes[key] = size
+        open_nodes.discard(key)
+        stack.pop()
+    return sizes[id(root)]
 
 
 def _object_body(request: MockRequest) -> dict[str, Json]:
@@ -163,7 +267,16 @@ def faults_add(engine: Engine, request: MockRequest, params: list[str]) -> MockR
     """Add a rule for one session (``?session=ID``; default: the default dataset):
     ``{"method", "path", "status"|"delayMs"|"drop", "times"}``."""
     rules = engine.session(_namespace(request)).faults
-    body = _object_body(request)
+    rule = rules.add(fault_rule(engine, _object_body(request)))
+    return _ok(rule.as_json(), 201)
+
+
+def fault_rule(engine: Engine, body: dict[str, Json]) -> FaultRule:
+    """The fault rule ``body`` describes (the fields of ``POST /__mock/faults``), checked
+    against the spec: the path must route, the status be documented for its operations.
+
+    :raises InvalidRequestError: every problem, each naming its field.
+    """
     violations: list[Violation] = []
     allowed = {"method", "path", "status", "delayMs", "drop", "times"}
     for name in sorted(set(body) - allowed):
@@ -198,10 +311,7 @@ def faults_add(engine: Engine, request: MockRequest, params: list[str]) -> MockR
         error = InvalidRequestError.from_violations(violations)
         error.message = f"The fault rule is not valid: {error.message}"
         raise error
-    rule = rules.add(
-        FaultRule(id="", method=method, path=str(path), status=status, delay_ms=delay, drop=drop, times=times)
-    )
-    return _ok(rule.as_json(), 201)
+    return FaultRule(id="", method=method, path=str(path), status=status, delay_ms=delay, drop=drop, times=times)
 
 
 def fault_delete(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
@@ -246,15 +356,20 @@ def clock_get(engine: Engine, request: MockRequest, params: list[str]) -> MockRe
 
 
 def clock_put(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
-    """Pin the clock (``{"now": "2024-01-01T00:00:00Z"}``) or free it (``{"now": null}``)."""
+    """Pin the clock (``{"now": "2024-01-01T00:00:00Z"}``), free it (``{"now": null}``), or
+    move a pinned clock forward (``{"advanceSeconds": 60}``)."""
     body = _object_body(request)
-    now = body.get("now")
-    if now is not None and not (isinstance(now, str) and now.endswith("Z") and is_rfc3339(now)):
+    unknown = sorted(set(body) - {"now", "advanceSeconds"})
+    if unknown or len(body) != 1:
         raise InvalidRequestError(
-            "The clock takes an RFC 3339 UTC time such as 2024-01-01T00:00:00Z, or null.",
-            details=[Violation("body.now", "must be an RFC 3339 time in UTC (ending in Z), or null")],
+            'The clock takes {"now": "2024-01-01T00:00:00Z"}, {"now": null} or {"advanceSeconds": 60}.',
+            details=[Violation(f"body.{name}", "is not a field of the clock") for name in unknown]
+            or [Violation("body", "give now or advanceSeconds (one of them)")],
         )
-    engine.session(_namespace(request)).clock = now
+    if "now" in body:
+        engine.set_clock(body["now"], _namespace(request))
+    else:
+        engine.advance_clock(body["advanceSeconds"], _namespace(request))
     return clock_get(engine, request, params)
 
 
@@ -346,12 +461,22 @@ def docs_page(engine: Engine, request: MockRequest, params: list[str]) -> MockRe
 
     ``?token=`` (checked by the guard before this runs) stores the admin token in a
     ``SameSite=Strict`` cookie and comes back here without it, so the page and its calls to
-    ``/__mock/openapi.json`` work in a browser when the mock has an admin token.
+    ``/__mock/openapi.json`` work in a browser when the mock has an admin token. A value that
+    is not a token (``ADMIN_TOKEN_RULE``) is a 400; without an admin token no cookie is set.
     """
-    token = request.query.get("token")
-    if token:
-        cookie = f"{ADMIN_TOKEN_COOKIE}={token[0]}; Path=/__mock; HttpOnly; SameSite=Strict"
-        return MockResponse(303, None, {"Location": "/__mock/docs", "Set-Cookie": cookie, "Cache-Control": "no-store"})
+    tokens = request.query.get("token")
+    if tokens is not None:
+        # Only what --admin-token may hold goes into the cookie: a value with CR/LF, ";" or
+        # spaces wrote a foreign cookie (or header) for this host.
+        if len(tokens) != 1 or not ADMIN_TOKEN_PATTERN.fullmatch(tokens[0]):
+            raise InvalidRequestError(
+                f"?token= takes the admin token once: {ADMIN_TOKEN_RULE}.",
+                details=[Violation("query.token", "is not an admin token")],
+            )
+        headers = {"Location": "/__mock/docs", "Cache-Control": "no-store"}
+        if engine.config.admin_token is not None:  # the guard checked it is this mock's token
+            headers["Set-Cookie"] = f"{ADMIN_TOKEN_COOKIE}={tokens[0]}; Path=/__mock; HttpOnly; SameSite=Strict"
+        return MockResponse(303, None, headers)
     if _swagger_dist() is None:
         raise NotFoundError("The docs page needs the flask-swagger-ui package: pip install flask-swagger-ui.")
     keys = [k for c in engine.store.seed for k in c.api_keys]
@@ -422,7 +547,7 @@ def handle(engine: Engine, request: MockRequest) -> MockResponse:
     :raises NotFoundError: no such admin path.
     :raises MethodNotAllowedError: with the methods the path takes.
     """
-    parts = tuple(p for p in request.path[len("/__mock") :].split("/") if p)
+    parts = _parts(request.path)
     for template, methods in ROUTES:
         if len(template) != len(parts) or any(t not in {"*", p} for t, p in zip(template, parts, strict=True)):
             continue
@@ -432,5 +557,11 @@ def handle(engine: Engine, request: MockRequest) -> MockResponse:
         if handler is None:
             allowed = sorted(set(methods) | ({"HEAD"} if "GET" in methods else set()))
             raise MethodNotAllowedError(f"{request.method} is not allowed on {request.path}.", allowed=allowed)
+        limit = body_limit(engine.config.max_admin_body_bytes, method, request.path)
+        if request.oversized or len(request.body) > limit:
+            raise PayloadTooLargeError(
+                f"{method} {request.path} takes a body of {limit} bytes at most"
+                + ("." if limit < engine.config.max_admin_body_bytes else " (AURALYTIK_MOCK_MAX_ADMIN_BODY_BYTES).")
+            )
         return handler(engine, request, params)
     raise NotFoundError(f"No admin endpoint {request.path}; see the README's admin API table.")

@@ -4,8 +4,9 @@
 Owns: deciding, before anything acts, whether a request may go on. A browser page from
 another origin can neither read admin answers (no CORS on ``/__mock`` unless the origin
 is configured) nor make an admin call act (refused with 403 before it runs); a page
-served under a rebinding DNS name cannot reach a mock that listens on loopback.
-No Flask, no IO.
+served under a rebinding DNS name cannot reach a mock that listens on loopback, nor the
+admin API of a mock that listens on any address.
+No Flask, no IO (the machine's host name is read once, at start).
 May import: ``config``, ``cors``, ``errors``, ``types``.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import functools
 import hmac
 import ipaddress
+import socket
 from urllib.parse import urlsplit
 
 from ..config import Config
@@ -42,6 +44,16 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+@functools.lru_cache(maxsize=256)
+def is_address(host: str) -> bool:
+    """Whether ``host`` is an IP address (IPv6 with or without brackets), not a name."""
+    try:
+        ipaddress.ip_address(host.strip().strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
 def host_name(host_header: str) -> str:
     """The name or address of a ``Host`` header, without the port (``[::1]:80`` -> ``::1``)."""
     text = host_header.strip().lower()
@@ -64,7 +76,45 @@ class Guard:
         self.admin_cors = Cors(tuple(self.admin_origins))
         self.check_hosts = is_loopback(config.host)
         self.allowed_hosts = frozenset(h.strip().rstrip(".").lower() for h in config.allowed_hosts)
+        #: This machine's own name (a container's is its id, or ``--hostname``).
+        self.machine_names = frozenset(n for n in {socket.gethostname().rstrip(".").lower()} if n)
         self._passed: set[str] = set()  # Host values already accepted (a few; checked once each)
+        self._admin_passed: set[str] = set()
+
+    def admin_hosts(self) -> str:
+        """The ``Host`` values the admin API answers, in words (for the banner and refusals)."""
+        names = ["localhost", "IP addresses", *sorted(self.machine_names)]
+        names += ["any name"] if "*" in self.allowed_hosts else sorted(self.allowed_hosts)
+        return ", ".join(names)
+
+    def check_admin_host(self, request: MockRequest) -> None:
+        """Refuse, on ``/__mock`` whatever the bind, a ``Host`` that is a name other than
+        ``localhost``, this machine's name or an ``--allowed-host`` (DNS rebinding).
+
+        A page served under a rebinding name is same-origin with the mock once its name
+        points at it, so the Origin rule lets it through: on ``0.0.0.0`` without a token
+        (the container's default) it read ``/__mock/state``, every key and secret in it.
+        Addresses pass: a page that calls by address was loaded from that address, which
+        no DNS answer can change (webpack-dev-server and Vite allow them for that reason),
+        and a port-forwarded container cannot know the address its callers use.
+
+        :raises ForbiddenError: 403 ``HOST_NOT_ALLOWED``.
+        """
+        header = request.headers.get("host")
+        if header is None or header in self._admin_passed or request.path in OPEN_ADMIN_PATHS:
+            return  # no Host: HTTP/1.0, which no browser sends; health: probes call by any name
+        name = host_name(header).rstrip(".")
+        allowed = self.allowed_hosts
+        if is_loopback(name) or is_address(name) or name in self.machine_names or name in allowed or "*" in allowed:
+            if len(self._admin_passed) < 64:
+                self._admin_passed.add(header)
+            return
+        raise ForbiddenError(
+            f"Host {header[:100]!r} is not allowed on /__mock: the admin API answers {self.admin_hosts()} "
+            "(a guard against DNS rebinding). Call it by one of those, or allow the name with "
+            f"--allowed-host {name[:100]} or AURALYTIK_MOCK_ALLOWED_HOSTS.",
+            code="HOST_NOT_ALLOWED",
+        )
 
     def check_host(self, request: MockRequest) -> None:
         """Refuse a ``Host`` that is not loopback while listening on loopback (DNS rebinding).
@@ -104,11 +154,14 @@ class Guard:
         return netloc == host or netloc + default == host or netloc == host + default
 
     def check_admin(self, request: MockRequest) -> None:
-        """Refuse an admin call from a foreign, unconfigured origin, or without the token.
+        """Refuse an admin call under a foreign name, from a foreign, unconfigured origin, or
+        without the token.
 
-        :raises ForbiddenError: 403 ``ORIGIN_NOT_ALLOWED``, before the call acts.
+        :raises ForbiddenError: 403 ``HOST_NOT_ALLOWED`` (``check_admin_host``) or
+            ``ORIGIN_NOT_ALLOWED``, before the call acts.
         :raises UnauthenticatedError: 401 ``ADMIN_TOKEN_REQUIRED`` / ``ADMIN_TOKEN_INVALID``.
         """
+        self.check_admin_host(request)
         origin = request.header("Origin")
         if origin is not None:
             if origin.rstrip("/").lower() not in self.admin_origins and not self.same_origin(request, origin):

@@ -3,8 +3,8 @@
 Owns: running the mock's own HTTP server (``http.server``, the one ``serve`` runs, with
 keep-alive) in a background thread on a free port, started in milliseconds and stopped
 without leaking threads or sockets and without waiting for injected delays; the
-conveniences tests use (url, reset, journal, keys, signing).
-May import: ``config``, ``core``, ``http``, ``signing``, ``harness.guard``.
+conveniences tests use (url, reset, journal, keys, signing, fault rules, the clock).
+May import: ``config``, ``core``, ``http``, ``signing``, ``harness.guard``, ``harness.admin``.
 """
 
 from __future__ import annotations
@@ -12,18 +12,21 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ..config import Config
-from ..core.errors import ServerError
-from ..core.pipeline import Engine
+from ..core.errors import ApiError, ServerError
+from ..core.faults import FaultRule
+from ..core.pipeline import Engine, SessionState
 from ..core.spec import HMAC
-from ..core.store import timestamp
+from ..core.store import DEFAULT_NAMESPACE, timestamp
 from ..core.types import Json
 from ..http.server import HttpServer
 from ..http.wsgi import create_app, engine_of, stopping_event
 from ..signing import httpx_auth, requests_auth, signed_headers
+from .admin import fault_rule
 from .guard import ADMIN_TOKEN_HEADER
 
 if TYPE_CHECKING:
@@ -134,7 +137,7 @@ class MockServer:
         return self.root_url + self.engine.spec.base_path
 
     def reset(self) -> None:
-        """Back to the fixtures: data, journal and fault rules."""
+        """Back to the fixtures: data, journal, fault rules and clock."""
         self.engine.reset()
 
     @property
@@ -155,9 +158,118 @@ class MockServer:
         token = self.config.admin_token
         return {ADMIN_TOKEN_HEADER: token} if token else {}
 
-    def auth(self, key: str = "YOUR_API_KEY") -> dict[str, str]:
-        """The ``Authorization`` header for ``key``."""
-        return {"Authorization": f"Bearer {key}"}
+    def auth(self, key: str | None = None) -> dict[str, str]:
+        """The ``Authorization`` header for ``key``; by default the fixtures' first key
+        (``YOUR_API_KEY`` with the bundled ones; with your own fixtures, your first key
+        that does not sign its requests)."""
+        return {"Authorization": f"Bearer {key if key is not None else self.first_key()}"}
+
+    def first_key(self, signing: bool = False) -> str:
+        """The fixtures' first API key (``signing``: the first one with an HMAC secret;
+        else the first one without, or the first of all).
+
+        :raises ServerError: the fixtures have no such key.
+        """
+        keys = [k for client in self.engine.store.seed for k in client.api_keys]
+        wanted = [k for k in keys if (k.secret is not None) == signing]
+        if not signing:
+            wanted += keys  # only signing keys: the first of them, as a Bearer token
+        if not wanted:
+            raise ServerError(f"the fixtures have no {'signing ' if signing else ''}API key")
+        return wanted[0].key
+
+    # -- fault rules and the clock ---------------------------------------------------
+
+    def fault(
+        self,
+        path: str,
+        *,
+        method: str = "*",
+        status: int | None = None,
+        delay_ms: int = 0,
+        drop: bool = False,
+        times: int | None = None,
+        session: str | None = None,
+    ) -> FaultRule:
+        """Add a fault rule, as ``POST /__mock/faults`` does, and return it (live: its
+        ``hits`` and ``times`` follow the calls it answers)::
+
+            rule = mock.fault("/v1/engagements", method="GET", status=503, times=1)
+            assert requests.get(f"{mock.url}/engagements", headers=mock.auth()).status_code == 503
+            assert rule.hits == 1
+
+        :param path: an API path (``/v1/engagements/eng_456``) or template (``/v1/engagements/{id}``).
+        :param status: answer this documented status; ``delay_ms``: wait first; ``drop``: close
+            the connection with no answer. At least one of the three.
+        :param times: for the next ``times`` matching calls only (``None``: until removed).
+        :param session: the session whose calls it concerns (default: the default dataset).
+        :raises ServerError: the rule is not valid (the message names each problem), the
+            session does not exist, or the rule cap is reached.
+        """
+        body: dict[str, Json] = {"method": method, "path": path, "delayMs": delay_ms, "drop": drop, "times": times}
+        if status is not None:
+            body["status"] = status
+        try:
+            rules = self.engine.session(session or DEFAULT_NAMESPACE).faults
+            return rules.add(fault_rule(self.engine, body))
+        except ApiError as error:
+            raise ServerError(error.message) from None
+
+    @property
+    def faults(self) -> list[dict[str, Json]]:
+        """The default dataset's fault rules in force (what ``GET /__mock/faults`` lists)."""
+        return self.engine.faults.as_json()
+
+    def remove_fault(self, rule: FaultRule | str, session: str | None = None) -> bool:
+        """Remove one rule (the rule ``fault()`` returned, or its id); returns whether it was there."""
+        rule_id = rule if isinstance(rule, str) else rule.id
+        return self._session_state(session).faults.remove(rule_id)
+
+    def clear_faults(self, session: str | None = None) -> None:
+        """Remove every fault rule (of the default dataset, or of ``session``)."""
+        self._session_state(session).faults.remove()
+
+    def set_clock(self, now: str | datetime | None, session: str | None = None) -> None:
+        """Pin "now" (an RFC 3339 UTC string or a ``datetime``; naive means UTC), or free it (``None``).
+
+        :raises ServerError: ``now`` is not such a time, or no such session.
+        """
+        if isinstance(now, datetime):
+            moment = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+            now = moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        try:
+            self.engine.set_clock(now, session or DEFAULT_NAMESPACE)
+        except ApiError as error:
+            raise ServerError(error.message) from None
+
+    def advance(self, seconds: int | float | timedelta, session: str | None = None) -> str:
+        """Move the pinned clock ``seconds`` forward (whole seconds); returns the new now.
+
+        The harness moves time only through here (and ``PUT /__mock/clock``): what waits on
+        the mock's time sees every move.
+
+        :raises ServerError: the clock is not pinned (``set_clock`` first), ``seconds`` is
+            negative or not whole, or no such session.
+        """
+        if isinstance(seconds, timedelta):
+            seconds = seconds.total_seconds()
+        if isinstance(seconds, float) and seconds.is_integer():
+            seconds = int(seconds)
+        try:
+            return self.engine.advance_clock(seconds, session or DEFAULT_NAMESPACE)  # type: ignore[arg-type]
+        except ApiError as error:
+            raise ServerError(error.message) from None
+
+    @property
+    def now(self) -> str:
+        """The mock's now (its pinned clock, else the real time), RFC 3339 UTC."""
+        return self.engine.now()
+
+    def _session_state(self, session: str | None) -> SessionState:
+        try:
+            return self.engine.session(session or DEFAULT_NAMESPACE)
+        except ApiError as error:
+            raise ServerError(error.message) from None
 
     @property
     def signed_url(self) -> str:
@@ -172,11 +284,13 @@ class MockServer:
                 return self.root_url + base
         raise ServerError("the spec has no base path for signed requests (x-mock-security on a server)")
 
-    def secret(self, key: str = DEFAULT_SIGNING_KEY) -> str:
-        """The HMAC secret of ``key`` (a fixture key, or a session's).
+    def secret(self, key: str | None = None) -> str:
+        """The HMAC secret of ``key`` (a fixture key, or a session's; by default the fixtures'
+        first signing key, ``DEFAULT_SIGNING_KEY`` with the bundled ones).
 
         :raises ServerError: no such key, or it does not sign.
         """
+        key = key if key is not None else self.first_key(signing=True)
         principal = self.engine.store.lookup_key(key)
         if principal is None or principal.secret is None:
             raise ServerError(f"{key[:12]}... is not a signing key of this mock")
@@ -186,21 +300,26 @@ class MockServer:
         """The mock's now in Unix seconds (its pinned clock, if any): what signatures must use."""
         return int(timestamp(self.engine.now())) if self.engine.clock else int(time.time())
 
-    def sign(self, method: str, path: str, body: bytes | str = b"", key: str = DEFAULT_SIGNING_KEY) -> dict[str, str]:
+    def sign(self, method: str, path: str, body: bytes | str = b"", key: str | None = None) -> dict[str, str]:
         """The ``X-Api-Key``, ``X-Timestamp`` and ``X-Signature`` headers for one request,
-        signed with ``key``'s secret at the mock's now.
+        signed with ``key``'s secret at the mock's now (default: the first signing key).
 
         :param path: the request path (``/api/v1/engagements``) or a full URL.
         :param body: the exact bytes the request will send.
         """
+        key = key if key is not None else self.first_key(signing=True)
         return signed_headers(method, path, body, key=key, secret=self.secret(key), timestamp=self.now_seconds())
 
-    def requests_auth(self, key: str = DEFAULT_SIGNING_KEY) -> AuthBase:
-        """A ``requests`` auth that signs every request with ``key`` at the mock's now."""
+    def requests_auth(self, key: str | None = None) -> AuthBase:
+        """A ``requests`` auth that signs every request with ``key`` (default: the first
+        signing key) at the mock's now."""
+        key = key if key is not None else self.first_key(signing=True)
         return requests_auth(key, self.secret(key), clock=self.now_seconds)
 
-    def httpx_auth(self, key: str = DEFAULT_SIGNING_KEY) -> httpx.Auth:
-        """An ``httpx`` auth that signs every request with ``key`` at the mock's now."""
+    def httpx_auth(self, key: str | None = None) -> httpx.Auth:
+        """An ``httpx`` auth that signs every request with ``key`` (default: the first
+        signing key) at the mock's now."""
+        key = key if key is not None else self.first_key(signing=True)
         return httpx_auth(key, self.secret(key), clock=self.now_seconds)
 
     def state(self) -> dict[str, Json]:

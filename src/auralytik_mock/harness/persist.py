@@ -1,13 +1,17 @@
 """``--persist PATH``: the state survives a restart.
 
-Owns: loading the state file at start (checked like fixtures), and writing it back
+Owns: loading the state file at start (checked like fixtures), writing it back
 atomically (a temporary file in the same folder, fsync, rename) within a second of
 every change and at shutdown, so ``kill -9`` loses at most the last second and never
-leaves a torn file.
+leaves a torn file, and the lock that keeps a second server off the same file.
 File format: ``{"format": "auralytik-mock-state/1", "default": <fixtures format>,
 "sessions": {"ses_...": <fixtures format>}}`` (the fixtures' format is what
 ``GET /__mock/state`` answers).
-May import: ``errors``, ``store`` (types), ``types``; the engine is passed in.
+A symlinked path keeps its link: the file it points to is read and replaced. The lock is
+an OS file lock (``flock``; ``msvcrt`` on Windows) on ``.<name>-lock`` beside that file,
+holding the owner's pid; the OS drops it when the process ends, however it ends.
+May import: ``errors``, ``journal`` (``escape_control``), ``store`` (types), ``validation``
+(``storable_problem``), ``types``; the engine is passed in.
 """
 
 from __future__ import annotations
@@ -19,10 +23,17 @@ import os
 import tempfile
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from ..core.errors import ApiError, FixtureError
+from ..core.journal import escape_control
 from ..core.store import DEFAULT_NAMESPACE
+from ..core.validation import storable_problem
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     from ..core.pipeline import Engine
@@ -45,7 +56,11 @@ class Persister:
 
     def __init__(self, engine: Engine, path: Path) -> None:
         self.engine = engine
+        #: The path as given (what messages name).
         self.path = path
+        #: The file written: ``path``, or what it links to (the link is kept, never replaced).
+        self.target = Path(os.path.realpath(path))
+        self._lock_file: IO[str] | None = None
         self._dirty = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -65,24 +80,30 @@ class Persister:
 
         :raises FixtureError: the file is not JSON, not this format, or a dataset in it does
             not match the spec (the same messages as a bad fixture, naming the file); the
-            folder cannot be created or written.
+            folder cannot be created or written; another server holds the file.
         """
-        folder = self.path.parent
+        self.target = Path(os.path.realpath(self.path))  # a link made since: follow it
+        folder = self.target.parent
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise FixtureError(f"{self.path}: cannot create the folder for the state file: {exc}") from None
         if not os.access(folder, os.W_OK | os.X_OK):
             raise FixtureError(f"{self.path}: the folder {folder} is not writable; the state could not be saved")
-        if self.path.is_dir():
+        if self.target.is_dir():
             raise FixtureError(f"{self.path}: is a folder; --persist takes a file path (e.g. {self.path}/state.json)")
-        if not self.path.exists():
+        self._lock()
+        try:
+            return self._load()
+        except BaseException:
+            self._unlock()  # start-up stops here: the file is free for the next try
+            raise
+
+    def _load(self) -> bool:
+        if not self.target.exists():
             return False
         source = str(self.path)
-        try:
-            document = json.loads(self.path.read_bytes())
-        except (OSError, ValueError) as exc:
-            raise FixtureError(f"{source}: cannot read the state file ({exc})") from None
+        document = self._read(source)
         if not isinstance(document, dict) or document.get("format") != FORMAT:
             raise FixtureError(
                 f'{source}: not an auralytik-mock state file (expected a JSON object with "format": '
@@ -111,6 +132,68 @@ class Persister:
                 raise FixtureError(f"{where}: {exc.message}") from None
         log.warning("loaded the state from %s (%d session(s))", source, len(sessions))
         return True
+
+    def _read(self, source: str) -> object:
+        """The state file parsed, or one line saying why not (never a traceback)."""
+        try:
+            document = json.loads(self.target.read_bytes())
+        except RecursionError:
+            raise FixtureError(f"{source}: cannot read the state file (it nests too deep to parse)") from None
+        except (OSError, ValueError) as exc:
+            raise FixtureError(f"{source}: cannot read the state file ({escape_control(str(exc))})") from None
+        # What could not be saved back (a lone surrogate, a 65-bit integer, deep nesting).
+        problem = storable_problem(document, "state")
+        if problem is not None:
+            detail = escape_control(f"{problem.field} {problem.message}")
+            raise FixtureError(f"{source}: cannot read the state file ({detail})")
+        return document
+
+    # -- the lock ------------------------------------------------------------------
+
+    def _lock(self) -> None:
+        """Hold ``.<name>-lock`` beside the state file, or stop: another server writes it.
+
+        :raises FixtureError: the lock is held (naming its holder's pid), or cannot be made.
+        """
+        lock_path = self.target.with_name(f".{self.target.name}-lock")
+        try:
+            handle = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115 - held until close()
+        except OSError as exc:
+            raise FixtureError(f"{self.path}: cannot create the lock file {lock_path}: {exc.strerror}") from None
+        try:
+            _try_lock(handle)
+        except OSError:
+            try:
+                handle.seek(0)
+                holder = handle.read(32).strip()
+            except OSError:  # Windows: the locked byte cannot be read
+                holder = ""
+            handle.close()
+            who = f"pid {holder}" if holder.isdigit() else "another process"
+            raise FixtureError(
+                f"{self.path}: another auralytik-mock ({who}) keeps its state in this file; "
+                "stop it, or give this one another --persist path"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._lock_file = handle
+
+    def _unlock(self) -> None:
+        handle, self._lock_file = self._lock_file, None
+        if handle is not None:
+            try:
+                handle.seek(0)
+                handle.truncate()  # no stale pid for the next reader
+                _unlock_file(handle)
+            finally:
+                handle.close()
+
+    @property
+    def locked(self) -> bool:
+        """Whether this persister holds the state file's lock."""
+        return self._lock_file is not None
 
     # -- writing -------------------------------------------------------------------
 
@@ -150,15 +233,15 @@ class Persister:
             self._dirty.clear()
             document = {"format": FORMAT, **self.engine.store.dump_all()}
             data = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-            folder = self.path.parent
+            target = self.target  # a symlinked path: replace what it points to, keep the link
             try:
-                handle, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=folder)
+                handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
                 try:
                     with os.fdopen(handle, "wb") as out:
                         out.write(data)
                         out.flush()
                         os.fsync(out.fileno())
-                    os.replace(temporary, self.path)
+                    os.replace(temporary, target)
                 except BaseException:
                     Path(temporary).unlink(missing_ok=True)
                     raise
@@ -175,5 +258,29 @@ class Persister:
         thread, self._thread = self._thread, None
         if thread is not None:
             thread.join(timeout=5)
-        if self._dirty.is_set():
-            self.write()
+        try:
+            if self._dirty.is_set():
+                self.write()
+        finally:
+            self._unlock()
+
+
+def _try_lock(handle: IO[str]) -> None:
+    """Lock ``handle``'s file without waiting. :raises OSError: another process holds it."""
+    if fcntl is not None:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    else:  # pragma: no cover - Windows
+        import msvcrt
+
+        handle.seek(0)
+        msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+
+
+def _unlock_file(handle: IO[str]) -> None:
+    if fcntl is not None:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    else:  # pragma: no cover - Windows
+        import msvcrt
+
+        handle.seek(0)
+        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)

@@ -7,14 +7,18 @@ Fixtures:
   against pytest's rootdir, so the same ``conftest.py`` works from any working folder.
 - ``auralytik_mock_server`` (session): one running ``MockServer`` per test session
   (per xdist worker), on a free port.
-- ``auralytik_mock`` (function): that server, reset to the fixtures before the test.
+- ``auralytik_mock`` (function): that server, reset to the fixtures before the test
+  (data, journal, fault rules, clock). Its helpers steer it without HTTP:
+  ``fault(path, status=..., times=...)`` returns the rule, ``clear_faults()``,
+  ``set_clock(now)``, ``advance(seconds)``, ``auth()`` (your fixtures' first key),
+  ``requests``, ``state()``.
 - ``auralytik_mock_client`` (function): a Flask test client of a fresh app, no socket.
 
 With ``AURALYTIK_MOCK_ADMIN_TOKEN`` set, the server requires it on ``/__mock/*``: the
 fixtures' own helpers (``reset()``, ``requests``, ``state()``) need nothing, and
 ``auralytik_mock.admin_headers()`` gives the header for your own HTTP calls.
 
-May import: ``server``, ``app``, ``config``, pytest.
+May import: ``mockserver``, ``http.wsgi``, ``config``, pytest.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from ..core.pipeline import Engine
 from ..core.types import MockRequest, MockResponse
 from .gateway import call_wsgi
 from .protocol import Connection, Event, Refusal, Request
-from .wsgi import CATCH_ALL, EngineWSGI, is_admin_path, payload, protocol_error, too_large
+from .wsgi import CATCH_ALL, EngineWSGI, admin_body_limit, is_admin_path, payload, protocol_error, too_large
 
 log = logging.getLogger("auralytik_mock")
 
@@ -37,7 +37,6 @@ log = logging.getLogger("auralytik_mock")
 #: (decoding and checking a megabyte of JSON takes a tenth of a second or more).
 HEAVY_BODY_BYTES = 64 * 1024
 #: Admin methods that carry no body: their bodies get the API's limit, not the admin one.
-_BODYLESS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
 
 
 class Channel(Protocol):
@@ -77,8 +76,8 @@ class Dispatcher:
     def limit_for(self, request: Request) -> int:
         """The body limit of a request, from its head."""
         config = self.engine.config
-        if is_admin_path(request.path) and request.method not in _BODYLESS:
-            return config.max_admin_body_bytes
+        if is_admin_path(request.path):
+            return admin_body_limit(self.engine, request.method, request.path)
         return config.max_body_bytes
 
     def screen(self, request: Request) -> ApiError | None:

@@ -81,9 +81,10 @@ def is_admin_path(path: str) -> bool:
     return path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
 
 
-def admin_body_limit(engine: Engine) -> int:
-    """The body limit of admin calls (``Config.max_admin_body_bytes``)."""
-    return engine.config.max_admin_body_bytes
+def admin_body_limit(engine: Engine, method: str = "PUT", path: str = "/__mock/state") -> int:
+    """The body limit of the admin call ``method path`` (``admin.body_limit``: small but for
+    state loads, which take ``Config.max_admin_body_bytes``)."""
+    return admin.body_limit(engine.config.max_admin_body_bytes, method, path)
 
 
 def too_large(engine: Engine, limit: int) -> MockResponse:
@@ -170,7 +171,7 @@ class EngineWSGI:
         path = _path(environ)
         admin = is_admin_path(path)
         try:
-            limit = admin_body_limit(engine) if admin else engine.config.max_body_bytes
+            limit = admin_body_limit(engine, environ["REQUEST_METHOD"], path) if admin else engine.config.max_body_bytes
             try:
                 body, oversized = _read_wsgi_body(environ, limit)
             except (OSError, ValueError):  # a malformed chunked body
