@@ -475,7 +475,7 @@ def test_an_invalid_fault_rule_names_its_first_problem_in_the_message(api: Api) 
 
 def test_the_banner_names_health_under_every_base_path() -> None:
     from auralytik_mock.cli import banner
-    from auralytik_mock.core.pipeline import Engine
+    from auralytik_mock.harness.sandbox import Engine
 
     text = banner(Engine(make_config()), "http://127.0.0.1:4010")
     for path in ("/health", "/v1/health", "/api/v1/health"):

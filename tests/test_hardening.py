@@ -25,7 +25,7 @@ from auralytik_mock import MockServer, create_app
 from auralytik_mock.cli import banner
 from auralytik_mock.core.errors import FixtureError
 from auralytik_mock.core.journal import JOURNAL_BODY_BYTES, AccessLog, escape_control
-from auralytik_mock.core.pipeline import Engine
+from auralytik_mock.harness.sandbox import Engine
 from auralytik_mock.http.wsgi import engine_of
 from tests.conftest import CLOCK, FIXTURES, KEY, OTHER, Api, make_config
 from tests.test_cli import serving

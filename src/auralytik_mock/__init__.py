@@ -23,9 +23,9 @@ from .core.errors import (
     SpecError,
 )
 from .core.handlers import Call, Context, handles, unregister
-from .core.pipeline import Engine
 from .core.types import MockResponse
 from .harness.mockserver import MockServer
+from .harness.sandbox import Engine
 from .http.wsgi import create_app
 
 __version__ = "0.1.0"

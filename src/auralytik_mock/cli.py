@@ -22,9 +22,10 @@ import yaml
 
 from .config import ENV_PREFIX, Config, parse_latency
 from .core.errors import AuralytikMockError
-from .core.pipeline import Engine, build_world
+from .core.pipeline import build_world
 from .core.spec import HMAC, escape_pointer_token, line_of
 from .harness.guard import is_loopback
+from .harness.sandbox import Engine
 from .http.wsgi import create_app, engine_of, stopping_event
 
 log = logging.getLogger("auralytik_mock")

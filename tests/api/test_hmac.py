@@ -511,7 +511,7 @@ def test_window_and_replays_come_from_flags_and_variables() -> None:
 
 def test_the_serve_banner_lists_signing_keys_apart_without_secrets() -> None:
     from auralytik_mock.cli import banner
-    from auralytik_mock.core.pipeline import Engine
+    from auralytik_mock.harness.sandbox import Engine
 
     text = banner(Engine(make_config()), "http://127.0.0.1:4010")
     bearer_part, signed_part = text.split("signing keys at http://127.0.0.1:4010/api/v1")

@@ -1,7 +1,9 @@
 """Read the YAML (or JSON) fixtures and turn them into the store's seed.
 
 Owns: the fixtures' format, and checking every record against its schema in the spec,
-so a bad fixture stops start-up with the file, the record and the field.
+so a bad fixture stops start-up with the file, the record and the field; ``files_digest``
+(what a reload compares to tell whether the fixtures changed: their bytes, never what
+loading them made, which carries the time of loading for records that omit ``createdAt``).
 No Flask, no IO beyond reading the files at load time.
 May import: ``spec``, ``validation``, ``store``, ``errors``, yaml.
 """
@@ -499,3 +501,21 @@ def _server_times(schema: Mapping[str, Json]) -> list[str]:
         for name, prop in (schema.get("properties") or {}).items()
         if isinstance(prop, dict) and prop.get("readOnly") and prop.get("format") == "date-time"
     ]
+
+
+def files_digest(files: Iterable[Path]) -> str:
+    """A digest of the names and bytes of ``files`` (a file that cannot be read counts as such).
+
+    Equal digests mean the same files with the same content, whatever their modification
+    times: a spec-only edit leaves the fixtures' digest as it was.
+    """
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(b"\0" + str(path).encode("utf-8", "surrogateescape") + b"\0")
+        try:
+            with path.open("rb") as stream:
+                for block in iter(lambda: stream.read(1 << 20), b""):
+                    digest.update(block)
+        except OSError as exc:
+            digest.update(f"\0unreadable {exc.errno}".encode())
+    return digest.hexdigest()

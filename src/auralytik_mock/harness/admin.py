@@ -4,7 +4,7 @@ Owns: reset, the request journal, state dump and load, fault rules, isolated
 sessions, the readiness probe, the clock, and serving the spec and its docs page.
 Never collides with API paths (the vendor has no ``/__mock``) and needs no API key.
 No Flask, no IO beyond reading the bundled docs assets.
-May import: ``config``, ``guard``, ``pipeline`` (its ``Engine``'s public methods), ``faults``,
+May import: ``config``, ``guard``, ``sandbox`` (its ``Engine``'s public methods), ``faults``,
 ``journal``, ``spec``, ``validation``, ``store``, ``errors``, ``types``, yaml. The pipeline never
 imports this module: ``http/wsgi.py`` mounts it.
 """
@@ -40,7 +40,7 @@ from ..core.validation import decode_json, storable_problem
 from .guard import ADMIN_TOKEN_COOKIE
 
 if TYPE_CHECKING:
-    from ..core.pipeline import Engine
+    from .sandbox import Engine
 
 AdminHandler = Callable[["Engine", MockRequest, list[str]], MockResponse]
 

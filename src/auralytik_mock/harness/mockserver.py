@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 from ..config import Config
 from ..core.errors import ApiError, ServerError
 from ..core.faults import FaultRule
-from ..core.pipeline import Engine, SessionState
 from ..core.spec import HMAC
 from ..core.store import DEFAULT_NAMESPACE, timestamp
 from ..core.types import Json
@@ -28,6 +27,7 @@ from ..http.wsgi import create_app, engine_of, stopping_event
 from ..signing import httpx_auth, requests_auth, signed_headers
 from .admin import fault_rule
 from .guard import ADMIN_TOKEN_HEADER
+from .sandbox import Engine, SessionState
 
 if TYPE_CHECKING:
     import httpx

@@ -36,7 +36,7 @@ except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
-    from ..core.pipeline import Engine
+    from .sandbox import Engine
 
 log = logging.getLogger("auralytik_mock")
 

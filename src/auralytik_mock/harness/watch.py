@@ -1,37 +1,16 @@
 """``--watch``: poll files and call back when any of them changes; tell a content change
 from a touch.
 
-Owns: the polling thread, and ``files_digest`` (what a reload compares to decide whether
-the fixtures changed: their bytes, never what loading them made, which carries the time
-of loading for records that omit ``createdAt``).
+Owns: the polling thread (what a reload compares is ``core.fixtures.files_digest``).
 No Flask, no IO beyond ``stat`` and reading the watched files.
 May import: the standard library only.
 """
 
 from __future__ import annotations
 
-import hashlib
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
-
-
-def files_digest(files: Iterable[Path]) -> str:
-    """A digest of the names and bytes of ``files`` (a file that cannot be read counts as such).
-
-    Equal digests mean the same files with the same content, whatever their modification
-    times: a spec-only edit leaves the fixtures' digest as it was.
-    """
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(b"\0" + str(path).encode("utf-8", "surrogateescape") + b"\0")
-        try:
-            with path.open("rb") as stream:
-                for block in iter(lambda: stream.read(1 << 20), b""):
-                    digest.update(block)
-        except OSError as exc:
-            digest.update(f"\0unreadable {exc.errno}".encode())
-    return digest.hexdigest()
 
 
 class Watcher:

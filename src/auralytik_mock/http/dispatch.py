@@ -9,7 +9,7 @@ sent); injected delays as loop timers; the body limit and the admin guard at hea
 time (an admin body without the token is never read); a ``MockResponse`` written, or a
 500 when it cannot be (a body that does not serialise, a header with CR or LF); the
 envelopes of refusals made before the engine.
-May import: ``core`` (errors, pipeline, types), ``http.protocol``, ``http.gateway``,
+May import: ``core`` (errors, types), ``harness.sandbox``, ``http.protocol``, ``http.gateway``,
 ``http.wsgi``.
 """
 
@@ -25,8 +25,8 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs
 
 from ..core.errors import ApiError
-from ..core.pipeline import Engine
 from ..core.types import MockRequest, MockResponse
+from ..harness.sandbox import Engine
 from .gateway import call_wsgi
 from .protocol import Connection, Event, Refusal, Request
 from .wsgi import CATCH_ALL, EngineWSGI, admin_body_limit, is_admin_path, payload, protocol_error, too_large

@@ -12,7 +12,7 @@ Where each request is answered is ``dispatch.py``.
 Why not a WSGI server: on worker threads each call pays GIL hand-offs with the other
 threads and the load generator, which made the tail 10-100x the median; and a WSGI app
 cannot close a connection without a status line, which ``drop`` needs.
-May import: ``core.pipeline``, ``http.protocol``, ``http.dispatch``, uvloop (optional).
+May import: ``harness.sandbox``, ``http.protocol``, ``http.dispatch``, uvloop (optional).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..core.pipeline import Engine
+from ..harness.sandbox import Engine
 from . import protocol
 from .dispatch import Dispatcher
 from .protocol import Action, Connection, Event

@@ -22,9 +22,9 @@ from werkzeug.exceptions import HTTPException
 
 from ..config import Config
 from ..core.errors import ApiError, PayloadTooLargeError
-from ..core.pipeline import ADMIN_PREFIX, Engine
 from ..core.types import MockRequest, MockResponse
 from ..harness import admin
+from ..harness.sandbox import ADMIN_PREFIX, Engine
 from .protocol import DRAIN_LIMIT, REASONS
 
 log = logging.getLogger("auralytik_mock")

@@ -26,8 +26,8 @@ the mock), ``answer``, ``sides`` (sending a step, learning ids), ``compare`` (dr
 ``outcome``, ``report`` (text, JSON, JUnit), ``record`` (``--record``), ``options``,
 ``run`` (the entry point).
 
-May import: ``core`` (pipeline, spec, validation, fixtures, handlers, resources, journal,
-store, types, errors), ``signing``, ``config``; the standard library for HTTP.
+May import: ``harness.sandbox`` (the ``Engine``), ``core`` (pipeline, spec, validation, fixtures,
+handlers, resources, journal, store, types, errors), ``signing``, ``config``; the standard library for HTTP.
 """
 
 from __future__ import annotations

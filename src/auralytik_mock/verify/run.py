@@ -19,9 +19,9 @@ from pathlib import Path
 
 from ..config import Config
 from ..core.journal import mask_key
-from ..core.pipeline import Engine
 from ..core.spec import HMAC
 from ..core.validation import SchemaSet
+from ..harness.sandbox import Engine
 from .answer import Transport
 from .auth import mock_auths, scheme_for, vendor_auths
 from .compare import Comparer

@@ -10,7 +10,7 @@ every few seconds cannot hold it), an answer larger than ``Limits.max_body`` is 
 with a ``VerifyError`` that says, on one line, what the target did.
 ``EngineTransport`` sends to the mock in process (the pipeline ``serve`` runs).
 
-Does network IO (``http.client``). May import: ``answer``, ``options``, ``core.pipeline``,
+Does network IO (``http.client``). May import: ``answer``, ``options``, ``harness.sandbox``,
 ``core.types``.
 """
 
@@ -28,8 +28,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qs, quote, urlsplit
 
-from ..core.pipeline import Engine
 from ..core.types import Json, MockRequest
+from ..harness.sandbox import Engine
 from .answer import Answer
 from .options import Options, VerifyError
 

@@ -1,0 +1,421 @@
+"""The sandbox around the pipeline: the ``Engine`` a server, ``MockServer``, ``create_app``
+and ``verify`` drive.
+
+Owns: the ``Engine`` (``auralytik_mock.Engine``): the current ``World`` and swapping it on
+reload (``--watch``), the datasets' state that outlives a world (sessions, their journals,
+fault rules and pinned clocks), mounting the admin API under ``/__mock``, the Host/Origin
+guard, the journal record and access log of every API call, ``--persist``.
+No Flask, no socket.
+May import: ``core`` (pipeline, errors, journal, faults, fixtures, store, types, validation),
+``config``, ``harness.guard``, ``harness.persist``, ``harness.watch``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from ..config import Config
+from ..core.cors import Cors
+from ..core.errors import (
+    ApiError,
+    ConflictError,
+    InvalidRequestError,
+    MethodNotAllowedError,
+    NotFoundError,
+    Violation,
+    render_error,
+)
+from ..core.faults import FaultRules
+from ..core.fixtures import fixture_files
+from ..core.journal import JOURNAL_BODY_BYTES, AccessLog, Journal, escape_control, mask_key
+from ..core.pipeline import Pipeline, Seen, build_world, new_request_id, now_text
+from ..core.spec import Spec
+from ..core.store import DEFAULT_NAMESPACE, Store
+from ..core.types import MockRequest, MockResponse
+from ..core.validation import decode_json, is_rfc3339
+from .guard import Guard
+from .persist import Persister
+from .watch import Watcher
+
+log = logging.getLogger("auralytik_mock")
+
+ADMIN_PREFIX = "/__mock"
+#: The furthest one ``advance_clock`` call moves a pinned clock (ten years).
+MAX_ADVANCE_SECONDS = 10 * 366 * 24 * 3600
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+#: Answers a request under ``ADMIN_PREFIX`` (``admin.handle``, mounted by ``create_app``).
+AdminHandler = Callable[["Engine", MockRequest], MockResponse]
+
+
+class SessionState:
+    """What the admin API sets for one dataset (the default one or a session): its
+    journal, its fault rules and its pinned clock. What one session sets, consumes or
+    clears never touches another."""
+
+    def __init__(self, config: Config) -> None:
+        self.journal = Journal(config.journal_size)
+        self.faults = FaultRules(config.max_fault_rules)
+        self.clock: str | None = config.clock
+
+
+class Engine:
+    """The mock itself, without HTTP: build it from a ``Config``, feed it requests.
+
+    Example::
+
+        engine = Engine(Config())
+        response = engine.handle(MockRequest("GET", "/v1/engagements",
+                                             headers={"authorization": "Bearer YOUR_API_KEY"}))
+        assert response.status == 200
+    """
+
+    def __init__(self, config: Config | None = None) -> None:
+        self.config = config or Config()
+        self.world = build_world(self.config)
+        self.pipeline = Pipeline(self.config, self)
+        self.guard = Guard(self.config)
+        self.access_log = AccessLog()
+        self._sessions: dict[str, SessionState] = {DEFAULT_NAMESPACE: SessionState(self.config)}
+        self._clock_lock = threading.Lock()  # two advances at once both count
+        self.admin: AdminHandler | None = None
+        self.persister: Persister | None = None
+        if self.config.persist is not None:
+            self.persister = Persister(self, self.config.persist)
+            self.persister.load()
+        self._watcher = Watcher(self.watched_files, self.reload)
+        if self.config.watch:
+            self.start_watching()
+
+    # -- public helpers --------------------------------------------------------------
+
+    @property
+    def spec(self) -> Spec:
+        return self.world.spec
+
+    @property
+    def store(self) -> Store:
+        return self.world.store
+
+    @property
+    def config(self) -> Config:
+        """The settings the engine was built from."""
+        return self._config
+
+    @config.setter
+    def config(self, config: Config) -> None:
+        self._config = config
+        if hasattr(self, "pipeline"):
+            self.pipeline.config = config
+
+    @property
+    def cors(self) -> Cors:
+        """The CORS policy of the spec's paths."""
+        return self.pipeline.cors
+
+    # -- what the pipeline asks (``core.pipeline.Datasets``) ------------------------------
+
+    def has_fault_rules(self) -> bool:
+        return len(self._sessions) > 1 or bool(self.faults)
+
+    def fault_rules(self, namespace: str) -> FaultRules | None:
+        state = self._sessions.get(namespace)
+        return state.faults if state is not None else None
+
+    def pinned_clock(self, namespace: str) -> str | None:
+        state = self._sessions.get(namespace)
+        return state.clock if state is not None else self.config.clock
+
+    def session(self, namespace: str = DEFAULT_NAMESPACE) -> SessionState:
+        """The journal, fault rules and clock of ``namespace`` (the default dataset or a session).
+
+        :raises NotFoundError: no such session.
+        """
+        found = self._sessions.get(namespace)
+        if found is None:
+            if namespace not in self.store.sessions():
+                raise NotFoundError(f"No session {namespace!r}.")
+            found = self._sessions.setdefault(namespace, SessionState(self.config))
+        return found
+
+    def drop_session(self, namespace: str) -> None:
+        """Delete session ``namespace``: its data, keys, journal, rules and clock.
+
+        :raises NotFoundError: no such session.
+        """
+        self.store.delete_session(namespace)
+        self._sessions.pop(namespace, None)
+
+    @property
+    def journal(self) -> Journal:
+        """The default dataset's journal."""
+        return self._sessions[DEFAULT_NAMESPACE].journal
+
+    @property
+    def faults(self) -> FaultRules:
+        """The default dataset's fault rules."""
+        return self._sessions[DEFAULT_NAMESPACE].faults
+
+    @property
+    def clock(self) -> str | None:
+        """The default dataset's pinned clock (``None``: real time)."""
+        return self._sessions[DEFAULT_NAMESPACE].clock
+
+    @clock.setter
+    def clock(self, value: str | None) -> None:
+        self._sessions[DEFAULT_NAMESPACE].clock = value
+
+    def now(self, namespace: str = DEFAULT_NAMESPACE) -> str:
+        """Now, as the handlers of ``namespace`` see it: its pinned clock or the real UTC time, to the second."""
+        return self.pinned_clock(namespace) or now_text()
+
+    def set_clock(self, now: str | None, namespace: str = DEFAULT_NAMESPACE) -> None:
+        """Pin ``namespace``'s clock at ``now`` (RFC 3339 in UTC, ending in ``Z``), or free it (``None``).
+
+        :raises InvalidRequestError: ``now`` is not such a time.
+        :raises NotFoundError: no such session.
+        """
+        if now is not None and not (isinstance(now, str) and now.endswith("Z") and is_rfc3339(now)):
+            raise InvalidRequestError(
+                "The clock takes an RFC 3339 UTC time such as 2024-01-01T00:00:00Z, or null.",
+                details=[Violation("body.now", "must be an RFC 3339 time in UTC (ending in Z), or null")],
+            )
+        self.session(namespace).clock = now
+
+    def advance_clock(self, seconds: int, namespace: str = DEFAULT_NAMESPACE) -> str:
+        """Move ``namespace``'s pinned clock ``seconds`` forward; returns the new now.
+
+        The one place the harness moves time (``PUT /__mock/clock {"advanceSeconds": N}``,
+        ``MockServer.advance``): work that waits on the mock's time hooks in here.
+
+        :raises InvalidRequestError: ``seconds`` is not a whole number from 0 to
+            ``MAX_ADVANCE_SECONDS``.
+        :raises ConflictError: the clock is not pinned (409 ``CLOCK_NOT_PINNED``).
+        :raises NotFoundError: no such session.
+        """
+        if not isinstance(seconds, int) or isinstance(seconds, bool) or not 0 <= seconds <= MAX_ADVANCE_SECONDS:
+            raise InvalidRequestError(
+                f"The clock moves forward by a whole number of seconds, 0 to {MAX_ADVANCE_SECONDS}.",
+                details=[Violation("body.advanceSeconds", f"must be an integer from 0 to {MAX_ADVANCE_SECONDS}")],
+            )
+        state = self.session(namespace)
+        with self._clock_lock:
+            if state.clock is None:
+                raise ConflictError(
+                    'The clock runs in real time; pin it first (PUT /__mock/clock {"now": "2024-01-01T00:00:00Z"}'
+                    ", MockServer.set_clock), then move it forward.",
+                    code="CLOCK_NOT_PINNED",
+                )
+            moved = datetime.fromisoformat(state.clock.upper().replace("Z", "+00:00")) + timedelta(seconds=seconds)
+            state.clock = moved.astimezone(UTC).isoformat().replace("+00:00", "Z")
+            return state.clock
+
+    def reset(self, namespace: str = DEFAULT_NAMESPACE) -> None:
+        """Back to the fixtures for ``namespace`` only: data, journal, fault rules and clock.
+
+        :raises NotFoundError: no such session.
+        """
+        state = self.session(namespace)
+        world = self.world  # once: a reload meanwhile must not split the reset between two worlds
+        world.store.reset(namespace)
+        world.auth.replays.clear(namespace)
+        state.journal.clear()
+        state.faults.remove()
+        state.clock = self.config.clock
+        if self.persister is not None:
+            self.persister.changed()
+
+    def render(self, error: ApiError) -> MockResponse:
+        """An error answer with a fresh request id (for errors found outside ``handle``)."""
+        request_id = new_request_id()
+        response = render_error(error, request_id)
+        response.headers["X-Request-Id"] = request_id
+        return response
+
+    # -- the pipeline ----------------------------------------------------------------
+
+    def handle(self, request: MockRequest) -> MockResponse:
+        """Answer one request. Never raises: every error is rendered in the envelope."""
+        started = time.perf_counter()
+        request_id = new_request_id()
+        world = self.world
+        seen = Seen()
+        details: tuple[Violation, ...] = ()
+        is_admin = request.path == ADMIN_PREFIX or request.path.startswith(ADMIN_PREFIX + "/")
+        if self.persister is not None:
+            self.persister.ensure_running()
+        try:
+            self.guard.check_host(request)
+            if is_admin:
+                if self.admin is None:
+                    raise NotFoundError(f"No route matches {request.method} {request.path}.")
+                self.guard.check_admin(request)
+                preflight = self._admin_preflight(request)
+                response = preflight if preflight is not None else self.admin(self, request)
+            else:
+                response = self.pipeline.answer(world, request, seen, request_id)
+        except ApiError as error:
+            details = error.details
+            response = render_error(error, request_id)
+        except Exception:  # a bug in the mock: answer 500 in the envelope, and say so in the log
+            log.exception(
+                "unexpected error answering %s %s (request %s)",
+                escape_control(request.method),
+                escape_control(request.path),
+                request_id,
+            )
+            response = render_error(ApiError("An unexpected error occurred in the mock."), request_id)
+        # Every API answer waits the same (errors too); preflights and /__mock never do.
+        response.delay += seen.delay
+        op = seen.operation
+        if op is not None and self.config.validate_responses and not response.drop_connection:
+            response = self.pipeline.self_check(world, op, response, request_id)
+        response.headers["X-Request-Id"] = request_id
+        if isinstance(response.body, dict) and isinstance(response.body.get("error"), dict):
+            response.body["error"]["requestId"] = request_id
+        origin = request.header("Origin")
+        if origin is not None:
+            cors = self.guard.admin_cors if is_admin else self.cors
+            for name, value in cors.headers(origin).items():
+                response.headers.setdefault(name, value)
+        if self.persister is not None and request.method not in _READS and 200 <= response.status < 300:
+            self.persister.changed()  # a success that may have written: save within a second
+        if not is_admin:
+            self._record(request, response, request_id, seen, details, started)
+        return response
+
+    def _admin_preflight(self, request: MockRequest) -> MockResponse | None:
+        """A preflight from an origin named with ``--cors-origin`` (``check_admin`` let it through)."""
+        origin = request.header("Origin")
+        method = request.header("Access-Control-Request-Method")
+        if request.method != "OPTIONS" or origin is None or method is None:
+            return None
+        if not self.guard.admin_cors.allows(origin):
+            return None  # same origin: browsers do not preflight, so this is no preflight
+        allowed = ["GET", "POST", "PUT", "DELETE"]
+        return self.guard.admin_cors.preflight(
+            origin, method, request.header("Access-Control-Request-Headers"), allowed
+        ) or render_error(MethodNotAllowedError(f"CORS: {method} is not used on /__mock.", allowed=allowed), "")
+
+    def _record(
+        self,
+        request: MockRequest,
+        response: MockResponse,
+        request_id: str,
+        seen: Seen,
+        details: tuple[Violation, ...],
+        started: float,
+    ) -> None:
+        op, principal = seen.operation, seen.principal
+        # What the client waits: the mock's own time and the delay injected after it.
+        delay_ms = round(response.delay * 1000, 3)
+        elapsed_ms = round((time.perf_counter() - started) * 1000 + delay_ms, 3)
+        if self.config.access_log:
+            self.access_log.add(request.method, request.path, response.status, elapsed_ms, request_id)
+        # The body is kept as bytes (cut at JOURNAL_BODY_BYTES), never as a parsed tree;
+        # whether it is a whole JSON document is decided here, once. Only bytes that
+        # ``decode_json`` read are marked as JSON: the journal splices them in verbatim, so a
+        # body nobody decoded (a GET's, an operation without a request body) must never be
+        # (it forged journal entries and broke the journal's JSON).
+        raw = request.body
+        body_json = bool(raw) and seen.body_parsed and seen.body is not None
+        if raw and not body_json and len(raw) <= JOURNAL_BODY_BYTES:
+            try:
+                decode_json(raw)  # strict and depth-safe: never raises anything else
+                body_json = True
+            except ApiError:
+                pass
+        namespace = principal.namespace if principal else self.pipeline.namespace_of(self.world, request)
+        # A session's journal from its first request on (its state is made on first use).
+        try:
+            state = self.session(namespace)
+        except NotFoundError:  # deleted meanwhile: the call is the default dataset's to show
+            state = self._sessions[DEFAULT_NAMESPACE]
+        authorization = request.header("Authorization")
+        api_key = request.header("X-Api-Key")
+        state.journal.add(
+            {
+                "id": request_id,
+                "_at": time.time(),
+                "method": request.method,
+                "path": request.path,
+                "query": {k: list(v) for k, v in request.query.items()},
+                "operationId": op.operation_id if op else None,
+                "apiKey": mask_key(authorization.partition(" ")[2].strip())
+                if authorization
+                else (mask_key(api_key.strip()) if api_key else None),
+                "clientId": principal.client_id if principal else None,
+                "session": namespace,
+                "status": response.status,
+                "errorCode": response.body["error"].get("code")
+                if isinstance(response.body, dict) and isinstance(response.body.get("error"), dict)
+                else None,
+                "validationErrors": [v.as_json() for v in details],
+                "durationMs": elapsed_ms,
+                "delayMs": delay_ms,
+            },
+            raw,
+            body_json,
+        )
+
+    # -- hot reload ------------------------------------------------------------------
+
+    def watched_files(self) -> list[Path]:
+        """The spec and every fixture file (what ``--watch`` polls)."""
+        files = [self.config.resolved_spec_path]
+        try:
+            files += fixture_files(self.config.resolved_fixtures)
+        except Exception:  # a folder vanished mid-edit: watch what is left
+            pass
+        return files
+
+    def reload(self) -> bool:
+        """Rebuild from spec and fixtures; on any error keep serving the last good version.
+
+        Every session keeps its data, keys, journal, fault rules and clock; the new spec
+        applies to them. The default dataset keeps its data too unless the fixture files'
+        content changed (then it starts from the new fixtures): a spec-only edit, or a
+        touch, never resets data.
+
+        :return: whether the new version is now served.
+        """
+        try:
+            world = build_world(self.config)
+        except Exception as exc:
+            log.error("reload failed, still serving the last good version: %s", exc)
+            return False
+        old = self.world
+        # The fixture files' bytes decide, not the seeds: records that omit ``createdAt`` are
+        # stamped at loading, so two loads of the same files never give equal seeds (a
+        # spec-only edit used to wipe the data).
+        fixtures_changed = world.fixtures_digest != old.fixtures_digest
+        kept = world.store.adopt(old.store, keep_default=not fixtures_changed)
+        self.world = world
+        log.info(
+            "reloaded %s and fixtures: %s; %d session(s) kept with their data (the new spec applies)",
+            self.config.resolved_spec_path,
+            "the fixtures changed, default state reset to the fixtures"
+            if fixtures_changed
+            else "the fixtures did not change, default state kept",
+            kept,
+        )
+        if self.persister is not None:
+            self.persister.changed()
+        return True
+
+    def start_watching(self, interval: float = 0.5) -> None:
+        """Poll the watched files every ``interval`` seconds and reload on change."""
+        self._watcher.interval = interval
+        self._watcher.start()
+
+    def close(self) -> None:
+        """Stop the watcher and access-log threads, if any, and write pending log lines."""
+        self._watcher.stop()
+        if self.persister is not None:
+            self.persister.close()
+        self.access_log.close()
