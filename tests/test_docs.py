@@ -301,6 +301,26 @@ def test_verify_commands_in_the_docs_use_only_options_verify_has() -> None:
         assert used <= known, f"{line}: verify has no {sorted(used - known)}"
 
 
+def test_bench_commands_in_the_docs_use_only_options_their_script_has() -> None:
+    commands = [
+        line
+        for block in BLOCKS
+        if block.lang == "sh"
+        for line in command_lines(block.code)
+        if re.match(r"python3? bench/\w+\.py", line)
+    ]
+    assert len(commands) >= 2
+    for line in commands:
+        script, *words = shlex.split(line)[1:]
+        done = subprocess.run(
+            [sys.executable, str(ROOT / script), "--help"], capture_output=True, text=True, timeout=60, cwd=ROOT
+        )
+        assert done.returncode == 0, done.stderr
+        known = set(re.findall(r"--[a-z][a-z-]+", done.stdout))
+        used = {word for word in words if word.startswith("--")}
+        assert used <= known, f"{line}: {script} has no {sorted(used - known)}"
+
+
 def test_ci_examples_use_the_image_as_the_dockerfile_builds_it() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     (port,) = re.findall(r"^EXPOSE (\d+)$", dockerfile, re.MULTILINE)
