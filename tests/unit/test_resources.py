@@ -12,6 +12,8 @@ import yaml
 
 from auralytik_mock import Config, FixtureError, SpecError, create_app
 from auralytik_mock.core.handlers import handles, unregister
+from auralytik_mock.core.resources import build_resources
+from auralytik_mock.core.spec import Spec
 from auralytik_mock.core.types import MockResponse
 
 SPEC: dict[str, Any] = yaml.safe_load(
@@ -411,12 +413,6 @@ def _spec_with(change: Any) -> dict[str, Any]:
             "Pet records have no field 'owner'",
         ),
         (
-            lambda d: d["paths"]["/pets"]["get"]["parameters"].append(
-                {"name": "sort", "in": "query", "schema": {"type": "string"}}
-            ),
-            "query parameter 'sort' is neither paging nor a field of Pet",
-        ),
-        (
             lambda d: d["paths"]["/pets"]["get"]["parameters"][4].update(
                 {"x-mock-filter": {"field": "age", "op": "gt"}}
             ),
@@ -445,12 +441,36 @@ def _with_archive(doc: dict[str, Any]) -> None:
     }
 
 
-def test_an_operation_fitting_no_shape_stops_start_up_and_says_how_to_bind_it(tmp_path: Path) -> None:
-    with pytest.raises(SpecError) as caught:
-        create_app(_config(tmp_path, spec=_spec_with(_with_archive)))
-    message = str(caught.value)
-    assert "paths./pets/{petId}/archive.post" in message and "'archivePet' fits no shape" in message
-    assert "GET /things/{anyId}/name" in message and '@handles("yourOperationId")' in message
+def test_an_operation_fitting_no_shape_answers_from_the_spec_and_the_table_says_why(tmp_path: Path) -> None:
+    """Never refused: an action on a record answers its documented 2xx; the table names it."""
+    doc = _spec_with(_with_archive)
+    doc["paths"]["/pets/{petId}/archive"]["post"]["responses"]["200"]["content"]["application/json"]["example"] = {
+        "id": "pet_1",
+        "name": "Rex",
+        "ownerId": "own_1",
+        "ownerName": "Ada",
+        "species": "dog",
+        "createdAt": "2024-01-01T00:00:00Z",
+    }
+    client = create_app(_config(tmp_path, spec=doc)).test_client()
+    r = client.post("/api/pets/pet_1/archive", headers={"Authorization": "Bearer K1"})
+    assert r.status_code == 200 and r.json["name"] == "Rex"
+    assert client.get("/api/pets/pet_1", headers={"Authorization": "Bearer K1"}).json["species"] == "dog"
+    table = {row[2]: row for row in build_resources(Spec(doc)).table()}
+    assert table["archivePet"][3] == "spec" and "x-mock-action" in table["archivePet"][4]
+    assert table["getPet"][:4] == ("GET", "/pets/{petId}", "getPet", "stateful")
+
+
+def test_a_query_parameter_that_is_neither_paging_nor_a_field_is_ignored_and_named(tmp_path: Path) -> None:
+    doc = _spec_with(
+        lambda d: d["paths"]["/pets"]["get"]["parameters"].append(
+            {"name": "sort", "in": "query", "schema": {"type": "string"}}
+        )
+    )
+    client = create_app(_config(tmp_path, spec=doc)).test_client()
+    assert client.get("/api/pets?sort=name", headers={"Authorization": "Bearer K1"}).json["total"] == 3
+    reason = {row[2]: row[4] for row in build_resources(Spec(doc)).table()}["listPets"]
+    assert reason == "lists pets (ignores sort)"
 
 
 def test_a_hook_serves_an_operation_no_shape_fits(tmp_path: Path) -> None:

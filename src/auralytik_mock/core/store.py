@@ -11,11 +11,13 @@ May import: ``errors``, ``types``.
 from __future__ import annotations
 
 import bisect
+import builtins
 import hashlib
 import hmac
 import json
 import secrets
 import threading
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -98,6 +100,7 @@ class KindRules:
 
     :param id_field: the field that holds a record's id.
     :param integer_ids: new ids are integers (the id's schema says ``type: integer``).
+    :param id_format: ``uuid``: new ids are UUIDs (``format: uuid``).
     :param refs: field -> kind its value must name, in the same client.
     :param counts: fields that count other records, always current.
     :param copies: fields copied from a referenced record, always current.
@@ -106,6 +109,7 @@ class KindRules:
 
     id_field: str = "id"
     integer_ids: bool = False
+    id_format: str = ""
     refs: Mapping[str, str] = field(default_factory=dict)
     counts: tuple[Count, ...] = ()
     copies: tuple[Copy, ...] = ()
@@ -424,15 +428,22 @@ class _Dataset:
             names = ", ".join(p.field for p in problems)
             raise InvalidRequestError(f"{names} must name an existing record. See details.", details=problems)
 
-    def next_id(self, client_id: str, kind: str, prefix: str) -> str:
+    def next_id(self, client_id: str, kind: str, prefix: str, id_format: str = "") -> str:
         """The client's next free id: each client counts on its own, so an id says
-        nothing about what other clients created (and stays deterministic)."""
+        nothing about what other clients created (and stays deterministic). A UUID
+        (``id_format == "uuid"``) is derived from the same count."""
         taken = self.collection(client_id, kind).by_id
+
+        def made(number: int) -> str:
+            if id_format == "uuid":
+                return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.namespace}/{client_id}/{kind}/{number}"))
+            return f"{prefix}{number}"
+
         number = self.counters.get((client_id, kind), FIRST_ID_NUMBER)
-        while f"{prefix}{number}" in taken:
+        while made(number) in taken:
             number += 1
         self.counters[(client_id, kind)] = number + 1
-        return f"{prefix}{number}"
+        return made(number)
 
     def size(self) -> int:
         return self.records
@@ -618,11 +629,30 @@ class Store:
         fields, built on first use); the others are checked record by record among what
         the index leaves.
         """
+        data, total, _ = self.page(principal, kind, offset, limit, where)
+        return data, total
+
+    def page(
+        self,
+        principal: Principal,
+        kind: str,
+        offset: int,
+        limit: int,
+        where: Sequence[Condition] = (),
+        *,
+        after: str | None = None,
+        before: str | None = None,
+    ) -> tuple[builtins.list[dict[str, Json]], int, int]:
+        """``list``, with cursors: ``after``/``before`` (a record id) start the page just
+        past that record, or end it just before (an unknown id: ``offset`` applies).
+
+        :return: the page, how many records pass in all, and the page's offset.
+        """
         dataset = self._dataset(principal.namespace)
         with dataset.lock:
             coll = dataset.collections.get((principal.client_id, kind))
             if coll is None:
-                return [], 0
+                return [], 0, 0
             keys: list[_Key] = coll.order
             rest = list(where)
             equal = sorted(
@@ -635,22 +665,23 @@ class Store:
                     keys = index.get(tuple((c.value, type(c.value) is bool) for c in equal), [])
                     rest = [c for c in where if c not in equal]
             client = principal.client_id
-            if not rest:
-                total = len(keys)
-                stop = max(total - offset, 0)
-                start = max(stop - limit, 0)
-                chosen = keys[start:stop]
-                return [dataset.view(client, kind, coll.by_id[k[2]]) for k in reversed(chosen)], total
-            page: list[dict[str, Json]] = []
-            total = 0
-            tests = [_test(coll, c) for c in rest]
-            for key in reversed(keys):
-                record = coll.by_id[key[2]]
-                if all(test(key[2], record) for test in tests):
-                    if offset <= total < offset + limit:
-                        page.append(dataset.view(client, kind, record))
-                    total += 1
-            return page, total
+            if rest:
+                tests = [_test(coll, c) for c in rest]
+                keys = [k for k in keys if all(test(k[2], coll.by_id[k[2]]) for test in tests)]
+            total = len(keys)
+            cursor = coll.keys.get(after if after is not None else before or "")
+            if cursor is not None:
+                # Newest first: the records after the cursor are the older ones, below it.
+                below = bisect.bisect_left(keys, cursor)
+                if after is not None:
+                    offset = total - below
+                else:
+                    above = total - below - (below < total and keys[below] == cursor)
+                    offset, limit = max(above - limit, 0), min(limit, above)
+            stop = max(total - offset, 0)
+            begin = max(stop - limit, 0)
+            chosen = keys[begin:stop]
+            return [dataset.view(client, kind, coll.by_id[k[2]]) for k in reversed(chosen)], total, offset
 
     def get(self, principal: Principal, kind: str, record_id: str) -> dict[str, Json]:
         """The client's record ``record_id``, as the API shows it.
@@ -678,10 +709,19 @@ class Store:
             raise record_not_found(kind, record_id)
         return record
 
-    def create(self, principal: Principal, kind: str, id_prefix: str, fields: Mapping[str, Json]) -> dict[str, Json]:
-        """Add a record with a new unique id; ``fields`` must not hold the id.
+    def create(
+        self,
+        principal: Principal,
+        kind: str,
+        id_prefix: str,
+        fields: Mapping[str, Json],
+        record_id: Json = None,
+    ) -> dict[str, Json]:
+        """Add a record with a new unique id, or with ``record_id`` when given (a natural
+        key such as a username); ``fields`` must not hold the id.
 
         :raises InvalidRequestError: a reference field names no record of its kind.
+        :raises ConflictError: ``record_id`` is taken.
         :raises InsufficientStorageError: the dataset holds ``max_records`` already.
         """
         dataset = self._dataset(principal.namespace)
@@ -693,9 +733,15 @@ class Store:
                 )
             dataset.check_refs(principal.client_id, kind, fields, fields)
             check_servable(fields)
-            new_id: Json = dataset.next_id(principal.client_id, kind, id_prefix)
-            if rules.integer_ids:
-                new_id = int(str(new_id)[len(id_prefix) :])
+            new_id: Json = record_id
+            if new_id is not None:
+                if str(new_id) in dataset.collection(principal.client_id, kind).by_id:
+                    noun = kind[:-1] if kind.endswith("s") else kind
+                    raise ConflictError(f"A {noun} with {rules.id_field} {new_id!r} exists already.")
+            else:
+                new_id = dataset.next_id(principal.client_id, kind, id_prefix, rules.id_format)
+                if rules.integer_ids:
+                    new_id = int(str(new_id)[len(id_prefix) :])
             record = {rules.id_field: new_id, **fields}
             dataset.insert(principal.client_id, kind, record)
             return dataset.view(principal.client_id, kind, record)

@@ -1,0 +1,73 @@
+"""Every ``x-mock-*`` extension the mock reads, with where it goes and what it does.
+
+Owns: the ``EXTENSIONS`` registry (name -> ``Extension``), the check that a document
+names only known ones, and the one-line docs the extensions reference page lists.
+Other modules add their own names here (one entry each); nothing else is read.
+No IO.
+May import: ``errors``, ``types``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import SpecError
+from .types import Json
+
+
+@dataclass(frozen=True)
+class Extension:
+    """One ``x-mock-*`` key: ``where`` it may appear and what it ``does`` (one line each)."""
+
+    where: str
+    does: str
+
+
+#: Every ``x-mock-*`` key the mock knows. An unknown one stops start-up (a typo would
+#: otherwise be ignored silently).
+EXTENSIONS: dict[str, Extension] = {
+    "x-mock-id-prefix": Extension("a record schema", "new ids are this prefix and a number (`eng_1000`)"),
+    "x-mock-id": Extension(
+        "a record schema or an item path's parameter",
+        "the record property that holds the id (when it is neither the parameter's name nor `id`)",
+    ),
+    "x-mock-ref": Extension("a property of a record schema", "the value must name a record of that schema"),
+    "x-mock-count": Extension(
+        "a read-only integer property of a record schema", "`{of: Schema, by: field}`: how many records name this one"
+    ),
+    "x-mock-copy": Extension(
+        "a read-only property of a record schema", "`{ref: field, field: name}`: copied from the referenced record"
+    ),
+    "x-mock-filter": Extension(
+        "a query parameter of a list operation", "`{field: name, op: eq|gte|lte|contains}`: how it filters"
+    ),
+    "x-mock-singleton": Extension(
+        "an operation on a path without an id",
+        "`true` or `{schema: Name}`: one record per client, read by GET, written by PUT/PATCH/POST",
+    ),
+    "x-mock-action": Extension(
+        "an operation (POST, PUT, PATCH) on a record's path",
+        "`{set: {field: value}}` sets fields of its record (`$now`: the time), "
+        "or `{create: Schema}` creates a record of another resource",
+    ),
+    "x-mock-stateless": Extension("an operation", "`true`: answer from the spec even where a resource can be seen"),
+    # Request signing (``spec.py`` reads these):
+    "x-mock-security": Extension("a server", "the security schemes its base path accepts"),
+    "x-mock-signature": Extension("an apiKey security scheme", "its signature recipe"),
+}
+
+
+def check_extensions(node: Json, source: str, pointer: str = "") -> None:
+    """Refuse an ``x-mock-*`` key that ``EXTENSIONS`` does not hold, naming where it is.
+
+    :raises SpecError: an unknown ``x-mock-*`` key (probably a typo).
+    """
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(key, str) and key.startswith("x-mock-") and key not in EXTENSIONS:
+                known = ", ".join(sorted(EXTENSIONS))
+                raise SpecError(f"{source}: {pointer or '/'}: unknown extension {key!r} (the mock knows: {known})")
+            check_extensions(value, source, f"{pointer}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            check_extensions(value, source, f"{pointer}/{index}")

@@ -1,0 +1,153 @@
+"""Values the spec's schemas require and the state cannot give.
+
+Owns: a small valid value for a schema (its ``const``, first ``enum``, ``default``,
+example, or the simplest value of its type and format), filling a list envelope's
+layout with a page's numbers, and shaping a record into an answer of another schema
+(the fields they share, the rest filled). Deterministic; no IO.
+May import: ``spec``, ``types``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from .spec import Spec, escape_pointer_token
+from .types import Json
+
+if TYPE_CHECKING:
+    from .shapes import Layout
+
+_FORMATS: dict[str, str] = {
+    "date-time": "1970-01-01T00:00:00Z",
+    "date": "1970-01-01",
+    "time": "00:00:00Z",
+    "uuid": "00000000-0000-4000-8000-000000000000",
+    "email": "user@example.com",
+    "uri": "https://example.com/",
+    "url": "https://example.com/",
+    "hostname": "example.com",
+    "ipv4": "127.0.0.1",
+    "ipv6": "::1",
+}
+_DEPTH = 6
+
+
+def constant(spec: Spec, node: Json, pointer: str = "", depth: int = 0) -> Json:
+    """A value valid against ``node`` (a schema), the same every time."""
+    try:
+        schema, where = spec.resolve(node, pointer)
+    except Exception:  # noqa: BLE001 - an unreadable reference: nothing better to say
+        return None
+    if not isinstance(schema, dict):
+        return None
+    for key in ("const", "default", "example"):
+        if key in schema:
+            return _plain(schema[key])
+    for key in ("enum", "examples"):
+        values = schema.get(key)
+        if isinstance(values, list) and values:
+            return _plain(values[0])
+    for word in ("allOf", "oneOf", "anyOf"):
+        parts = schema.get(word)
+        if isinstance(parts, list) and parts and depth < _DEPTH:
+            if word != "allOf":
+                return constant(spec, parts[0], f"{where}/{word}/0", depth + 1)
+            merged: dict[str, Json] = {}
+            for index, part in enumerate(parts):
+                value = constant(spec, part, f"{where}/allOf/{index}", depth + 1)
+                if isinstance(value, dict):
+                    merged.update(value)
+            if merged or "properties" not in schema:
+                base = _object(spec, schema, where, depth) if "properties" in schema else {}
+                return {**merged, **(base if isinstance(base, dict) else {})}
+    kind = schema.get("type")
+    kinds = [kind] if isinstance(kind, str) else list(kind) if isinstance(kind, list) else []
+    if not kinds:
+        kinds = ["object"] if "properties" in schema else ["array"] if "items" in schema else []
+    if not kinds or kinds[0] == "null":
+        return None
+    first = kinds[0]
+    if first == "string":
+        text = _FORMATS.get(str(schema.get("format", "")), "")
+        minimum = schema.get("minLength")
+        if isinstance(minimum, int) and len(text) < minimum:
+            text = text + "x" * (minimum - len(text))
+        return text
+    if first in {"integer", "number"}:
+        low = schema.get("minimum")
+        if isinstance(low, int | float) and not isinstance(low, bool):
+            return int(low) if first == "integer" else low
+        exclusive = schema.get("exclusiveMinimum")
+        if isinstance(exclusive, int | float) and not isinstance(exclusive, bool):
+            return int(exclusive) + 1
+        return 0
+    if first == "boolean":
+        return False
+    if first == "array":
+        count = schema.get("minItems")
+        if isinstance(count, int) and count > 0 and depth < _DEPTH:
+            item = constant(spec, schema.get("items", {}), f"{where}/items", depth + 1)
+            return [item for _ in range(min(count, 10))]
+        return []
+    if first == "object":
+        return _object(spec, schema, where, depth)
+    return None
+
+
+def _object(spec: Spec, schema: Mapping[str, Json], where: str, depth: int) -> Json:
+    out: dict[str, Json] = {}
+    props = schema.get("properties") or {}
+    if not isinstance(props, dict) or depth >= _DEPTH:
+        return out
+    for name in schema.get("required") or []:
+        if isinstance(name, str) and name in props:
+            out[name] = constant(spec, props[name], f"{where}/properties/{escape_pointer_token(name)}", depth + 1)
+    return out
+
+
+def _plain(value: Any) -> Json:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def fill_layout(layout: Layout, values: Mapping[str, Json]) -> dict[str, Json]:
+    """An envelope: each field of ``layout`` given its value from ``values`` (by meaning),
+    ``null`` turned into the simplest value where the schema does not allow it."""
+    from .shapes import Slot
+
+    body: dict[str, Json] = {}
+    for name, slot in layout.items():
+        if isinstance(slot, Slot):
+            if slot.meaning == "const":
+                body[name] = _plain(slot.value)
+                continue
+            value = values.get(slot.meaning)
+            if value is None and not slot.nullable:
+                value = "" if slot.is_string else None
+            elif slot.is_string and isinstance(value, int | float) and not isinstance(value, bool):
+                value = str(value)
+            body[name] = value
+        else:
+            body[name] = fill_layout(slot, values)
+    return body
+
+
+def conform(spec: Spec, node: Json, pointer: str, record: Mapping[str, Json]) -> Json:
+    """An answer of the schema at ``node`` made from ``record``: the object's properties that
+    ``record`` has come from it, the required ones it lacks are filled."""
+    try:
+        schema, where = spec.resolve(node, pointer)
+    except Exception:  # noqa: BLE001
+        return dict(record)
+    if not isinstance(schema, dict):
+        return dict(record)
+    base = constant(spec, schema, where)
+    if not isinstance(base, dict):
+        return base
+    props = schema.get("properties") or {}
+    shared = {k: v for k, v in record.items() if isinstance(props, dict) and k in props}
+    return {**base, **shared}
