@@ -351,6 +351,11 @@ def test_invalid_schema_is_a_spec_error_in_mock_server_and_create_app(tmp_path: 
         (lambda d: d["paths"]["/engagements"]["get"].update(parameters={"page": 1}), "/paths/~1engagements/get"),
         (lambda d: d["paths"]["/engagements"]["get"].update(responses=[200]), "/paths/~1engagements/get"),
         (lambda d: d["components"].update(securitySchemes=["bearerAuth"]), "/components/securitySchemes"),
+        (lambda d: d["paths"]["/engagements"]["get"].update(security={"bearerAuth": []}), "/get/security"),
+        (lambda d: d["paths"]["/engagements"]["get"].update(security=[["bearerAuth"]]), "/get/security/0"),
+        (lambda d: d["paths"]["/engagements"]["get"]["responses"].update({"200": "ok"}), "/responses/200"),
+        (lambda d: d["paths"]["/engagements"]["post"]["requestBody"].update(content=["json"]), "/requestBody/content"),
+        (lambda d: d["servers"][0].update(variables=["v1"]), "/servers/0/variables"),
     ],
 )
 def test_a_value_of_the_wrong_kind_is_a_spec_error_naming_where(tmp_path: Path, mutate, pointer: str) -> None:
@@ -361,6 +366,17 @@ def test_a_value_of_the_wrong_kind_is_a_spec_error_naming_where(tmp_path: Path, 
         Spec.load(path)
     message = str(info.value)
     assert message.startswith(f"{path}:") and pointer in message, message
+
+
+def test_a_bug_in_the_mock_is_not_blamed_on_the_spec(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A mistake of the mock's own while reading a valid spec surfaces as itself (a traceback
+    # in tests, a 500 to a client), never as a SpecError that sends the user to their file.
+    def broken(self: Spec) -> None:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(Spec, "_check_schemas", broken)
+    with pytest.raises(KeyError, match="a bug"):
+        Spec(_spec_doc())
 
 
 def test_every_operation_is_served_under_both_base_paths_with_its_own_scheme() -> None:

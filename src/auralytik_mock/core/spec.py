@@ -171,52 +171,54 @@ class Spec:
         self.document = oas30.upgrade(document, source)
         self.source = source
         self._text = text
-        #: The JSON pointer being read (named if the document's shape is not OpenAPI's).
-        self._reading = ""
-        try:
-            self._check_header()
-            self._reading = "/components/securitySchemes"
-            self.security_schemes: Mapping[str, Mapping[str, Json]] = (
-                document.get("components", {}).get("securitySchemes", {}) or {}
-            )
-            if not isinstance(self.security_schemes, dict):
-                raise self.error_at(self._reading, "must be a mapping of scheme names to security schemes")
-            #: The schemes the mock can enforce, by name (an unsupported one fails only when used).
-            self.schemes: dict[str, SecurityScheme] = {}
-            self._unsupported: dict[str, str] = {}
-            for name, raw in self.security_schemes.items():
-                try:
-                    self.schemes[name] = self._scheme(name, raw)
-                except SpecError as exc:
-                    self._unsupported[name] = str(exc)
-            self._reading = "/servers"
-            #: Every base path of ``servers`` and the schemes it accepts (``x-mock-security``;
-            #: ``None``: any scheme of the operation), in the document's order.
-            self.base_paths: dict[str, frozenset[str] | None] = self._servers(document.get("servers"), "/servers")
-            #: The first base path (``/v1``): where ``MockServer.url`` points.
-            self.base_path = next(iter(self.base_paths))
-            self._reading = ""
-            self._check_refs()
-            self._check_schemas()
-            served = list(self._operations())
-            #: Every operation under every base path it is served at (what the router routes).
-            self.served: tuple[Operation, ...] = tuple(served)
-            #: Each operation once, under its first base path.
-            first: dict[str, Operation] = {}
-            for op in served:
-                first.setdefault(op.operation_id, op)
-            self.operations: tuple[Operation, ...] = tuple(first.values())
-            self.scopes: frozenset[str] = frozenset(
-                scope for op in self.served for alt in op.security for s in alt.values() for scope in s
-            )
-        except (AttributeError, TypeError, KeyError, ValueError, IndexError) as exc:
-            # A value of the wrong kind (a list where OpenAPI wants a mapping, ...) that no
-            # check above names: say where, never a traceback.
-            raise self.error_at(
-                self._reading,
-                f"not what OpenAPI 3.1 allows here ({type(exc).__name__}: {exc}); "
-                "`auralytik-mock check` runs the full validation",
-            ) from None
+        # Every value is checked for its kind where it is read (``_expect``): a user's
+        # mistake is a SpecError naming file, line and pointer, and anything else that
+        # escapes from here is a bug in the mock, with its traceback.
+        self._check_header()
+        components = self._expect(document.get("components", {}), dict, "/components")
+        self.security_schemes: Mapping[str, Mapping[str, Json]] = self._expect(
+            components.get("securitySchemes", {}) or {},
+            dict,
+            "/components/securitySchemes",
+            "a mapping of scheme names to security schemes",
+        )
+        #: The schemes the mock can enforce, by name (an unsupported one fails only when used).
+        self.schemes: dict[str, SecurityScheme] = {}
+        self._unsupported: dict[str, str] = {}
+        for name, raw in self.security_schemes.items():
+            try:
+                self.schemes[name] = self._scheme(name, raw)
+            except SpecError as exc:
+                self._unsupported[name] = str(exc)
+        #: Every base path of ``servers`` and the schemes it accepts (``x-mock-security``;
+        #: ``None``: any scheme of the operation), in the document's order.
+        self.base_paths: dict[str, frozenset[str] | None] = self._servers(document.get("servers"), "/servers")
+        #: The first base path (``/v1``): where ``MockServer.url`` points.
+        self.base_path = next(iter(self.base_paths))
+        self._check_refs()
+        self._check_schemas()
+        served = list(self._operations())
+        #: Every operation under every base path it is served at (what the router routes).
+        self.served: tuple[Operation, ...] = tuple(served)
+        #: Each operation once, under its first base path.
+        first: dict[str, Operation] = {}
+        for op in served:
+            first.setdefault(op.operation_id, op)
+        self.operations: tuple[Operation, ...] = tuple(first.values())
+        self.scopes: frozenset[str] = frozenset(
+            scope for op in self.served for alt in op.security for s in alt.values() for scope in s
+        )
+
+    def _expect(self, node: Any, kind: type[object], pointer: str, what: str = "") -> Any:
+        """``node`` if it is a ``kind`` (``dict``: a mapping, ``list``, ``str``), else the
+        SpecError naming ``pointer``; ``what`` words the expectation."""
+        if isinstance(node, kind):
+            return node
+        names: dict[type[object], str] = {dict: "a mapping", list: "a list", str: "a string"}
+        expected = what or names.get(kind, kind.__name__)
+        found = json.dumps(node, default=str)
+        found = found if len(found) <= 60 else found[:57] + "..."
+        raise self.error_at(pointer, f"must be {expected}, got {found}")
 
     # -- loading -----------------------------------------------------------------
 
@@ -294,7 +296,9 @@ class Spec:
             if not isinstance(server, dict):
                 raise self._fail(f"{where}[{index}]", "must be a mapping with a url")
             url = str(server.get("url", ""))
-            for name, variable in (server.get("variables") or {}).items():
+            variables = self._expect(server.get("variables") or {}, dict, f"{where}/{index}/variables")
+            for name, variable in variables.items():
+                variable = self._expect(variable, dict, f"{where}/{index}/variables/{escape_pointer_token(name)}")
                 url = url.replace("{" + name + "}", str(variable.get("default", "")))
             if "{" in url:
                 raise self._fail(f"{where}/{index}", f"unresolved variable in {url!r}")
@@ -397,18 +401,13 @@ class Spec:
         seen_ids: dict[str, str] = {}
         for spec_path, item in self.document["paths"].items():
             item_pointer = where = "/paths/" + escape_pointer_token(spec_path)
-            self._reading = item_pointer
-            if not isinstance(item, dict):
-                raise self._fail(where, "must be a mapping")
+            self._expect(item, dict, item_pointer)
             bases = self._servers(item["servers"], f"{where}/servers") if "servers" in item else self.base_paths
             for method in HTTP_METHODS:
                 if method not in item:
                     continue
                 op_where = f"{where}/{method}"
-                self._reading = f"{item_pointer}/{method}"
-                raw = item[method]
-                if not isinstance(raw, dict):
-                    raise self.error_at(self._reading, f"an operation must be a mapping, got {json.dumps(raw)[:60]}")
+                raw = self._expect(item[method], dict, f"{item_pointer}/{method}", "an operation (a mapping)")
                 operation_id = raw.get("operationId")
                 if not isinstance(operation_id, str) or not operation_id:
                     raise self._fail(op_where, "every operation needs an operationId")
@@ -423,7 +422,7 @@ class Spec:
                     spec_path=spec_path,
                     parameters=self._parameters(item, raw, item_pointer, op_pointer, op_where),
                     **self._body(raw, op_pointer, op_where),
-                    security=self._security(raw, op_where),
+                    security=self._security(raw, op_pointer, op_where),
                     responses=self._responses(raw, op_pointer, op_where),
                 )
                 for base, accepted in bases.items():
@@ -455,8 +454,10 @@ class Spec:
     ) -> tuple[Parameter, ...]:
         merged: dict[tuple[str, str], Parameter] = {}
         for source, pointer in ((item, item_pointer), (raw, op_pointer)):
-            for index, param in enumerate(source.get("parameters", []) or []):
+            params = self._expect(source.get("parameters", []) or [], list, f"{pointer}/parameters")
+            for index, param in enumerate(params):
                 node, node_pointer = self.resolve(param, f"{pointer}/parameters/{index}")
+                self._expect(node, dict, node_pointer, "a Parameter Object (a mapping)")
                 name, location = node.get("name"), node.get("in")
                 if location not in {"path", "query", "header", "cookie"} or not isinstance(name, str):
                     raise self._fail(where, f"parameter {index} needs a name and in: path|query|header|cookie")
@@ -476,11 +477,13 @@ class Spec:
         if "requestBody" not in raw:
             return {"body_pointer": None, "body_required": False, "body_media_types": ()}
         body, body_pointer = self.resolve(raw["requestBody"], f"{op_pointer}/requestBody")
-        content = body.get("content") or {}
+        self._expect(body, dict, body_pointer)
+        content = self._expect(body.get("content") or {}, dict, f"{body_pointer}/content")
         json_types = [media for media in content if _is_json_media(media)]
         if not json_types:
             raise self._fail(where, "the mock serves JSON request bodies only (no application/json content)")
         media = json_types[0]
+        self._expect(content[media], dict, f"{body_pointer}/content/{escape_pointer_token(media)}")
         schema_pointer = None
         if "schema" in content[media]:
             schema_pointer = f"{body_pointer}/content/{escape_pointer_token(media)}/schema"
@@ -490,12 +493,18 @@ class Spec:
             "body_media_types": tuple(content),
         }
 
-    def _security(self, raw: Mapping[str, Json], where: str) -> tuple[Mapping[str, tuple[str, ...]], ...]:
+    def _security(
+        self, raw: Mapping[str, Json], op_pointer: str, where: str
+    ) -> tuple[Mapping[str, tuple[str, ...]], ...]:
         requirements = raw["security"] if "security" in raw else self.document.get("security", [])
+        pointer = f"{op_pointer}/security" if "security" in raw else "/security"
         alternatives = []
-        for requirement in requirements or []:
+        for index, requirement in enumerate(self._expect(requirements or [], list, pointer)):
+            self._expect(requirement, dict, f"{pointer}/{index}", "a Security Requirement (a mapping)")
             alternative = {}
             for scheme_name, scopes in requirement.items():
+                where_scopes = f"{pointer}/{index}/{escape_pointer_token(str(scheme_name))}"
+                self._expect(scopes or [], list, where_scopes, "a list of scopes")
                 if scheme_name in self._unsupported:
                     raise SpecError(self._unsupported[scheme_name])
                 if scheme_name not in self.schemes:
@@ -515,20 +524,23 @@ class Spec:
                 raise self._fail(where, f"response key {status!r} is not a status code")
             key = "default" if key == "DEFAULT" else key
             node, pointer = self.resolve(response, f"{op_pointer}/responses/{escape_pointer_token(str(status))}")
-            content = node.get("content") or {}
+            self._expect(node, dict, pointer, "a Response Object (a mapping)")
+            content = self._expect(node.get("content") or {}, dict, f"{pointer}/content")
             media = next((m for m in content if _is_json_media(m)), None)
             schema_pointer = None
             example: Json = None
             has_example = False
             if media is not None:
                 media_pointer = f"{pointer}/content/{escape_pointer_token(media)}"
+                self._expect(content[media], dict, media_pointer)
                 if "schema" in content[media]:
                     schema_pointer = f"{media_pointer}/schema"
                 if "example" in content[media]:
                     example, has_example = content[media]["example"], True
             headers = []
-            for name, header in (node.get("headers") or {}).items():
+            for name, header in self._expect(node.get("headers") or {}, dict, f"{pointer}/headers").items():
                 header_node, header_pointer = self.resolve(header, f"{pointer}/headers/{escape_pointer_token(name)}")
+                self._expect(header_node, dict, header_pointer)
                 headers.append(
                     ResponseHeader(
                         name=name,
@@ -643,7 +655,7 @@ def _schema_problem(schema: Json) -> tuple[list[Json], str] | None:
                 rs.validator_for({"pattern": pattern})
             else:  # pragma: no cover
                 re.compile(pattern)
-        except Exception:
+        except (ValueError, re.error):  # jsonschema_rs.ValidationError is a ValueError
             return path, f"{pattern!r} is not a valid regular expression (ECMA-262)"
     return None
 
