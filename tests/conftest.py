@@ -7,6 +7,7 @@ way is checked against openapi.yaml (``check_response``), so drift fails the sui
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,6 +117,24 @@ def make_config(**options: Any) -> Config:
     base = {"spec_path": SPEC_PATH, "fixtures": (FIXTURES,), "clock": CLOCK, "validate_responses": True}
     base.update(options)
     return Config().with_options(**base)
+
+
+def write_small_fixtures(folder: Path) -> Path:
+    """A copy of the bundled fixtures with each ``generate:`` entry making 2 records at most
+    (a few dozen kB of state instead of 4 MB): for tests that read the whole state around each
+    call, whose point is not the dataset. Same clients, keys, engagements and ``eval_66502``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for source in sorted(FIXTURES.glob("*.yaml")):
+        text = re.sub(r"(?m)^(\s*- generate: )(\d+)", lambda m: f"{m[1]}{min(2, int(m[2]))}", source.read_text())
+        text = re.sub(r"(?m)^\s*evaluationCount: \d+\n", "", text)  # counted from the evaluations
+        (folder / source.name).write_text(text)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def small_fixtures(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``write_small_fixtures`` once per session (and xdist worker)."""
+    return write_small_fixtures(tmp_path_factory.mktemp("small-fixtures"))
 
 
 @pytest.fixture(scope="session")

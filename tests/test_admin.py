@@ -181,7 +181,7 @@ def test_latency_delays_every_api_answer_errors_included_on_mock_server() -> Non
 
 @pytest.mark.parametrize("server", ["asyncio"])
 def test_latency_delays_every_api_answer_errors_included_on_serve(server: str) -> None:
-    from tests.test_cli import serving
+    from tests.processes import serving
 
     with serving("--server", server, "--quiet", "--latency", "300") as (base, _):
         for method, path, key, headers, expected in LATENCY_CASES:

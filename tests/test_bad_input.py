@@ -10,23 +10,26 @@ from __future__ import annotations
 import http.client
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from auralytik_mock import MockServer
-from tests.test_cli import serving
+from tests.processes import serving
 
 AUTH = {"Authorization": "Bearer YOUR_API_KEY"}
 JSON = {**AUTH, "Content-Type": "application/json"}
 
 
 @pytest.fixture(scope="module", params=["mockserver", "serve"])
-def base(request: pytest.FixtureRequest) -> Iterator[tuple[str, int]]:
+def base(request: pytest.FixtureRequest, small_fixtures: Path) -> Iterator[tuple[str, int]]:
+    # The small fixture set: ``unchanged`` reads the whole state twice per test (4 MB of it
+    # with the bundled set cost about a minute over the module).
     if request.param == "mockserver":
-        with MockServer(validate_responses=True) as mock:
+        with MockServer(validate_responses=True, fixtures=small_fixtures) as mock:
             yield ("127.0.0.1", mock.port)
     else:
-        with serving("--quiet", "--validate-responses") as (url, _):
+        with serving("--quiet", "--validate-responses", "--fixtures", str(small_fixtures)) as (url, _):
             yield ("127.0.0.1", int(url.rsplit(":", 1)[1]))
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -11,8 +10,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -20,58 +17,7 @@ import yaml
 
 from auralytik_mock.cli import main
 from tests.conftest import FIXTURES, ROOT, SPEC_PATH
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _call(url: str, method: str = "GET", body: dict | None = None, key: str | None = "YOUR_API_KEY"):
-    headers = {"Content-Type": "application/json"} if body is not None else {}
-    if key:
-        headers["Authorization"] = f"Bearer {key}"
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=5) as r:
-            return r.status, json.loads(r.read() or b"null"), r.headers
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null"), e.headers
-
-
-@contextmanager
-def serving(
-    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
-) -> Iterator[tuple[str, subprocess.Popen]]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "auralytik_mock", "serve", "--port", str(port), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=cwd or ROOT,
-        env={**os.environ, **(env or {})},
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if _call(base + "/__mock/health", key=None)[0] == 200:
-                    break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"serve did not start: {process.communicate(timeout=5)[0]}")
-            time.sleep(0.05)
-        yield base, process
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.communicate(timeout=5)
+from tests.processes import call, serving
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -172,9 +118,9 @@ def test_bad_environment_value_is_a_clear_usage_error(monkeypatch, capsys) -> No
 @pytest.mark.parametrize("server", ["asyncio"])
 def test_serve_runs_the_seed_examples_and_stops_on_sigterm(server: str) -> None:
     with serving("--server", server, "--clock", "2024-02-01T00:00:00Z") as (base, process):
-        status, body, _ = _call(base + "/v1/engagements")
+        status, body, _ = call(base + "/v1/engagements")
         assert status == 200 and body["totalCount"] == 5
-        status, created, headers = _call(
+        status, created, headers = call(
             base + "/v1/engagements",
             "POST",
             {
@@ -184,11 +130,11 @@ def test_serve_runs_the_seed_examples_and_stops_on_sigterm(server: str) -> None:
             },
         )
         assert status == 201 and headers["Location"] == f"/v1/engagements/{created['id']}"
-        status, patched, _ = _call(
+        status, patched, _ = call(
             base + "/v1/engagements/eng_456", "PATCH", {"name": "Q1 Quality Review - Updated", "status": "completed"}
         )
         assert status == 200 and patched["status"] == "completed"
-        assert _call(base + "/v1/engagements/eng_456")[1]["name"] == "Q1 Quality Review - Updated"
+        assert call(base + "/v1/engagements/eng_456")[1]["name"] == "Q1 Quality Review - Updated"
         started = time.monotonic()
         process.send_signal(signal.SIGTERM)
         output = process.communicate(timeout=10)[0]
@@ -201,8 +147,8 @@ def test_serve_runs_the_seed_examples_and_stops_on_sigterm(server: str) -> None:
 @pytest.mark.parametrize("server", ["asyncio"])
 def test_serve_writes_an_access_log_line_per_request(server: str) -> None:
     with serving("--server", server) as (base, process):
-        assert _call(base + "/v1/engagements/eng_456")[0] == 200
-        status, _, headers = _call(base + "/v1/engagements/eng_999")
+        assert call(base + "/v1/engagements/eng_456")[0] == 200
+        status, _, headers = call(base + "/v1/engagements/eng_999")
         time.sleep(0.3)  # lines are written in batches, every 50 ms
         process.terminate()
         output = process.communicate(timeout=10)[0]
@@ -212,7 +158,7 @@ def test_serve_writes_an_access_log_line_per_request(server: str) -> None:
 
 def test_quiet_serve_writes_no_access_log() -> None:
     with serving("--quiet") as (base, process):
-        assert _call(base + "/v1/engagements/eng_456")[0] == 200
+        assert call(base + "/v1/engagements/eng_456")[0] == 200
         time.sleep(0.3)
         process.terminate()
         output = process.communicate(timeout=10)[0]
@@ -223,7 +169,7 @@ def test_serve_reads_flags_from_the_environment() -> None:
     with serving(
         env={"AURALYTIK_MOCK_CLOCK": "2031-01-01T00:00:00Z", "AURALYTIK_MOCK_CORS_ORIGINS": "http://localhost:3000"}
     ) as (base, _):
-        status, created, _ = _call(base + "/v1/engagements", "POST", {"name": "n", "type": "t"})
+        status, created, _ = call(base + "/v1/engagements", "POST", {"name": "n", "type": "t"})
         assert created["createdAt"] == "2031-01-01T00:00:00Z"
 
 
@@ -300,7 +246,7 @@ def test_installed_wheel_serves_bundled_spec_from_another_directory(tmp_path: Pa
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     with serving(env={"PYTHONPATH": str(target)}, cwd=elsewhere) as (base, _):
-        assert _call(base + "/v1/engagements/eng_456")[0] == 200
+        assert call(base + "/v1/engagements/eng_456")[0] == 200
         where = subprocess.run(
             [sys.executable, "-c", "import auralytik_mock.config as c; print(c.bundled_spec_path())"],
             capture_output=True,
@@ -329,7 +275,7 @@ def test_serve_banner_lists_every_sandbox_option_of_serve_help(capsys) -> None:
 
 def test_the_retired_granian_server_name_serves_on_the_default_with_a_notice() -> None:
     with serving("--server", "granian", "--quiet") as (base, process):
-        assert _call(base + "/v1/engagements")[0] == 200
+        assert call(base + "/v1/engagements")[0] == 200
         process.terminate()
         output = process.communicate(timeout=10)[0]
     assert "--server granian is retired; serving on asyncio" in output

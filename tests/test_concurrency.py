@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from auralytik_mock import MockServer
-from tests.test_cli import serving
+from tests.processes import serving
 
 THREADS, CALLS = 8, 100
 AUTH = {"Authorization": "Bearer YOUR_API_KEY"}

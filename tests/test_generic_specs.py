@@ -270,7 +270,7 @@ def test_fleet_filters() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("house_", HOUSES, ids=[h.name for h in HOUSES])
 def test_schemathesis_finds_no_issue(house_: House, tmp_path: Path) -> None:
-    from tests.test_cli import serving
+    from tests.processes import serving
 
     schemathesis = str(Path(sys.executable).with_name("schemathesis"))
     spec_args = ("--spec", str(house_.spec), "--fixtures", str(house_.fixtures))

@@ -28,7 +28,7 @@ from auralytik_mock.core.journal import JOURNAL_BODY_BYTES, AccessLog, escape_co
 from auralytik_mock.harness.sandbox import Engine
 from auralytik_mock.http.wsgi import engine_of
 from tests.conftest import CLOCK, FIXTURES, KEY, OTHER, Api, make_config
-from tests.test_cli import serving
+from tests.processes import serving
 
 NEW = {"name": "n", "type": "quality_review"}
 TOKEN = "s3cret-admin-token"
@@ -810,7 +810,7 @@ def test_persist_to_a_folder_or_an_unwritable_place_stops_start_up(tmp_path: Pat
 
 
 def test_persist_survives_a_restart_and_kill_9(tmp_path: Path) -> None:
-    from tests.test_cli import _call
+    from tests.processes import call as _call
 
     path = tmp_path / "state.json"
     with serving("--persist", str(path), "--quiet") as (base, process):
@@ -1038,13 +1038,12 @@ def test_serve_raises_its_open_file_limit_and_serves_past_the_old_one() -> None:
     import socket as sockets
     import subprocess
 
-    from tests.test_cli import _free_port
-    from tests.test_serving import close, raw, request, responses
+    from tests.processes import close, free_port, raw, request, responses
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard != resource.RLIM_INFINITY and hard < 400:
         pytest.skip(f"the hard open-file limit ({hard}) leaves no room to raise")
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "auralytik_mock", "serve", "--quiet", "--port", str(port)],
         stdout=subprocess.PIPE,

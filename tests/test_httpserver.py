@@ -24,7 +24,7 @@ from auralytik_mock import MockResponse, create_app, handles, unregister
 from auralytik_mock.http import protocol
 from auralytik_mock.http import server as httpserver
 from auralytik_mock.http.wsgi import engine_of
-from tests.test_serving import AUTH, assert_envelope, close, raw, request, responses
+from tests.processes import AUTH, assert_envelope, close, raw, request, responses
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_cli import serving
+from tests.processes import serving
 
 #: The README's block "The Evaluations page's example works too", verbatim.
 EXAMPLES = [

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, SPEC_PATH
-from tests.test_cli import serving
+from tests.processes import serving
 
 pytestmark = pytest.mark.slow
 

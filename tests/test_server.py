@@ -180,7 +180,7 @@ assert main(["serve", "--quiet", "--port", "{port}"]) == 0
 def test_no_werkzeug_server_is_used(body: str) -> None:
     """Issue 18: ``serve`` and ``MockServer`` run one server, the mock's own (Werkzeug's module is
     loaded by Flask itself, so the check is that no server class of it is used or imported)."""
-    from tests.test_cli import _free_port
+    from tests.processes import free_port as _free_port
 
     script = _NO_WERKZEUG_SERVER.format(body=body.replace("{port}", str(_free_port())))
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)

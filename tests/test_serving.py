@@ -23,9 +23,8 @@ from dataclasses import dataclass
 import pytest
 
 from auralytik_mock import MockServer
-from tests.test_cli import _free_port, serving
+from tests.processes import AUTH, assert_envelope, close, free_port, raw, request, responses, serving
 
-AUTH = "Authorization: Bearer YOUR_API_KEY\r\n"
 SERVERS = ["serve", "mockserver"]
 
 
@@ -62,59 +61,6 @@ def target(kind: str, *flags: str, caplog: pytest.LogCaptureFixture, **options: 
             return captured[0]
 
         yield Target(int(base.rsplit(":", 1)[1]), stop, output)
-
-
-def raw(port: int, data: bytes, timeout: float = 10) -> bytes:
-    """Send ``data`` on a fresh connection; everything received until the server closes."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
-        sock.sendall(data)
-        chunks = []
-        while True:
-            try:
-                chunk = sock.recv(65536)
-            except ConnectionResetError:
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def responses(data: bytes) -> list[tuple[int, dict[str, str], bytes]]:
-    """Split what a connection received into (status, headers, body) answers."""
-    answers = []
-    while data:
-        head, _, rest = data.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        status = int(lines[0].split()[1])
-        headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in lines[1:])}
-        length = int(headers.get("content-length", "0"))
-        if status == 100:
-            length = 0
-        answers.append((status, headers, rest[:length]))
-        data = rest[length:]
-    return answers
-
-
-def request(method: str, path: str, headers: str = "", body: bytes = b"") -> bytes:
-    length = f"Content-Length: {len(body)}\r\n" if body else ""
-    return f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}{length}".encode() + b"\r\n" + body
-
-
-def close(data: bytes) -> bytes:
-    """The same request, asking the server to close the connection after answering."""
-    return data.replace(b"Host: 127.0.0.1\r\n", b"Host: 127.0.0.1\r\nConnection: close\r\n", 1)
-
-
-def assert_envelope(answer: tuple[int, dict[str, str], bytes], status: int, code: str = "") -> dict:
-    got, headers, body = answer
-    assert got == status, answer
-    assert headers["content-type"].startswith("application/json"), answer
-    error = json.loads(body)["error"]
-    assert error["requestId"] == headers["x-request-id"]
-    if code:
-        assert error["code"] == code
-    return error
 
 
 def add_fault(port: int, rule: dict) -> None:
@@ -359,7 +305,7 @@ def test_http_10_closes_after_the_answer(asyncio_port: int) -> None:
 
 
 def test_serving_never_hangs_on_a_stderr_pipe_nobody_reads() -> None:
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "auralytik_mock", "serve", "--port", str(port)],
         stdout=subprocess.PIPE,

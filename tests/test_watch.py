@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import FIXTURES, SPEC_PATH
-from tests.test_cli import _call, serving
+from tests.processes import call as _call
+from tests.processes import serving
 
 
 def _wait_for(predicate, timeout: float = 10.0) -> None:

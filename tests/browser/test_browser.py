@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from auralytik_mock import MockServer
-from tests.test_cli import serving
+from tests.processes import serving
 
 pytestmark = pytest.mark.slow
 
@@ -215,7 +215,7 @@ def test_docs_page_try_it_out_signs_calls_to_api_v1(browser) -> None:
 def test_a_page_on_another_origin_can_neither_read_nor_act_on_the_admin_api(browser, page_origin, token) -> None:
     """Issue 10: admin answers once reflected any Origin with credentials, and simple
     cross-origin POSTs reset the sandbox or added fault rules."""
-    from tests.test_cli import _call
+    from tests.processes import call as _call
 
     env = {"AURALYTIK_MOCK_ADMIN_TOKEN": token} if token else {}
     admin = {"X-Mock-Admin-Token": token} if token else {}

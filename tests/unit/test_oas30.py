@@ -233,7 +233,7 @@ def test_schemathesis_reading_the_30_json_itself_finds_no_issue(spec30: Path, tm
     import subprocess
     import sys
 
-    from tests.test_cli import serving
+    from tests.processes import serving
 
     schemathesis = str(Path(sys.executable).with_name("schemathesis"))
     with serving("--quiet", "--validate-responses", "--spec", str(spec30)) as (base, _):
