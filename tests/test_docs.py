@@ -381,6 +381,22 @@ def test_cli_reference_names_every_command_option_and_variable() -> None:
         assert f"`{option}" in verify_page or f"{option} " in verify_page, f"verify {option} is not documented"
 
 
+def test_the_cli_options_table_is_generated_from_the_declarations() -> None:
+    # Each option is declared once, on its Config field; the page's table is that declaration
+    # rendered, so a new option (or a changed default) cannot be missing from the docs.
+    from auralytik_mock.cli import serve_options_table
+
+    page = (DOCS / "reference" / "cli.md").read_text()
+    table = re.search(r"<!-- options: serve[^\n]*-->\n(.*?)<!-- /options -->", page, re.DOTALL)
+    assert table is not None, "docs/reference/cli.md lost its <!-- options: serve --> markers"
+    assert table.group(1).strip() == serve_options_table(), (
+        "docs/reference/cli.md's options table is stale; paste the output of "
+        "python -c 'from auralytik_mock.cli import serve_options_table; print(serve_options_table())'"
+    )
+    for variable in re.findall(r"AURALYTIK_MOCK_[A-Z_]+", table.group(1)):
+        assert variable in _help("serve"), f"serve --help does not name {variable}"
+
+
 def test_admin_reference_lists_every_admin_route() -> None:
     from auralytik_mock.harness.admin import ROUTES
 

@@ -20,19 +20,50 @@ from typing import Any, NoReturn
 
 import yaml
 
-from .config import ENV_PREFIX, Config, parse_latency
+from .config import OPTIONS, Config
 from .core.errors import AuralytikMockError
 from .core.pipeline import build_world
 from .core.spec import HMAC, escape_pointer_token, line_of
 from .harness.guard import is_loopback
 from .harness.sandbox import Engine
 from .http.wsgi import create_app, engine_of, stopping_event
+from .options import (
+    ENV_PREFIX,
+    Option,
+    add_flags,
+    banner_settings,
+    from_flags,
+    not_in_banner,
+    options_table,
+    variables_only,
+)
 
 log = logging.getLogger("auralytik_mock")
 SERVERS = ("asyncio",)
 #: Earlier versions served on granian (it cannot drop a connection without answering) and
 #: offered Werkzeug's server (one server now runs everything, ``MockServer`` included).
 _RETIRED = {"granian": "asyncio", "werkzeug": "asyncio"}
+#: ``serve --server``: not a ``Config`` option (it picks how to run, and there is one way).
+SERVER = Option(
+    name="server",
+    flag="--server",
+    env="SERVER",
+    help="HTTP server (asyncio, the only one)",
+    choices=SERVERS + tuple(_RETIRED),
+    metavar="asyncio",
+    default="asyncio",
+    doc="kept for earlier scripts: `asyncio` is the only server; `granian` and `werkzeug` are read as "
+    "`asyncio`, with a notice on stderr",
+)
+#: Every option of ``serve``, as ``--help`` and ``docs/reference/cli.md`` list them.
+SERVE_OPTIONS = (*OPTIONS, SERVER)
+#: The options ``check`` and ``verify`` share with ``serve``: which spec and fixtures.
+_PATH_OPTIONS = tuple(o for o in OPTIONS if o.name in {"spec_path", "fixtures"})
+
+
+def serve_options_table() -> str:
+    """The options table of ``docs/reference/cli.md`` (between its ``options`` markers)."""
+    return options_table(SERVE_OPTIONS)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -45,60 +76,10 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def common(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--spec", metavar="PATH", help="OpenAPI document (default: the bundled openapi.yaml)")
-        sub.add_argument(
-            "--fixtures", metavar="PATH", nargs="+", help="fixture files or folders (default: the bundled fixtures/)"
-        )
+        add_flags(sub, _PATH_OPTIONS)
 
-    serve = commands.add_parser("serve", help="serve the mock (the sandbox)")
-    common(serve)
-    serve.add_argument("--host", help="address to listen on (default 127.0.0.1; 0.0.0.0 in the container)")
-    serve.add_argument("--port", type=int, help="port (default 4010; 0 takes a free one)")
-    serve.add_argument(
-        "--cors-origin", metavar="ORIGIN", action="append", help="allowed browser origin, repeatable (default: any)"
-    )
-    serve.add_argument("--clock", metavar="RFC3339", help="pin 'now', e.g. 2024-01-01T00:00:00Z")
-    serve.add_argument("--latency", metavar="MS|MIN-MAX", help="add latency to every API call")
-    serve.add_argument("--watch", action="store_true", default=None, help="reload spec and fixtures on change")
-    serve.add_argument(
-        "--validate-responses", action="store_true", default=None, help="check every answer against the spec"
-    )
-    serve.add_argument("--no-auth", action="store_true", help="do not check API keys and scopes")
-    serve.add_argument(
-        "--signature-window",
-        type=int,
-        metavar="SECONDS",
-        help="accepted X-Timestamp skew of signed requests (default 300)",
-    )
-    serve.add_argument(
-        "--reject-replays", action="store_true", default=None, help="refuse a request signature seen before"
-    )
-    serve.add_argument("--threads", type=int, help="threads for admin, docs and your own routes (default 8)")
-    serve.add_argument("--quiet", action="store_true", help="no access log")
-    serve.add_argument(
-        "--server", choices=SERVERS + tuple(_RETIRED), help=f"HTTP server (asyncio, the only one; {ENV_PREFIX}SERVER)"
-    )
-    serve.add_argument(
-        "--max-connections",
-        type=int,
-        metavar="N",
-        help="open connections at most; past it a new one replaces an idle or the slowest one (default 1024)",
-    )
-    serve.add_argument(
-        "--admin-token",
-        metavar="TOKEN",
-        help="require this token in the X-Mock-Admin-Token header on /__mock/* (all but /__mock/health)",
-    )
-    serve.add_argument(
-        "--allowed-host",
-        metavar="NAME",
-        action="append",
-        help="a Host name to answer besides localhost and addresses: on every path when listening on "
-        "loopback, on /__mock whatever the address (DNS-rebinding guard); repeatable",
-    )
-    serve.add_argument(
-        "--persist", metavar="PATH", help="keep the state in this JSON file across restarts (default: in memory)"
-    )
+    serve = commands.add_parser("serve", help="serve the mock (the sandbox)", epilog=variables_only(OPTIONS))
+    add_flags(serve, SERVE_OPTIONS)
 
     check = commands.add_parser("check", help="check spec and fixtures, then exit (0: fine)")
     common(check)
@@ -155,43 +136,10 @@ def _version() -> str:
 
 
 def _config(args: argparse.Namespace) -> Config:
-    options: dict[str, Any] = {}
-    if args.spec:
-        options["spec_path"] = args.spec
-    if args.fixtures:
-        options["fixtures"] = args.fixtures
-    if getattr(args, "host", None):
-        options["host"] = args.host
-    if getattr(args, "port", None) is not None:
-        options["port"] = args.port
-    if getattr(args, "cors_origin", None):
-        options["cors_origins"] = tuple(args.cors_origin)
-    if getattr(args, "clock", None):
-        options["clock"] = args.clock
-    if getattr(args, "latency", None):
-        options["latency_ms"] = parse_latency(args.latency)
-    if getattr(args, "signature_window", None) is not None:
-        options["signature_window"] = args.signature_window
-    for name in ("watch", "validate_responses", "reject_replays"):
-        if getattr(args, name, None):
-            options[name] = True
-    if getattr(args, "no_auth", False):
-        options["enforce_auth"] = False
-    if getattr(args, "threads", None):
-        options["threads"] = args.threads
-    if getattr(args, "admin_token", None):
-        options["admin_token"] = args.admin_token
-    if getattr(args, "allowed_host", None):
-        options["allowed_hosts"] = tuple(args.allowed_host)
-    if getattr(args, "persist", None):
-        options["persist"] = args.persist
-    if getattr(args, "max_connections", None) is not None:
-        options["max_connections"] = args.max_connections
+    options = from_flags(args, OPTIONS)
     config = Config.from_env(**options)
-    if getattr(args, "quiet", False):
-        config = config.with_options(access_log=False)
-    elif args.command == "serve" and f"{ENV_PREFIX}ACCESS_LOG" not in os.environ:
-        config = config.with_options(access_log=True)
+    if args.command == "serve" and "access_log" not in options and f"{ENV_PREFIX}ACCESS_LOG" not in os.environ:
+        config = config.with_options(access_log=True)  # serve logs each request unless told not to
     return config
 
 
@@ -281,18 +229,7 @@ def _spec_validator_problems(spec_path: Path) -> tuple[str, list[str]]:
 
 #: ``serve`` options that are about where and how to run, not about the sandbox's behaviour
 #: (every other option is listed in the banner, with its current value).
-NOT_IN_BANNER = (
-    "--help",
-    "--host",
-    "--port",
-    "--spec",
-    "--fixtures",
-    "--threads",
-    "--server",
-    "--max-connections",
-    "--admin-token",  # guards, reported on their own lines below when they matter
-    "--allowed-host",
-)
+NOT_IN_BANNER = ("--help", *not_in_banner(SERVE_OPTIONS))
 
 
 def _verify(args: argparse.Namespace, config: Config) -> int:
@@ -351,21 +288,7 @@ def _verify(args: argparse.Namespace, config: Config) -> int:
 def banner(engine: Engine, url: str) -> str:
     """What ``serve`` prints: where it listens, the sandbox options in force, which keys it knows."""
     config = engine.config
-    low, high = config.latency_ms
-    latency = "none" if high <= 0 else (f"{low} ms" if low == high else f"{low}-{high} ms")
-    origins = "any" if "*" in config.cors_origins else ", ".join(config.cors_origins)
-    settings = {
-        "--watch": "on" if config.watch else "off",
-        "--latency": latency,
-        "--clock": config.clock or "real time",
-        "--cors-origin": origins,
-        "--validate-responses": "on" if config.validate_responses else "off",
-        "--no-auth": "off" if config.enforce_auth else "on",
-        "--quiet": "off" if config.access_log else "on",
-        "--persist": str(config.persist) if config.persist is not None else "off",
-        "--signature-window": f"{config.signature_window} s",
-        "--reject-replays": "on" if config.reject_replays else "off",
-    }
+    settings = banner_settings(config, OPTIONS)
     lines = [
         f"auralytik-mock serving {config.resolved_spec_path.name} at {url}{engine.spec.base_path}",
         f"  health: {url}/health (and "
@@ -474,7 +397,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return check(config)
     if args.command == "verify":
         return _verify(args, config)
-    server = args.server or os.environ.get(f"{ENV_PREFIX}SERVER") or "asyncio"
+    server = args.server or os.environ.get(f"{SERVER.variable}") or SERVER.default
     if server in _RETIRED:
         print(f"auralytik-mock: --server {server} is retired; serving on {_RETIRED[server]}", file=sys.stderr)
         server = _RETIRED[server]

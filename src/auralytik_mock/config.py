@@ -4,7 +4,7 @@ Also finds the bundled ``openapi.yaml`` and ``fixtures/``: inside an installed w
 sit in ``auralytik_mock/_bundled/`` (copied there at build time from the repository's top
 level, the single source); in a source checkout or an editable install they are read
 from the repository's top level directly.
-May import: the standard library only.
+May import: ``options``, the standard library.
 """
 
 from __future__ import annotations
@@ -15,7 +15,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-ENV_PREFIX = "AURALYTIK_MOCK_"
+from .options import ENV_PREFIX as ENV_PREFIX  # noqa: F401 - where callers found it
+from .options import (
+    from_env,
+    non_negative,
+    option,
+    options_of,
+    or_none,
+    parse_bool,
+    parse_latency,
+    split,
+    split_paths,
+)
+
 DEFAULT_PORT = 4010
 MAX_BODY_BYTES = 1024 * 1024
 #: Admin bodies (``PUT /__mock/state`` and friends): room for 100,000 engagements and more.
@@ -53,36 +65,6 @@ def bundled_fixtures_dir() -> Path:
     return _bundled_root() / "fixtures"
 
 
-def _parse_bool(value: str) -> bool:
-    lowered = value.strip().lower()
-    if lowered in {"1", "true", "yes", "on"}:
-        return True
-    if lowered in {"0", "false", "no", "off", ""}:
-        return False
-    raise ValueError(f"not a boolean: {value!r} (use true or false)")
-
-
-def parse_latency(value: str) -> tuple[int, int]:
-    """Parse ``"200"`` or ``"100-500"`` (milliseconds) into ``(low, high)``."""
-    text = value.strip()
-    low_text, sep, high_text = text.partition("-")
-    try:
-        low = int(low_text)
-        high = int(high_text) if sep else low
-    except ValueError:
-        raise ValueError(f"latency must be MS or MIN-MAX in milliseconds, got {value!r}") from None
-    if low < 0 or high < low:
-        raise ValueError(f"latency must be MS or MIN-MAX with 0 <= MIN <= MAX, got {value!r}")
-    return (low, high)
-
-
-def _non_negative(value: str) -> int:
-    number = int(value)
-    if number < 0:
-        raise ValueError(f"must be 0 or more, got {value!r}")
-    return number
-
-
 def _paths(value: object) -> tuple[Path, ...]:
     if value is None:
         return ()
@@ -93,72 +75,205 @@ def _paths(value: object) -> tuple[Path, ...]:
     raise TypeError(f"fixtures must be a path or a list of paths, got {type(value).__name__}")
 
 
-def _split(value: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in value.replace(os.pathsep, ",").split(",") if part.strip())
-
-
 @dataclass(frozen=True)
 class Config:
     """Everything that changes how the mock behaves.
 
-    :param spec_path: the OpenAPI document; ``None`` for the bundled one.
-    :param fixtures: fixture files or folders; empty for the bundled ``fixtures/``.
-    :param host: the address ``serve`` and ``MockServer`` listen on.
-    :param port: the port; 0 asks the OS for a free one.
-    :param clock: pin "now" to this RFC 3339 instant (e.g. ``2024-01-01T00:00:00Z``).
-    :param enforce_auth: check API keys and scopes (off: every call acts as the first
-        fixture client's first key, with every scope).
-    :param validate_responses: check every response against the spec; a drift answers
-        500 ``MOCK_CONTRACT_VIOLATION``.
-    :param cors_origins: allowed browser origins; ``("*",)`` reflects any origin.
-    :param latency_ms: added latency, ``(low, high)`` in milliseconds (uniform).
-    :param max_body_bytes: larger request bodies answer 413.
-    :param max_admin_body_bytes: larger bodies sent to ``/__mock`` answer 413.
-    :param max_sessions: how many isolated sessions may exist at once.
-    :param journal_size: how many requests the journal keeps (oldest dropped first).
-    :param watch: reload spec and fixtures when they change (sandbox).
-    :param access_log: log one line per request.
-    :param signature_window: seconds a signed request's ``X-Timestamp`` may differ from
-        the mock's now (either way).
-    :param reject_replays: refuse a request signature the mock accepted before (within
-        the window).
-    :param admin_token: when set, every ``/__mock/*`` route but ``/__mock/health`` needs
-        it in the ``X-Mock-Admin-Token`` header (``ADMIN_TOKEN_RULE`` says which
-        characters it may hold; anything else is a ``ValueError``).
-    :param allowed_hosts: ``Host`` names (or addresses) accepted besides loopback ones
-        (DNS-rebinding guard): on every path when listening on a loopback address, on
-        ``/__mock`` whatever the address (where IP addresses and this machine's name pass
-        too); ``*`` accepts any.
-    :param persist: keep the state in this JSON file: loaded at start, saved within a
-        second of every change and at shutdown.
-    :param max_fault_rules: how many fault rules one session may hold at once.
-    :param max_connections: open connections the server holds at most; past it a new one
-        takes the place of an idle one, else of the slowest to send its request.
+    Each field declares its option once (``option()``: flag, ``AURALYTIK_MOCK_*`` variable,
+    parser, help and docs text); ``serve --help``, ``from_env``, the banner and the table in
+    ``docs/reference/cli.md`` are generated from these declarations. Plain strings are
+    accepted where paths or lists are meant (``Config(fixtures=("dir",))``); a bad value is a
+    ``ValueError``.
     """
 
-    spec_path: Path | None = None
-    fixtures: tuple[Path, ...] = ()
-    host: str = "127.0.0.1"
-    port: int = DEFAULT_PORT
-    clock: str | None = None
-    enforce_auth: bool = True
-    validate_responses: bool = False
-    cors_origins: tuple[str, ...] = ("*",)
-    latency_ms: tuple[int, int] = (0, 0)
-    max_body_bytes: int = MAX_BODY_BYTES
-    max_admin_body_bytes: int = MAX_ADMIN_BODY_BYTES
-    max_sessions: int = 100
-    journal_size: int = 1000
-    watch: bool = False
-    access_log: bool = False
-    threads: int = 8
-    signature_window: int = 300
-    reject_replays: bool = False
-    admin_token: str | None = None
-    allowed_hosts: tuple[str, ...] = ()
-    persist: Path | None = None
-    max_fault_rules: int = 100
-    max_connections: int = 1024
+    spec_path: Path | None = option(
+        flag="--spec",
+        env="SPEC",
+        metavar="PATH",
+        parse=Path,
+        help="OpenAPI document",
+        default_doc="the bundled openapi.yaml",
+        doc="the OpenAPI 3.1 or 3.0 document, YAML or JSON (`.json`)",
+    )
+    fixtures: tuple[Path, ...] = option(
+        (),
+        flag="--fixtures",
+        env="FIXTURES",
+        kind="many",
+        metavar="PATH",
+        parse=lambda v: tuple(Path(p) for p in split_paths(v)),
+        help="fixture files or folders",
+        default_doc="the bundled fixtures/",
+        env_note="(comma-separated)",
+    )
+    host: str = option(
+        "127.0.0.1",
+        flag="--host",
+        env="HOST",
+        help="address to listen on",
+        default_doc="127.0.0.1; 0.0.0.0 in the container",
+    )
+    port: int = option(
+        DEFAULT_PORT, flag="--port", env="PORT", flag_type=int, parse=int, help="port; 0 takes a free one"
+    )
+    clock: str | None = option(
+        flag="--clock",
+        env="CLOCK",
+        metavar="RFC3339",
+        parse=or_none,
+        env_empty=True,
+        help="pin 'now', e.g. 2024-01-01T00:00:00Z",
+        default_doc="real time",
+        banner=lambda v: v or "real time",
+    )
+    enforce_auth: bool = option(
+        True,
+        flag="--no-auth",
+        env="ENFORCE_AUTH",
+        kind="negate",
+        parse=parse_bool,
+        help="do not check API keys and scopes",
+        default_doc="auth on",
+        doc="accept calls without a key",
+        banner=lambda v: "off" if v else "on",
+    )
+    validate_responses: bool = option(
+        False,
+        flag="--validate-responses",
+        env="VALIDATE_RESPONSES",
+        kind="switch",
+        parse=parse_bool,
+        help="check every answer against the spec",
+        banner=lambda v: "on" if v else "off",
+    )
+    cors_origins: tuple[str, ...] = option(
+        ("*",),
+        flag="--cors-origin",
+        env="CORS_ORIGINS",
+        kind="append",
+        metavar="ORIGIN",
+        parse=split,
+        env_empty=True,
+        help="allowed browser origin",
+        default_doc="any origin, reflected",
+        env_note="(comma-separated)",
+        banner=lambda v: "any" if "*" in v else ", ".join(v),
+    )
+    latency_ms: tuple[int, int] = option(
+        (0, 0),
+        flag="--latency",
+        env="LATENCY",
+        metavar="MS|MIN-MAX",
+        parse=parse_latency,
+        help="add latency to every API call",
+        default_doc="none",
+        doc="latency added to every API answer, errors included (not preflights)",
+        banner=lambda v: "none" if v[1] <= 0 else (f"{v[0]} ms" if v[0] == v[1] else f"{v[0]}-{v[1]} ms"),
+    )
+    max_body_bytes: int = option(MAX_BODY_BYTES, env="MAX_BODY_BYTES", parse=int, help="larger API bodies answer 413")
+    max_admin_body_bytes: int = option(
+        MAX_ADMIN_BODY_BYTES,
+        env="MAX_ADMIN_BODY_BYTES",
+        parse=int,
+        help="larger `/__mock` bodies answer 413 (room for `PUT /__mock/state` with 100,000+ engagements)",
+        default_doc="`134217728` (128 MiB)",
+    )
+    max_sessions: int = option(100, env="MAX_SESSIONS", parse=int, help="session cap")
+    journal_size: int = option(1000, env="JOURNAL_SIZE", parse=int, help="requests the journal keeps, per dataset")
+    watch: bool = option(
+        False,
+        flag="--watch",
+        env="WATCH",
+        kind="switch",
+        parse=parse_bool,
+        help="reload spec and fixtures on change",
+        doc="reload spec and fixtures when they change",
+        banner=lambda v: "on" if v else "off",
+    )
+    access_log: bool = option(
+        False,
+        flag="--quiet",
+        env="ACCESS_LOG",
+        kind="negate",
+        parse=parse_bool,
+        help="no access log",
+        default_doc="access log on (serve); off in MockServer",
+        doc="no line per request",
+        banner=lambda v: "off" if v else "on",
+    )
+    threads: int = option(
+        8,
+        flag="--threads",
+        env="THREADS",
+        metavar="N",
+        flag_type=int,
+        parse=int,
+        help="threads for admin, docs and your own routes",
+        doc="threads for admin calls, the docs page and your own Flask routes (API calls run on the event loop)",
+    )
+    signature_window: int = option(
+        300,
+        flag="--signature-window",
+        env="SIGNATURE_WINDOW",
+        metavar="SECONDS",
+        flag_type=int,
+        parse=non_negative,
+        help="accepted X-Timestamp skew of signed requests",
+        doc="how far a signed request's `X-Timestamp` may be from the mock's clock, either way",
+        banner=lambda v: f"{v} s",
+    )
+    reject_replays: bool = option(
+        False,
+        flag="--reject-replays",
+        env="REJECT_REPLAYS",
+        kind="switch",
+        parse=parse_bool,
+        help="refuse a request signature seen before",
+        doc="refuse a request signature already accepted (401 `REPLAYED_REQUEST`)",
+        banner=lambda v: "on" if v else "off",
+    )
+    admin_token: str | None = option(
+        flag="--admin-token",
+        env="ADMIN_TOKEN",
+        metavar="TOKEN",
+        parse=or_none,
+        help="require this token in the X-Mock-Admin-Token header on /__mock/* (all but /__mock/health)",
+        doc="require `X-Mock-Admin-Token` on `/__mock/*` (not on `/__mock/health`)",
+    )
+    allowed_hosts: tuple[str, ...] = option(
+        (),
+        flag="--allowed-host",
+        env="ALLOWED_HOSTS",
+        kind="append",
+        metavar="NAME",
+        parse=split,
+        help="a Host name to answer besides localhost and addresses: on every path when listening on "
+        "loopback, on /__mock whatever the address (DNS-rebinding guard)",
+        default_doc="loopback names only",
+        doc="`Host` names answered when listening on loopback (and on `/__mock` whatever the address)",
+        env_note="(comma-separated)",
+    )
+    persist: Path | None = option(
+        flag="--persist",
+        env="PERSIST",
+        metavar="PATH",
+        parse=Path,
+        help="keep the state in this JSON file across restarts",
+        default_doc="in memory",
+        banner=lambda v: str(v) if v is not None else "off",
+    )
+    max_fault_rules: int = option(100, env="MAX_FAULT_RULES", parse=int, help="fault rules per dataset")
+    max_connections: int = option(
+        1024,
+        flag="--max-connections",
+        env="MAX_CONNECTIONS",
+        metavar="N",
+        flag_type=int,
+        parse=int,
+        help="open connections at most; past it a new one replaces an idle or the slowest one",
+        doc="open connections at most; past it a new one takes the place of the slowest sender, else of an "
+        "idle one (see [HTTP server](http-server.md))",
+    )
 
     def __post_init__(self) -> None:
         # Accept plain strings where paths are meant, so Config(fixtures=("dir",)) works.
@@ -166,9 +281,9 @@ class Config:
             object.__setattr__(self, "spec_path", Path(self.spec_path))
         object.__setattr__(self, "fixtures", _paths(self.fixtures))
         if isinstance(self.cors_origins, str):
-            object.__setattr__(self, "cors_origins", _split(self.cors_origins))
+            object.__setattr__(self, "cors_origins", split(self.cors_origins))
         if isinstance(self.allowed_hosts, str):
-            object.__setattr__(self, "allowed_hosts", _split(self.allowed_hosts))
+            object.__setattr__(self, "allowed_hosts", split(self.allowed_hosts))
         if self.persist is not None and not isinstance(self.persist, Path):
             object.__setattr__(self, "persist", Path(self.persist))
         if self.admin_token == "":
@@ -215,50 +330,16 @@ class Config:
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Config:
         """Build a config from ``AURALYTIK_MOCK_*`` variables, then apply ``overrides``.
 
-        Variables: ``SPEC``, ``FIXTURES`` (comma or ``os.pathsep`` separated), ``HOST``,
-        ``PORT``, ``CLOCK``, ``ENFORCE_AUTH``, ``VALIDATE_RESPONSES``, ``CORS_ORIGINS``
-        (comma separated), ``LATENCY`` (``MS`` or ``MIN-MAX``), ``MAX_BODY_BYTES``, ``MAX_ADMIN_BODY_BYTES``,
-        ``MAX_SESSIONS``, ``JOURNAL_SIZE``, ``WATCH``, ``ACCESS_LOG``, ``THREADS``,
-        ``SIGNATURE_WINDOW`` (seconds), ``REJECT_REPLAYS``,
-        ``ADMIN_TOKEN``, ``ALLOWED_HOSTS`` (comma separated), ``PERSIST``, ``MAX_FAULT_RULES``,
-        ``MAX_CONNECTIONS``.
+        Each option's variable is declared on its field (``docs/reference/cli.md`` lists
+        them): ``AURALYTIK_MOCK_PORT``, ``AURALYTIK_MOCK_LATENCY`` (``MS`` or ``MIN-MAX``),
+        lists comma (or ``os.pathsep``) separated, booleans ``true``/``false``.
 
         :raises ValueError: a variable has a value of the wrong form; the message names it.
         """
-        env = os.environ if environ is None else environ
-        options: dict[str, object] = {}
-        readers: dict[str, tuple[str, object]] = {
-            "SPEC": ("spec_path", Path),
-            "FIXTURES": ("fixtures", lambda v: tuple(Path(p) for p in _split(v))),
-            "HOST": ("host", str),
-            "PORT": ("port", int),
-            "CLOCK": ("clock", lambda v: v or None),
-            "ENFORCE_AUTH": ("enforce_auth", _parse_bool),
-            "VALIDATE_RESPONSES": ("validate_responses", _parse_bool),
-            "CORS_ORIGINS": ("cors_origins", _split),
-            "LATENCY": ("latency_ms", parse_latency),
-            "MAX_BODY_BYTES": ("max_body_bytes", int),
-            "MAX_ADMIN_BODY_BYTES": ("max_admin_body_bytes", int),
-            "MAX_SESSIONS": ("max_sessions", int),
-            "JOURNAL_SIZE": ("journal_size", int),
-            "WATCH": ("watch", _parse_bool),
-            "ACCESS_LOG": ("access_log", _parse_bool),
-            "THREADS": ("threads", int),
-            "SIGNATURE_WINDOW": ("signature_window", _non_negative),
-            "REJECT_REPLAYS": ("reject_replays", _parse_bool),
-            "ADMIN_TOKEN": ("admin_token", lambda v: v or None),
-            "ALLOWED_HOSTS": ("allowed_hosts", _split),
-            "PERSIST": ("persist", Path),
-            "MAX_FAULT_RULES": ("max_fault_rules", int),
-            "MAX_CONNECTIONS": ("max_connections", int),
-        }
-        for suffix, (name, reader) in readers.items():
-            raw = env.get(ENV_PREFIX + suffix)
-            if raw is None or raw == "" and suffix not in {"CLOCK", "CORS_ORIGINS"}:
-                continue
-            try:
-                options[name] = reader(raw)  # type: ignore[operator]
-            except ValueError as exc:
-                raise ValueError(f"{ENV_PREFIX}{suffix}: {exc}") from None
+        options = from_env(os.environ if environ is None else environ, OPTIONS)
         options.update(overrides)
         return cls().with_options(**options)
+
+
+#: Every option of ``Config``, in field order (flags, variables, banner and docs come from here).
+OPTIONS = options_of(Config)
