@@ -12,7 +12,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
 .venv/bin/python -m pip install --quiet -e ".[test]" 2>&1 | grep -v "^WARNING: Location" || true
-.venv/bin/python -c "import auralytik_mock, schemathesis, openapi_spec_validator" \
+.venv/bin/python -c "import auralytik_mock, schemathesis, openapi_spec_validator, importlinter" \
   || { echo "install-test-deps: the test dependencies did not install" >&2; exit 1; }
 # Node tools, pinned, in a folder git ignores: Spectral (spec lint).
 NPM_DIR=.cache/npm

@@ -15,6 +15,8 @@ ruff check .
 ruff format --check .
 echo "== mypy --strict (src)"
 mypy
+echo "== lint-imports (the layer contracts of pyproject.toml)"
+lint-imports
 echo "== openapi-spec-validator"
 openapi-spec-validator openapi.yaml
 echo "== spectral (spectral:oas, fail at warning)"
