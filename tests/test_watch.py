@@ -128,3 +128,24 @@ def test_watch_keeps_the_data_on_a_spec_only_edit(tmp_path: Path) -> None:
         process.terminate()
         output = process.communicate(timeout=10)[0]
     assert "the fixtures did not change, default state kept" in output
+
+
+def test_a_reload_that_hits_a_bug_in_the_mock_logs_its_traceback_and_keeps_serving(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A broken edit is the user's (one line naming file and pointer); a bug of the mock's is
+    # not theirs to hunt for: its traceback goes to the log, and the last version keeps serving.
+    from auralytik_mock.harness import sandbox
+    from tests.conftest import make_config
+
+    engine = sandbox.Engine(make_config())
+    before = engine.world
+
+    def broken(config: object) -> None:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(sandbox, "build_world", broken)
+    assert engine.reload() is False
+    assert engine.world is before
+    (record,) = [r for r in caplog.records if "reload failed" in r.getMessage()]
+    assert "a bug in auralytik-mock" in record.getMessage() and record.exc_info is not None

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from .errors import SpecError
 from .spec import Spec, escape_pointer_token
 from .types import Json
 
@@ -31,13 +32,16 @@ _FORMATS: dict[str, str] = {
     "ipv6": "::1",
 }
 _DEPTH = 6
+#: What ``Spec.resolve`` raises for a reference it cannot follow (circular, not local, or
+#: pointing nowhere); anything else is a bug of the mock's and goes up.
+UNREADABLE_REF = (SpecError, KeyError, IndexError, ValueError)
 
 
 def constant(spec: Spec, node: Json, pointer: str = "", depth: int = 0) -> Json:
     """A value valid against ``node`` (a schema), the same every time."""
     try:
         schema, where = spec.resolve(node, pointer)
-    except Exception:  # noqa: BLE001 - an unreadable reference: nothing better to say
+    except UNREADABLE_REF:  # an unreadable reference: nothing better to say
         return None
     if not isinstance(schema, dict):
         return None
@@ -141,7 +145,7 @@ def conform(spec: Spec, node: Json, pointer: str, record: Mapping[str, Json]) ->
     ``record`` has come from it, the required ones it lacks are filled."""
     try:
         schema, where = spec.resolve(node, pointer)
-    except Exception:  # noqa: BLE001
+    except UNREADABLE_REF:
         return dict(record)
     if not isinstance(schema, dict):
         return dict(record)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .fill import constant
+from .fill import UNREADABLE_REF, constant
 from .spec import Spec, escape_pointer_token
 from .types import Json
 
@@ -144,7 +144,7 @@ class Reader:
         """``node`` with its ``$ref`` chain followed, and where that ends (``{}`` if not a schema)."""
         try:
             target, target_pointer = self.spec.resolve(node, pointer)
-        except Exception:  # noqa: BLE001 - a reference the loader tolerated: not a schema we can read
+        except UNREADABLE_REF:  # a reference the loader tolerated: not a schema we can read
             return {}, pointer
         return (target if isinstance(target, dict) else {}), target_pointer
 

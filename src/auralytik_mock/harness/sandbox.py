@@ -23,7 +23,9 @@ from ..config import Config
 from ..core.cors import Cors
 from ..core.errors import (
     ApiError,
+    AuralytikMockError,
     ConflictError,
+    FixtureError,
     InvalidRequestError,
     MethodNotAllowedError,
     NotFoundError,
@@ -370,7 +372,7 @@ class Engine:
         files = [self.config.resolved_spec_path]
         try:
             files += fixture_files(self.config.resolved_fixtures)
-        except Exception:  # a folder vanished mid-edit: watch what is left
+        except (OSError, FixtureError):  # a folder vanished mid-edit: watch what is left
             pass
         return files
 
@@ -386,8 +388,11 @@ class Engine:
         """
         try:
             world = build_world(self.config)
-        except Exception as exc:
+        except (AuralytikMockError, OSError) as exc:  # the user's edit: say what and where
             log.error("reload failed, still serving the last good version: %s", exc)
+            return False
+        except Exception:  # a bug in the mock: its traceback, and the sandbox keeps serving
+            log.exception("reload failed (a bug in auralytik-mock), still serving the last good version")
             return False
         old = self.world
         # The fixture files' bytes decide, not the seeds: records that omit ``createdAt`` are
