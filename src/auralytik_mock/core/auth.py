@@ -5,7 +5,7 @@ signatures (key format, timestamp window, replays, the signature itself), tellin
 developer why a signature does not match, the 401 and 403 answers with their
 ``WWW-Authenticate`` challenges, and which scopes an operation needs.
 No Flask, no IO.
-May import: ``spec``, ``signing``, ``types``, ``errors``.
+May import: ``spec``, ``signing``, ``profile``, ``types``, ``errors``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from urllib.parse import urlencode
 
-from ..signing import EMPTY_BODY_HASH, KEY_PATTERN, Signer, body_hash
+from ..signing import EMPTY_BODY_HASH, Signer, body_hash
 from .errors import (
     INVALID_KEY,
     MALFORMED_AUTH,
@@ -32,6 +32,7 @@ from .errors import (
     ForbiddenError,
     UnauthenticatedError,
 )
+from .profile import Profile
 from .spec import BEARER, HMAC, Operation, SecurityScheme, Spec
 from .types import Json, MockRequest, Principal
 
@@ -55,9 +56,11 @@ def challenge(error: str | None = None, description: str | None = None, scope: s
     return "Bearer " + ", ".join(parts)
 
 
-def missing_key_error() -> UnauthenticatedError:
-    """The 401 for a request without credentials (RFC 6750 section 3.1: no error code)."""
-    return UnauthenticatedError(MISSING_AUTH, headers={"WWW-Authenticate": challenge()})
+def missing_key_error(profile: Profile | None = None) -> UnauthenticatedError:
+    """The 401 for a request without credentials (RFC 6750 section 3.1: no error code);
+    ``profile`` says where its keys are listed."""
+    message = (profile or Profile()).hinted(MISSING_AUTH)
+    return UnauthenticatedError(message, headers={"WWW-Authenticate": challenge()})
 
 
 def malformed_header_error() -> UnauthenticatedError:
@@ -109,14 +112,14 @@ def bearer_token(authorization: str | None) -> str | None:
     return found.group(1)
 
 
-def authenticate(authorization: str | None, lookup: KeyLookup) -> Principal:
+def authenticate(authorization: str | None, lookup: KeyLookup, profile: Profile | None = None) -> Principal:
     """Return who sent ``authorization`` (the header's value).
 
     :raises UnauthenticatedError: no header; a header that is not ``Bearer <token>``
         (another scheme, two credentials, an empty or over-long token); an unknown key.
     """
     if authorization is None or not authorization.strip():
-        raise missing_key_error()
+        raise missing_key_error(profile)
     token = bearer_token(authorization)
     if token is None:
         raise malformed_header_error()
@@ -227,8 +230,16 @@ class Authenticator:
     A credential of the other scheme is ``WRONG_AUTH_SCHEME``, naming where it works.
     """
 
-    def __init__(self, spec: Spec, *, window: int = DEFAULT_WINDOW, reject_replays: bool = False) -> None:
+    def __init__(
+        self,
+        spec: Spec,
+        *,
+        window: int = DEFAULT_WINDOW,
+        reject_replays: bool = False,
+        profile: Profile | None = None,
+    ) -> None:
         self.spec = spec
+        self.profile = profile or Profile()
         self.window = window
         self.reject_replays = reject_replays
         self.replays = ReplayCache()
@@ -243,6 +254,10 @@ class Authenticator:
                 self._signers.clear()
             signer = self._signers[secret] = Signer(secret)
         return signer
+
+    @property
+    def _see_docs(self) -> str:
+        return f", see {self.profile.docs}" if self.profile.docs else ""
 
     # -- which scheme -------------------------------------------------------------------
 
@@ -284,7 +299,7 @@ class Authenticator:
                     code="WRONG_AUTH_SCHEME",
                     headers={"WWW-Authenticate": challenge("invalid_request", "This path takes Bearer keys")},
                 )
-        principal = authenticate(authorization, lookup)
+        principal = authenticate(authorization, lookup, self.profile)
         if principal.secret is not None:
             raise UnauthenticatedError(
                 f"The key {_mask(principal.key)} signs its requests: send it as 'X-Api-Key' with "
@@ -314,9 +329,12 @@ class Authenticator:
         return self._refuse(
             scheme,
             "MISSING_API_KEY",
-            f"Send '{scheme.header}: ak_live_...' with '{scheme.timestamp_header}' (Unix seconds) and "
-            f"'{scheme.signature_header}' (Base64 HMAC-SHA256 of timestamp.METHOD.path.bodyHash); "
-            "the bundled keys and secrets are listed in the README.",
+            self.profile.hinted(
+                f"Send '{scheme.header}: {self.profile.signing_example}' with '{scheme.timestamp_header}' "
+                f"(Unix seconds) and '{scheme.signature_header}' (Base64 HMAC-SHA256 of "
+                "timestamp.METHOD.path.bodyHash)",
+                signing=True,
+            ),
         )
 
     def _invalid_key(self, scheme: SecurityScheme, key: str) -> UnauthenticatedError:
@@ -354,16 +372,16 @@ class Authenticator:
                     scheme,
                     "WRONG_AUTH_SCHEME",
                     f"This path ({where}) takes '{scheme.header}' with '{scheme.timestamp_header}' and "
-                    f"'{scheme.signature_header}' (HMAC-SHA256 request signing, see the README); "
+                    f"'{scheme.signature_header}' (HMAC-SHA256 request signing{self._see_docs}); "
                     f"'Authorization: Bearer' keys are served under {self._served_under(BEARER)}.",
                 )
             raise self._missing_key(scheme)
         key = key.strip()
-        if len(key) != 40 or not KEY_PATTERN.match(key):
+        if not self.profile.is_signing_key(key):
             hint = ""
             if key.lower().startswith("bearer "):
                 hint = f" Send the key alone, without 'Bearer ', in '{scheme.header}'."
-            elif not key.startswith("ak_live_"):
+            elif self.profile.signing_prefix and not key.startswith(self.profile.signing_prefix):
                 hint = (
                     f" Keys without this form (YOUR_API_KEY, ...) are Bearer keys, served under "
                     f"{self._served_under(BEARER)}."
@@ -371,7 +389,7 @@ class Authenticator:
             raise self._refuse(
                 scheme,
                 "MALFORMED_API_KEY",
-                f"'{scheme.header}' must be 'ak_live_' followed by 32 letters or digits; got {len(key)} "
+                f"'{scheme.header}' must be {self.profile.signing_format}; got {len(key)} "
                 f"characters ({_mask(key)}).{hint}",
             )
         principal = lookup(key)

@@ -14,7 +14,8 @@ from .types import Json, MockResponse
 #: The realm named in every ``WWW-Authenticate`` challenge.
 REALM = "auralytik"
 
-MISSING_AUTH = "Send 'Authorization: Bearer <API key>'; the bundled test keys are listed in the README."
+#: The 401 for no credentials; a profile appends where its keys are listed.
+MISSING_AUTH = "Send 'Authorization: Bearer <API key>'"
 MALFORMED_AUTH = (
     "The Authorization header is malformed: expected 'Bearer <API key>' "
     "(one scheme, one token of letters, digits and -._~+/)."

@@ -54,6 +54,10 @@ EXTENSIONS: dict[str, Extension] = {
     # Request signing (``spec.py`` reads these):
     "x-mock-security": Extension("a server", "the security schemes its base path accepts"),
     "x-mock-signature": Extension("an apiKey security scheme", "its signature recipe"),
+    # The vendor's profile (``profile.py`` reads it):
+    "x-mock-profile": Extension(
+        "the document's top level", "the vendor profile (`profiles/<name>/profile.yaml`): envelope, key formats"
+    ),
 }
 
 

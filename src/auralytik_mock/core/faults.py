@@ -3,7 +3,7 @@
 Owns: fault rules (matching, counting down, removal), parsing ``Prefer: code=, delay=``,
 and shaping a forced error as the operation documents it.
 No Flask, no IO.
-May import: ``auth`` (the 401/403 it renders), ``config`` (limits), ``spec``, ``errors``, ``types``.
+May import: ``auth`` (the 401/403 it renders), ``config`` (limits), ``profile``, ``spec``, ``errors``, ``types``.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from .errors import (
     Violation,
     record_not_found,
 )
+from .profile import Profile
 from .spec import Operation
 from .types import Json, Principal
 
@@ -233,6 +234,7 @@ def forced_error(
     unauthenticated: ApiError | None = None,
     path_params: Mapping[str, str] | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
+    profile: Profile | None = None,
 ) -> ApiError:
     """The error ``status`` as the mock would answer it for real on this request.
 
@@ -251,7 +253,7 @@ def forced_error(
         error = unauthenticated
     elif status == 401:
         if not authorization or not authorization.strip():
-            error = missing_key_error()
+            error = missing_key_error(profile)
         elif bearer_token(authorization) is None:
             error = malformed_header_error()
         else:

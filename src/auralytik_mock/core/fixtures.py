@@ -5,7 +5,7 @@ so a bad fixture stops start-up with the file, the record and the field; ``files
 (what a reload compares to tell whether the fixtures changed: their bytes, never what
 loading them made, which carries the time of loading for records that omit ``createdAt``).
 No Flask, no IO beyond reading the files at load time.
-May import: ``spec``, ``validation``, ``store``, ``errors``, yaml.
+May import: ``spec``, ``validation``, ``store``, ``errors``, ``profile``, yaml.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from pathlib import Path
 
 import yaml
 
-from ..generate import GenerateError, generate_records, generate_value, vocabulary_for
-from ..signing import KEY_PATTERN
+from ..generate import GenerateError, generate_records, generate_value
 from .errors import FixtureError
+from .profile import profile_for
 from .spec import record_defaults
 from .store import ApiKey, ClientSeed, KindRules, Seed
 from .types import Json
@@ -131,9 +131,9 @@ class FixtureLoader:
         self.strict_counts = False
         self._inlined: dict[str, Json] = {}
         self._taken: dict[str, set[str]] = {}
-        # What generated free text says. The lead wires this to the spec's profile
-        # (core/profile.py) when it lands; until then generate picks it by the spec's title.
-        self._vocabulary = vocabulary_for(schemas.spec.document)
+        # What generated free text says: the vocabulary of the spec's profile (x-mock-profile).
+        self._profile = profile_for(schemas.spec.document)
+        self._vocabulary = self._profile.vocabulary
 
     def load_paths(self, paths: Sequence[Path]) -> Seed:
         """Load every fixture file under ``paths`` into one seed.
@@ -383,14 +383,17 @@ class FixtureLoader:
             if secret is not None and (not isinstance(secret, str) or not secret):
                 errors.append(f"{key_where}.secret: must be a non-empty string (the key's HMAC secret)")
                 continue
-            signing = bool(KEY_PATTERN.match(item["key"]))
+            profile = self._profile
+            signing = profile.is_signing_key(item["key"]) if profile.signing_key is not None else secret is not None
             if secret is not None and not signing:
                 errors.append(
-                    f"{key_where}.key: a key with a secret signs its requests, so it must be 'ak_live_' "
-                    "and 32 letters or digits, as the vendor's keys are"
+                    f"{key_where}.key: a key with a secret signs its requests, so it must be "
+                    f"{profile.signing_format}, as the vendor's keys are"
                 )
             elif secret is None and signing:
-                errors.append(f"{key_where}.secret: an ak_live_ key signs its requests; give it its HMAC secret")
+                errors.append(
+                    f"{key_where}.secret: an {profile.signing_prefix} key signs its requests; give it its HMAC secret"
+                )
             keys.append(ApiKey(item["key"], tuple(scopes), secret))
         return tuple(keys)
 

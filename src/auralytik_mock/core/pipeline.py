@@ -23,17 +23,18 @@ from typing import Protocol
 from ..config import Config
 from .auth import Authenticator, authorize, bearer_token
 from .cors import Cors
+from .error_render import ErrorRenderer
 from .errors import (
     ApiError,
     ContractViolationError,
     MethodNotAllowedError,
     NotFoundError,
     Violation,
-    render_error,
 )
 from .faults import FaultRules, forced_error, read_prefer
 from .fixtures import FixtureLoader, files_digest, fixture_files
 from .handlers import Call, Handler, bind_handlers, hooked, store_rules
+from .profile import Profile, profile_for
 from .resources import Resources, build_resources
 from .routing import Match, Router
 from .spec import Operation, Spec
@@ -58,6 +59,10 @@ class World:
     resources: Resources
     store: Store
     auth: Authenticator
+    #: What is the vendor's (``x-mock-profile``; the generic profile for any other spec).
+    profile: Profile
+    #: Renders every refusal: the profile's envelope, or the spec's own shapes.
+    errors: ErrorRenderer
     #: The fixture files' digest when they were loaded (``reload`` compares it, not the seed).
     fixtures_digest: str = ""
 
@@ -69,6 +74,7 @@ def build_world(config: Config) -> World:
     :raises FixtureError: a fixture is not valid.
     """
     spec = Spec.load(config.resolved_spec_path)
+    profile = profile_for(spec.document)
     schemas = SchemaSet(spec)
     resources = build_resources(spec, hooked())
     loader = FixtureLoader(
@@ -93,7 +99,9 @@ def build_world(config: Config) -> World:
         resources=resources,
         loader=loader,
         store=store,
-        auth=Authenticator(spec, window=config.signature_window, reject_replays=config.reject_replays),
+        auth=Authenticator(spec, window=config.signature_window, reject_replays=config.reject_replays, profile=profile),
+        profile=profile,
+        errors=ErrorRenderer(spec, profile, strict=config.validate_responses),
         fixtures_digest=digest,
     )
 
@@ -109,6 +117,8 @@ class Seen:
     #: Seconds every answer to this API call waits (latency, ``Prefer: delay=``, fault rules).
     delay: float = 0.0
     namespace: str = DEFAULT_NAMESPACE
+    #: The code of the error answered, whatever shape the answer took (for the journal).
+    error_code: str | None = None
 
 
 def new_request_id() -> str:
@@ -173,14 +183,15 @@ class Pipeline:
         method = request.header("Access-Control-Request-Method")
         if origin is not None and method is not None:
             if not self.cors.allows(origin):
-                return render_error(
+                return world.errors.render(
                     ApiError(
                         f"CORS: origin {origin!r} may not call this mock; "
                         "allow it with --cors-origin or AURALYTIK_MOCK_CORS_ORIGINS.",
                         code="CORS_ORIGIN_NOT_ALLOWED",
                     ),
                     "",
-                    status=403,
+                    None,
+                    403,
                 )
             answer = self.cors.preflight(origin, method, request.header("Access-Control-Request-Headers"), allowed)
             if answer is None:
@@ -255,6 +266,7 @@ class Pipeline:
             unauthenticated=world.auth.unauthenticated(match.operation, request) if status == 401 else None,
             path_params=match.path_params,
             max_body_bytes=self.config.max_body_bytes,
+            profile=world.profile,
         )
 
     def _now_seconds(self, principal: Principal) -> int:
@@ -295,4 +307,4 @@ class Pipeline:
             f"The mock was about to answer outside openapi.yaml ({op.operation_id}, {response.status}).",
             details=[Violation("response", p) for p in problems],
         )
-        return render_error(error, request_id)
+        return world.errors.render(error, request_id, op)

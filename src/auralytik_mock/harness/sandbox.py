@@ -235,7 +235,7 @@ class Engine:
     def render(self, error: ApiError) -> MockResponse:
         """An error answer with a fresh request id (for errors found outside ``handle``)."""
         request_id = new_request_id()
-        response = render_error(error, request_id)
+        response = self.world.errors.render(error, request_id)
         response.headers["X-Request-Id"] = request_id
         return response
 
@@ -262,8 +262,8 @@ class Engine:
             else:
                 response = self.pipeline.answer(world, request, seen, request_id)
         except ApiError as error:
-            details = error.details
-            response = render_error(error, request_id)
+            details, seen.error_code = error.details, error.code
+            response = world.errors.render(error, request_id, seen.operation)
         except Exception:  # a bug in the mock: answer 500 in the envelope, and say so in the log
             log.exception(
                 "unexpected error answering %s %s (request %s)",
@@ -271,7 +271,9 @@ class Engine:
                 escape_control(request.path),
                 request_id,
             )
-            response = render_error(ApiError("An unexpected error occurred in the mock."), request_id)
+            response = world.errors.render(
+                ApiError("An unexpected error occurred in the mock."), request_id, seen.operation
+            )
         # Every API answer waits the same (errors too); preflights and /__mock never do.
         response.delay += seen.delay
         op = seen.operation
@@ -354,7 +356,9 @@ class Engine:
                 "clientId": principal.client_id if principal else None,
                 "session": namespace,
                 "status": response.status,
-                "errorCode": response.body["error"].get("code")
+                "errorCode": seen.error_code
+                if seen.error_code is not None
+                else response.body["error"].get("code")
                 if isinstance(response.body, dict) and isinstance(response.body.get("error"), dict)
                 else None,
                 "validationErrors": [v.as_json() for v in details],
