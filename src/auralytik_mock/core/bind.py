@@ -93,8 +93,9 @@ class Binding:
     id_in_body: bool = False
 
 
-def _status(op: Operation) -> str:
-    return f"{op.method} {op.spec_path}"
+def _a(noun: str) -> str:
+    """``noun`` with its indefinite article (``an export``)."""
+    return f"an {noun}" if noun[:1].lower() in "aeio" else f"a {noun}"
 
 
 class Binder:
@@ -167,13 +168,13 @@ class Binder:
         if op.method == "POST":
             record, _, schema = self.answered(op)
             if record is not None and record.same(resource.record):
-                return Binding(op, "stateful", f"creates a {resource.noun()} ({name})", "create", resource)
+                return Binding(op, "stateful", f"creates {_a(resource.noun())} ({name})", "create", resource)
             body = self.body_record(op)
             if body is not None and (body.same(resource.record) or set(body.properties) <= set(resource.properties)):
                 return Binding(
                     op,
                     "stateful",
-                    f"creates a {resource.noun()} ({name}), answers its documented shape",
+                    f"creates {_a(resource.noun())} ({name}), answers its documented shape",
                     "create",
                     resource,
                     answer=schema,
@@ -217,9 +218,9 @@ class Binder:
             return self.spec_answer(op, why)
         by = f"by {{{resource.id_param}}} ({resource.schema_name}.{resource.id_field}: {resource.id_reason})"
         if verb == "get":
-            return Binding(op, "stateful", f"reads a {resource.noun()} {by}", "get", resource)
+            return Binding(op, "stateful", f"reads {_a(resource.noun())} {by}", "get", resource)
         reason = {"update": "updates", "replace": "replaces", "delete": "deletes"}[verb]
-        return self.with_answer(op, resource, verb, f"{reason} a {resource.noun()} {by}")
+        return self.with_answer(op, resource, verb, f"{reason} {_a(resource.noun())} {by}")
 
     # -- other paths ----------------------------------------------------------------
 
@@ -234,21 +235,45 @@ class Binder:
                     return Binding(
                         op,
                         "stateful",
-                        f"the data kept with a {owner.noun()} under {parts[-1]!r} (fixtures)",
+                        f"the data kept with {_a(owner.noun())} under {parts[-1]!r} (fixtures)",
                         "sub",
                         owner,
                         sub=parts[-1],
                     )
             if owner is not None:
                 return self.spec_answer(
-                    op, f"an action on a {owner.noun()}: answered from the spec (bind it with x-mock-action)"
+                    op, f"an action on {_a(owner.noun())}: answered from the spec (bind it with x-mock-action)"
                 )
+        search = self.search(op)
+        if search is not None:
+            return search
         why = self.discovery.skipped.get(op.spec_path)
         if why is not None:
             return self.spec_answer(op, f"no resource: {why}")
         if parts and parts[-1].startswith("{"):
             return self.spec_answer(op, "no resource: no GET of this item path answers a record")
         return self.spec_answer(op, "no resource: neither a collection nor an item path")
+
+    def search(self, op: Operation) -> Binding | None:
+        """A GET under a resource's collection path that answers a list of its records
+        (``/pet/findByStatus``): that list, filtered by the query parameters that name fields."""
+        if op.method != "GET":
+            return None
+        found = self.discovery.success(op)
+        if found is None:
+            return None
+        for resource in self.resources:
+            if not op.spec_path.startswith(resource.collection_path + "/") or resource.record is None:
+                continue
+            if resource.scope and not set(resource.scope) <= {p.name for p in op.parameters if p.location == "path"}:
+                continue
+            envelope = self.reader.listing(*found, resource.record)
+            if envelope is not None:
+                shape, ignored = self.list_shape(op, resource, envelope)
+                note = f" (ignores {', '.join(ignored)})" if ignored else ""
+                reason = f"searches {resource.kind}: a list of {resource.schema_name} under its collection{note}"
+                return Binding(op, "stateful", reason, "list", resource, shape)
+        return None
 
     # -- extensions -----------------------------------------------------------------
 
@@ -257,7 +282,14 @@ class Binder:
         if value is not True and not (isinstance(value, dict) and set(value) <= {"schema"}):
             raise self.fail(where, "must be true or {schema: <SchemaName>}")
         record, _, _ = self.answered(op)
-        if record is None:
+        if isinstance(value, dict):
+            name = value.get("schema")
+            pointer = f"/components/schemas/{name}"
+            try:
+                record = self.reader.record(self.spec.lookup(pointer), pointer)
+            except (KeyError, IndexError, ValueError):
+                raise self.fail(f"{where}.schema", f"{name!r} is not under components/schemas") from None
+        if record is None or not record.properties:
             record = self.body_record(op)
         if record is None or not record.properties:
             raise self.fail(where, "the operation neither answers nor takes an object to keep")
@@ -303,7 +335,7 @@ class Binder:
         assert subject is not None
         answers = record is not None and subject.record is not None and record.same(subject.record)
         noun = owner.noun() if owner is not None else "record"
-        what = f"creates a {target.noun()}" if target else f"sets {', '.join(changes)} of a {noun}"
+        what = f"creates {_a(target.noun())}" if target else f"sets {', '.join(changes)} of {_a(noun)}"
         return Binding(
             op,
             "action",

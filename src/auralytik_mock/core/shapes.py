@@ -227,13 +227,15 @@ class Reader:
                 break
         if chosen is None:
             return None
-        layout: dict[str, Slot | Layout] = {chosen: Slot("items")}
-        for name, prop in outer.properties.items():
-            if name != chosen:
-                prop_pointer = f"{outer.pointer}/properties/{escape_pointer_token(name)}"
-                found = self.slot(name, prop, prop_pointer, name in outer.required)
-                if found is not None:
-                    layout[name] = found
+        layout: dict[str, Slot | Layout] = {}
+        for name, prop in outer.properties.items():  # the schema's order, as its examples show
+            if name == chosen:
+                layout[name] = Slot("items")
+                continue
+            prop_pointer = f"{outer.pointer}/properties/{escape_pointer_token(name)}"
+            found = self.slot(name, prop, prop_pointer, name in outer.required)
+            if found is not None:
+                layout[name] = found
         return Envelope(layout)
 
     def nested(self, node: Json, pointer: str) -> Layout:
