@@ -123,6 +123,7 @@ class Crud:
         self.spec = spec
         self.store = store
         self.answer = answer
+        self._required: dict[int, tuple[str, ...]] = {}
 
     def handler(self, binding: Binding) -> Handler:
         if binding.kind == "spec" or binding.resource is None and binding.act is None:
@@ -177,10 +178,19 @@ class Crud:
             given.setdefault(name, None)
         record = resource.record
         if record is not None:
-            for name in record.required - set(given) - {resource.id_field}:
-                node = record.properties.get(name)
-                given[name] = constant(self.spec, node, f"{record.pointer}/properties/{name}")
+            for name in self.required(resource):
+                if name not in given:
+                    node = record.properties.get(name)
+                    given[name] = constant(self.spec, node, f"{record.pointer}/properties/{name}")
         return {name: given[name] for name in resource.properties if name in given and name != resource.id_field}
+
+    def required(self, resource: Resource) -> tuple[str, ...]:
+        """The record's required fields but its id (read once per resource)."""
+        found = self._required.get(id(resource))
+        if found is None:
+            names = resource.record.required if resource.record is not None else frozenset()
+            found = self._required[id(resource)] = tuple(sorted(names - {resource.id_field}))
+        return found
 
     # -- CRUD -------------------------------------------------------------------------
 

@@ -10,14 +10,27 @@ May import: ``spec``, ``types``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 from .errors import SpecError
 from .spec import Spec, escape_pointer_token
 from .types import Json
 
-if TYPE_CHECKING:
-    from .shapes import Layout
+
+@dataclass(frozen=True)
+class Slot:
+    """One field of an envelope: what goes there (a ``MEANINGS`` value, ``items``, or
+    ``const``: ``value``), and whether ``null`` is allowed there."""
+
+    meaning: str
+    nullable: bool = False
+    value: Json = None
+    is_string: bool = False
+
+
+#: An envelope's layout: each field's ``Slot``, or a nested layout for an object field.
+Layout = Mapping[str, "Slot | Layout"]
 
 _FORMATS: dict[str, str] = {
     "date-time": "1970-01-01T00:00:00Z",
@@ -121,8 +134,6 @@ def _plain(value: Any) -> Json:
 def fill_layout(layout: Layout, values: Mapping[str, Json]) -> dict[str, Json]:
     """An envelope: each field of ``layout`` given its value from ``values`` (by meaning),
     ``null`` turned into the simplest value where the schema does not allow it."""
-    from .shapes import Slot
-
     body: dict[str, Json] = {}
     for name, slot in layout.items():
         if isinstance(slot, Slot):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .fill import UNREADABLE_REF, constant
+from .fill import UNREADABLE_REF, Layout, Slot, constant
 from .spec import Spec, escape_pointer_token
 from .types import Json
 
@@ -72,21 +72,6 @@ MEANINGS = {
 }
 #: Meanings whose value is a number (a string field of that name is not one of them).
 _NUMBERS = {"page", "pageSize", "totalCount", "totalPages", "offset", "limit"}
-
-
-@dataclass(frozen=True)
-class Slot:
-    """One field of an envelope: what goes there (a ``MEANINGS`` value, ``items``, or
-    ``const``: ``value``), and whether ``null`` is allowed there."""
-
-    meaning: str
-    nullable: bool = False
-    value: Json = None
-    is_string: bool = False
-
-
-#: An envelope's layout: each field's ``Slot``, or a nested layout for an object field.
-Layout = Mapping[str, "Slot | Layout"]
 
 
 @dataclass(frozen=True)
