@@ -22,7 +22,7 @@ from .core.errors import (
     ServerError,
     SpecError,
 )
-from .core.handlers import Call, Context, handles, unregister
+from .core.handlers import Call, Context, HookRegistry, handles, unregister
 from .core.types import MockResponse
 from .harness.mockserver import MockServer
 from .harness.sandbox import Engine
@@ -38,6 +38,7 @@ __all__ = [
     "Context",
     "Engine",
     "FixtureError",
+    "HookRegistry",
     "MockResponse",
     "MockServer",
     "ServerError",

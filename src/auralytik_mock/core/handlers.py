@@ -1,7 +1,8 @@
 """Every operation's handler: its ``@handles(operationId)`` hook if one is registered,
 else the generic behaviour of its binding (``crud``).
 
-Owns: the registry of Python hooks, the store's rules from the resources, and
+Owns: the registries of Python hooks (``HookRegistry``; ``@handles`` registers into
+``default_registry``), the store's rules from the resources, and
 ``bind_handlers`` (which takes the answer from the spec for operations that are not
 stateful). A hook replaces the generic handler of its operation and may call it
 (``ctx.default(call)``) to wrap it.
@@ -11,7 +12,8 @@ May import: ``crud``, ``discover``, ``resources``, ``spec``, ``store``, ``types`
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from .crud import Answer, Call, Crud, Handler, example_answer
@@ -22,7 +24,20 @@ from .spec import Spec
 from .store import Copy, Count, KindRules, Store
 from .types import MockResponse
 
-__all__ = ["Answer", "Call", "Context", "Handler", "Hook", "bind_handlers", "handles", "hooked", "store_rules"]
+__all__ = [
+    "Answer",
+    "Call",
+    "Context",
+    "Handler",
+    "Hook",
+    "HookRegistry",
+    "bind_handlers",
+    "default_registry",
+    "handles",
+    "hooked",
+    "store_rules",
+    "unregister",
+]
 
 
 @dataclass(frozen=True)
@@ -43,11 +58,80 @@ class Context:
 #: A Python hook: ``(call, ctx) -> MockResponse``.
 Hook = Callable[[Call, Context], MockResponse]
 
-_HOOKS: dict[str, Hook] = {}
+
+class HookRegistry:
+    """Hooks by operationId, for the mocks built with it.
+
+    ``@handles`` is sugar over ``default_registry`` (as ``responses``' module-level
+    functions are over its default mock); ``create_app(hooks=HookRegistry())`` or
+    ``MockServer(hooks=...)`` builds a mock that reads its own registry instead, so one
+    test's hooks never reach another mock in the process. A mock reads its registry when
+    it is built (and on each ``--watch`` reload).
+
+    Example::
+
+        from auralytik_mock import HookRegistry, MockServer
+
+        hooks = HookRegistry()
+
+        @hooks.handles("createEngagement")
+        def create_engagement(call, ctx):
+            return ctx.default(call)
+
+        with MockServer(hooks=hooks) as mock:
+            ...
+    """
+
+    def __init__(self, hooks: Mapping[str, Hook] | None = None) -> None:
+        self._hooks: dict[str, Hook] = dict(hooks or {})
+        self._lock = threading.Lock()
+
+    def handles(self, operation_id: str) -> Callable[[Hook], Hook]:
+        """Register the decorated function as the handler of ``operation_id``.
+
+        :raises ValueError: another hook is already registered for ``operation_id``.
+        """
+
+        def register(fn: Hook) -> Hook:
+            with self._lock:
+                if self._hooks.get(operation_id, fn) is not fn:
+                    raise ValueError(f"a hook for {operation_id!r} is already registered; call unregister() first")
+                self._hooks[operation_id] = fn
+            return fn
+
+        return register
+
+    def unregister(self, operation_id: str | None = None) -> None:
+        """Forget the hook of ``operation_id`` (every hook when ``None``)."""
+        with self._lock:
+            if operation_id is None:
+                self._hooks.clear()
+            else:
+                self._hooks.pop(operation_id, None)
+
+    def hooked(self) -> frozenset[str]:
+        """The operationIds that have a hook."""
+        with self._lock:
+            return frozenset(self._hooks)
+
+    def copy(self) -> HookRegistry:
+        """A registry holding the same hooks now (what a mock is built from)."""
+        with self._lock:
+            return HookRegistry(self._hooks)
+
+    def get(self, operation_id: str) -> Hook | None:
+        """The hook of ``operation_id``, if any."""
+        with self._lock:
+            return self._hooks.get(operation_id)
+
+
+#: Where ``@handles`` registers, and what a mock built without ``hooks=`` reads.
+default_registry = HookRegistry()
 
 
 def handles(operation_id: str) -> Callable[[Hook], Hook]:
-    """Register ``fn`` as the handler of ``operation_id`` (for every mock built afterwards).
+    """Register ``fn`` as the handler of ``operation_id`` in ``default_registry`` (for every
+    mock built afterwards without a registry of its own).
 
     The hook replaces the generic behaviour; call ``ctx.default(call)`` inside it to wrap
     that behaviour instead. A hook for an operationId the spec does not have stops start-up.
@@ -64,27 +148,17 @@ def handles(operation_id: str) -> Callable[[Hook], Hook]:
 
     :raises ValueError: a hook is already registered for ``operation_id``.
     """
-
-    def register(fn: Hook) -> Hook:
-        if operation_id in _HOOKS and _HOOKS[operation_id] is not fn:
-            raise ValueError(f"a hook for {operation_id!r} is already registered; call unregister() first")
-        _HOOKS[operation_id] = fn
-        return fn
-
-    return register
+    return default_registry.handles(operation_id)
 
 
 def unregister(operation_id: str | None = None) -> None:
-    """Forget the hook of ``operation_id`` (every hook when ``None``)."""
-    if operation_id is None:
-        _HOOKS.clear()
-    else:
-        _HOOKS.pop(operation_id, None)
+    """Forget the hook of ``operation_id`` in ``default_registry`` (every hook when ``None``)."""
+    default_registry.unregister(operation_id)
 
 
 def hooked() -> frozenset[str]:
-    """The operationIds that have a hook."""
-    return frozenset(_HOOKS)
+    """The operationIds that have a hook in ``default_registry``."""
+    return default_registry.hooked()
 
 
 def store_rules(resources: Resources) -> dict[str, KindRules]:
@@ -115,15 +189,23 @@ def _hook(hook: Hook, ctx: Context) -> Handler:
     return hooked_handler
 
 
-def bind_handlers(spec: Spec, resources: Resources, store: Store, answer: Answer | None = None) -> dict[str, Handler]:
+def bind_handlers(
+    spec: Spec,
+    resources: Resources,
+    store: Store,
+    answer: Answer | None = None,
+    hooks: HookRegistry | None = None,
+) -> dict[str, Handler]:
     """Bind a handler to every operation of ``spec``, by ``operationId``: its hook if one
     is registered, else the generic behaviour of its binding.
 
+    :param hooks: the registry to read (default: ``default_registry``).
     :param answer: answers the operations bound to the spec (kind ``spec``, and a
         singleton not written yet); default: the documented example (``crud.example_answer``).
     :raises SpecError: a hook names an operationId the spec does not have.
     """
-    unknown = sorted(set(_HOOKS) - {op.operation_id for op in spec.operations})
+    registry = default_registry if hooks is None else hooks
+    unknown = sorted(registry.hooked() - {op.operation_id for op in spec.operations})
     if unknown:
         raise SpecError(
             f"{spec.source}: @handles hook(s) for operationId(s) the spec does not have: {', '.join(unknown)}"
@@ -133,7 +215,7 @@ def bind_handlers(spec: Spec, resources: Resources, store: Store, answer: Answer
     for op in spec.operations:
         binding = resources.bindings[op.operation_id]
         default = crud.handler(binding)
-        hook = _HOOKS.get(op.operation_id)
+        hook = registry.get(op.operation_id)
         if hook is not None:
             bound[op.operation_id] = _hook(hook, Context(store, binding.resource, default, spec))
         else:

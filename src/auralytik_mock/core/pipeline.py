@@ -33,7 +33,7 @@ from .errors import (
 )
 from .faults import FaultRules, forced_error, read_prefer
 from .fixtures import FixtureLoader, files_digest, fixture_files
-from .handlers import Call, Handler, bind_handlers, hooked, store_rules
+from .handlers import Call, Handler, HookRegistry, bind_handlers, default_registry, store_rules
 from .profile import Profile, profile_for
 from .resources import Resources, build_resources
 from .routing import Match, Router
@@ -67,8 +67,10 @@ class World:
     fixtures_digest: str = ""
 
 
-def build_world(config: Config) -> World:
+def build_world(config: Config, hooks: HookRegistry | None = None) -> World:
     """Load and check spec and fixtures, compile validators, bind handlers.
+
+    :param hooks: the hooks to bind (default: ``@handles``' registry), read once here.
 
     :raises SpecError: the spec cannot drive the mock.
     :raises FixtureError: a fixture is not valid.
@@ -76,7 +78,8 @@ def build_world(config: Config) -> World:
     spec = Spec.load(config.resolved_spec_path)
     profile = profile_for(spec.document)
     schemas = SchemaSet(spec)
-    resources = build_resources(spec, hooked())
+    registry = (default_registry if hooks is None else hooks).copy()
+    resources = build_resources(spec, registry.hooked())
     loader = FixtureLoader(
         schemas,
         resources.kinds(),
@@ -95,7 +98,7 @@ def build_world(config: Config) -> World:
         router=Router(spec.served, spec.base_paths),
         validator=RequestValidator(spec, schemas, config.max_body_bytes),
         checker=ResponseChecker(spec, schemas),
-        handlers=bind_handlers(spec, resources, store),
+        handlers=bind_handlers(spec, resources, store, hooks=registry),
         resources=resources,
         loader=loader,
         store=store,

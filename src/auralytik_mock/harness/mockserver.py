@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ..config import Config
 from ..core.errors import ApiError, ServerError
 from ..core.faults import FaultRule
+from ..core.handlers import HookRegistry
 from ..core.spec import HMAC
 from ..core.store import DEFAULT_NAMESPACE, timestamp
 from ..core.types import Json
@@ -45,6 +46,7 @@ class MockServer:
     :param host: the address to listen on.
     :param port: the port; 0 (the default) takes a free one.
     :param config: a whole ``Config`` (``spec``, ``fixtures`` and ``options`` apply on top).
+    :param hooks: a ``HookRegistry`` of its own; ``None``: the one ``@handles`` fills.
     :param options: any other ``Config`` field, e.g. ``clock="2024-01-01T00:00:00Z"``.
 
     Example::
@@ -63,6 +65,7 @@ class MockServer:
         port: int = 0,
         *,
         config: Config | None = None,
+        hooks: HookRegistry | None = None,
         **options: Any,
     ) -> None:
         changes: dict[str, Any] = {"host": host, "port": port, **options}
@@ -71,7 +74,7 @@ class MockServer:
         if fixtures is not None:
             changes["fixtures"] = fixtures
         self.config = (config or Config()).with_options(**changes)
-        self.app = create_app(self.config)
+        self.app = create_app(self.config, hooks=hooks)
         self.engine: Engine = engine_of(self.app)
         self._server: HttpServer | None = None
         self.port = self.config.port

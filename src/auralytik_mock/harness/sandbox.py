@@ -34,6 +34,7 @@ from ..core.errors import (
 )
 from ..core.faults import FaultRules
 from ..core.fixtures import fixture_files
+from ..core.handlers import HookRegistry
 from ..core.journal import JOURNAL_BODY_BYTES, AccessLog, Journal, escape_control, mask_key
 from ..core.pipeline import Pipeline, Seen, build_world, new_request_id, now_text
 from ..core.spec import Spec
@@ -77,9 +78,12 @@ class Engine:
         assert response.status == 200
     """
 
-    def __init__(self, config: Config | None = None) -> None:
+    def __init__(self, config: Config | None = None, hooks: HookRegistry | None = None) -> None:
         self.config = config or Config()
-        self.world = build_world(self.config)
+        #: The hooks this engine binds (``None``: ``@handles``' default registry), at start
+        #: and on every reload.
+        self.hooks = hooks
+        self.world = build_world(self.config, hooks)
         self.pipeline = Pipeline(self.config, self)
         self.guard = Guard(self.config)
         self.access_log = AccessLog()
@@ -391,7 +395,7 @@ class Engine:
         :return: whether the new version is now served.
         """
         try:
-            world = build_world(self.config)
+            world = build_world(self.config, self.hooks)
         except (AuralytikMockError, OSError) as exc:  # the user's edit: say what and where
             log.error("reload failed, still serving the last good version: %s", exc)
             return False

@@ -22,6 +22,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..config import Config
 from ..core.errors import ApiError, PayloadTooLargeError
+from ..core.handlers import HookRegistry
 from ..core.types import MockRequest, MockResponse
 from ..harness import admin
 from ..harness.sandbox import ADMIN_PREFIX, Engine
@@ -231,10 +232,11 @@ def _read_wsgi_body(environ: dict[str, Any], limit: int) -> tuple[bytes, bool]:
     return b"", False
 
 
-def create_app(config: Config | None = None, **options: Any) -> Flask:
+def create_app(config: Config | None = None, *, hooks: HookRegistry | None = None, **options: Any) -> Flask:
     """Create the mock as a Flask app.
 
     :param config: the configuration; ``None`` for the defaults (bundled spec and fixtures).
+    :param hooks: the app's own ``HookRegistry``; ``None``: the one ``@handles`` fills.
     :param options: ``Config`` fields to change, e.g. ``clock="2024-01-01T00:00:00Z"``.
     :raises SpecError: the spec cannot drive the mock.
     :raises FixtureError: a fixture is not valid.
@@ -246,7 +248,7 @@ def create_app(config: Config | None = None, **options: Any) -> Flask:
         assert r.json["totalCount"] == 5
     """
     config = (config or Config()).with_options(**options) if options else (config or Config())
-    engine = Engine(config)
+    engine = Engine(config, hooks)
     engine.admin = admin.handle
     app = Flask(__name__, static_folder=None)
     app.url_map.merge_slashes = False
