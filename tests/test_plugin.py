@@ -1,4 +1,9 @@
-"""The pytest plugin, as a project that only installed the package meets it (pytester)."""
+"""The pytest plugin, as a project that only installed the package meets it (pytester).
+
+The entry point's registration and xdist run pytest in a subprocess, as a project does; the
+other runs are in-process (the same plugin, fixtures and files, without a fresh interpreter's
+imports and fixture loading: about 0.7 s a run instead of 10-30 s on a busy machine).
+"""
 
 from __future__ import annotations
 
@@ -33,7 +38,7 @@ def test_state_is_reset_between_tests(pytester: pytest.Pytester) -> None:
             assert auralytik_mock is auralytik_mock_server
         """
     )
-    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=3)
+    pytester.runpytest_inprocess("-p", "no:cacheprovider").assert_outcomes(passed=3)
 
 
 def test_config_fixture_can_be_overridden_in_conftest(pytester: pytest.Pytester) -> None:
@@ -65,7 +70,7 @@ def test_config_fixture_can_be_overridden_in_conftest(pytester: pytest.Pytester)
             assert r.json["totalCount"] == 2
         """
     )
-    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)
+    pytester.runpytest_inprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)
 
 
 def test_works_under_xdist_with_a_server_per_worker(pytester: pytest.Pytester) -> None:
@@ -115,7 +120,7 @@ def test_readme_conftest_paths_work_from_any_folder(pytester: pytest.Pytester, m
         "    assert auralytik_mock_client.get('/v1/engagements', headers=headers).json['totalCount'] == 2\n"
     )
     monkeypatch.chdir(pytester.path / run_from)
-    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    pytester.runpytest_inprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
 def test_plugin_fixtures_sign_requests_for_api_v1(pytester: pytest.Pytester) -> None:
@@ -153,7 +158,7 @@ def test_plugin_fixtures_sign_requests_for_api_v1(pytester: pytest.Pytester) -> 
             assert r.status_code == 200
         """
     )
-    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=3)
+    pytester.runpytest_inprocess("-p", "no:cacheprovider").assert_outcomes(passed=3)
 
 
 def test_readme_conftest_and_readme_tests_pass_together(pytester: pytest.Pytester) -> None:
@@ -174,7 +179,7 @@ def test_readme_conftest_and_readme_tests_pass_together(pytester: pytest.Pyteste
         (fixtures / source.name).write_text(source.read_text())
     pytester.makeconftest(conftest)
     (pytester.path / "tests" / "test_readme_examples.py").write_text(tests)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=tests.count("\ndef test_"))
 
 
@@ -215,4 +220,4 @@ def test_the_plugin_fixture_steers_faults_and_the_clock_and_resets_them(pytester
             assert mock.now != "2024-01-01T01:00:00Z"
         """
     )
-    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)
+    pytester.runpytest_inprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)
