@@ -10,12 +10,12 @@ from auralytik_mock import Config, create_app
 SHAPES = Path(__file__).resolve().parent / "data" / "shapes"
 
 
-def client(name: str, *, validate: bool = True) -> Any:
+def client(name: str, *, validate: bool = True, fixtures: str = "empty-fixtures.yaml") -> Any:
     """A Flask test client for ``tests/data/shapes/<name>`` with its answers checked
     against the spec (``validate``) and the clock pinned to 2024-06-01T12:00:00Z."""
     config = Config(
         spec_path=SHAPES / name,
-        fixtures=(SHAPES / "empty-fixtures.yaml",),
+        fixtures=(SHAPES / fixtures,),
         enforce_auth=False,
         validate_responses=validate,
         clock="2024-06-01T12:00:00Z",

@@ -160,3 +160,12 @@ def test_link_headers_where_the_spec_declares_them(nested: Any) -> None:
     second = nested.get(f"/api/projects/{one}/tasks?page=2")
     assert [t["title"] for t in second.json] == ["a"]
     assert second.headers["Link"] == f'</api/projects/{one}/tasks?page=1&per_page=2>; rel="prev"'
+
+
+def test_fixture_records_of_a_nested_collection_sit_under_the_parent_they_name() -> None:
+    seeded = client("nested.yaml", fixtures="nested-fixtures.yaml")
+    one, two = "11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"
+    assert [t["title"] for t in seeded.get(f"/api/projects/{one}/tasks").json] == ["seeded"]
+    assert seeded.get(f"/api/projects/{one}/tasks/1").json["task"]["title"] == "seeded"
+    assert seeded.get(f"/api/projects/{two}/tasks").json == []
+    assert seeded.get(f"/api/projects/{two}/tasks/1").status_code == 404

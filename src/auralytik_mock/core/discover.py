@@ -86,6 +86,9 @@ class Resource:
     id_reason: str = ""
     #: Some path of this kind is nested: records keep their parent's values (``SCOPE_FIELD``).
     scoped: bool = False
+    #: The record fields a fixture record's scope is read from (the parent's ids, when the
+    #: record has them: ``projectId``).
+    scope_from: tuple[str, ...] = ()
     #: Time fields the schema gives as integer seconds rather than RFC 3339 strings.
     seconds: frozenset[str] = frozenset()
 

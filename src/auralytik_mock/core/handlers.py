@@ -179,6 +179,8 @@ def _rules(r: Resource) -> KindRules:
         counts=tuple(Count(f, of, by) for f, of, by in r.counts),
         copies=tuple(Copy(f, via, of, source) for f, via, of, source in r.copies),
         hidden=hidden | {SCOPE_FIELD} if r.scoped else hidden,
+        scope_field=SCOPE_FIELD if r.scoped else "",
+        scope_from=r.scope_from,
     )
 
 

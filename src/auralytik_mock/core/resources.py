@@ -85,7 +85,10 @@ def build_resources(spec: Spec, hooked: frozenset[str] = frozenset()) -> Resourc
     for resource in found:
         by_kind.setdefault(resource.kind, resource)
         if resource.scope:
-            by_kind[resource.kind].scoped = True
+            first = by_kind[resource.kind]
+            first.scoped = True
+            if not first.scope_from and set(resource.scope) <= set(resource.properties):
+                first.scope_from = resource.scope
     singletons = {
         b.resource.kind: b.resource for b in bindings.values() if b.kind == "singleton" and b.resource is not None
     }

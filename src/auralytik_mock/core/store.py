@@ -114,6 +114,10 @@ class KindRules:
     counts: tuple[Count, ...] = ()
     copies: tuple[Copy, ...] = ()
     hidden: frozenset[str] = frozenset()
+    #: A nested kind: ``scope_field`` (hidden) holds the parent path's values, taken from the
+    #: record's ``scope_from`` fields when a fixture record does not say (``projectId``).
+    scope_field: str = ""
+    scope_from: tuple[str, ...] = ()
 
 
 _PLAIN = KindRules()
@@ -378,7 +382,10 @@ class _Dataset:
         return found
 
     def insert(self, client_id: str, kind: str, record: dict[str, Json]) -> None:
-        record_id = str(record[self.rules.get(kind, _PLAIN).id_field])
+        rules = self.rules.get(kind, _PLAIN)
+        record_id = str(record[rules.id_field])
+        if rules.scope_from and rules.scope_field not in record and all(f in record for f in rules.scope_from):
+            record[rules.scope_field] = "/".join(str(record[f]) for f in rules.scope_from)
         coll = self.collection(client_id, kind)
         if record_id in coll.by_id:
             raise ConflictError(f"{kind} id {record_id!r} is used twice by client {client_id!r}")
