@@ -305,8 +305,13 @@ class Config:
 
     @property
     def resolved_fixtures(self) -> tuple[Path, ...]:
-        """The fixture files or folders to load: ``fixtures`` or the bundled folder."""
-        return self.fixtures if self.fixtures else (bundled_fixtures_dir(),)
+        """The fixture files or folders to load: ``fixtures``; else the bundled folder for the
+        bundled spec, and none for another spec (it starts with one default client, no records)."""
+        if self.fixtures:
+            return self.fixtures
+        if self.spec_path is None or self.spec_path.resolve() == bundled_spec_path().resolve():
+            return (bundled_fixtures_dir(),)
+        return ()
 
     def relative_to(self, base: Path | str) -> Config:
         """A copy whose relative ``spec_path`` and ``fixtures`` are resolved against ``base``

@@ -92,9 +92,9 @@ def test_operation_that_fits_no_shape_is_served_from_the_spec(tmp_path: Path) ->
         (lambda d: d["paths"]["/engagements"]["post"].update(operationId="listEngagements"), "also used by"),
         (
             lambda d: d["components"]["securitySchemes"].update(
-                bearerAuth={"type": "apiKey", "in": "header", "name": "X-Key"}
+                bearerAuth={"type": "apiKey", "in": "body", "name": "X-Key"}
             ),
-            "http bearer only",
+            "an apiKey scheme takes in: header, query or cookie",
         ),
         (
             lambda d: d["servers"].append({"url": "http://x/v1", "x-mock-security": ["apiKeyAuth"]}),

@@ -33,7 +33,7 @@ from .errors import (
     UnauthenticatedError,
 )
 from .profile import Profile
-from .spec import BEARER, HMAC, Operation, SecurityScheme, Spec
+from .spec import APIKEY, BASIC, BEARER, HMAC, OPAQUE, Operation, SecurityScheme, Spec
 from .types import Json, MockRequest, Principal
 
 #: ``"Bearer" 1*SP b64token`` (RFC 6750 section 2.1); the scheme is case-insensitive (RFC 9110).
@@ -145,6 +145,71 @@ def authorize(op: Operation, principal: Principal, challenge_for: Callable[[str]
     raise insufficient_scope_error(op, principal.scopes, challenge_for)
 
 
+def credential_of(scheme: SecurityScheme, request: MockRequest) -> str | None:
+    """The key ``request`` sends for ``scheme``: ``None`` when it sends none that way, ``""``
+    when it sends one that is malformed (a Bearer header with no token, Basic that is not
+    Base64 of ``user:password``).
+
+    ``http basic`` takes the key as the password (``curl -u user:KEY``), or as the user name
+    when the password is empty (``curl -u KEY:``).
+    """
+    if scheme.kind == APIKEY:
+        if scheme.location == "query":
+            values = request.query.get(scheme.header)
+            return values[0].strip() if values else None
+        if scheme.location == "cookie":
+            return _cookie(request.header("Cookie"), scheme.header)
+        value = request.header(scheme.header)
+        return value.strip() if value is not None else None
+    authorization = request.header("Authorization")
+    if authorization is None or (scheme.kind == OPAQUE and not scheme.header):
+        return None
+    word, _, rest = authorization.strip().partition(" ")
+    if scheme.kind == BEARER:
+        return (bearer_token(authorization) or "") if word.lower() == "bearer" else None
+    if scheme.kind == BASIC:
+        if word.lower() != "basic":
+            return None
+        try:
+            user, colon, password = base64.b64decode(rest.strip(), validate=True).decode("utf-8").partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return ""
+        return (password or user) if colon else ""
+    return authorization.strip()  # OPAQUE: the whole value is the key
+
+
+def _cookie(header: str | None, name: str) -> str | None:
+    """The value of cookie ``name`` in a ``Cookie`` header (RFC 6265: ``a=1; b=2``)."""
+    for pair in (header or "").split(";"):
+        key, eq, value = pair.strip().partition("=")
+        if eq and key == name:
+            return value.strip().strip('"')
+    return None
+
+
+def describe(scheme: SecurityScheme) -> str:
+    """How a person sends a key by ``scheme``, for a message."""
+    if scheme.kind == BEARER:
+        return "'Authorization: Bearer <token>'"
+    if scheme.kind == BASIC:
+        return "'Authorization: Basic <Base64 of user:API key>'"
+    if scheme.kind == HMAC:
+        return f"'{scheme.header}' with '{scheme.timestamp_header}' and '{scheme.signature_header}' (signed)"
+    if scheme.kind == APIKEY:
+        where = {"header": "header", "query": "query parameter", "cookie": "cookie"}[scheme.location]
+        return f"the API key in the '{scheme.header}' {where}"
+    return "'Authorization'"
+
+
+def scheme_challenge(scheme: SecurityScheme, error: str | None = None, description: str | None = None) -> str:
+    """The ``WWW-Authenticate`` value of a 401 for ``scheme``."""
+    if scheme.kind == BASIC:
+        return f'Basic realm="{REALM}"'
+    if scheme.kind == APIKEY:
+        return f'ApiKey realm="{REALM}", in="{scheme.location}", name="{scheme.header}"'
+    return challenge(error, description)
+
+
 # -- X-Api-Key + HMAC-SHA256 request signing ----------------------------------------------
 
 #: Default accepted clock skew between ``X-Timestamp`` and the mock's now, in seconds
@@ -246,6 +311,7 @@ class Authenticator:
         # By operation (a World's operations live as long as its Authenticator).
         self._plans: dict[int, tuple[SecurityScheme | None, SecurityScheme | None]] = {}
         self._signers: dict[str, Signer] = {}
+        self._all: dict[int, tuple[SecurityScheme, ...]] = {}
 
     def _signer(self, secret: str) -> Signer:
         signer = self._signers.get(secret)
@@ -285,6 +351,9 @@ class Authenticator:
         :param now: the mock's now in Unix seconds, for a principal (its dataset's clock).
         :raises UnauthenticatedError: 401 with a code and a message that says what to fix.
         """
+        schemes = self._schemes(op)
+        if any(scheme.kind not in (BEARER, HMAC) for scheme in schemes):
+            return self._any_scheme(op, schemes, request, lookup, now)
         bearer, signed = self._plan(op)
         if signed is not None and (bearer is None or request.header(signed.header) is not None):
             return self._signed(signed, op, request, lookup, now)
@@ -308,6 +377,52 @@ class Authenticator:
                 headers={"WWW-Authenticate": challenge("invalid_token", "This key signs its requests")},
             )
         return principal
+
+    def _schemes(self, op: Operation) -> tuple[SecurityScheme, ...]:
+        """Every scheme of ``op``'s security alternatives, in order, once each."""
+        found = self._all.get(id(op))
+        if found is None:
+            names = dict.fromkeys(name for alt in op.security for name in alt if name in self.spec.schemes)
+            found = self._all[id(op)] = tuple(self.spec.schemes[name] for name in names)
+        return found
+
+    def _any_scheme(
+        self,
+        op: Operation,
+        schemes: tuple[SecurityScheme, ...],
+        request: MockRequest,
+        lookup: KeyLookup,
+        now: Callable[[Principal], int],
+    ) -> Principal:
+        """Who sent ``request``, by the first of ``schemes`` it sends a key for (any one
+        alternative may be satisfied; ``authorize`` then checks its scopes)."""
+        for scheme in schemes:
+            if scheme.kind == HMAC:
+                if request.header(scheme.header) is not None:
+                    return self._signed(scheme, op, request, lookup, now)
+                continue
+            key = credential_of(scheme, request)
+            if key is None:
+                continue
+            if not key or len(key) > MAX_TOKEN_LENGTH:
+                raise UnauthenticatedError(
+                    f"The credentials are malformed: send {describe(scheme)}.",
+                    code="MALFORMED_CREDENTIALS",
+                    headers={"WWW-Authenticate": scheme_challenge(scheme, "invalid_request")},
+                )
+            principal = lookup(key)
+            if principal is None:
+                raise UnauthenticatedError(
+                    INVALID_KEY,
+                    code="INVALID_API_KEY",
+                    headers={"WWW-Authenticate": scheme_challenge(scheme, "invalid_token", "The API key is not valid")},
+                )
+            return principal
+        ways = " or ".join(describe(scheme) for scheme in schemes) or "credentials"
+        raise UnauthenticatedError(
+            self.profile.hinted(f"Send {ways}"),
+            headers={"WWW-Authenticate": scheme_challenge(schemes[0]) if schemes else challenge()},
+        )
 
     def _other_key_header(self, request: MockRequest) -> SecurityScheme | None:
         for scheme in self.spec.schemes.values():

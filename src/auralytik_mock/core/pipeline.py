@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -38,11 +39,14 @@ from .profile import Profile, profile_for
 from .resources import Resources, build_resources
 from .routing import Match, Router
 from .spec import Operation, Spec
-from .store import DEFAULT_NAMESPACE, Store, timestamp
+from .store import DEFAULT_NAMESPACE, ClientSeed, Store, timestamp
 from .types import Json, MockRequest, MockResponse, Principal
 from .validation import RequestValidator, ResponseChecker, SchemaSet
 
 log = logging.getLogger("auralytik_mock")
+
+#: The one client a spec served without fixtures has (no keys: any key is its, see ``World.lookup``).
+DEFAULT_CLIENT = ClientSeed("default", "Default client", ())
 
 
 @dataclass(frozen=True)
@@ -63,8 +67,24 @@ class World:
     profile: Profile
     #: Renders every refusal: the profile's envelope, or the spec's own shapes.
     errors: ErrorRenderer
+    #: No fixtures: any well-formed key is the default client's, with every scope.
+    open_keys: bool = False
     #: The fixture files' digest when they were loaded (``reload`` compares it, not the seed).
     fixtures_digest: str = ""
+
+
+def key_lookup(world: World) -> Callable[[str], Principal | None]:
+    """How ``world`` finds the principal of a key: the store's keys; without fixtures, any key
+    not in the store (a session's keys are) is the default client's, with every scope."""
+    if not world.open_keys:
+        return world.store.lookup_key
+    scopes = frozenset(world.spec.scopes) | {"*"}
+    store = world.store
+
+    def lookup(token: str) -> Principal | None:
+        return store.lookup_key(token) or Principal(token, DEFAULT_CLIENT.id, scopes)
+
+    return lookup
 
 
 def build_world(config: Config, hooks: HookRegistry | None = None) -> World:
@@ -90,7 +110,8 @@ def build_world(config: Config, hooks: HookRegistry | None = None) -> World:
     )
     # Taken before the files are read: an edit made meanwhile shows as a change next time.
     digest = files_digest(fixture_files(config.resolved_fixtures))
-    seed = loader.load_paths(config.resolved_fixtures)
+    open_keys = not config.resolved_fixtures
+    seed = loader.load_paths(config.resolved_fixtures) if not open_keys else (DEFAULT_CLIENT,)
     store = Store(seed, max_sessions=config.max_sessions, rules=store_rules(resources))
     return World(
         spec=spec,
@@ -106,6 +127,7 @@ def build_world(config: Config, hooks: HookRegistry | None = None) -> World:
         profile=profile,
         errors=ErrorRenderer(spec, profile, strict=config.validate_responses),
         fixtures_digest=digest,
+        open_keys=open_keys,
     )
 
 
@@ -231,9 +253,7 @@ class Pipeline:
         principal: Principal | None = None
         if op.security:
             if self.config.enforce_auth:
-                principal = seen.principal = world.auth.authenticate(
-                    op, request, world.store.lookup_key, self._now_seconds
-                )
+                principal = seen.principal = world.auth.authenticate(op, request, key_lookup(world), self._now_seconds)
                 authorize(op, principal, lambda scope: world.auth.forbidden_challenge(op, scope))
             else:
                 principal = seen.principal = self._lenient_principal(world, request)

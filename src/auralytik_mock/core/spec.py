@@ -76,6 +76,13 @@ class ResponseSpec:
 #: ``x-mock-signature`` object (the vendor's X-Api-Key + HMAC-SHA256 request signing).
 BEARER = "bearer"
 HMAC = "hmac"
+#: ``http basic``: ``Authorization: Basic base64(user:password)``.
+BASIC = "basic"
+#: ``apiKey`` in a header, a query parameter or a cookie (``location``).
+APIKEY = "apikey"
+#: A scheme the mock cannot check on a request (``mutualTLS``, an ``http`` scheme other than
+#: bearer and basic): any ``Authorization`` value, or nothing for ``mutualTLS``, is taken.
+OPAQUE = "opaque"
 #: The only signature recipe the mock knows (``x-mock-signature.algorithm``).
 HMAC_SHA256 = "hmac-sha256"
 
@@ -84,9 +91,12 @@ HMAC_SHA256 = "hmac-sha256"
 class SecurityScheme:
     """A security scheme of ``components.securitySchemes`` the mock enforces.
 
-    :param kind: ``"bearer"`` (``Authorization: Bearer <key>``) or ``"hmac"`` (a key
-        header plus a timestamp and a signature header, signed with the key's secret).
-    :param header: the header that carries the key (``Authorization``, ``X-Api-Key``).
+    :param kind: ``"bearer"`` (``Authorization: Bearer <key>``: ``http bearer``, ``oauth2``,
+        ``openIdConnect``), ``"hmac"`` (a key header plus a timestamp and a signature header,
+        signed with the key's secret), ``"basic"``, ``"apikey"`` or ``"opaque"``.
+    :param header: the header, query parameter or cookie that carries the key
+        (``Authorization``, ``X-Api-Key``, ``api_key``).
+    :param location: where ``header`` is: ``header``, ``query`` or ``cookie``.
     """
 
     name: str
@@ -94,6 +104,7 @@ class SecurityScheme:
     header: str
     timestamp_header: str = ""
     signature_header: str = ""
+    location: str = "header"
 
     @cached_property
     def header_key(self) -> str:
@@ -262,10 +273,20 @@ class Spec:
         where = f"components.securitySchemes.{name}"
         if not isinstance(raw, dict):
             raise self._fail(where, "must be a mapping")
-        if raw.get("type") == "http" and str(raw.get("scheme", "")).lower() == "bearer":
+        kind = raw.get("type")
+        if kind == "http":
+            http_scheme = str(raw.get("scheme", "")).lower()
+            if http_scheme == "bearer":
+                return SecurityScheme(name, BEARER, "Authorization")
+            if http_scheme == "basic":
+                return SecurityScheme(name, BASIC, "Authorization")
+            return SecurityScheme(name, OPAQUE, "Authorization")
+        if kind in ("oauth2", "openIdConnect"):
             return SecurityScheme(name, BEARER, "Authorization")
+        if kind == "mutualTLS":
+            return SecurityScheme(name, OPAQUE, "")
         signature = raw.get("x-mock-signature")
-        if raw.get("type") == "apiKey" and raw.get("in") == "header" and isinstance(signature, dict):
+        if kind == "apiKey" and raw.get("in") == "header" and isinstance(signature, dict):
             algorithm = str(signature.get("algorithm", HMAC_SHA256)).lower()
             if algorithm != HMAC_SHA256:
                 raise self._fail(f"{where}.x-mock-signature", f"only {HMAC_SHA256} is known, got {algorithm!r}")
@@ -276,9 +297,13 @@ class Spec:
                 str(signature.get("timestampHeader") or "X-Timestamp"),
                 str(signature.get("signatureHeader") or "X-Signature"),
             )
+        if kind == "apiKey":
+            location = raw.get("in")
+            if location not in ("header", "query", "cookie") or not isinstance(raw.get("name"), str):
+                raise self._fail(where, "an apiKey scheme takes in: header, query or cookie, and a name")
+            return SecurityScheme(name, APIKEY, raw["name"], location=location)
         raise self._fail(
-            where,
-            "the mock supports http bearer only, or apiKey in a header with x-mock-signature (request signing)",
+            where, "type must be apiKey, http, oauth2, openIdConnect or mutualTLS (OpenAPI's security schemes)"
         )
 
     def _servers(self, servers: Json, where: str) -> dict[str, frozenset[str] | None]:

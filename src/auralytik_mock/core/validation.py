@@ -283,6 +283,14 @@ class _OperationValidator:
         self.header_params = [p for p in op.parameters if p.location == "header"]
         self.query_defaults = {p.name: p.schema["default"] for p in self.query_params.values() if "default" in p.schema}
         self.query_names = ", ".join(sorted(self.query_params)) or "none"
+        # A key sent in the query (an apiKey scheme ``in: query``) is the caller's, not a parameter.
+        schemes = schemas.spec.schemes
+        self.key_params = frozenset(
+            schemes[name].header
+            for alternative in op.security
+            for name in alternative
+            if name in schemes and schemes[name].location == "query"
+        )
         for param in op.parameters:  # compile now, not on the first request
             schemas.prepare(param.schema_pointer)
         self.body_pointer = op.body_pointer
@@ -315,6 +323,8 @@ class _OperationValidator:
         query: dict[str, Json] = dict(self.query_defaults)
         for name, values in request.query.items():
             param = self.query_params.get(name)
+            if param is None and name in self.key_params:
+                continue
             if param is None:
                 violations.append(
                     Violation(f"query.{name}", f"is not a parameter of this operation (allowed: {self.query_names})")
