@@ -19,3 +19,19 @@ def test_no_checkout_local_folder_is_tracked() -> None:
         ["git", "ls-files", "--", ".cache", ".venv"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.split()
     assert tracked == [], f"untrack them: git rm --cached {' '.join(tracked)}"
+
+
+def test_the_engine_is_built_from_its_configuration_and_never_set_from_outside() -> None:
+    """``Engine(config, hooks, admin=...)`` is the whole of its set-up: no server, adapter or
+    plugin assigns an attribute of an engine after building it (``engine.config = ...``)."""
+    import re
+
+    setter = re.compile(r"\bengine\.[a-z_]+\s*=(?!=)")
+    offenders = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in sorted((ROOT / "src" / "auralytik_mock").rglob("*.py"))
+        if path.name != "sandbox.py"
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if setter.search(line)
+    ]
+    assert offenders == []

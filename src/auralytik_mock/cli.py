@@ -374,7 +374,6 @@ def _serve_asyncio(app: Any, engine: Engine, config: Config) -> int:
     def ready(server: HttpServer) -> None:
         print(banner(engine, f"http://{_display_host(config.host)}:{server.port}"), flush=True)
         if config.watch:
-            engine.config = config
             engine.start_watching()
 
     server = HttpServer(app, engine, threads=config.threads, max_connections=config.max_connections)

@@ -332,10 +332,5 @@ class MockServer:
     @contextmanager
     def auth_disabled(self) -> Iterator[None]:
         """Within the block, API keys and scopes are not checked."""
-        engine = self.engine
-        previous = engine.config
-        engine.config = previous.with_options(enforce_auth=False)
-        try:
+        with self.engine.auth_disabled():
             yield
-        finally:
-            engine.config = previous

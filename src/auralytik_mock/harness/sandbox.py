@@ -15,7 +15,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -78,7 +79,10 @@ class Engine:
         assert response.status == 200
     """
 
-    def __init__(self, config: Config | None = None, hooks: HookRegistry | None = None) -> None:
+    def __init__(
+        self, config: Config | None = None, hooks: HookRegistry | None = None, *, admin: AdminHandler | None = None
+    ) -> None:
+        """:param admin: answers ``/__mock`` (``admin.handle``; ``create_app`` passes it); ``None``: 404."""
         self.config = config or Config()
         #: The hooks this engine binds (``None``: ``@handles``' default registry), at start
         #: and on every reload.
@@ -89,7 +93,7 @@ class Engine:
         self.access_log = AccessLog()
         self._sessions: dict[str, SessionState] = {DEFAULT_NAMESPACE: SessionState(self.config)}
         self._clock_lock = threading.Lock()  # two advances at once both count
-        self.admin: AdminHandler | None = None
+        self.admin = admin
         self.persister: Persister | None = None
         if self.config.persist is not None:
             self.persister = Persister(self, self.config.persist)
@@ -423,8 +427,20 @@ class Engine:
 
     def start_watching(self, interval: float = 0.5) -> None:
         """Poll the watched files every ``interval`` seconds and reload on change."""
+        if not self.config.watch:
+            self.config = self.config.with_options(watch=True)
         self._watcher.interval = interval
         self._watcher.start()
+
+    @contextmanager
+    def auth_disabled(self) -> Iterator[None]:
+        """Within the block, API keys and scopes are not checked (``MockServer.auth_disabled``)."""
+        previous = self.config
+        self.config = previous.with_options(enforce_auth=False)
+        try:
+            yield
+        finally:
+            self.config = previous
 
     def close(self) -> None:
         """Stop the watcher and access-log threads, if any, and write pending log lines."""

@@ -248,8 +248,7 @@ def create_app(config: Config | None = None, *, hooks: HookRegistry | None = Non
         assert r.json["totalCount"] == 5
     """
     config = (config or Config()).with_options(**options) if options else (config or Config())
-    engine = Engine(config, hooks)
-    engine.admin = admin.handle
+    engine = Engine(config, hooks, admin=admin.handle)
     app = Flask(__name__, static_folder=None)
     app.url_map.merge_slashes = False
     app.url_map.strict_slashes = False
