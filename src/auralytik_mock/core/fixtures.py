@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
@@ -32,9 +33,44 @@ _SUFFIXES = {".yaml", ".yml", ".json"}
 _CLIENT_FIELDS = {"id", "name", "apiKeys"}
 #: Errors listed before the rest are summed up.
 _MAX_LISTED = 20
-#: Seeds built in this process, by the digest of what they were made from (``load_paths``).
-_SEEDS: OrderedDict[str, Seed] = OrderedDict()
-_SEEDS_KEPT = 8
+
+
+class SeedCache:
+    """Seeds already built, by the digest of what they were made from (``load_paths``):
+    bounded (the least recently used goes first) and safe to share between threads.
+
+    A seed is never changed after loading (the store copies each record it holds), so mocks
+    built from the same bytes may share one: ``default_seeds`` is what every mock uses unless
+    ``build_world(..., seeds=)`` names another (``SeedCache(kept=0)`` keeps nothing).
+    """
+
+    def __init__(self, kept: int = 8) -> None:
+        self.kept = kept
+        self._seeds: OrderedDict[str, Seed] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Seed | None:
+        """The seed built from ``key``'s inputs, if kept."""
+        with self._lock:
+            seed = self._seeds.get(key)
+            if seed is not None:
+                self._seeds.move_to_end(key)
+            return seed
+
+    def put(self, key: str, seed: Seed) -> None:
+        """Keep ``seed``, dropping the least recently used past ``kept``."""
+        with self._lock:
+            self._seeds[key] = seed
+            while len(self._seeds) > self.kept:
+                self._seeds.popitem(last=False)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._seeds)
+
+
+#: The seeds every mock shares unless it is built with a ``SeedCache`` of its own.
+default_seeds = SeedCache()
 
 
 def fixture_files(paths: Iterable[Path]) -> list[Path]:
@@ -101,6 +137,7 @@ class FixtureLoader:
         schema each is checked against (``{"evaluations": {"transcript": pointer}}``).
     :param now: "now" for records that omit their server-set times (the pinned clock);
         ``None``: the time of loading.
+    :param seeds: where built seeds are kept and looked up (default: ``default_seeds``).
 
     A record may omit any field a POST may omit: it takes the default a POST gives it
     (the schema's ``default``, or ``null``), and server-set times it omits (read-only
@@ -117,7 +154,9 @@ class FixtureLoader:
         rules: Mapping[str, KindRules] | None = None,
         extras: Mapping[str, Mapping[str, str]] | None = None,
         now: str | None = None,
+        seeds: SeedCache | None = None,
     ) -> None:
+        self.seeds = default_seeds if seeds is None else seeds
         self.schemas = schemas
         self.kinds = dict(kinds)
         self.scopes = frozenset(scopes)
@@ -147,9 +186,8 @@ class FixtureLoader:
         """
         files = fixture_files(paths)
         key = self._cache_key(files)
-        cached = _SEEDS.get(key) if key is not None else None
+        cached = self.seeds.get(key) if key is not None else None
         if cached is not None:
-            _SEEDS.move_to_end(key)  # type: ignore[arg-type]
             return cached
         documents = [(str(path), read_document(path)) for path in files]
         self.strict_counts = True
@@ -158,9 +196,7 @@ class FixtureLoader:
         finally:
             self.strict_counts = False
         if key is not None:
-            _SEEDS[key] = seed
-            while len(_SEEDS) > _SEEDS_KEPT:
-                _SEEDS.popitem(last=False)
+            self.seeds.put(key, seed)
         return seed
 
     def _cache_key(self, files: Sequence[Path]) -> str | None:

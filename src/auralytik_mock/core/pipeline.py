@@ -33,7 +33,7 @@ from .errors import (
     Violation,
 )
 from .faults import FaultRules, forced_error, read_prefer
-from .fixtures import FixtureLoader, files_digest, fixture_files
+from .fixtures import FixtureLoader, SeedCache, files_digest, fixture_files
 from .handlers import Call, Handler, HookRegistry, bind_handlers, default_registry, store_rules
 from .profile import Profile, profile_for
 from .resources import Resources, build_resources
@@ -87,10 +87,12 @@ def key_lookup(world: World) -> Callable[[str], Principal | None]:
     return lookup
 
 
-def build_world(config: Config, hooks: HookRegistry | None = None) -> World:
+def build_world(config: Config, hooks: HookRegistry | None = None, seeds: SeedCache | None = None) -> World:
     """Load and check spec and fixtures, compile validators, bind handlers.
 
     :param hooks: the hooks to bind (default: ``@handles``' registry), read once here.
+    :param seeds: where fixture seeds are kept between builds (default: ``default_seeds``,
+        shared by every mock: a seed is never changed after loading).
 
     :raises SpecError: the spec cannot drive the mock.
     :raises FixtureError: a fixture is not valid.
@@ -107,6 +109,7 @@ def build_world(config: Config, hooks: HookRegistry | None = None) -> World:
         rules=store_rules(resources),
         extras=resources.extras(),
         now=config.clock,
+        seeds=seeds,
     )
     # Taken before the files are read: an edit made meanwhile shows as a change next time.
     digest = files_digest(fixture_files(config.resolved_fixtures))
