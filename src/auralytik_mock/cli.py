@@ -18,12 +18,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-import yaml
-
 from .config import OPTIONS, Config
+from .core import speccheck
 from .core.errors import AuralytikMockError
 from .core.pipeline import build_world
-from .core.spec import HMAC, escape_pointer_token, line_of
+from .core.spec import HMAC
 from .harness.guard import is_loopback
 from .harness.sandbox import Engine
 from .http.wsgi import create_app, engine_of, stopping_event
@@ -154,8 +153,8 @@ def check(config: Config) -> int:
     spec_path = config.resolved_spec_path
     ran: list[str] = []
     failures: list[str] = []
-    validator, problems = _spec_validator_problems(spec_path)
-    ran.append(f"{validator}: the OpenAPI document against the OpenAPI schema")
+    findings = speccheck.validate(spec_path)
+    ran.append(f"{findings.validator}: the OpenAPI document against the OpenAPI schema")
     try:
         world = build_world(config)
     except AuralytikMockError as exc:
@@ -166,8 +165,12 @@ def check(config: Config) -> int:
     else:
         ran.append("auralytik-mock: operations, $refs, security, every schema (JSON Schema 2020-12), handlers")
         ran.append("auralytik-mock: fixtures (every record against its schema, ids, keys, scopes)")
-    failures += problems  # after the mock's own findings, which are the more precise
+    failures += findings.problems  # after the mock's own findings, which are the more precise
     print("checks run:\n" + "\n".join(f"  - {line}" for line in ran))
+    if findings.warnings:
+        print(f"warnings ({len(findings.warnings)}):\n" + "\n".join(f"  - {w}" for w in findings.warnings[:20]))
+        if len(findings.warnings) > 20:
+            print(f"  ... and {len(findings.warnings) - 20} more")
     if failures or world is None:
         print("auralytik-mock check: FAILED\n" + "\n".join(failures), file=sys.stderr)
         return 1
@@ -178,55 +181,6 @@ def check(config: Config) -> int:
     return 0
 
 
-def _resolves(document: Any, path: list[Any]) -> bool:
-    node = document
-    for token in path:
-        if isinstance(node, dict) and (token in node or str(token) in node):
-            node = node[token] if token in node else node[str(token)]
-        elif isinstance(node, list) and isinstance(token, int) and 0 <= token < len(node):
-            node = node[token]
-        else:
-            return False
-    return True
-
-
-#: Problems openapi-spec-validator finds that are listed before the rest are summed up.
-_MAX_VALIDATOR_PROBLEMS = 20
-
-
-def _spec_validator_problems(spec_path: Path) -> tuple[str, list[str]]:
-    """Run openapi-spec-validator (a dependency) on the spec: its name and version, and its
-    problems, each as ``file:line: pointer: message``."""
-    from importlib.metadata import version
-
-    from openapi_spec_validator import OpenAPIV30SpecValidator, OpenAPIV31SpecValidator
-
-    name = f"openapi-spec-validator {version('openapi-spec-validator')}"
-    try:
-        text = spec_path.read_text(encoding="utf-8")
-        document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - safe
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return name, []  # the mock's own loading says what is wrong, with the line
-    if not isinstance(document, dict):
-        return name, []
-    kind = OpenAPIV30SpecValidator if str(document.get("openapi", "")).startswith("3.0") else OpenAPIV31SpecValidator
-    problems = []
-    for error in kind(document).iter_errors():
-        path = list(getattr(error, "absolute_path", None) or error.path)
-        pointer = "".join("/" + escape_pointer_token(str(token)) for token in path)
-        message = str(getattr(error, "message", error)).split("\n", 1)[0]
-        if _resolves(document, path):
-            problems.append(
-                f"{spec_path}:{line_of(text, pointer)}: {pointer or '/'}: {message} (openapi-spec-validator)"
-            )
-        else:  # inside a schema it reports the path within that schema only
-            problems.append(f"{spec_path}: {message} (openapi-spec-validator, which gives no location)")
-        if len(problems) == _MAX_VALIDATOR_PROBLEMS:
-            problems.append("... and possibly more (openapi-spec-validator)")
-            break
-    return name, problems
-
-
 #: ``serve`` options that are about where and how to run, not about the sandbox's behaviour
 #: (every other option is listed in the banner, with its current value).
 NOT_IN_BANNER = ("--help", *not_in_banner(SERVE_OPTIONS))
@@ -234,7 +188,6 @@ NOT_IN_BANNER = ("--help", *not_in_banner(SERVE_OPTIONS))
 
 def _verify(args: argparse.Namespace, config: Config) -> int:
     """``auralytik-mock verify``: options from flags, else ``AURALYTIK_MOCK_VERIFY_*``."""
-    from pathlib import Path
 
     from .verify import Options, VerifyError, verify
 

@@ -46,8 +46,50 @@ def upgrade(document: Mapping[str, Json], source: str) -> dict[str, Json]:
         ``exclusiveMinimum: true`` without ``minimum``); names the file and the JSON pointer.
     """
     if not is_oas30(document):
-        return dict(document)
-    return _Upgrade(source).document(document)
+        return tolerate(document)
+    return tolerate(_Upgrade(source).document(document))
+
+
+#: Keywords whose value is data (examples, defaults), never rewritten by ``tolerate``.
+_DATA = frozenset({"example", "examples", "default", "enum", "const"})
+
+
+def tolerate(document: Mapping[str, Json]) -> dict[str, Json]:
+    """``document`` with the 2019-09 recursion keywords some 3.1 documents use (and 2020-12
+    has only as deprecated strings) read as what they mean: ``$recursiveRef: "#"`` becomes a
+    ``$ref`` to the nearest enclosing schema that says ``$recursiveAnchor: true``, and the
+    anchor is dropped. 3.0's boolean ``exclusiveMinimum``/``exclusiveMaximum`` are read as
+    3.0 means them. A ``required`` list that names a property twice names it once.
+    Prism tolerates both; so does the mock."""
+    return _recursion(document, "", "")  # type: ignore[no-any-return]
+
+
+def _recursion(node: Json, pointer: str, anchor: str) -> Json:
+    if isinstance(node, list):
+        return [_recursion(v, f"{pointer}/{i}", anchor) for i, v in enumerate(node)]
+    if not isinstance(node, dict):
+        return node
+    if node.get("$recursiveAnchor") is True:
+        anchor = pointer
+    out: dict[str, Json] = {}
+    for bound, limit in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        if isinstance(node.get(bound), bool):  # 3.0's boolean form in a 3.1 document
+            node = dict(node)
+            if node.pop(bound) and isinstance(node.get(limit), (int, float)):
+                node[bound] = node.pop(limit)
+    for key, value in node.items():
+        if key == "$recursiveAnchor" and not isinstance(value, str):
+            continue
+        if key == "$recursiveRef" and value == "#" and "$ref" not in node:
+            out["$ref"] = "#" + anchor
+            continue
+        if key == "required" and isinstance(value, list) and len(set(map(str, value))) < len(value):
+            value = list(dict.fromkeys(value))
+        if key in _DATA or str(key).startswith("x-"):
+            out[key] = value  # values, not schemas: left as they are
+        else:
+            out[key] = _recursion(value, f"{pointer}/{_token(str(key))}", anchor)
+    return out
 
 
 def _token(key: str) -> str:

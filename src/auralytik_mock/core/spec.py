@@ -11,8 +11,8 @@ from __future__ import annotations
 import importlib
 import json
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any, cast
@@ -20,15 +20,13 @@ from urllib.parse import quote, urlsplit
 
 import yaml
 
-from . import oas30
+from . import loader, oas30
 from .errors import SpecError
 from .types import Json
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 #: The base URI the whole document is registered under for jsonschema ``$ref`` lookups.
 SPEC_URI = "urn:auralytik-mock:openapi"
-
-_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def escape_pointer_token(token: str) -> str:
@@ -142,6 +140,9 @@ class Operation:
     responses: Mapping[str, ResponseSpec]
     #: The base path this copy of the operation is served under (``/v1``, ``/api/v1``).
     base_path: str = ""
+    #: Each request media type the operation takes and its schema's pointer (``None``: no
+    #: schema); ``body_pointer`` is the first JSON one's.
+    body_schemas: Mapping[str, str | None] = field(default_factory=dict)
 
     @cached_property
     def success_status(self) -> int:
@@ -235,27 +236,13 @@ class Spec:
 
     @classmethod
     def load(cls, path: Path | str) -> Spec:
-        """Read and check the OpenAPI document at ``path``.
+        """Read and check the OpenAPI document at ``path`` (one file, or many joined by
+        ``$ref``s: see ``loader``).
 
         :raises SpecError: unreadable, not YAML/JSON, or not usable; the message names the file.
         """
-        source = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise SpecError(f"{source}: cannot read the spec: {exc.strerror or exc}") from None
-        try:
-            if Path(path).suffix.lower() == ".json":
-                document = json.loads(text)
-            else:
-                document = yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a safe loader
-        except json.JSONDecodeError as exc:
-            raise SpecError(f"{source}:{exc.lineno}: not valid JSON: {exc.msg} (column {exc.colno})") from None
-        except yaml.YAMLError as exc:
-            raise SpecError(f"{source}: not valid YAML: {exc}") from None
-        if not isinstance(document, dict):
-            raise SpecError(f"{source}: the spec must be a mapping, got {type(document).__name__}")
-        return cls(document, source, text)
+        loaded = loader.load(path)
+        return cls(loaded.document, str(path), loaded.text)
 
     def _fail(self, where: str, message: str) -> SpecError:
         """A ``SpecError`` at the JSON pointer ``where`` (file, line and pointer)."""
@@ -406,7 +393,8 @@ class Spec:
             if isinstance(ref, str):
                 yield pointer, ref
             for key, value in node.items():
-                yield from self._walk(value, f"{pointer}/{escape_pointer_token(str(key))}")
+                if not str(key).startswith("x-"):  # an extension's $refs are documentation
+                    yield from self._walk(value, f"{pointer}/{escape_pointer_token(str(key))}")
         elif isinstance(node, list):
             for index, value in enumerate(node):
                 yield from self._walk(value, f"{pointer}/{index}")
@@ -424,9 +412,17 @@ class Spec:
 
     def _operations(self) -> Iterator[Operation]:
         seen_ids: dict[str, str] = {}
+        declared = {
+            op.get("operationId")
+            for item in self.document["paths"].values()
+            if isinstance(item, dict)
+            for method, op in item.items()
+            if method in HTTP_METHODS and isinstance(op, dict)
+        }
         for spec_path, item in self.document["paths"].items():
             item_pointer = where = "/paths/" + escape_pointer_token(spec_path)
             self._expect(item, dict, item_pointer)
+            item, item_pointer = self.resolve(item, item_pointer)  # a Path Item may be a $ref
             bases = self._servers(item["servers"], f"{where}/servers") if "servers" in item else self.base_paths
             for method in HTTP_METHODS:
                 if method not in item:
@@ -435,7 +431,7 @@ class Spec:
                 raw = self._expect(item[method], dict, f"{item_pointer}/{method}", "an operation (a mapping)")
                 operation_id = raw.get("operationId")
                 if not isinstance(operation_id, str) or not operation_id:
-                    raise self._fail(op_where, "every operation needs an operationId")
+                    operation_id = derived_operation_id(method, spec_path, seen_ids.keys() | declared)
                 if operation_id in seen_ids:
                     raise self._fail(op_where, f"operationId {operation_id!r} is also used by {seen_ids[operation_id]}")
                 seen_ids[operation_id] = op_where
@@ -504,18 +500,16 @@ class Spec:
         body, body_pointer = self.resolve(raw["requestBody"], f"{op_pointer}/requestBody")
         self._expect(body, dict, body_pointer)
         content = self._expect(body.get("content") or {}, dict, f"{body_pointer}/content")
+        schemas: dict[str, str | None] = {}
+        for media, entry in content.items():
+            has_schema = isinstance(entry, dict) and "schema" in entry
+            schemas[media] = f"{body_pointer}/content/{escape_pointer_token(media)}/schema" if has_schema else None
         json_types = [media for media in content if _is_json_media(media)]
-        if not json_types:
-            raise self._fail(where, "the mock serves JSON request bodies only (no application/json content)")
-        media = json_types[0]
-        self._expect(content[media], dict, f"{body_pointer}/content/{escape_pointer_token(media)}")
-        schema_pointer = None
-        if "schema" in content[media]:
-            schema_pointer = f"{body_pointer}/content/{escape_pointer_token(media)}/schema"
         return {
-            "body_pointer": schema_pointer,
+            "body_pointer": schemas[json_types[0]] if json_types else None,
             "body_required": bool(body.get("required", False)),
             "body_media_types": tuple(content),
+            "body_schemas": schemas,
         }
 
     def _security(
@@ -606,6 +600,18 @@ class Spec:
         """Return the schema at ``pointer`` with its top-level ``$ref`` chain followed."""
         node, _ = self.resolve(self.lookup(pointer), pointer)
         return cast(Mapping[str, Json], node)
+
+
+def derived_operation_id(method: str, path: str, taken: Collection[object] = ()) -> str:
+    """A stable operationId for an operation that has none: ``get_pets_petId`` for
+    ``GET /pets/{petId}`` (``_2``, ``_3``... if the spec already uses the name)."""
+    words = re.sub(r"[^A-Za-z0-9]+", "_", path).strip("_")
+    base = f"{method.lower()}_{words}" if words else method.lower()
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = f"{base}_{n}"
+    return name
 
 
 def record_defaults(spec: Spec, pointer: str) -> dict[str, Json]:

@@ -1,9 +1,10 @@
 """Check requests (and, on demand, responses) against the spec with jsonschema.
 
 Owns: one compiled validator set per operation (path, query, headers, body), built once
-at start-up; body decoding (media type, size, UTF-8, JSON); the violation messages.
+at start-up; body decoding (media type, size, UTF-8, JSON; other media types through
+``bodies``); the violation messages.
 No Flask, no IO.
-May import: ``spec``, ``types``, ``errors``, jsonschema, referencing.
+May import: ``spec``, ``bodies``, ``types``, ``errors``, jsonschema, referencing.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from datetime import datetime
 from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
+from . import bodies
 from .errors import (
     BODY_TOO_LARGE,
     INVALID_JSON,
@@ -294,8 +296,9 @@ class _OperationValidator:
         for param in op.parameters:  # compile now, not on the first request
             schemas.prepare(param.schema_pointer)
         self.body_pointer = op.body_pointer
-        if op.body_pointer:
-            schemas.prepare(op.body_pointer)
+        for pointer in {op.body_pointer, *op.body_schemas.values()} - {None}:
+            schemas.prepare(str(pointer))
+        self.takes_json = any(bodies.is_json(m.split(";", 1)[0].strip().lower()) for m in op.body_media_types)
         self.read_only = self._read_only_fields(schemas.spec, op)
 
     @staticmethod
@@ -365,14 +368,38 @@ class _OperationValidator:
             raise UnsupportedMediaTypeError(UNSUPPORTED_MEDIA.format(got="no Content-Type"))
         media, _, params = content_type.partition(";")
         media = media.strip().lower()
-        if not (media == "application/json" or (media.startswith("application/") and media.endswith("+json"))):
-            raise UnsupportedMediaTypeError(UNSUPPORTED_MEDIA.format(got=repr(content_type[:100])))
+        if not (bodies.is_json(media) and (self.takes_json or not self.op.body_media_types)):
+            declared = bodies.match(media, self.op.body_schemas) if self.op.body_schemas else None
+            if declared is None:
+                if not self.takes_json:
+                    raise bodies.unsupported(repr(content_type[:100]), self.op.body_schemas)
+                raise UnsupportedMediaTypeError(UNSUPPORTED_MEDIA.format(got=repr(content_type[:100])))
+            return self._other_body(media, params, raw, self.op.body_schemas[declared], violations)
         charset = re.search(r"charset\s*=\s*\"?([^\";\s]+)", params, re.IGNORECASE)
         if charset and charset.group(1).lower() not in {"utf-8", "utf8"}:
             raise UnsupportedMediaTypeError(UNSUPPORTED_MEDIA.format(got=repr(content_type[:100])))
         body = decode_json(raw)
         if self.body_pointer is not None:
             violations.extend(self.schemas.check(self.body_pointer, body, "body", read_only=self.read_only))
+        return body
+
+    def _other_body(
+        self, media: str, params: str, raw: bytes, pointer: str | None, violations: list[Violation]
+    ) -> Json:
+        """A form, multipart, text or binary body (see ``bodies``), checked against its schema."""
+        schema = self.schemas.spec.schema_at(pointer) if pointer else {}
+        properties = schema.get("properties") if isinstance(schema, dict) else None
+
+        def prop(name: str) -> Mapping[str, Json]:
+            raw_prop = properties.get(name) if isinstance(properties, dict) else None
+            if raw_prop is None or pointer is None:
+                return {}
+            found, _ = self.schemas.spec.resolve(raw_prop, f"{pointer}/properties/{name}")
+            return found if isinstance(found, dict) else {}
+
+        body = bodies.decode(media, params, raw, prop)
+        if pointer is not None and body is not None:
+            violations.extend(self.schemas.check(pointer, body, "body", read_only=self.read_only))
         return body
 
 
