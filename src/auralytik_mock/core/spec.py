@@ -68,6 +68,8 @@ class ResponseSpec:
     headers: tuple[ResponseHeader, ...]
     example: Json
     has_example: bool
+    #: Every media type the response declares (a body with no schema is any body).
+    media_types: tuple[str, ...] = ()
 
 
 #: The schemes the mock can check. ``hmac``: ``type: apiKey, in: header`` with an
@@ -567,7 +569,7 @@ class Spec:
                         schema_pointer=f"{header_pointer}/schema" if "schema" in header_node else None,
                     )
                 )
-            result[key] = ResponseSpec(key, schema_pointer, tuple(headers), example, has_example)
+            result[key] = ResponseSpec(key, schema_pointer, tuple(headers), example, has_example, tuple(content))
         return result
 
     def inline(self, node: Json, _active: frozenset[str] = frozenset()) -> Json:
