@@ -176,6 +176,13 @@ def check(config: Config) -> int:
         return 1
     ops = world.spec.operations
     bases = ", ".join(b or "/" for b in world.spec.base_paths)
+    rows = world.resources.table()
+    not_stateful = [row for row in rows if row[3] != "stateful"]
+    if not_stateful:  # served, but with no state behind them: worth a look
+        table = speccheck.operations_table(not_stateful, limit=len(not_stateful))
+        print(
+            "warnings: " + table[0].replace("operations (", "operations without state (") + "\n" + "\n".join(table[1:])
+        )
     print(f"spec: {spec_path} OK ({len(ops)} operations, base paths {bases})")
     print(f"fixtures: OK ({len(world.store.seed)} clients, {world.store.count()} records)")
     return 0
@@ -264,6 +271,7 @@ def banner(engine: Engine, url: str) -> str:
         where = f" at {url}{signed[0]}" if signed else ""
         lines.append(f"  signing keys{where} (X-Api-Key + X-Timestamp + X-Signature; secrets in the fixtures):")
         lines += signing
+    lines += ["  " + line for line in speccheck.operations_table(engine.world.resources.table())]
     guard = engine.guard
     if guard.check_hosts:
         extra = "".join(f", {name}" for name in sorted(guard.allowed_hosts))

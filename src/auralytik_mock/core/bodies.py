@@ -8,7 +8,8 @@ schema is checked against:
   property's type (``age=3`` -> ``3``; a repeated field or an ``array`` property -> a list);
 - ``multipart/form-data``: the same object; a file part (a ``filename``, or a property of
   ``format: binary``) is its bytes as a string of that many characters, so ``maxLength``
-  bounds the file's size; at most ``MAX_PARTS`` parts;
+  bounds the file's size; a part holding a JSON object or array, for a property that is
+  not a plain string, is that JSON; at most ``MAX_PARTS`` parts;
 - ``text/*``: the UTF-8 text;
 - anything else (``application/octet-stream``, ``image/png``, ``audio/*``...): accepted as
   bytes, within the body size limit, and not checked further (``None``).
@@ -99,7 +100,8 @@ def _fields(pairs: list[tuple[str, Json]], prop: PropertySchema) -> dict[str, Js
         typed = _typed(value, schema.get("items") if _is_array(schema) else schema)
         if name in out or _is_array(schema):
             previous = out.get(name, [])
-            out[name] = [*(previous if isinstance(previous, list) else [previous]), typed]
+            added = typed if isinstance(typed, list) and _is_array(schema) else [typed]  # a JSON array part
+            out[name] = [*(previous if isinstance(previous, list) else [previous]), *added]
         else:
             out[name] = typed
     return out
@@ -115,6 +117,10 @@ def _typed(value: Json, schema: Json) -> Json:
         return value
     kind = schema.get("type")
     kinds = [kind] if isinstance(kind, str) else list(kind or [])
+    for combinator in ("anyOf", "oneOf"):  # ``anyOf: [{type: boolean}, {type: "null"}]``
+        for part in schema.get(combinator) or []:
+            if isinstance(part, dict) and isinstance(part.get("type"), str):
+                kinds.append(part["type"])
     if "integer" in kinds and _INTEGER.match(value):
         return int(value)
     if "number" in kinds and _NUMBER.match(value) and len(value) <= 64:
@@ -158,7 +164,9 @@ def _multipart(params: str, raw: bytes, prop: PropertySchema) -> dict[str, Json]
             text = data.decode("utf-8")
         except UnicodeDecodeError:
             raise _bad(f"part {name!r} is not UTF-8 text (send a file with a filename)") from None
-        if isinstance(item, dict) and (item.get("type") in {"object", "array"}) and text.strip()[:1] in "{[":
+        head = text.strip()[:1]
+        whole_array = _is_array(schema) and head == "["
+        if whole_array or (isinstance(item, dict) and item.get("type") != "string" and head in ("{", "[")):
             try:
                 pairs.append((name, json.loads(text)))
                 continue

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from ..config import Config
+from .answers import Answers
 from .auth import Authenticator, authorize, bearer_token
 from .cors import Cors
 from .error_render import ErrorRenderer
@@ -122,7 +123,7 @@ def build_world(config: Config, hooks: HookRegistry | None = None, seeds: SeedCa
         router=Router(spec.served, spec.base_paths),
         validator=RequestValidator(spec, schemas, config.max_body_bytes),
         checker=ResponseChecker(spec, schemas),
-        handlers=bind_handlers(spec, resources, store, hooks=registry),
+        handlers=bind_handlers(spec, resources, store, answer=Answers(spec, schemas), hooks=registry),
         resources=resources,
         loader=loader,
         store=store,

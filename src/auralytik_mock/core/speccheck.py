@@ -1,6 +1,7 @@
 """The full validation of an OpenAPI document that ``auralytik-mock check`` runs.
 
-Owns: running openapi-spec-validator on the bundled document (every file, see ``loader``),
+Owns: the operations table (stateful or from the spec, and why) as ``serve`` and ``check``
+print it; running openapi-spec-validator on the bundled document (every file, see ``loader``),
 with the 3.1 details the mock tolerates read as it reads them (``oas30.tolerate``); each
 finding as ``file:line: pointer: message``; which findings are only warnings (a
 ``default`` its own schema does not accept: JSON Schema 2020-12 only recommends that it
@@ -26,6 +27,25 @@ from .types import Json
 
 #: Findings listed before the rest are summed up.
 MAX_PROBLEMS = 20
+#: Rows of the operations table shown before "and N more".
+MAX_ROWS = 40
+
+
+def operations_table(rows: list[tuple[str, str, str, str, str]], limit: int = MAX_ROWS) -> list[str]:
+    """``Resources.table()`` as lines a person reads at start-up and in ``check``: a summary,
+    then each operation (method, path, kind, why), at most ``limit`` of them."""
+    kinds: dict[str, int] = {}
+    for row in rows:
+        kinds[row[3]] = kinds.get(row[3], 0) + 1
+    summary = ", ".join(f"{count} {'from the spec' if kind == 'spec' else kind}" for kind, count in kinds.items())
+    lines = [f"operations ({len(rows)}: {summary}):"]
+    width = min(max((len(row[1]) for row in rows[:limit]), default=0), 48)
+    for method, path, _operation_id, kind, reason in rows[:limit]:
+        shown = kind if kind != "spec" else "from the spec"
+        lines.append(f"  {method:<7} {path:<{width}}  {shown:<13} {reason}")
+    if len(rows) > limit:
+        lines.append(f"  and {len(rows) - limit} more (auralytik-mock check lists them all)")
+    return lines
 
 
 @dataclass

@@ -1,0 +1,125 @@
+"""Public OpenAPI documents nobody here wrote (tests/data/public/README.md), served as they
+are: each starts, every operation answers a documented status with a body the spec
+accepts, and the resources a person would name round-trip.
+
+Documents whose security schemes the mock cannot enforce yet (apiKey, basic, oauth2: issue
+19 item 4) are expected to fail to start, strictly: the day they start, these tests say so.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from auralytik_mock import MockServer, SpecError
+from auralytik_mock.core.validation import ResponseChecker, SchemaSet
+from tests.public_specs import DOCUMENTS, ONE_CLIENT, PUBLIC, body_is_valid, request_for
+
+#: Documents that do not start yet, and why (issue 19 items the other streams own).
+NOT_YET = {
+    "swagger-petstore3": "oauth2 and apiKey security schemes (issue 19 item 4)",
+    "train-travel": "oauth2 and http basic security schemes (issue 19 item 4)",
+    "museum": "http basic security scheme (issue 19 item 4)",
+    "realworld-conduit": "apiKey security scheme (issue 19 item 4)",
+    "redocly-cafe": "oauth2 and apiKey security schemes (issue 19 item 4)",
+}
+FAST = [name for name in DOCUMENTS if name != "openai"]
+#: Operations whose stateful answer is not yet in the documented shape (issue 19 item 2,
+#: the resources stream): left out here, listed in the report.
+STATEFUL_SHAPE_NOT_YET = {
+    "createEval": "the created record is the request body, not the documented Eval",
+    "createResponse": "created_at stamped as RFC 3339 where the schema says integer seconds",
+}
+
+
+def _params(names: list[str]) -> list[object]:
+    return [
+        pytest.param(name, marks=pytest.mark.xfail(raises=SpecError, strict=True, reason=NOT_YET[name]))
+        if name in NOT_YET
+        else name
+        for name in names
+    ]
+
+
+@pytest.fixture
+def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MockServer]:
+    fixtures = tmp_path / "fixtures"
+    fixtures.mkdir()
+    (fixtures / "one.yaml").write_text(ONE_CLIENT)
+    server = MockServer(spec=str(PUBLIC / DOCUMENTS[request.param]), fixtures=[fixtures], enforce_auth=False)
+    with server:
+        yield server
+
+
+def _every_operation_answers_as_documented(server: MockServer) -> None:
+    spec = server.engine.spec
+    schemas = SchemaSet(spec)
+    checker = ResponseChecker(spec, schemas)
+    bindings = server.engine.world.resources.bindings
+    problems = []
+    for op in spec.operations:
+        if op.operation_id in STATEFUL_SHAPE_NOT_YET:
+            continue
+        if "?" in op.spec_path:
+            continue  # a path key with a query (OpenAI's "/responses?beta=true"): unreachable, as in Prism
+        sent = request_for(spec, op)
+        answer = requests.request(
+            op.method, server.root_url + sent.path, params=sent.query, headers=sent.headers, data=sent.body, timeout=30
+        )
+        where = f"{op.method} {sent.path} ({op.operation_id}) -> {answer.status_code}"
+        if answer.status_code == 400 and not body_is_valid(schemas, op, sent):
+            continue  # the data made for the request missed its schema (oneOf, not): the mock is right
+        if answer.status_code == 404 and bindings[op.operation_id].kind != "spec" and "{" in op.path:
+            continue  # a record that is not there (the collections start empty): 404 whatever the spec lists
+        if answer.status_code >= 500 or not op.documents(answer.status_code):
+            problems.append(f"{where}: not a documented status ({', '.join(op.responses)}): {answer.text[:200]}")
+            continue
+        if answer.status_code >= 300:
+            continue  # the spec's own error shapes: issue 19 item 6
+        media = answer.headers.get("Content-Type", "").split(";", 1)[0]
+        response = op.response_for(answer.status_code)
+        if "json" in media and answer.content:
+            found = checker.violations(op, answer.status_code, answer.json(), dict(answer.headers))
+            problems += [f"{where}: {p}" for p in found]
+        elif response is not None and response.media_types and answer.content:
+            declared = {m.split(";", 1)[0] for m in response.media_types}
+            if media not in declared and not any(d.endswith("/*") or d == "*/*" for d in declared):
+                problems.append(f"{where}: Content-Type {media!r} is not one of {sorted(declared)}")
+    assert problems == [], "\n".join(problems)
+
+
+@pytest.mark.parametrize("served", _params(FAST), indirect=True)
+def test_every_operation_answers_a_documented_status_and_body(served: MockServer) -> None:
+    _every_operation_answers_as_documented(served)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("served", ["openai"], indirect=True)
+def test_the_big_document_answers_every_operation_as_documented(served: MockServer) -> None:
+    _every_operation_answers_as_documented(served)
+
+
+@pytest.mark.parametrize("served", ["oai-petstore-expanded"], indirect=True)
+def test_pets_round_trip(served: MockServer) -> None:
+    base = served.url
+    created = requests.post(f"{base}/pets", json={"name": "Rex", "tag": "dog"}, timeout=10)
+    assert created.status_code == 200, created.text
+    pet = created.json()
+    assert pet["name"] == "Rex" and isinstance(pet["id"], int)
+    assert requests.get(f"{base}/pets/{pet['id']}", timeout=10).json() == pet
+    assert [p["name"] for p in requests.get(f"{base}/pets", timeout=10).json()] == ["Rex"]
+    assert requests.delete(f"{base}/pets/{pet['id']}", timeout=10).status_code == 204
+    assert requests.get(f"{base}/pets/{pet['id']}", timeout=10).status_code == 404
+    assert requests.get(f"{base}/pets", timeout=10).json() == []
+
+
+@pytest.mark.parametrize("served", ["oai-api-with-examples"], indirect=True)
+def test_an_operation_without_state_answers_its_documented_example(served: MockServer) -> None:
+    answer = requests.get(served.root_url + "/", timeout=10)
+    assert answer.status_code == 200
+    assert [v["id"] for v in answer.json()["versions"]] == ["v2.0", "v3.0"]
+    assert json.loads(answer.text) == answer.json()
