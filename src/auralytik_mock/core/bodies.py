@@ -164,9 +164,9 @@ def _multipart(params: str, raw: bytes, prop: PropertySchema) -> dict[str, Json]
             text = data.decode("utf-8")
         except UnicodeDecodeError:
             raise _bad(f"part {name!r} is not UTF-8 text (send a file with a filename)") from None
-        head = text.strip()[:1]
-        whole_array = _is_array(schema) and head == "["
-        if whole_array or (isinstance(item, dict) and item.get("type") != "string" and head in ("{", "[")):
+        first = text.strip()[:1]
+        whole_array = _is_array(schema) and first == "["
+        if whole_array or (isinstance(item, dict) and item.get("type") != "string" and first in ("{", "[")):
             try:
                 pairs.append((name, json.loads(text)))
                 continue
