@@ -123,3 +123,11 @@ def test_an_operation_without_state_answers_its_documented_example(served: MockS
     assert answer.status_code == 200
     assert [v["id"] for v in answer.json()["versions"]] == ["v2.0", "v3.0"]
     assert json.loads(answer.text) == answer.json()
+
+
+@pytest.mark.parametrize("served", ["oai-petstore-expanded"], indirect=True)
+def test_an_array_query_parameter_is_repeated_and_int32_is_held_to_32_bits(served: MockServer) -> None:
+    listed = requests.get(f"{served.url}/pets", params=[("tags", "dog"), ("tags", "cat"), ("limit", "2")], timeout=10)
+    assert listed.status_code == 200, listed.text
+    too_big = requests.get(f"{served.url}/pets", params={"limit": str(1 << 31)}, timeout=10)
+    assert too_big.status_code == 400 and "32-bit" in too_big.text

@@ -262,6 +262,15 @@ def _shorten(message: str) -> str:
     return message if len(message) <= 300 else message[:297] + "..."
 
 
+#: Integer formats parameters are held to (OpenAPI's own formats; other formats are left alone).
+_INT_BITS = {"int32": 32, "int64": 64}
+
+
+def _is_array(schema: Mapping[str, Json]) -> bool:
+    kind = schema.get("type")
+    return kind == "array" or (isinstance(kind, list) and "array" in kind)
+
+
 def _coerce(value: str, schema: Mapping[str, Json]) -> Json:
     """Turn a query/path/header string into the type its schema declares, where it parses."""
     kind = schema.get("type")
@@ -317,6 +326,9 @@ class _OperationValidator:
     def _param(self, param: Parameter, raw: str, prefix: str, out: list[Violation]) -> Json:
         value = _coerce(raw, param.schema)
         out.extend(self.schemas.check(param.schema_pointer, value, f"{prefix}.{param.name}"))
+        bits = _INT_BITS.get(str(param.schema.get("format")))
+        if bits and isinstance(value, int) and not -(1 << (bits - 1)) <= value < 1 << (bits - 1):
+            out.append(Violation(f"{prefix}.{param.name}", f"must be a {bits}-bit integer, got {value}"))
         return value
 
     def validate(self, request: MockRequest, raw_path: Mapping[str, str], max_body: int) -> ValidRequest:
@@ -332,6 +344,11 @@ class _OperationValidator:
                 violations.append(
                     Violation(f"query.{name}", f"is not a parameter of this operation (allowed: {self.query_names})")
                 )
+            elif _is_array(param.schema):  # form style, exploded (OpenAPI's default): ?tag=a&tag=b
+                items = param.schema.get("items")
+                value = [_coerce(v, items if isinstance(items, dict) else {}) for v in values]
+                violations.extend(self.schemas.check(param.schema_pointer, value, f"query.{name}"))
+                query[name] = value
             elif len(values) != 1:
                 violations.append(Violation(f"query.{name}", f"is given {len(values)} times; give it once"))
             else:
