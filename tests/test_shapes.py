@@ -89,7 +89,8 @@ def test_a_key_named_by_a_suffix_of_the_parameter(nested: Any) -> None:
 def test_the_last_path_segment_does_not_make_a_resource(nested: Any) -> None:
     """``POST /ships/{s}/scan/systems`` answers the scan the spec documents; it creates no system."""
     scan = nested.post("/api/ships/S1/scan/systems")
-    assert scan.status_code == 201 and scan.json == {"cooldown": 5, "systems": []}
+    assert scan.status_code == 201 and set(scan.json) == {"cooldown", "systems"}  # generated from its schema
+    assert scan.json["cooldown"] >= 5 and isinstance(scan.json["systems"], list)
     assert nested.get("/api/systems/S1").status_code == 404
     assert _table("nested.yaml")["scanSystems"][3] == "spec"
 
