@@ -46,6 +46,9 @@ VENDOR_STATES = {
     "listEvaluations.pageSize.maximum": "Evaluations: pageSize, default 25, max 100",
     "Evaluation.audioDate.format": "Evaluations: audioDate, ISO 8601",
     "Evaluation.createdAt.format": "Evaluations: createdAt, ISO 8601",
+    "CampaignStatus.enum": "Campaigns: status `Running` | `Paused` | `Completed`",
+    "Campaign.type.enum": "Campaigns: type `VoiceBot` | `Flow`",
+    "listCampaigns.pageSize.maximum": "Campaigns: pageSize, default 25, max 100",
 }
 
 
