@@ -16,6 +16,10 @@ mock; each switch in ``DRIFTS`` changes one thing the way a vendor might:
 
 It counts the writes it receives (``writes``) and can answer the first call 429
 (``rate_limit_once``).
+
+The read endpoints it was not written for (campaigns, conversations, voice calls,
+analytics, usage: ``FORWARDED``) it forwards to a mock of the bundled spec and fixtures,
+its keys mapped to the fixtures' (``MOCK_KEYS``), so verify finds only the drifts above.
 """
 
 from __future__ import annotations
@@ -47,6 +51,10 @@ KEYS = {
     READ: ("acme", {"engagements:read", "evaluations:read"}),
     GLOBEX: ("globex", {"engagements:read", "engagements:write", "evaluations:read"}),
 }
+#: Paths answered by a mock of the bundled spec and fixtures (this stand-in was written
+#: for Engagements and Evaluations only).
+FORWARDED = re.compile(r"/(?:api/)?v1/(?:campaigns|conversations|voice-calls|analytics|usage)(?:/.*)?")
+MOCK_KEYS = {FULL: "YOUR_API_KEY", READ: "READ_ONLY_API_KEY", GLOBEX: "OTHER_CLIENT_API_KEY"}
 _EVAL_ID = re.compile(r"eval_[A-Za-z0-9]{1,60}\Z")
 #: GET /evaluations's query parameters (the Evaluations page): equality filters, then the rest.
 _EVAL_FILTERS = ("engagementId", "campaignId", "callCenterId", "state", "sentiment", "isAICall")
@@ -135,6 +143,7 @@ class DriftedVendor:
         self.calls: list[tuple[str, str, dict[str, str]]] = []
         self.next_id = 9000
         self.lock = threading.Lock()
+        self.mock: Any = None
         vendor = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -172,6 +181,9 @@ class DriftedVendor:
         length = int(http.headers.get("Content-Length") or 0)
         raw = http.rfile.read(length) if length else b""
         parts = urlsplit(http.path)
+        if FORWARDED.fullmatch(parts.path):
+            self.forward(http, raw)
+            return
         with self.lock:
             self.calls.append((http.command, parts.path, dict(http.headers)))
             if http.command in {"POST", "PUT", "PATCH", "DELETE"}:
@@ -187,6 +199,29 @@ class DriftedVendor:
         http.send_header("X-Request-Id", request_id)
         for name, value in headers.items():
             http.send_header(name, value)
+        http.end_headers()
+        http.wfile.write(data)
+
+    def forward(self, http: BaseHTTPRequestHandler, raw: bytes) -> None:
+        """Answer as a mock of the bundled spec and fixtures would (see ``FORWARDED``)."""
+        with self.lock:
+            if self.mock is None:
+                from auralytik_mock import Config, create_app
+
+                self.mock = create_app(Config().with_options()).test_client()
+            headers = {k: v for k, v in http.headers.items() if k.lower() not in {"host", "content-length"}}
+            auth = headers.get("Authorization", "")
+            for mine, theirs in MOCK_KEYS.items():
+                auth = auth.replace(mine, theirs)
+            if auth:
+                headers["Authorization"] = auth
+            r = self.mock.open(http.path, method=http.command, data=raw, headers=headers)
+        http.send_response(r.status_code)
+        for name, value in r.headers.items():
+            if name.lower() not in {"content-length", "date", "server", "connection"}:
+                http.send_header(name, value)
+        data = r.get_data()
+        http.send_header("Content-Length", str(len(data)))
         http.end_headers()
         http.wfile.write(data)
 

@@ -74,7 +74,9 @@ def test_prefer_delay_adds_latency(api: Api) -> None:
 
 
 #: YOUR_API_KEY's scopes, sorted (fixtures/acme.yaml).
-KEY_SCOPES = ["campaigns:read", "engagements:read", "engagements:write", "evaluations:read"]
+KEY_SCOPES = sorted(
+    "analytics:read campaigns:read conversations:read engagements:read engagements:write evaluations:read".split()
+)
 
 
 def _challenge(header: str) -> dict[str, str]:

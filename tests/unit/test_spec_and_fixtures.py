@@ -27,6 +27,15 @@ def _fixture_doc() -> dict:
     return yaml.safe_load((FIXTURES / "acme.yaml").read_text())
 
 
+ANALYTICS = {
+    "summary": "getAnalyticsSummary",
+    "campaigns": "getAnalyticsCampaigns",
+    "call-centers": "getAnalyticsCallCenters",
+    "executives": "getAnalyticsExecutives",
+    "trends": "getAnalyticsTrends",
+}
+
+
 def test_spec_indexes_the_four_operations_under_v1_and_health_at_root() -> None:
     spec = Spec.load(SPEC_PATH)
     routes = {(op.method, op.path): op.operation_id for op in spec.operations}
@@ -40,6 +49,12 @@ def test_spec_indexes_the_four_operations_under_v1_and_health_at_root() -> None:
         ("GET", "/v1/evaluations/{id}"): "getEvaluation",
         ("GET", "/v1/evaluations/{id}/transcript"): "getEvaluationTranscript",
         ("GET", "/v1/evaluations/{id}/results"): "getEvaluationResults",
+        ("GET", "/v1/campaigns"): "listCampaigns",
+        ("GET", "/v1/campaigns/{id}"): "getCampaign",
+        ("GET", "/v1/conversations"): "listConversations",
+        ("GET", "/v1/conversations/{id}"): "getConversation",
+        ("GET", "/v1/conversations/{id}/messages"): "getConversationMessages",
+        **{("GET", f"/v1/analytics/{name}"): op for name, op in ANALYTICS.items()},
     }
 
 
@@ -55,6 +70,12 @@ def test_spec_reads_each_operations_scope_from_security() -> None:
         "getEvaluation": ("evaluations:read",),
         "getEvaluationTranscript": ("evaluations:read",),
         "getEvaluationResults": ("evaluations:read",),
+        "listCampaigns": ("campaigns:read",),
+        "getCampaign": ("campaigns:read",),
+        "listConversations": ("conversations:read",),
+        "getConversation": ("conversations:read",),
+        "getConversationMessages": ("conversations:read",),
+        **{op: ("analytics:read",) for op in ANALYTICS.values()},
     }
 
 
@@ -186,7 +207,7 @@ def test_json_fixtures_are_accepted(tmp_path: Path) -> None:
     doc = _fixture_doc()
     path.write_text(json.dumps(doc))
     world = build_world(Config(spec_path=SPEC_PATH, fixtures=(path,)))
-    assert world.store.count() == 5 + 447  # Acme's engagements and their generated evaluations
+    assert world.store.count() == 6 + 5 + 447 + 5  # Acme's campaigns, engagements, evaluations, conversations
 
 
 def test_inline_replaces_refs_and_keeps_recursive_ones_resolvable() -> None:

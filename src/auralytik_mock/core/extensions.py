@@ -51,6 +51,15 @@ EXTENSIONS: dict[str, Extension] = {
         "or `{create: Schema}` creates a record of another resource",
     ),
     "x-mock-stateless": Extension("an operation", "`true`: answer from the spec even where a resource can be seen"),
+    "x-mock-aggregate": Extension(
+        "a GET operation",
+        "`{of: Schema, metrics: {name: count | {avg|sum|share: field}}, groupBy?, bucket?}`: "
+        "answered from the caller's records (``aggregate.py``)",
+    ),
+    "x-mock-mask-pii": Extension(
+        "a header parameter",
+        "`{when: value, fields: [name]}`: that header value masks personal data in those fields (``pii.py``)",
+    ),
     # Request signing (``spec.py`` reads these):
     "x-mock-security": Extension("a server", "the security schemes its base path accepts"),
     "x-mock-signature": Extension("an apiKey security scheme", "its signature recipe"),

@@ -7,7 +7,8 @@ Owns: the registries of Python hooks (``HookRegistry``; ``@handles`` registers i
 stateful). A hook replaces the generic handler of its operation and may call it
 (``ctx.default(call)``) to wrap it.
 No Flask, no IO.
-May import: ``crud``, ``discover``, ``resources``, ``spec``, ``store``, ``types``, ``errors``.
+May import: ``aggregate``, ``crud``, ``discover``, ``pii``, ``resources``, ``spec``, ``store``, ``types``,
+``errors``.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from .aggregate import bind_aggregates
 from .crud import Answer, Call, Crud, Handler, example_answer
 from .discover import SCOPE_FIELD, Resource
 from .errors import SpecError
+from .pii import masking
 from .resources import Resources
 from .spec import Spec
 from .store import Copy, Count, KindRules, Store
@@ -213,13 +216,17 @@ def bind_handlers(
             f"{spec.source}: @handles hook(s) for operationId(s) the spec does not have: {', '.join(unknown)}"
         )
     crud = Crud(spec, store, answer or example_answer(spec))
+    computed = bind_aggregates(spec, resources, store)  # x-mock-aggregate: answers computed from the state
     bound: dict[str, Handler] = {}
     for op in spec.operations:
         binding = resources.bindings[op.operation_id]
         default = crud.handler(binding)
         hook = registry.get(op.operation_id)
+        default = computed.get(op.operation_id) or crud.handler(binding)
+        hook = _HOOKS.get(op.operation_id)
         if hook is not None:
             bound[op.operation_id] = _hook(hook, Context(store, binding.resource, default, spec))
         else:
             bound[op.operation_id] = default
+        bound[op.operation_id] = masking(spec, op, bound[op.operation_id])  # x-mock-mask-pii
     return bound

@@ -14,7 +14,7 @@ import json
 import re
 from array import array
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import accumulate
 from typing import TYPE_CHECKING, Any
@@ -55,6 +55,8 @@ class ValidRequest:
     path: Mapping[str, Json]
     query: Mapping[str, Json]
     body: Json
+    #: The header parameters the operation declares and the request gave, typed.
+    headers: Mapping[str, Json] = field(default_factory=dict)
 
 
 _RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)\Z")
@@ -357,20 +359,21 @@ class _OperationValidator:
             if param.required and name not in request.query:
                 violations.append(Violation(f"query.{name}", "is required"))
 
+        headers: dict[str, Json] = {}
         for param in self.header_params:
             raw = request.header(param.name)
             if raw is None:
                 if param.required:
                     violations.append(Violation(f"header.{param.name}", "is required"))
             else:
-                self._param(param, raw, "header", violations)
+                headers[param.name] = self._param(param, raw, "header", violations)
 
         body: Json = None
         if self.op.body_pointer is not None or self.op.body_media_types:
             body = self._body(request, max_body, violations)
         if violations:
             raise InvalidRequestError.from_violations(violations)
-        return ValidRequest(path, query, body)
+        return ValidRequest(path, query, body, headers)
 
     def _body(self, request: MockRequest, max_body: int, violations: list[Violation]) -> Json:
         raw = request.body
