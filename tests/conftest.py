@@ -88,7 +88,7 @@ class Api:
             sent.setdefault("Authorization", f"Bearer {key}")
         if self._flask is not None:
             r = self._flask.open(path, method=method, json=json, data=data, headers=sent)
-            answer = Answer(r.status_code, r.headers, r.get_json(silent=True), r.get_data(as_text=True))
+            answer = Answer(r.status_code, r.headers, r.get_json(silent=True), r.get_data().decode("utf-8", "replace"))
         else:
             assert self._session is not None
             r = self._session.request(method, self._base + path, json=json, data=data, headers=sent, timeout=10)

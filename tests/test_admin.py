@@ -75,7 +75,8 @@ def test_prefer_delay_adds_latency(api: Api) -> None:
 
 #: YOUR_API_KEY's scopes, sorted (fixtures/acme.yaml).
 KEY_SCOPES = sorted(
-    "analytics:read campaigns:read conversations:read engagements:read engagements:write evaluations:read".split()
+    "analytics:read audio:download campaigns:read conversations:read engagements:read engagements:write"
+    " evaluations:read voice:read".split()
 )
 
 

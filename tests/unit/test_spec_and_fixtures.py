@@ -55,6 +55,11 @@ def test_spec_indexes_the_four_operations_under_v1_and_health_at_root() -> None:
         ("GET", "/v1/conversations/{id}"): "getConversation",
         ("GET", "/v1/conversations/{id}/messages"): "getConversationMessages",
         **{("GET", f"/v1/analytics/{name}"): op for name, op in ANALYTICS.items()},
+        ("GET", "/v1/voice-calls"): "listVoiceCalls",
+        ("GET", "/v1/voice-calls/{id}"): "getVoiceCall",
+        ("GET", "/v1/voice-calls/{id}/epa-results"): "getVoiceCallEpaResults",
+        ("GET", "/v1/voice-calls/{id}/recording-url"): "getVoiceCallRecordingUrl",
+        ("GET", "/v1/voice-calls/{id}/recording"): "getVoiceCallRecording",
     }
 
 
@@ -76,6 +81,11 @@ def test_spec_reads_each_operations_scope_from_security() -> None:
         "getConversation": ("conversations:read",),
         "getConversationMessages": ("conversations:read",),
         **{op: ("analytics:read",) for op in ANALYTICS.values()},
+        "listVoiceCalls": ("voice:read",),
+        "getVoiceCall": ("voice:read",),
+        "getVoiceCallEpaResults": ("voice:read",),
+        "getVoiceCallRecordingUrl": ("audio:download",),
+        "getVoiceCallRecording": (),
     }
 
 
@@ -207,7 +217,9 @@ def test_json_fixtures_are_accepted(tmp_path: Path) -> None:
     doc = _fixture_doc()
     path.write_text(json.dumps(doc))
     world = build_world(Config(spec_path=SPEC_PATH, fixtures=(path,)))
-    assert world.store.count() == 6 + 5 + 447 + 5  # Acme's campaigns, engagements, evaluations, conversations
+    assert (
+        world.store.count() == 6 + 5 + 447 + 5 + 71
+    )  # Acme's campaigns, engagements, evaluations, conversations, calls
 
 
 def test_inline_replaces_refs_and_keeps_recursive_ones_resolvable() -> None:

@@ -56,6 +56,11 @@ EXTENSIONS: dict[str, Extension] = {
         "`{of: Schema, metrics: {name: count | {avg|sum|share: field}}, groupBy?, bucket?}`: "
         "answered from the caller's records (``aggregate.py``)",
     ),
+    "x-mock-signed-url": Extension(
+        "a GET operation on a record's path",
+        "`{serves: operationId, ttlSeconds: N}`: answers `{url, expiresAt}`, an expiring signed link to the "
+        "record on `serves`, which the mock answers without a key (``links.py``)",
+    ),
     "x-mock-mask-pii": Extension(
         "a header parameter",
         "`{when: value, fields: [name]}`: that header value masks personal data in those fields (``pii.py``)",

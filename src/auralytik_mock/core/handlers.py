@@ -7,7 +7,7 @@ Owns: the registries of Python hooks (``HookRegistry``; ``@handles`` registers i
 stateful). A hook replaces the generic handler of its operation and may call it
 (``ctx.default(call)``) to wrap it.
 No Flask, no IO.
-May import: ``aggregate``, ``crud``, ``discover``, ``pii``, ``resources``, ``spec``, ``store``, ``types``,
+May import: ``aggregate``, ``crud``, ``discover``, ``links``, ``pii``, ``resources``, ``spec``, ``store``, ``types``,
 ``errors``.
 """
 
@@ -21,6 +21,7 @@ from .aggregate import bind_aggregates
 from .crud import Answer, Call, Crud, Handler, example_answer
 from .discover import SCOPE_FIELD, Resource
 from .errors import SpecError
+from .links import bind_links
 from .pii import masking
 from .resources import Resources
 from .spec import Spec
@@ -216,7 +217,8 @@ def bind_handlers(
             f"{spec.source}: @handles hook(s) for operationId(s) the spec does not have: {', '.join(unknown)}"
         )
     crud = Crud(spec, store, answer or example_answer(spec))
-    computed = bind_aggregates(spec, resources, store)  # x-mock-aggregate: answers computed from the state
+    # x-mock-aggregate and x-mock-signed-url: answers computed from the state
+    computed = {**bind_aggregates(spec, resources, store), **bind_links(spec, resources, store)}
     bound: dict[str, Handler] = {}
     for op in spec.operations:
         binding = resources.bindings[op.operation_id]

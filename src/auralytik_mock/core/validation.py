@@ -57,6 +57,8 @@ class ValidRequest:
     body: Json
     #: The header parameters the operation declares and the request gave, typed.
     headers: Mapping[str, Json] = field(default_factory=dict)
+    #: The request's ``Host`` header (what a URL the mock hands out points at).
+    host: str = ""
 
 
 _RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)\Z")
@@ -373,7 +375,7 @@ class _OperationValidator:
             body = self._body(request, max_body, violations)
         if violations:
             raise InvalidRequestError.from_violations(violations)
-        return ValidRequest(path, query, body, headers)
+        return ValidRequest(path, query, body, headers, request.header("Host") or "")
 
     def _body(self, request: MockRequest, max_body: int, violations: list[Violation]) -> Json:
         raw = request.body

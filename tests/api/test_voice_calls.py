@@ -1,0 +1,113 @@
+"""The vendor's Voice calls: transcripts, post-call surveys (EPA) and signed recording links."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.conftest import KEY, OTHER, Api
+
+ENGAGEMENTS_ONLY = "ENGAGEMENTS_ONLY_API_KEY"
+OFFSET = re.compile(r"\d\d:[0-5]\d:[0-5]\d\Z")
+
+
+def _path(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}"
+
+
+def test_the_vendors_example_call_answers_its_documented_shape(api: Api) -> None:
+    r = api.get("/v1/voice-calls/vc_abc123")
+    assert r.status == 200
+    assert {k: r.json[k] for k in ("campaignId", "direction", "state", "durationSeconds", "talkTimeSeconds")} == {
+        "campaignId": "camp_456", "direction": "Outbound", "state": "Completed",
+        "durationSeconds": 312, "talkTimeSeconds": 287,
+    }  # fmt: skip
+    assert r.json["transcript"][0] == {
+        "role": "agent",
+        "text": r.json["transcript"][0]["text"],
+        "timestamp": "00:00:01",
+    }
+    epa = api.get("/v1/voice-calls/vc_abc123/epa-results")
+    assert epa.status == 200 and epa.json == r.json["epaResults"] and epa.json["state"] == "Completed"
+
+
+def test_every_call_is_consistent_with_itself_and_its_campaign(api: Api) -> None:
+    for key in (KEY, OTHER):
+        calls = api.get("/v1/voice-calls?pageSize=100", key=key).json["data"]
+        assert calls
+        for call in calls:
+            assert api.get(f"/v1/campaigns/{call['campaignId']}", key=key).status == 200
+            assert call["talkTimeSeconds"] <= call["durationSeconds"]
+            assert all(OFFSET.match(turn["timestamp"]) for turn in call["transcript"])
+            offsets = [turn["timestamp"] for turn in call["transcript"]]
+            assert offsets == sorted(offsets)
+            epa = call["epaResults"]
+            if epa is None:
+                assert api.get(f"/v1/voice-calls/{call['id']}/epa-results", key=key).status == 404
+                continue
+            scores = [r["score"] for r in epa["responses"]]
+            assert epa["questionsAnswered"] == len(scores) <= epa["totalQuestions"]
+            assert epa["calculatedScore"] == round(sum(scores) / len(scores) / 5 * 100, 1)
+            assert (epa["state"] == "Completed") == (epa["completionReason"] == "AllAnswered")
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "value"),
+    [("state=NoAnswer", "state", "NoAnswer"), ("direction=Inbound", "direction", "Inbound"),
+     ("campaignId=camp_789", "campaignId", "camp_789")],
+)  # fmt: skip
+def test_filters_select_the_calls_they_name(api: Api, query: str, field: str, value: str) -> None:
+    r = api.get(f"/v1/voice-calls?{query}&pageSize=100")
+    assert r.status == 200 and r.json["totalCount"] > 0 and {c[field] for c in r.json["data"]} == {value}
+
+
+def test_date_filters_bound_the_start_time(api: Api) -> None:
+    calls = api.get("/v1/voice-calls?dateFrom=2024-02-01&dateTo=2024-02-29&pageSize=100").json["data"]
+    assert calls and all("2024-02-01" <= c["startTime"][:10] <= "2024-02-29" for c in calls)
+
+
+def test_a_recording_link_serves_the_audio_without_a_key(api: Api) -> None:
+    link = api.get("/v1/voice-calls/vc_abc123/recording-url")
+    assert link.status == 200 and link.json["expiresAt"] == "2024-06-01T12:15:00Z"  # 15 minutes after the clock
+    audio = api.get(_path(link.json["url"]), key=None, check=False)
+    assert audio.status == 200 and audio.headers["Content-Type"].startswith("audio/wav")
+    assert audio.text.startswith("RIFF") and "WAVE" in audio.text[:12]
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        (lambda p: p.replace("signature=", "signature=0"), "INVALID_LINK_SIGNATURE"),
+        (lambda p: p.replace("vc_abc123", "vc_1001"), "INVALID_LINK_SIGNATURE"),
+        (lambda p: p.replace("client_acme", "client_globex"), "INVALID_LINK_SIGNATURE"),
+        (
+            lambda p: re.sub(r"expires=(\d+)", lambda m: f"expires={int(m.group(1)) + 3600}", p),
+            "INVALID_LINK_SIGNATURE",
+        ),
+    ],
+)
+def test_a_changed_recording_link_is_refused(api: Api, change, code: str) -> None:  # type: ignore[no-untyped-def]
+    path = _path(api.get("/v1/voice-calls/vc_abc123/recording-url").json["url"])
+    r = api.get(change(path), key=None)
+    assert r.status == 403 and r.json["error"]["code"] == code
+
+
+def test_a_recording_link_expires_after_15_minutes(api: Api) -> None:
+    path = _path(api.get("/v1/voice-calls/vc_abc123/recording-url").json["url"])
+    assert api.request("PUT", "/__mock/clock", key=None, json={"advanceSeconds": 899}).status == 200
+    assert api.get(path, key=None, check=False).status == 200
+    assert api.request("PUT", "/__mock/clock", key=None, json={"advanceSeconds": 1}).status == 200
+    r = api.get(path, key=None)
+    assert r.status == 403 and r.json["error"]["code"] == "LINK_EXPIRED"
+
+
+def test_scopes_and_tenants(api: Api) -> None:
+    assert api.get("/v1/voice-calls/vc_abc123", key=OTHER).status == 404
+    assert api.get("/v1/voice-calls/vc_abc123/recording-url", key=OTHER).status == 404
+    r = api.get("/v1/voice-calls", key=ENGAGEMENTS_ONLY)
+    assert r.status == 403 and r.json["error"]["requiredScope"] == "voice:read"
+    r = api.get("/v1/voice-calls/vc_abc123/recording-url", key=ENGAGEMENTS_ONLY)
+    assert r.status == 403 and r.json["error"]["requiredScope"] == "audio:download"
