@@ -76,7 +76,7 @@ def test_prefer_delay_adds_latency(api: Api) -> None:
 #: YOUR_API_KEY's scopes, sorted (fixtures/acme.yaml).
 KEY_SCOPES = sorted(
     "analytics:read audio:download campaigns:read conversations:read engagements:read engagements:write"
-    " evaluations:read voice:read".split()
+    " evaluations:read usage:read voice:read".split()
 )
 
 

@@ -49,6 +49,7 @@ VENDOR_STATES = {
     "CampaignStatus.enum": "Campaigns: status `Running` | `Paused` | `Completed`",
     "Campaign.type.enum": "Campaigns: type `VoiceBot` | `Flow`",
     "listCampaigns.pageSize.maximum": "Campaigns: pageSize, default 25, max 100",
+    "getUsageDetails.pageSize.maximum": "Usage: /usage/details pageSize, default 25, max 100",
     "listConversations.pageSize.maximum": "Conversations: pageSize, default 25, max 100",
     "getAnalyticsTrends.granularity.enum": "Analytics: granularity `daily` (default), `weekly`, `monthly`",
     "AnalyticsTrends.granularity.enum": "Analytics: granularity `daily` (default), `weekly`, `monthly`",

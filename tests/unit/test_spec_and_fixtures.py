@@ -60,6 +60,9 @@ def test_spec_indexes_the_four_operations_under_v1_and_health_at_root() -> None:
         ("GET", "/v1/voice-calls/{id}/epa-results"): "getVoiceCallEpaResults",
         ("GET", "/v1/voice-calls/{id}/recording-url"): "getVoiceCallRecordingUrl",
         ("GET", "/v1/voice-calls/{id}/recording"): "getVoiceCallRecording",
+        ("GET", "/v1/usage/summary"): "getUsageSummary",
+        ("GET", "/v1/usage/details"): "getUsageDetails",
+        ("GET", "/v1/usage/by-key"): "getUsageByKey",
     }
 
 
@@ -86,6 +89,9 @@ def test_spec_reads_each_operations_scope_from_security() -> None:
         "getVoiceCallEpaResults": ("voice:read",),
         "getVoiceCallRecordingUrl": ("audio:download",),
         "getVoiceCallRecording": (),
+        "getUsageSummary": ("usage:read",),
+        "getUsageDetails": ("usage:read",),
+        "getUsageByKey": ("usage:read",),
     }
 
 

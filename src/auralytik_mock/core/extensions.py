@@ -61,6 +61,11 @@ EXTENSIONS: dict[str, Extension] = {
         "`{serves: operationId, ttlSeconds: N}`: answers `{url, expiresAt}`, an expiring signed link to the "
         "record on `serves`, which the mock answers without a key (``links.py``)",
     ),
+    "x-mock-usage": Extension(
+        "a GET operation",
+        "`{report: summary|details|by-key, tier: name, included: {calls: N}}`: the calls the mock answered "
+        "each key of the caller's client in `billingPeriod` (``usage.py``)",
+    ),
     "x-mock-mask-pii": Extension(
         "a header parameter",
         "`{when: value, fields: [name]}`: that header value masks personal data in those fields (``pii.py``)",

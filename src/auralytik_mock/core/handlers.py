@@ -7,8 +7,8 @@ Owns: the registries of Python hooks (``HookRegistry``; ``@handles`` registers i
 stateful). A hook replaces the generic handler of its operation and may call it
 (``ctx.default(call)``) to wrap it.
 No Flask, no IO.
-May import: ``aggregate``, ``crud``, ``discover``, ``links``, ``pii``, ``resources``, ``spec``, ``store``, ``types``,
-``errors``.
+May import: ``aggregate``, ``crud``, ``discover``, ``links``, ``pii``, ``usage``, ``resources``, ``spec``,
+``store``, ``types``, ``errors``.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from .resources import Resources
 from .spec import Spec
 from .store import Copy, Count, KindRules, Store
 from .types import MockResponse
+from .usage import bind_usage
 
 __all__ = [
     "Answer",
@@ -217,8 +218,9 @@ def bind_handlers(
             f"{spec.source}: @handles hook(s) for operationId(s) the spec does not have: {', '.join(unknown)}"
         )
     crud = Crud(spec, store, answer or example_answer(spec))
-    # x-mock-aggregate and x-mock-signed-url: answers computed from the state
+    # x-mock-aggregate, x-mock-signed-url, x-mock-usage: answers computed from the state
     computed = {**bind_aggregates(spec, resources, store), **bind_links(spec, resources, store)}
+    computed |= bind_usage(spec, store)
     bound: dict[str, Handler] = {}
     for op in spec.operations:
         binding = resources.bindings[op.operation_id]

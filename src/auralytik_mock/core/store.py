@@ -487,6 +487,8 @@ class Store:
         self.max_records = max_records
         self._lock = threading.Lock()
         self._datasets: dict[str, _Dataset] = {}
+        # Calls answered per (namespace) -> (client, key, day) -> [calls, last call]: kept across resets.
+        self._usage: dict[str, dict[tuple[str, str, str], list[Json]]] = {}
         self._keys: dict[str, Principal] = {}
         self.rules: Mapping[str, KindRules] = rules or {}
         self._install(self._new_dataset(DEFAULT_NAMESPACE, seed))
@@ -580,6 +582,7 @@ class Store:
                 raise NotFoundError(f"No session {namespace!r}.")
             for key in dataset.keys:
                 self._keys.pop(key, None)
+            self._usage.pop(namespace, None)
 
     def adopt(self, old: Store, *, keep_default: bool) -> int:
         """Take over ``old``'s sessions (data and keys), and its default dataset when
@@ -589,6 +592,7 @@ class Store:
         """
         with old._lock:
             datasets = list(old._datasets.values())
+            self._usage = old._usage
         kept = 0
         for dataset in datasets:
             if dataset.namespace == DEFAULT_NAMESPACE and not keep_default:
@@ -606,6 +610,49 @@ class Store:
             datasets = dict(self._datasets)
         sessions = {ns: self._dump(dataset) for ns, dataset in datasets.items() if ns != DEFAULT_NAMESPACE}
         return {"default": self._dump(datasets[DEFAULT_NAMESPACE]), "sessions": sessions}
+
+    # -- usage ---------------------------------------------------------------------
+
+    def count_call(self, principal: Principal, at: str) -> None:
+        """Count one call answered for ``principal``'s key, on the UTC day of ``at`` (RFC 3339)."""
+        with self._lock:
+            days = self._usage.setdefault(principal.namespace, {})
+            entry = days.setdefault((principal.client_id, principal.key, at[:10]), [0, at])
+            entry[0] = int(str(entry[0])) + 1
+            entry[1] = max(str(entry[1]), at)
+
+    def usage(self, principal: Principal, day_prefix: str) -> list[tuple[str, str, int, str]]:
+        """``(key, day, calls, last call)`` of ``principal``'s client on the days starting ``day_prefix``."""
+        with self._lock:
+            days = dict(self._usage.get(principal.namespace, {}))
+        return sorted(
+            (key, day, int(str(calls)), str(last))
+            for (client, key, day), (calls, last) in days.items()
+            if client == principal.client_id and day.startswith(day_prefix)
+        )
+
+    def client_keys(self, principal: Principal) -> tuple[str, ...]:
+        """The keys of ``principal``'s client, in the fixtures' order."""
+        dataset = self._dataset(principal.namespace)
+        client = dataset.clients.get(principal.client_id)
+        return tuple(k.key for k in client.api_keys) if client is not None else ()
+
+    def dump_usage(self) -> dict[str, Json]:
+        """The call counts, for ``--persist``: ``{namespace: [[client, key, day, calls, last], ...]}``."""
+        with self._lock:
+            return {ns: [[*k, *v] for k, v in days.items()] for ns, days in self._usage.items()}
+
+    def restore_usage(self, dumped: Json) -> None:
+        """Take back what ``dump_usage`` wrote (malformed rows are skipped)."""
+        if not isinstance(dumped, dict):
+            return
+        with self._lock:
+            for namespace, rows in dumped.items():
+                for row in rows if isinstance(rows, list) else []:
+                    if isinstance(row, list) and len(row) == 5 and all(isinstance(v, str) for v in row[:3]):
+                        if isinstance(row[3], int) and isinstance(row[4], str):
+                            days = self._usage.setdefault(str(namespace), {})
+                            days[(row[0], row[1], row[2])] = [row[3], row[4]]
 
     def restore(self, namespace: str, seed: Seed) -> None:
         """Install ``seed`` as dataset ``namespace``, creating a session if needed (keys as given).

@@ -109,7 +109,7 @@ class Persister:
                 f'{source}: not an auralytik-mock state file (expected a JSON object with "format": '
                 f'"{FORMAT}"); delete it or point --persist elsewhere'
             )
-        unknown = sorted(set(document) - {"format", "default", "sessions"})
+        unknown = sorted(set(document) - {"format", "default", "sessions", "usage"})
         if unknown:
             raise FixtureError(f"{source}: unknown top-level field(s) {', '.join(unknown)}")
         sessions = document.get("sessions") or {}
@@ -130,6 +130,7 @@ class Persister:
                 store.restore(namespace, seed)
             except ApiError as exc:
                 raise FixtureError(f"{where}: {exc.message}") from None
+        store.restore_usage(document.get("usage"))  # the calls counted for GET /usage/*
         log.warning("loaded the state from %s (%d session(s))", source, len(sessions))
         return True
 
@@ -231,7 +232,7 @@ class Persister:
         """Write the state now: temporary file, fsync, rename (never a torn file)."""
         with self._write_lock:
             self._dirty.clear()
-            document = {"format": FORMAT, **self.engine.store.dump_all()}
+            document = {"format": FORMAT, **self.engine.store.dump_all(), "usage": self.engine.store.dump_usage()}
             data = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
             target = self.target  # a symlinked path: replace what it points to, keep the link
             try:

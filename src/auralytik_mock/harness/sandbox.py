@@ -348,6 +348,8 @@ class Engine:
             state = self.session(namespace)
         except NotFoundError:  # deleted meanwhile: the call is the default dataset's to show
             state = self._sessions[DEFAULT_NAMESPACE]
+        if principal is not None and op is not None:  # what GET /usage/* counts
+            self.world.store.count_call(principal, self.now(principal.namespace))
         authorization = request.header("Authorization")
         api_key = request.header("X-Api-Key")
         state.journal.add(
