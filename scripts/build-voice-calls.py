@@ -54,8 +54,10 @@ def stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def call(rng: random.Random, number: int, campaign: str, direction: str, survey: bool, start: datetime) -> dict:
-    state = rng.choices(["Completed", "Busy", "NoAnswer", "Failed"], [80, 8, 9, 3])[0]
+def call(
+    rng: random.Random, number: int, campaign: str, direction: str, survey: bool, start: datetime, state: str = ""
+) -> dict:
+    state = state or rng.choices(["Completed", "Busy", "NoAnswer", "Failed"], [80, 8, 9, 3])[0]
     record: dict = {"id": f"vc_{number}", "campaignId": campaign, "direction": direction, "state": state}
     if state != "Completed":
         ring = rng.randint(15, 40)
@@ -179,7 +181,30 @@ def main() -> None:
         ],
         1001,
     )
+    # The newest call (the first a list shows) is an answered one with a survey.
+    acme.append(
+        call(
+            random.Random("acme-last"),
+            9001,
+            "camp_12",
+            "Inbound",
+            True,
+            datetime(2024, 3, 31, 17, tzinfo=UTC),
+            "Completed",
+        )
+    )
     globex = calls("globex", [("camp_3", "Inbound", True, "2024-03-01", "2024-03-31", 12)], 5001)
+    globex.append(
+        call(
+            random.Random("globex-last"),
+            9901,
+            "camp_3",
+            "Inbound",
+            True,
+            datetime(2024, 3, 31, 17, tzinfo=UTC),
+            "Completed",
+        )
+    )
     write(ROOT / "fixtures" / "acme.yaml", acme)
     write(ROOT / "fixtures" / "globex.yaml", globex)
 

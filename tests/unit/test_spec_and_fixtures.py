@@ -224,7 +224,7 @@ def test_json_fixtures_are_accepted(tmp_path: Path) -> None:
     path.write_text(json.dumps(doc))
     world = build_world(Config(spec_path=SPEC_PATH, fixtures=(path,)))
     assert (
-        world.store.count() == 6 + 5 + 447 + 5 + 71
+        world.store.count() == 6 + 5 + 447 + 5 + 72
     )  # Acme's campaigns, engagements, evaluations, conversations, calls
 
 

@@ -78,6 +78,14 @@ class Planner:
         self.schemas = schemas
         self.read_scopes = frozenset(s for op in spec.operations if op.method == "GET" for s in op.required_scopes)
         self.all_scopes = frozenset(s for op in spec.operations for s in op.required_scopes)
+        # Operations reached only through a signed link another operation hands out (x-mock-signed-url).
+        self.linked = frozenset(
+            str(node["x-mock-signed-url"].get("serves"))
+            for item in spec.document.get("paths", {}).values()
+            if isinstance(item, dict)
+            for node in item.values()
+            if isinstance(node, dict) and isinstance(node.get("x-mock-signed-url"), dict)
+        )
 
     def raw(self, pointer: str) -> Json:
         try:
@@ -185,7 +193,8 @@ class Planner:
                 continue
             body = "example" if op.body_pointer is not None else None
             success_query = tuple(self.success_query(op))
-            add(op, "success", op.success_status, body=body, query=success_query)
+            linked = "reached through a signed link (x-mock-signed-url)" if op.operation_id in self.linked else None
+            add(op, "success", op.success_status, body=body, query=success_query, skip=linked)
             if not op.security:
                 continue
             params = path_params(op)
