@@ -103,7 +103,7 @@ def _evaluations() -> dict[str, dict[str, dict[str, Any]]]:
             "sentiment": "Positive",
             "averageNote": 8.1,
             "isAICall": False,
-            "campaignId": "camp_1",
+            "campaignId": "camp_12",
             "callCenterId": "cc_paris",
             "results": {
                 "criteria": [{"name": "Greeting", "score": 8, "maxScore": 10, "comment": "Clear."}],
@@ -182,6 +182,8 @@ class DriftedVendor:
         raw = http.rfile.read(length) if length else b""
         parts = urlsplit(http.path)
         if FORWARDED.fullmatch(parts.path):
+            with self.lock:
+                self.calls.append((http.command, parts.path, dict(http.headers)))
             self.forward(http, raw)
             return
         with self.lock:

@@ -79,6 +79,9 @@ KEY_SCOPES = sorted(
     " evaluations:read usage:read voice:read".split()
 )
 
+#: READ_ONLY_API_KEY's scopes, sorted: every read scope, no write.
+READ_ONLY_SCOPES = [s for s in KEY_SCOPES if s != "engagements:write"]
+
 
 def _challenge(header: str) -> dict[str, str]:
     import re
@@ -90,7 +93,7 @@ def _challenge(header: str) -> dict[str, str]:
     ("path", "key", "scope", "granted"),
     [
         ("/v1/engagements", KEY, "engagements:read", KEY_SCOPES),
-        ("/v1/engagements/eng_456", "READ_ONLY_API_KEY", "engagements:read", ["engagements:read", "evaluations:read"]),
+        ("/v1/engagements/eng_456", "READ_ONLY_API_KEY", "engagements:read", READ_ONLY_SCOPES),
     ],
 )
 def test_forced_403_names_the_operations_scope_and_the_keys_scopes(
@@ -148,7 +151,7 @@ def test_fault_rule_errors_are_rendered_from_the_request(api: Api) -> None:
     assert "fault rule fault_" in r.json["error"]["message"]
     api.post("/__mock/faults", key=None, json={"path": "/v1/engagements", "status": 403, "times": 1})
     r = api.get("/v1/engagements", key="READ_ONLY_API_KEY")
-    assert r.json["error"]["grantedScopes"] == ["engagements:read", "evaluations:read"]
+    assert r.json["error"]["grantedScopes"] == READ_ONLY_SCOPES
     assert r.json["error"]["requiredScope"] == _challenge(r.headers["WWW-Authenticate"])["scope"]
     api.post("/__mock/faults", key=None, json={"path": "/v1/engagements", "status": 400, "times": 1})
     r = api.get("/v1/engagements")

@@ -102,7 +102,13 @@ def test_options_are_config_fields() -> None:
 
 def test_keys_lists_the_bundled_keys_and_scopes() -> None:
     mock = MockServer(config=make_config())
-    assert mock.keys["READ_ONLY_API_KEY"] == ["engagements:read", "evaluations:read"]
+    assert (
+        mock.keys["READ_ONLY_API_KEY"]
+        == (
+            "engagements:read evaluations:read campaigns:read analytics:read conversations:read voice:read"
+            " audio:download usage:read"
+        ).split()
+    )
     assert mock.keys["ENGAGEMENTS_ONLY_API_KEY"] == ["engagements:read", "engagements:write"]
     assert mock.keys["NO_SCOPE_API_KEY"] == []
 

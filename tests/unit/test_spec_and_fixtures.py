@@ -427,6 +427,9 @@ def test_every_operation_is_served_under_both_base_paths_with_its_own_scheme() -
             assert ("GET", "/api/v1/health") not in served
             continue
         v1, api = served[(op.method, op.path)], served[(op.method, "/api/v1" + op.spec_path)]
+        if op.operation_id == "getVoiceCallRecording":  # a signed link: no key either way
+            assert v1.security == api.security == ()
+            continue
         assert [set(alt) for alt in v1.security] == [{"bearerAuth"}]
         assert [set(alt) for alt in api.security] == [{"apiKeyAuth"}]
         assert v1.required_scopes == api.required_scopes  # the same scopes either way
