@@ -224,10 +224,8 @@ def bind_handlers(
     bound: dict[str, Handler] = {}
     for op in spec.operations:
         binding = resources.bindings[op.operation_id]
-        default = crud.handler(binding)
-        hook = registry.get(op.operation_id)
         default = computed.get(op.operation_id) or crud.handler(binding)
-        hook = _HOOKS.get(op.operation_id)
+        hook = registry.get(op.operation_id)
         if hook is not None:
             bound[op.operation_id] = _hook(hook, Context(store, binding.resource, default, spec))
         else:
