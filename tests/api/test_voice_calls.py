@@ -73,7 +73,7 @@ def test_a_recording_link_serves_the_audio_without_a_key(api: Api) -> None:
     link = api.get("/v1/voice-calls/vc_abc123/recording-url")
     assert link.status == 200 and link.json["expiresAt"] == "2024-06-01T12:15:00Z"  # 15 minutes after the clock
     audio = api.get(_path(link.json["url"]), key=None, check=False)
-    assert audio.status == 200 and audio.headers["Content-Type"].startswith("audio/wav")
+    assert audio.status == 200 and audio.headers["Content-Type"].startswith("application/octet-stream")
     assert audio.text.startswith("RIFF") and "WAVE" in audio.text[:12]
 
 

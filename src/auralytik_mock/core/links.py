@@ -138,6 +138,6 @@ def _server(op: Operation, resource: Resource, store: Store) -> Callable[[Call],
             raise LinkError(f"This link expired at {expired}; ask recording-url for a new one.", code="LINK_EXPIRED")
         owner = Principal("", client, frozenset(), namespace)
         record = store.get(owner, resource.kind, record_id)
-        return MockResponse(op.success_status, None, raw=_wav(_duration(record)), content_type="audio/wav")
+        return MockResponse(op.success_status, None, raw=_wav(_duration(record)), content_type="application/octet-stream")
 
     return serve
