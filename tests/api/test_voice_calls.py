@@ -81,6 +81,8 @@ def test_a_recording_link_serves_the_audio_without_a_key(api: Api) -> None:
     ("change", "code"),
     [
         (lambda p: p.replace("signature=", "signature=0"), "INVALID_LINK_SIGNATURE"),
+        (lambda p: re.sub(r"signature=\w+", "signature=%C3%94%F1%A8%B3%87", p), "INVALID_LINK_SIGNATURE"),
+        (lambda p: p.replace("client=client_acme", "client=%F3%9A%9A%B9"), "INVALID_LINK_SIGNATURE"),
         (lambda p: p.replace("vc_abc123", "vc_1001"), "INVALID_LINK_SIGNATURE"),
         (lambda p: p.replace("client_acme", "client_globex"), "INVALID_LINK_SIGNATURE"),
         (

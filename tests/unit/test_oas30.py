@@ -238,7 +238,17 @@ def test_schemathesis_reading_the_30_json_itself_finds_no_issue(spec30: Path, tm
     schemathesis = str(Path(sys.executable).with_name("schemathesis"))
     with serving("--quiet", "--validate-responses", "--spec", str(spec30)) as (base, _):
         result = subprocess.run(
-            [schemathesis, "run", str(spec30), "--url", base + "/v1", "--exclude-path", "/health"]
+            [
+                schemathesis,
+                "run",
+                str(spec30),
+                "--url",
+                base + "/v1",
+                "--exclude-path",
+                "/health",
+                "--exclude-path",
+                "/voice-calls/{id}/recording",
+            ]  # a signed link: only 403s without one
             + ["--header", "Authorization: Bearer YOUR_API_KEY", "--phases", "examples,coverage,fuzzing,stateful"]
             + ["--seed", "1", "--max-examples", "30", "--no-color", "--request-timeout", "10"],
             capture_output=True,

@@ -49,7 +49,7 @@ def _seconds(moment: str) -> int:
 
 
 def _signature(namespace: str, client: str, record_id: str, expires: int) -> str:
-    message = f"{namespace}\n{client}\n{record_id}\n{expires}".encode()
+    message = f"{namespace}\n{client}\n{record_id}\n{expires}".encode("utf-8", "backslashreplace")
     return hmac.new(_KEY, message, hashlib.sha256).hexdigest()
 
 
@@ -131,13 +131,15 @@ def _server(op: Operation, resource: Resource, store: Store) -> Callable[[Call],
         if not isinstance(expires, int):
             raise LinkError("This link has no valid expiry; ask recording-url for a new one.")
         wanted = _signature(namespace, client, record_id, expires)
-        if not hmac.compare_digest(wanted, str(query.get("signature", ""))):
+        given = str(query.get("signature", "")).encode("utf-8", "backslashreplace")
+        if not hmac.compare_digest(wanted.encode(), given):
             raise LinkError("This link's signature does not match it: it was changed or not made by this mock.")
         if _seconds(call.now) >= expires:
             expired = datetime.fromtimestamp(expires, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             raise LinkError(f"This link expired at {expired}; ask recording-url for a new one.", code="LINK_EXPIRED")
         owner = Principal("", client, frozenset(), namespace)
         record = store.get(owner, resource.kind, record_id)
-        return MockResponse(op.success_status, None, raw=_wav(_duration(record)), content_type="application/octet-stream")
+        audio = _wav(_duration(record))
+        return MockResponse(op.success_status, None, raw=audio, content_type="application/octet-stream")
 
     return serve
