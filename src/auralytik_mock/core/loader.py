@@ -14,7 +14,7 @@ the mock reads no network at start-up.
 Bundling inlines the target of each external reference where it is used; a target that
 refers back to itself (a recursive schema in another file) is kept once under
 ``/x-mock-bundled/<n>`` and referenced locally, so every ``$ref`` of the result is local.
-May import: ``errors``, ``types``, yaml (IO: reads the files it is given, and the cache).
+May import: ``errors``, ``oas30``, ``types``, yaml (IO: reads the files it is given, and the cache).
 """
 
 from __future__ import annotations
@@ -31,13 +31,14 @@ from urllib.parse import unquote
 
 import yaml
 
+from . import oas30
 from .errors import SpecError
 from .types import Json
 
 #: Where a bundled document keeps targets of recursive external references.
 BUNDLED = "x-mock-bundled"
 #: Bumped when what the loader produces changes (old cache entries are then ignored).
-_CACHE_FORMAT = "1"
+_CACHE_FORMAT = "2"
 _CONVERTER = (
     "convert it to OpenAPI 3 first, e.g. `npx swagger2openapi spec.yaml -o openapi.yaml` "
     "(or the Swagger Editor's 'Convert to OpenAPI 3')"
@@ -132,6 +133,8 @@ def load(path: Path | str) -> Loaded:
     check_version(document, source)
     bundler = _Bundler(root, document)
     bundled = bundler.bundle()
+    if not oas30.is_oas30(bundled):
+        bundled = oas30.tolerate(bundled)  # 3.1 quirks, once, kept in the cache (3.0: at upgrade)
     files = tuple(bundler.files)
     _cache_put(digest, root, bundled, files)
     return Loaded(bundled, text, files)

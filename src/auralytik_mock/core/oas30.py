@@ -38,15 +38,17 @@ def is_oas30(document: Mapping[str, Json]) -> bool:
     return bool(re.fullmatch(r"3\.0\.\d+", str(document.get("openapi", ""))))
 
 
-def upgrade(document: Mapping[str, Json], source: str) -> dict[str, Json]:
+def upgrade(document: Mapping[str, Json], source: str, quirks: bool = True) -> dict[str, Json]:
     """The 3.1 reading of a 3.0.x ``document``; a 3.1 (or other) document is returned as is.
 
     :param source: the file, named in errors.
+    :param quirks: read a 3.1 document's quirks too (``tolerate``); ``False`` when the loader
+        already did (its parse cache keeps the result).
     :raises SpecError: a 3.0 keyword has a value 3.0 does not allow (``nullable: "yes"``,
         ``exclusiveMinimum: true`` without ``minimum``); names the file and the JSON pointer.
     """
     if not is_oas30(document):
-        return tolerate(document)
+        return tolerate(document) if quirks else dict(document)
     return tolerate(_Upgrade(source).document(document))
 
 

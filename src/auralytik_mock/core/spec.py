@@ -179,10 +179,12 @@ class Spec:
     :raises SpecError: the document cannot drive the mock.
     """
 
-    def __init__(self, document: Mapping[str, Json], source: str = "<spec>", text: str | None = None) -> None:
+    def __init__(
+        self, document: Mapping[str, Json], source: str = "<spec>", text: str | None = None, loaded: bool = False
+    ) -> None:
         #: The ``openapi`` version the file declares (a 3.0 document is read as 3.1).
         self.source_version = str(document.get("openapi", ""))
-        self.document = oas30.upgrade(document, source)
+        self.document = oas30.upgrade(document, source, quirks=not loaded)  # ``loader`` read 3.1's quirks
         self.source = source
         self._text = text
         # Every value is checked for its kind where it is read (``_expect``): a user's
@@ -244,7 +246,7 @@ class Spec:
         :raises SpecError: unreadable, not YAML/JSON, or not usable; the message names the file.
         """
         loaded = loader.load(path)
-        return cls(loaded.document, str(path), loaded.text)
+        return cls(loaded.document, str(path), loaded.text, loaded=True)
 
     def _fail(self, where: str, message: str) -> SpecError:
         """A ``SpecError`` at the JSON pointer ``where`` (file, line and pointer)."""
