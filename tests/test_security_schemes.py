@@ -105,6 +105,19 @@ def test_security_none_is_public(fixtures: Engine) -> None:
 def test_another_spec_never_loads_the_bundled_fixtures() -> None:
     assert Config(spec_path=DATA / "schemes.yaml").resolved_fixtures == ()
     assert Config().resolved_fixtures and Config().resolved_fixtures[0].name == "fixtures"
+    assert Engine(Config(spec_path=DATA / "schemes.yaml")).world.fixture_paths == ()
+
+
+def test_a_copy_of_the_bundled_spec_served_without_fixtures_gets_the_sandbox_data(tmp_path) -> None:
+    # `serve --spec openapi.yaml` on the clone's copy: the spec selects the vendor's profile,
+    # which brings the bundled fixtures (another spec starts empty, above).
+    copy = tmp_path / "openapi.yaml"
+    copy.write_text((ROOT / "openapi.yaml").read_text())
+    engine = Engine(Config(spec_path=copy))
+    got = _call(engine, "GET", "/v1/engagements/eng_456", Authorization="Bearer YOUR_API_KEY")
+    assert got.status == 200 and got.body["id"] == "eng_456"
+    refused = _call(engine, "GET", "/v1/engagements/eng_456", Authorization="Bearer not-a-key-of-the-fixtures")
+    assert refused.status == 401
 
 
 def test_without_fixtures_any_well_formed_key_is_the_default_client_with_every_scope(bare: Engine) -> None:

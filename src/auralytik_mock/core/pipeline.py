@@ -19,9 +19,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Protocol
 
-from ..config import Config
+from ..config import Config, bundled_fixtures_dir
 from .answers import Answers
 from .auth import Authenticator, authorize, bearer_token
 from .cors import Cors
@@ -72,6 +73,8 @@ class World:
     open_keys: bool = False
     #: The fixture files' digest when they were loaded (``reload`` compares it, not the seed).
     fixtures_digest: str = ""
+    #: The fixture files or folders loaded (``--watch`` polls them).
+    fixture_paths: tuple[Path, ...] = ()
 
 
 def key_lookup(world: World) -> Callable[[str], Principal | None]:
@@ -112,10 +115,11 @@ def build_world(config: Config, hooks: HookRegistry | None = None, seeds: SeedCa
         now=config.clock,
         seeds=seeds,
     )
+    paths = fixture_paths(config, profile)
     # Taken before the files are read: an edit made meanwhile shows as a change next time.
-    digest = files_digest(fixture_files(config.resolved_fixtures))
-    open_keys = not config.resolved_fixtures
-    seed = loader.load_paths(config.resolved_fixtures) if not open_keys else (DEFAULT_CLIENT,)
+    digest = files_digest(fixture_files(paths))
+    open_keys = not paths
+    seed = loader.load_paths(paths) if not open_keys else (DEFAULT_CLIENT,)
     store = Store(seed, max_sessions=config.max_sessions, rules=store_rules(resources))
     return World(
         spec=spec,
@@ -132,7 +136,16 @@ def build_world(config: Config, hooks: HookRegistry | None = None, seeds: SeedCa
         errors=ErrorRenderer(spec, profile, strict=config.validate_responses),
         fixtures_digest=digest,
         open_keys=open_keys,
+        fixture_paths=paths,
     )
+
+
+def fixture_paths(config: Config, profile: Profile) -> tuple[Path, ...]:
+    """The fixtures a world loads: ``--fixtures``; else the bundled ones for the bundled spec or
+    a spec whose profile brings them (``fixtures: bundled``); else none (one default client)."""
+    if config.resolved_fixtures:
+        return config.resolved_fixtures
+    return (bundled_fixtures_dir(),) if profile.bundled_fixtures else ()
 
 
 @dataclass

@@ -47,6 +47,8 @@ class Profile:
     :param key_hint: where a developer finds keys that work, for the 401 of a missing key.
     :param signing_hint: the same for signing keys and their secrets.
     :param vocabulary_file: the generator's vocabulary (``None``: the generic one).
+    :param bundled_fixtures: whether a spec of this profile served without ``--fixtures``
+        gets the package's bundled fixtures (the vendor's sandbox data) rather than none.
     """
 
     name: str = GENERIC
@@ -59,6 +61,7 @@ class Profile:
     key_hint: str = ""
     signing_hint: str = ""
     vocabulary_file: Path | None = None
+    bundled_fixtures: bool = False
 
     @property
     def vocabulary(self) -> Vocabulary:
@@ -123,4 +126,5 @@ def load_profile(name: str) -> Profile:
         key_hint=str(keys.get("hint", "")),
         signing_hint=str(keys.get("signingHint", keys.get("hint", ""))),
         vocabulary_file=folder / str(vocabulary) if vocabulary is not None else None,
+        bundled_fixtures=raw.get("fixtures") == "bundled",
     )

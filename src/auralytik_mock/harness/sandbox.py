@@ -385,7 +385,7 @@ class Engine:
         """The spec and every fixture file (what ``--watch`` polls)."""
         files = [self.config.resolved_spec_path]
         try:
-            files += fixture_files(self.config.resolved_fixtures)
+            files += fixture_files(self.world.fixture_paths)
         except (OSError, FixtureError):  # a folder vanished mid-edit: watch what is left
             pass
         return files
