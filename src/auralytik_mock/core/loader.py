@@ -147,7 +147,11 @@ def _token(key: str) -> str:
     return key.replace("~", "~0").replace("/", "~1")
 
 
-def _at(node: Json, pointer: str) -> Json:
+def walk(node: Json, pointer: str) -> Json:
+    """The node at JSON pointer ``pointer`` (RFC 6901, percent-decoded as in a ``$ref``).
+
+    :raises KeyError: no such node.
+    """
     for raw in pointer.lstrip("/").split("/") if pointer not in ("", "/") else []:
         token = unquote(raw).replace("~1", "/").replace("~0", "~")
         if isinstance(node, list) and token.isdigit() and int(token) < len(node):
@@ -225,7 +229,7 @@ class _Bundler:
             return {**siblings, "$ref": f"#/{BUNDLED}/{name}"}
         document = self._doc(target_file, where)
         try:
-            target = _at(document, target_pointer)
+            target = walk(document, target_pointer)
         except KeyError:
             raise SpecError(f"{where}: $ref {ref!r}: {target_file.name} has no {target_pointer!r}") from None
         self.active.add(key)

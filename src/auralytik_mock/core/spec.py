@@ -365,17 +365,11 @@ class Spec:
     # -- references --------------------------------------------------------------
 
     def lookup(self, pointer: str) -> Json:
-        """Return the node at the JSON pointer ``pointer`` (``/components/schemas/X``)."""
-        node: Json = self.document
-        for raw in pointer.lstrip("/").split("/") if pointer else []:
-            token = raw.replace("~1", "/").replace("~0", "~")
-            if isinstance(node, list):
-                node = node[int(token)]
-            elif isinstance(node, dict) and token in node:
-                node = node[token]
-            else:
-                raise KeyError(pointer)
-        return node
+        """Return the node at the JSON pointer ``pointer`` (``/components/schemas/X``).
+
+        :raises KeyError: no such node.
+        """
+        return loader.walk(self.document, pointer)
 
     def resolve(self, node: Json, pointer: str) -> tuple[Json, str]:
         """Follow ``$ref`` chains from ``node`` (found at ``pointer``); return the target and its pointer."""
