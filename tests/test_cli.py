@@ -293,3 +293,24 @@ def test_the_retired_granian_server_name_serves_on_the_default_with_a_notice() -
         process.terminate()
         output = process.communicate(timeout=10)[0]
     assert "--server granian is retired; serving on asyncio" in output
+
+
+def test_serve_watch_says_watch_on_in_its_banner() -> None:
+    # serve builds its engine with watching off and starts it once listening: the banner
+    # must still say what the user asked for.
+    with serving("--watch", "--quiet") as (base, process):
+        assert call(base + "/health")[0] == 200
+        process.terminate()
+        output = process.communicate(timeout=10)[0]
+    assert "--watch on" in output and "--watch off" not in output
+
+
+def test_the_banner_of_a_spec_served_without_fixtures_says_which_credentials_it_takes() -> None:
+    from auralytik_mock import Config
+    from auralytik_mock.cli import banner
+    from auralytik_mock.http.wsgi import create_app, engine_of
+
+    spec = ROOT / "tests" / "data" / "public" / "swagger-petstore3.yaml"
+    text = banner(engine_of(create_app(Config(spec_path=spec))), "http://127.0.0.1:4010")
+    assert "no fixtures: any well-formed credential of the spec's security schemes (api_key, petstore_auth)" in text
+    assert "API keys (Authorization: Bearer <key>)" not in text

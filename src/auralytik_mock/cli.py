@@ -245,9 +245,13 @@ def _verify(args: argparse.Namespace, config: Config) -> int:
     return outcome.exit_code
 
 
-def banner(engine: Engine, url: str) -> str:
-    """What ``serve`` prints: where it listens, the sandbox options in force, which keys it knows."""
-    config = engine.config
+def banner(engine: Engine, url: str, config: Config | None = None) -> str:
+    """What ``serve`` prints: where it listens, the sandbox options in force, which keys it knows.
+
+    :param config: the options as the user gave them (default: the engine's; ``serve`` builds
+        its engine with ``watch`` off and starts watching once it listens).
+    """
+    config = engine.config if config is None else config
     settings = banner_settings(config, OPTIONS)
     lines = [
         f"auralytik-mock serving {config.resolved_spec_path.name} at {url}{engine.spec.base_path}",
@@ -257,8 +261,15 @@ def banner(engine: Engine, url: str) -> str:
         f"    docs: {url}/__mock/docs" + ("?token=<admin token>" if engine.config.admin_token else ""),
         "  sandbox options (serve --help): " + ", ".join(f"{flag} {value}" for flag, value in settings.items()),
         "  force errors: header 'Prefer: code=429' or 'Prefer: delay=500'; rules: POST /__mock/faults",
-        "  API keys (Authorization: Bearer <key>):",
     ]
+    if engine.world.open_keys:
+        schemes = ", ".join(sorted(engine.spec.schemes)) or "none"
+        lines.append(
+            f"  no fixtures: any well-formed credential of the spec's security schemes ({schemes}) "
+            "is one default client's, with every scope; a missing one gets the spec's 401"
+        )
+    else:
+        lines.append("  API keys (Authorization: Bearer <key>):")
     signing: list[str] = []
     for client in engine.store.seed:
         for key in client.api_keys:
@@ -333,7 +344,7 @@ def _serve_asyncio(app: Any, engine: Engine, config: Config) -> int:
     from .http.server import HttpServer
 
     def ready(server: HttpServer) -> None:
-        print(banner(engine, f"http://{_display_host(config.host)}:{server.port}"), flush=True)
+        print(banner(engine, f"http://{_display_host(config.host)}:{server.port}", config), flush=True)
         if config.watch:
             engine.start_watching()
 

@@ -101,7 +101,7 @@ class Router:
         """
         found = self.route(path)
         if found is None:
-            raise NotFoundError(f"No route matches {method} {path}. See openapi.yaml for the paths.")
+            raise NotFoundError(f"No route matches {method} {path}: no path of the OpenAPI document matches it.")
         route, params = found
         op = route.methods.get("GET" if method == "HEAD" else method)
         if op is None:
