@@ -561,14 +561,14 @@ def test_a_session_s_own_pinned_clock_drives_its_window() -> None:
 
 
 def test_a_session_keeps_its_signing_key_across_a_restart_and_a_reset(monkeypatch: pytest.MonkeyPatch) -> None:
-    from auralytik_mock.core import store as store_module
+    from auralytik_mock.core import seed as seed_module
 
     world = build_world(make_config())
     namespace, keys = world.store.create_session()
     key = keys[HMAC_KEY]
     dumped = world.store.dump(namespace)
     # A new process (--persist): another salt, the session restored from its dump.
-    monkeypatch.setattr(store_module, "_SESSION_SALT", b"another process")
+    monkeypatch.setattr(seed_module, "_SESSION_SALT", b"another process")
     again = build_world(make_config())
     again.store.restore(namespace, world.loader.load_documents([("state", dumped)]))
     again.store.reset(namespace)
