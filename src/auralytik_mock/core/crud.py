@@ -9,7 +9,7 @@ answer), a sub-resource's data, ``x-mock-action``, ``x-mock-singleton``, and the
 default answer from the spec (its example, else a small valid value).
 No IO.
 May import: ``resources``, ``bind``, ``discover``, ``shapes``, ``fill``, ``spec``, ``store``,
-``types``, ``errors``, ``validation`` (types only).
+``types``, ``errors``, ``validation``, ``scheduler``, ``events`` (the last three for types only).
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ from .store import Condition, Store
 from .types import Json, MockResponse, Principal
 
 if TYPE_CHECKING:
+    from .events import Events
+    from .scheduler import Scheduler
     from .validation import ValidRequest
 
 _SINGLE = "me"  # the id of a client's singleton record
@@ -42,6 +44,9 @@ class Call:
 
     :param now: RFC 3339 UTC, to the second (the pinned clock when one is set).
     :param request_id: the id the answer will carry (``X-Request-Id``).
+    :param scheduler: the engine's ``Scheduler`` (work due later on the caller's clock:
+        ``call.scheduler.after(call.principal.namespace, 30, kind, payload)``).
+    :param events: the engine's ``Events`` (``call.events.emit(namespace, client_id, event, data)``).
     """
 
     operation: Operation
@@ -49,6 +54,8 @@ class Call:
     request: ValidRequest
     now: str
     request_id: str = ""
+    scheduler: Scheduler | None = None
+    events: Events | None = None
 
 
 Handler = Callable[[Call], MockResponse]

@@ -34,12 +34,14 @@ from .errors import (
     NotFoundError,
     Violation,
 )
+from .events import Events
 from .faults import FaultRules, forced_error, read_prefer
 from .fixtures import FixtureLoader, SeedCache, files_digest, fixture_files
 from .handlers import Call, Handler, HookRegistry, bind_handlers, default_registry, store_rules
 from .profile import Profile, profile_for
 from .resources import Resources, build_resources
 from .routing import Match, Router
+from .scheduler import Scheduler
 from .spec import Operation, Spec
 from .store import DEFAULT_NAMESPACE, ClientSeed, Store, timestamp
 from .types import Json, MockRequest, MockResponse, Principal
@@ -191,6 +193,16 @@ class Datasets(Protocol):
         """``namespace``'s pinned clock (``None``: real time)."""
         ...
 
+    @property
+    def scheduler(self) -> Scheduler:
+        """Work due later on a dataset's clock (handlers get it as ``call.scheduler``)."""
+        ...
+
+    @property
+    def events(self) -> Events:
+        """What happened, for the webhooks (handlers get it as ``call.events``)."""
+        ...
+
 
 class Pipeline:
     """Answers the spec's paths (API calls and their CORS preflights) over a ``World``.
@@ -283,7 +295,18 @@ class Pipeline:
         handler = world.handlers[op.operation_id]
         if principal is None:
             principal = world.store.first_principal()
-        return handler(Call(op, principal, valid, self.now(principal.namespace), request_id))
+        datasets = self.datasets
+        return handler(
+            Call(
+                op,
+                principal,
+                valid,
+                self.now(principal.namespace),
+                request_id,
+                datasets.scheduler,
+                datasets.events,
+            )
+        )
 
     def _forced(
         self, world: World, request: MockRequest, match: Match, status: int, source: str, principal: Principal | None

@@ -5,8 +5,9 @@ atomically (a temporary file in the same folder, fsync, rename) within a second 
 every change and at shutdown, so ``kill -9`` loses at most the last second and never
 leaves a torn file, and the lock that keeps a second server off the same file.
 File format: ``{"format": "auralytik-mock-state/1", "default": <fixtures format>,
-"sessions": {"ses_...": <fixtures format>}}`` (the fixtures' format is what
-``GET /__mock/state`` answers).
+"sessions": {"ses_...": <fixtures format>}, "usage": ..., "tasks": {"<dataset>": [<task>]}}``
+(the fixtures' format is what ``GET /__mock/state`` answers; ``tasks`` are the scheduler's
+pending tasks: processing, exports, webhook retries).
 A symlinked path keeps its link: the file it points to is read and replaced. The lock is
 an OS file lock (``flock``; ``msvcrt`` on Windows) on ``.<name>-lock`` beside that file,
 holding the owner's pid; the OS drops it when the process ends, however it ends.
@@ -109,7 +110,7 @@ class Persister:
                 f'{source}: not an auralytik-mock state file (expected a JSON object with "format": '
                 f'"{FORMAT}"); delete it or point --persist elsewhere'
             )
-        unknown = sorted(set(document) - {"format", "default", "sessions", "usage"})
+        unknown = sorted(set(document) - {"format", "default", "sessions", "usage", "tasks"})
         if unknown:
             raise FixtureError(f"{source}: unknown top-level field(s) {', '.join(unknown)}")
         sessions = document.get("sessions") or {}
@@ -131,6 +132,10 @@ class Persister:
             except ApiError as exc:
                 raise FixtureError(f"{where}: {exc.message}") from None
         store.restore_usage(document.get("usage"))  # the calls counted for GET /usage/*
+        try:
+            self.engine.scheduler.restore(document.get("tasks"), f"{source}: tasks")
+        except (ValueError, ApiError) as exc:
+            raise FixtureError(str(exc)) from None
         log.warning("loaded the state from %s (%d session(s))", source, len(sessions))
         return True
 
@@ -232,7 +237,12 @@ class Persister:
         """Write the state now: temporary file, fsync, rename (never a torn file)."""
         with self._write_lock:
             self._dirty.clear()
-            document = {"format": FORMAT, **self.engine.store.dump_all(), "usage": self.engine.store.dump_usage()}
+            document = {
+                "format": FORMAT,
+                **self.engine.store.dump_all(),
+                "usage": self.engine.store.dump_usage(),
+                "tasks": self.engine.scheduler.dump(),
+            }
             data = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
             target = self.target  # a symlinked path: replace what it points to, keep the link
             try:

@@ -4,9 +4,14 @@ and ``verify`` drive.
 Owns: the ``Engine`` (``auralytik_mock.Engine``): the current ``World`` and swapping it on
 reload (``--watch``), the datasets' state that outlives a world (sessions, their journals,
 fault rules and pinned clocks), mounting the admin API under ``/__mock``, the Host/Origin
-guard, the journal record and access log of every API call, ``--persist``.
+guard, the journal record and access log of every API call, ``--persist``; the engine's
+``scheduler`` (``core/scheduler.py``) and ``events`` (``core/events.py``), and when their
+tasks run: a pinned clock set or advanced steps through the tasks due meanwhile (the clock
+at each task's due time, in due order), and one ticker thread (started with the first task,
+stopped by ``close``) runs what is due on every other clock every ``TICK`` seconds.
 No Flask, no socket.
-May import: ``core`` (pipeline, errors, journal, faults, fixtures, store, types, validation),
+May import: ``core`` (pipeline, errors, events, journal, faults, fixtures, scheduler, store,
+types, validation),
 ``config``, ``harness.guard``, ``harness.persist``, ``harness.watch``.
 """
 
@@ -33,11 +38,13 @@ from ..core.errors import (
     Violation,
     render_error,
 )
+from ..core.events import Events
 from ..core.faults import FaultRules
 from ..core.fixtures import fixture_files
 from ..core.handlers import HookRegistry
 from ..core.journal import JOURNAL_BODY_BYTES, AccessLog, Journal, escape_control, mask_key
 from ..core.pipeline import Pipeline, Seen, build_world, new_request_id, now_text
+from ..core.scheduler import TICK, Scheduler, Task, parse_time
 from ..core.spec import Spec
 from ..core.store import DEFAULT_NAMESPACE, Store
 from ..core.types import MockRequest, MockResponse
@@ -92,12 +99,26 @@ class Engine:
         self.guard = Guard(self.config)
         self.access_log = AccessLog()
         self._sessions: dict[str, SessionState] = {DEFAULT_NAMESPACE: SessionState(self.config)}
-        self._clock_lock = threading.Lock()  # two advances at once both count
+        self._clock_lock = threading.Lock()
+        #: Work that waits on the clock (``engine.scheduler.register/schedule``, ``call.scheduler``).
+        self.scheduler = Scheduler(self.now)
+        self.scheduler.on_schedule = self._task_scheduled
+        #: What happened (``engine.events.emit``, ``call.events``); webhooks listen.
+        self.events = Events(self.now)
+        #: Called with the namespace after each task an advance runs: waits for the work the
+        #: task started elsewhere (a webhook delivery on its pool), so that its follow-up
+        #: (a retry) is scheduled before the advance goes on.
+        self.settlers: list[Callable[[str], None]] = []
+        self._ticker: threading.Thread | None = None
+        self._ticker_stop = threading.Event()
+        self._ticker_lock = threading.Lock()
         self.admin = admin
         self.persister: Persister | None = None
         if self.config.persist is not None:
             self.persister = Persister(self, self.config.persist)
             self.persister.load()
+            for namespace in self.scheduler.namespaces():  # tasks saved before the restart
+                self._task_scheduled(namespace)
         self._watcher = Watcher(self.watched_files, self.reload)
         if self.config.watch:
             self.start_watching()
@@ -160,6 +181,8 @@ class Engine:
         """
         self.store.delete_session(namespace)
         self._sessions.pop(namespace, None)
+        self.scheduler.drop(namespace)
+        self.events.drop(namespace)
 
     @property
     def journal(self) -> Journal:
@@ -195,7 +218,18 @@ class Engine:
                 "The clock takes an RFC 3339 UTC time such as 2024-01-01T00:00:00Z, or null.",
                 details=[Violation("body.now", "must be an RFC 3339 time in UTC (ending in Z), or null")],
             )
-        self.session(namespace).clock = now
+        state = self.session(namespace)
+        with self.scheduler.running(namespace):
+            if now is None:
+                state.clock = None  # the ticker runs what is due from now on
+                return
+            target = parse_time(now)
+            with self._clock_lock:
+                current = state.clock or now_text()
+            if parse_time(current) < target:
+                state.clock = current
+                self._run_until(namespace, state, target.timestamp())
+            state.clock = now
 
     def advance_clock(self, seconds: int, namespace: str = DEFAULT_NAMESPACE) -> str:
         """Move ``namespace``'s pinned clock ``seconds`` forward; returns the new now.
@@ -214,16 +248,66 @@ class Engine:
                 details=[Violation("body.advanceSeconds", f"must be an integer from 0 to {MAX_ADVANCE_SECONDS}")],
             )
         state = self.session(namespace)
-        with self._clock_lock:
-            if state.clock is None:
-                raise ConflictError(
-                    'The clock runs in real time; pin it first (PUT /__mock/clock {"now": "2024-01-01T00:00:00Z"}'
-                    ", MockServer.set_clock), then move it forward.",
-                    code="CLOCK_NOT_PINNED",
-                )
-            moved = datetime.fromisoformat(state.clock.upper().replace("Z", "+00:00")) + timedelta(seconds=seconds)
+        with self.scheduler.running(namespace):  # two advances at once both count
+            with self._clock_lock:
+                if state.clock is None:
+                    raise ConflictError(
+                        'The clock runs in real time; pin it first (PUT /__mock/clock {"now": "2024-01-01T00:00:00Z"}'
+                        ", MockServer.set_clock), then move it forward.",
+                        code="CLOCK_NOT_PINNED",
+                    )
+                start = state.clock
+            moved = datetime.fromisoformat(start.upper().replace("Z", "+00:00")) + timedelta(seconds=seconds)
+            self._run_until(namespace, state, moved.timestamp())
             state.clock = moved.astimezone(UTC).isoformat().replace("+00:00", "Z")
             return state.clock
+
+    # -- the scheduler's tasks -------------------------------------------------------
+
+    def _run_until(self, namespace: str, state: SessionState, until: float) -> None:
+        """Run ``namespace``'s tasks due by ``until``, the pinned clock at each one's due time
+        (the caller holds the namespace's run lock)."""
+
+        def step(task: Task) -> None:
+            clock = state.clock
+            if clock is None or parse_time(clock).timestamp() < task.due_at:
+                state.clock = task.due
+
+        def settle(task: Task) -> None:
+            for settler in self.settlers:
+                settler(namespace)
+
+        if self.scheduler.run_due(namespace, until, step, settle) and self.persister is not None:
+            self.persister.changed()
+
+    def _task_scheduled(self, namespace: str) -> None:
+        """A task was scheduled: make sure the ticker runs (and ``--persist`` saves it)."""
+        if self.persister is not None:
+            self.persister.changed()
+        if self._ticker is None or not self._ticker.is_alive():
+            with self._ticker_lock:
+                if (self._ticker is None or not self._ticker.is_alive()) and not self._ticker_stop.is_set():
+                    self._ticker = threading.Thread(target=self._tick, name="auralytik-mock-ticker", daemon=True)
+                    self._ticker.start()
+
+    def _tick(self) -> None:
+        """Every ``TICK`` seconds: run what is due on each namespace's clock as it stands (a
+        namespace an advance is running is left to it)."""
+        while not self._ticker_stop.wait(TICK):
+            for namespace in self.scheduler.namespaces():
+                with self.scheduler.running(namespace, wait=False) as held:
+                    if not held:
+                        continue
+                    pinned = self.pinned_clock(namespace)
+                    until = parse_time(pinned).timestamp() if pinned else time.time()
+                    if self.scheduler.run_due(namespace, until) and self.persister is not None:
+                        self.persister.changed()
+
+    def run_due_tasks(self, namespace: str = DEFAULT_NAMESPACE) -> int:
+        """Run ``namespace``'s due tasks now, without waiting for the ticker; returns how many ran."""
+        with self.scheduler.running(namespace):
+            pinned = self.pinned_clock(namespace)
+            return self.scheduler.run_due(namespace, parse_time(pinned).timestamp() if pinned else time.time())
 
     def reset(self, namespace: str = DEFAULT_NAMESPACE) -> None:
         """Back to the fixtures for ``namespace`` only: data, journal, fault rules and clock.
@@ -237,6 +321,8 @@ class Engine:
         state.journal.clear()
         state.faults.remove()
         state.clock = self.config.clock
+        self.scheduler.drop(namespace)
+        self.events.drop(namespace)
         if self.persister is not None:
             self.persister.changed()
 
@@ -447,6 +533,10 @@ class Engine:
     def close(self) -> None:
         """Stop the watcher and access-log threads, if any, and write pending log lines."""
         self._watcher.stop()
+        self._ticker_stop.set()
+        ticker, self._ticker = self._ticker, None
+        if ticker is not None and ticker is not threading.current_thread():
+            ticker.join(timeout=5)
         if self.persister is not None:
             self.persister.close()
         self.access_log.close()
