@@ -4,8 +4,8 @@ how many operations the mock serves with state and how many answer from the spec
 
 Schemathesis runs as its docs tell users to (``schemathesis run SPEC --url URL``), bounded
 (``--max-examples``, phases ``examples,fuzzing``, a time cap per run), with
-``Authorization: Bearer YOUR_API_KEY``; the mock runs ``serve --spec X`` with one client
-(tests/data/one-client.yaml) and its auth off, Prism runs ``prism mock X`` (installed by
+``Authorization: Bearer YOUR_API_KEY``; the mock runs ``serve --spec X`` alone (no fixtures:
+any well-formed credential is the default client's), Prism runs ``prism mock X`` (installed by
 ``bench/run.sh`` into the git-ignored bench/.prism). The count is failing operations (JUnit
 test cases with a failure); an error is a run that did not finish.
 
@@ -29,7 +29,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PUBLIC = ROOT / "tests" / "data" / "public"
-ONE_CLIENT = ROOT / "tests" / "data" / "one-client.yaml"
 PRISM = ROOT / "bench" / ".prism" / "node_modules" / ".bin" / "prism"
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 DOCUMENTS = [
@@ -61,7 +60,7 @@ def kinds(document: str) -> tuple[str, str]:
     from auralytik_mock.core.pipeline import build_world
 
     try:
-        world = build_world(Config(spec_path=PUBLIC / document, fixtures=(ONE_CLIENT,)))
+        world = build_world(Config(spec_path=PUBLIC / document))
     except AuralytikMockError as exc:
         return "refused", str(exc).split(": ")[-1][:70]
     rows = world.resources.table()
@@ -104,7 +103,7 @@ def schemathesis(document: str, base: str, max_examples: int, cap: float) -> str
 
 def _serve_mock(document: str, port: int) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "auralytik_mock", "serve", "--spec", str(PUBLIC / document)]
-    command += ["--fixtures", str(ONE_CLIENT), "--port", str(port), "--no-auth", "--quiet"]
+    command += ["--port", str(port), "--quiet"]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
 
 

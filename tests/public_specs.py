@@ -4,6 +4,7 @@ generated from the schemas), and what the answers must be."""
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,9 +34,8 @@ DOCUMENTS = {
     "openai": "openai.yaml",
 }
 
-#: One client with one key: what ``serve --spec X`` will make up by itself once fixtures are
-#: optional (issue 19 item 5); until then the tests hand it over.
-ONE_CLIENT = "clients:\n  - id: default\n    name: Default\n    apiKeys:\n      - key: PUBLIC_SPEC_KEY\n"
+#: The key every request sends: served without fixtures, any well-formed key is the default client's.
+KEY = "PUBLIC_SPEC_KEY"
 
 
 @dataclass
@@ -119,6 +119,32 @@ def request_for(spec: Spec, op: Operation) -> Sent:
         else:
             sent.body = b"\x00\x01"
     return sent
+
+
+def sign_in(spec: Spec, sent: Sent) -> None:
+    """Add to ``sent`` the credential of its operation's first security alternative, as a
+    client of that scheme sends it (header, query, cookie; Bearer, Basic or a bare key)."""
+    if not sent.op.security:
+        return
+    cookies = []
+    for name in sent.op.security[0]:
+        scheme = spec.schemes.get(name)
+        if scheme is None:
+            continue
+        if scheme.kind == "apikey" and scheme.location == "query":
+            sent.query[scheme.header] = KEY
+        elif scheme.kind == "apikey" and scheme.location == "cookie":
+            cookies.append(f"{scheme.header}={KEY}")
+        elif scheme.kind == "apikey":
+            sent.headers[scheme.header] = KEY
+        elif scheme.kind == "basic":
+            sent.headers["Authorization"] = "Basic " + base64.b64encode(f"user:{KEY}".encode()).decode()
+        elif scheme.kind == "bearer":
+            sent.headers["Authorization"] = f"Bearer {KEY}"
+        else:
+            sent.headers[scheme.header or "Authorization"] = KEY
+    if cookies:
+        sent.headers["Cookie"] = "; ".join(cookies)
 
 
 def body_is_valid(schemas: SchemaSet, op: Operation, sent: Sent) -> bool:

@@ -113,6 +113,17 @@ def _unwrap(body: Json, resource: Resource) -> dict[str, Json]:
     return dict(body)
 
 
+def _named(response: MockResponse, resource: Resource, record_id: Json) -> MockResponse:
+    """``response`` (an answer from the spec) with its record's id set to ``record_id``."""
+    body = response.body
+    if isinstance(body, dict) and resource.id_field not in body and len(body) == 1:
+        (inner,) = body.values()
+        body = inner
+    if isinstance(body, dict) and isinstance(body.get(resource.id_field), type(record_id)):
+        body[resource.id_field] = record_id
+    return response
+
+
 def _scope(resource: Resource, call: Call) -> str:
     return "/".join(str(call.request.path.get(p, "")) for p in resource.scope)
 
@@ -139,7 +150,30 @@ class Crud:
         if method is None:
             return self.answer
         found: Handler = method(binding)
-        return found
+        return self.never_missing(binding, found)
+
+    def never_missing(self, binding: Binding, handler: Handler) -> Handler:
+        """``handler``, answering from the spec when the record it names is not held and
+        the operation documents no refusal for that: no 404 (nor ``4XX``/``default``), and
+        for a write no 400/422 either (``error_render`` answers those). The spec says such
+        a call never fails; Prism answers it from the spec too."""
+        op, resource = binding.operation, binding.resource
+        if op.response_for(404) is not None:
+            return handler
+        if op.method != "GET" and any(str(status) in op.responses for status in (400, 422)):
+            return handler
+        answer = self.answer
+
+        def answered(call: Call) -> MockResponse:
+            try:
+                return handler(call)
+            except NotFoundError:
+                response = answer(call)
+                if resource is not None and resource.id_param in call.request.path:
+                    return _named(response, resource, call.request.path[resource.id_param])
+                return response
+
+        return answered
 
     # -- helpers ----------------------------------------------------------------------
 
@@ -206,10 +240,12 @@ class Crud:
         assert resource is not None and shape is not None
         store, kind = self.store, resource.kind
 
+        documents_404 = binding.operation.response_for(404) is not None
+
         def list_records(call: Call) -> MockResponse:
             query = call.request.query
-            if resource.scope:
-                self.check_parent(resource, call)
+            if resource.scope and documents_404:
+                self.check_parent(resource, call)  # else: a parent not held has no records
             if shape.page_param is not None or shape.offset_param is None:
                 size = int(query.get(shape.size_param or "", shape.default_size) or shape.default_size)
                 if shape.size_param is None and shape.limit_param is not None:

@@ -82,6 +82,8 @@ class ErrorRenderer:
         status = status or error.status
         if self.profile.error_envelope is not None:
             return render_error(error, request_id, status)
+        if op is not None:
+            status = documented_status(op, status)
         documented = op.response_for(status) if op is not None else None
         if documented is None:
             other = self._documenting(status)
@@ -159,6 +161,8 @@ class ErrorRenderer:
             if value == [] and prop not in required:
                 value = _MISSING  # no violations: an optional list is left out
             if value is _MISSING and prop in required:
+                value = _texts(sub, facts)
+            if value is _MISSING and prop in required:
                 value = _generated(sub, prop, facts.status)
             if value is not _MISSING:
                 out[prop] = value
@@ -216,6 +220,34 @@ class ErrorRenderer:
         if name in facts.extra:
             return facts.extra[name]
         return _MISSING
+
+
+#: A refusal of what the request says (its content, or the record it names), by the
+#: statuses an operation may document for it instead, in order.
+_BAD_REQUEST_STATUSES = {status: (400, 422) for status in (400, 404, 409, 413, 415, 422)}
+
+
+def documented_status(op: Operation, status: int) -> int:
+    """The status ``op`` answers a refusal with: ``status`` when it documents it (or its
+    ``4XX``/``default``); else, for a refusal of the request's content or of the record it
+    names, the operation's documented 400 or 422 (RealWorld documents every such refusal as
+    422); else ``status`` as it is."""
+    if op.response_for(status) is not None:
+        return status
+    return next((other for other in _BAD_REQUEST_STATUSES.get(status, ()) if str(other) in op.responses), status)
+
+
+def _texts(schema: Json, facts: _Facts) -> Json:
+    """For a required array of strings (RealWorld's ``errors.body``): the message, then each
+    violation; ``_MISSING`` when ``schema`` is no such array."""
+    if not isinstance(schema, dict):
+        return _MISSING
+    schema = _merged(schema)
+    items = schema.get("items")
+    if _type_of(schema) != "array" or not isinstance(items, dict) or _type_of(_merged(items)) != "string":
+        return _MISSING
+    texts: list[Json] = [facts.message, *(f"{v.field} {v.message}" for v in facts.details)]
+    return texts if _valid(schema, texts) else _MISSING
 
 
 def _problem(facts: _Facts) -> dict[str, Json]:

@@ -107,7 +107,8 @@ def build_world(config: Config, hooks: HookRegistry | None = None, seeds: SeedCa
     profile = profile_for(spec.document)
     schemas = SchemaSet(spec)
     registry = (default_registry if hooks is None else hooks).copy()
-    resources = build_resources(spec, registry.hooked())
+    paths = fixture_paths(config, profile)
+    resources = build_resources(spec, registry.hooked(), fixtures=bool(paths))
     loader = FixtureLoader(
         schemas,
         resources.kinds(),
@@ -117,7 +118,6 @@ def build_world(config: Config, hooks: HookRegistry | None = None, seeds: SeedCa
         now=config.clock,
         seeds=seeds,
     )
-    paths = fixture_paths(config, profile)
     # Taken before the files are read: an edit made meanwhile shows as a change next time.
     digest = files_digest(fixture_files(paths))
     open_keys = not paths

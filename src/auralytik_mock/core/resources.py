@@ -66,12 +66,14 @@ class Resources:
         ]
 
 
-def build_resources(spec: Spec, hooked: frozenset[str] = frozenset()) -> Resources:
+def build_resources(spec: Spec, hooked: frozenset[str] = frozenset(), *, fixtures: bool = True) -> Resources:
     """Read every resource of ``spec`` and bind every operation (to a resource, or to an
     answer from the spec).
 
     :param hooked: operationIds a Python hook answers (kept for callers; every operation
         has a binding whether hooked or not).
+    :param fixtures: whether fixtures are loaded. Without them, a resource that no
+        operation creates could never be seen: its operations answer from the spec.
     :raises SpecError: an ``x-mock-*`` key is unknown or misused.
     """
     del hooked
@@ -81,6 +83,8 @@ def build_resources(spec: Spec, hooked: frozenset[str] = frozenset()) -> Resourc
     discovery.relate(found)
     binder = Binder(spec, discovery, found)
     bindings = {op.operation_id: binder.bind(op) for op in spec.operations}
+    if not fixtures:
+        bindings = _unfillable_from_spec(bindings)
     by_kind: dict[str, Resource] = {}
     for resource in found:
         by_kind.setdefault(resource.kind, resource)
@@ -93,3 +97,23 @@ def build_resources(spec: Spec, hooked: frozenset[str] = frozenset()) -> Resourc
         b.resource.kind: b.resource for b in bindings.values() if b.kind == "singleton" and b.resource is not None
     }
     return Resources(by_kind, bindings, singletons)
+
+
+def _unfillable_from_spec(bindings: dict[str, Binding]) -> dict[str, Binding]:
+    """``bindings`` with the stateful operations of every resource nothing creates bound to
+    the spec instead (served without fixtures, its collection would stay empty: every read a
+    404 the spec may not even document; Prism answers them from the spec too)."""
+    created = {b.resource.kind for b in bindings.values() if b.action == "create" and b.resource is not None}
+    created |= {b.act.create.kind for b in bindings.values() if b.act is not None and b.act.create is not None}
+    out: dict[str, Binding] = {}
+    for op_id, b in bindings.items():
+        if b.kind == "stateful" and b.resource is not None and b.resource.kind not in created:
+            noun = b.resource.noun()
+            why = f"no operation creates {_article(noun)} and no fixtures hold one (give fixtures to keep state)"
+            b = Binding(b.operation, "spec", why)
+        out[op_id] = b
+    return out
+
+
+def _article(noun: str) -> str:
+    return f"an {noun}" if noun[:1].lower() in "aeio" else f"a {noun}"
