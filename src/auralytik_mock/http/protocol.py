@@ -22,140 +22,66 @@ order) or ``drop``; after each step write ``data_to_send()``, close when ``must_
 read only while ``wants_data``. Every second or so, ``check(unsent)`` applies the
 deadlines.
 
-May import: httptools, the standard library.
+The limits are in ``limits``, the events it hands out in ``events``, an answer's head in
+``heads``; their names are re-exported here.
+
+May import: httptools, ``events``, ``heads``, ``limits``, the standard library.
 """
 
 from __future__ import annotations
 
-import enum
 import logging
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from email.utils import formatdate
-from http import HTTPStatus
 from urllib.parse import unquote_to_bytes
 
 import httptools
 
+from .events import Action, Event, Refusal, Request
+from .heads import CONTINUE, REASONS, HeaderInjectionError, encode_head
+from .limits import (
+    BODY_TIMEOUT,
+    DRAIN_LIMIT,
+    HEADER_TIMEOUT,
+    HIGH_WATER,
+    IDLE_TIMEOUT,
+    MAX_HEADER_BYTES,
+    MAX_HEADERS,
+    MAX_PENDING,
+    MAX_URL_BYTES,
+    MIN_BODY_RATE,
+    READ_AHEAD,
+    SLOW_GRACE,
+    WRITE_TIMEOUT,
+)
+
+__all__ = [
+    "BODY_TIMEOUT",
+    "CONTINUE",
+    "DRAIN_LIMIT",
+    "HEADER_TIMEOUT",
+    "HIGH_WATER",
+    "IDLE_TIMEOUT",
+    "MAX_HEADERS",
+    "MAX_HEADER_BYTES",
+    "MAX_PENDING",
+    "MAX_URL_BYTES",
+    "MIN_BODY_RATE",
+    "READ_AHEAD",
+    "REASONS",
+    "SLOW_GRACE",
+    "WRITE_TIMEOUT",
+    "Action",
+    "Connection",
+    "Event",
+    "HeaderInjectionError",
+    "Refusal",
+    "Request",
+    "encode_head",
+]
+
 log = logging.getLogger("auralytik_mock")
-
-#: A request target longer than this answers 414.
-MAX_URL_BYTES = 8 * 1024
-#: Request headers (names and values) larger than this, or more than ``MAX_HEADERS`` of them,
-#: answer 431; a head that passes this size without ending is refused as soon as it does.
-MAX_HEADER_BYTES = 64 * 1024
-MAX_HEADERS = 100
-#: An oversized body (or one sent to a refused request) is read and thrown away up to this
-#: many bytes, so the client is done sending and can read the answer; past it, or after
-#: ``Expect: 100-continue``, the answer is sent at once and the connection closed.
-DRAIN_LIMIT = 64 * 1024 * 1024
-#: Requests handed out and not yet answered and written: past this, no more are parsed.
-MAX_PENDING = 32
-#: Bytes received and not yet parsed: past this, the connection stops reading.
-READ_AHEAD = 256 * 1024
-#: Unsent bytes above which no request is answered (the transport's high-water mark).
-HIGH_WATER = 64 * 1024
-#: A request's head must be complete this many seconds after its first byte (a new
-#: connection's first request, after the connection opened); else 408 and close.
-HEADER_TIMEOUT = 10.0
-#: A body must be complete this many seconds after its head, plus one second per
-#: ``MIN_BODY_RATE`` bytes received; else 408 and close (a body trickled byte by byte).
-BODY_TIMEOUT = 30.0
-MIN_BODY_RATE = 32 * 1024
-#: A kept-alive connection with nothing to answer is closed after this many idle seconds.
-IDLE_TIMEOUT = 75.0
-#: Answers that have not drained for this long (a client that stopped reading): abort.
-WRITE_TIMEOUT = 30.0
-#: At the connection cap, a client still sending its request (or not a byte yet) after this
-#: many seconds gives way before an idle kept-alive connection does.
-SLOW_GRACE = 1.0
-
-REASONS = {status.value: status.phrase for status in HTTPStatus}
-CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-
-
-class Action(enum.Enum):
-    """What ``check`` asks of the I/O layer."""
-
-    NONE = "none"
-    #: An event is ready (a 408, a 503): call ``next_event``.
-    EVENT = "event"
-    #: Close the connection (after writing what is buffered).
-    CLOSE = "close"
-    #: Abort the connection: the client does not take what is written.
-    ABORT = "abort"
-
-
-class HeaderInjectionError(ValueError):
-    """A header name or value to be written holds CR or LF (or a name is not a token)."""
-
-
-class _Event:
-    """A place in the connection's answer order."""
-
-    __slots__ = ("_data", "_done", "_close", "_drop")
-
-    def __init__(self) -> None:
-        self._data = b""
-        self._done = False
-        self._close = False
-        self._drop = False
-
-
-class Request(_Event):
-    """A request: its head when ``screen`` and ``limit_for`` see it, whole when handed out."""
-
-    __slots__ = (
-        "method",
-        "path",
-        "raw_path",
-        "query",
-        "headers",
-        "body",
-        "oversized",
-        "head",
-        "keep_alive",
-        "version",
-    )
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.method = "GET"
-        #: The path, percent-decoded, as UTF-8 text (invalid bytes replaced).
-        self.path = "/"
-        #: The path, percent-decoded, as Latin-1 text (WSGI's ``PATH_INFO``).
-        self.raw_path = "/"
-        self.query = ""
-        #: Names lower case; repeated headers joined with ``", "``.
-        self.headers: dict[str, str] = {}
-        self.body: bytes = b""
-        #: The body was over the limit: read and dropped, ``body`` is empty.
-        self.oversized = False
-        self.head = False
-        self.keep_alive = True
-        self.version = "HTTP/1.1"
-
-
-class Refusal(_Event):
-    """A request refused before it was whole: answer ``status`` (or ``reason``), then close.
-
-    :ivar reason: what ``screen`` returned (an error of the caller's), or ``None`` for the
-        protocol's own refusals (``status`` and ``message`` say why).
-    :ivar request: the request's head, when it was read.
-    """
-
-    __slots__ = ("status", "message", "reason", "request")
-
-    def __init__(self, status: int, message: str, reason: object = None, request: Request | None = None) -> None:
-        super().__init__()
-        self.status = status
-        self.message = message
-        self.reason = reason
-        self.request = request
-
-
-Event = Request | Refusal
 
 
 class _Refused(Exception):
@@ -166,53 +92,6 @@ class _Refused(Exception):
         self.status = status
         self.message = message
         self.reason = reason
-
-
-# -- writing -----------------------------------------------------------------------------
-
-
-class _Date:
-    """The ``Date`` header, formatted once a second."""
-
-    def __init__(self) -> None:
-        self._second = -1
-        self._value = ""
-
-    def __call__(self) -> str:
-        now = int(time.time())
-        if now != self._second:
-            self._second = now
-            self._value = formatdate(now, usegmt=True)
-        return self._value
-
-
-_date = _Date()
-
-
-def encode_head(
-    status: int, headers: Iterable[tuple[str, str]], length: int, close: bool, *, keep_alive_10: bool = False
-) -> bytes:
-    """The status line and headers of an answer, with ``Date``, ``Content-Length`` and, when
-    ``close``, ``Connection: close`` (``keep_alive_10``: ``Connection: keep-alive``, which an
-    HTTP/1.0 client that asked for it needs to hear).
-
-    :raises HeaderInjectionError: a header name or value holds CR or LF: writing it would
-        let whoever chose it add headers or a body of their own.
-    """
-    lines = [f"HTTP/1.1 {status} {REASONS.get(status, 'Unknown')}", f"Date: {_date()}"]
-    lines.extend(f"{name}: {value}" for name, value in headers)
-    lines.append(f"Content-Length: {length}")
-    if close:
-        lines.append("Connection: close")
-    elif keep_alive_10:
-        lines.append("Connection: keep-alive")
-    text = "\r\n".join(lines)
-    # One line per header, each with one colon after its name: two counts in C, not a
-    # check per header (an answer carries about ten).
-    if text.count("\n") != len(lines) - 1 or text.count("\r") != len(lines) - 1:
-        bad = next(line for line in lines if "\r" in line or "\n" in line)
-        raise HeaderInjectionError(f"a header holds CR or LF: {bad[:80]!r}")
-    return (text + "\r\n\r\n").encode("latin-1", "replace")
 
 
 # -- the connection ------------------------------------------------------------------------
