@@ -16,6 +16,7 @@ import pytest
 
 from auralytik_mock import Config, Engine
 from auralytik_mock.core.types import MockRequest, MockResponse
+from auralytik_mock.harness import admin
 from tests.conftest import ROOT
 
 DATA = ROOT / "tests" / "data" / "security"
@@ -133,3 +134,35 @@ def test_without_fixtures_a_missing_or_malformed_credential_is_still_the_specs_4
     assert missing.status == 401 and set(missing.body) == {"message"}
     malformed = _call(bare, "GET", "/v1/notes/n1", Authorization="Bearer ")
     assert malformed.status == 401
+
+
+def test_a_forced_401_is_the_401_the_scheme_would_give(fixtures: Engine) -> None:
+    # Auth builds forced refusals too: no key names every way in; a key sent by any scheme is
+    # refused as an unknown one, with that scheme's challenge.
+    real = _call(fixtures, "GET", "/v1/notes/n1")
+    forced = _call(fixtures, "GET", "/v1/notes/n1", Prefer="code=401")
+    assert forced.status == 401 and forced.body["message"].startswith(real.body["message"].rstrip("."))
+    assert forced.headers["WWW-Authenticate"] == real.headers["WWW-Authenticate"]
+    by_query = _call(fixtures, "GET", "/v1/notes/n1", query={"api_key": ["FULL_KEY"]}, Prefer="code=401")
+    assert by_query.status == 401 and "not valid" in by_query.body["message"]
+    assert (
+        by_query.headers["WWW-Authenticate"].startswith("ApiKey ")
+        and 'in="query"' in by_query.headers["WWW-Authenticate"]
+    )
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_a_sessions_key_leads_into_the_session_whatever_the_scheme(way: str) -> None:
+    # The caller is identified once, by any scheme: the session's journal shows the call and the
+    # session's fault rules apply to it (not only to a Bearer or X-Api-Key header, as before).
+    config = Config(spec_path=DATA / "schemes.yaml", fixtures=(DATA / "fixtures.yaml",), access_log=False)
+    engine = Engine(config, admin=admin.handle)
+    session = _call(engine, "POST", "/__mock/sessions").body
+    key, sid = session["keys"]["FULL_KEY"], session["id"]
+    rule = {"path": "/v1/notes/n1", "status": 401, "times": 1}
+    assert _call(engine, "POST", "/__mock/faults", rule, query={"session": [sid]}).status == 201
+    assert _call(engine, "GET", "/v1/notes/n1", **_ways(key)[way]).status == 401
+    assert _call(engine, "GET", "/v1/notes/n1", **_ways(key)[way]).status == 200
+    listed = _call(engine, "GET", "/__mock/requests", query={"session": [sid]})
+    journal = json.loads(listed.raw or b"")["requests"]
+    assert [e["status"] for e in journal if e["path"] == "/v1/notes/n1"] == [401, 200]

@@ -3,7 +3,7 @@
 Owns: fault rules (matching, counting down, removal), parsing ``Prefer: code=, delay=``,
 and shaping a forced error as the operation documents it.
 No Flask, no IO.
-May import: ``auth`` (the 401/403 it renders), ``config`` (limits), ``profile``, ``spec``, ``errors``, ``types``.
+May import: ``config`` (limits), ``spec``, ``errors``, ``types``. A forced 401 or 403 is ``auth``'s to build.
 """
 
 from __future__ import annotations
@@ -14,13 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..config import MAX_BODY_BYTES
-from .auth import (
-    bearer_token,
-    insufficient_scope_error,
-    invalid_key_error,
-    malformed_header_error,
-    missing_key_error,
-)
 from .errors import (
     BODY_TOO_LARGE,
     ApiError,
@@ -32,9 +25,8 @@ from .errors import (
     Violation,
     record_not_found,
 )
-from .profile import Profile
 from .spec import Operation
-from .types import Json, Principal
+from .types import Json
 
 #: ``Retry-After`` when a 429 is forced without one.
 DEFAULT_RETRY_AFTER = 30
@@ -229,18 +221,14 @@ def forced_error(
     why: str,
     *,
     source: str = "header.Prefer",
-    principal: Principal | None = None,
-    authorization: str | None = None,
-    unauthenticated: ApiError | None = None,
+    refusal: ApiError | None = None,
     path_params: Mapping[str, str] | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
-    profile: Profile | None = None,
 ) -> ApiError:
     """The error ``status`` as the mock would answer it for real on this request.
 
-    The same constructors the real checks use: a 401 for the request's credentials (none,
-    malformed, unknown; ``unauthenticated`` when the path takes another scheme), a 403 naming
-    ``op``'s scope and the key's granted scopes, a 404 naming the id in the path, a 400 with a
+    The same constructors the real checks use: a 401 or 403 is ``refusal``, the one auth
+    builds for this request (``Authenticator.forced``), a 404 naming the id in the path, a 400 with a
     violation in ``details`` (``source`` forced it), a 413 with the size limit, a 429 whose
     ``retryAfter`` is its ``Retry-After``. Any other
     status takes the code and message the spec's example documents. ``why`` is appended to
@@ -249,17 +237,8 @@ def forced_error(
     error: ApiError
     if status == 400:
         error = InvalidRequestError.from_violations([Violation(source, "forces this error")])
-    elif status == 401 and unauthenticated is not None:  # a signed path: its own codes and challenge
-        error = unauthenticated
-    elif status == 401:
-        if not authorization or not authorization.strip():
-            error = missing_key_error(profile)
-        elif bearer_token(authorization) is None:
-            error = malformed_header_error()
-        else:
-            error = invalid_key_error()
-    elif status == 403:
-        error = insufficient_scope_error(op, principal.scopes if principal is not None else ())
+    elif refusal is not None:
+        error = refusal
     elif status == 404 and path_params:
         name, value = next(iter(path_params.items()))
         error = record_not_found(_collection(op.spec_path, name), value)

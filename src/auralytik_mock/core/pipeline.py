@@ -24,7 +24,7 @@ from typing import Protocol
 
 from ..config import Config, bundled_fixtures_dir
 from .answers import Answers
-from .auth import Authenticator, authorize, bearer_token
+from .auth import Authenticator, Caller
 from .cors import Cors
 from .error_render import ErrorRenderer
 from .errors import (
@@ -155,12 +155,13 @@ class Seen:
     """What the pipeline learned before it answered (for the journal and the self-check)."""
 
     operation: Operation | None = None
+    #: Who the request says it is (read once, before routing).
+    caller: Caller | None = None
     principal: Principal | None = None
     body: Json = None
     body_parsed: bool = False
     #: Seconds every answer to this API call waits (latency, ``Prefer: delay=``, fault rules).
     delay: float = 0.0
-    namespace: str = DEFAULT_NAMESPACE
     #: The code of the error answered, whatever shape the answer took (for the journal).
     error_code: str | None = None
 
@@ -221,6 +222,7 @@ class Pipeline:
 
         :raises ApiError: the answer is an error (the caller renders it).
         """
+        seen.caller = self.identify(world, request)
         if request.method == "OPTIONS":
             return self._options(world, request)
         return self._api(world, request, seen, request_id)
@@ -267,29 +269,28 @@ class Pipeline:
         match = world.router.match(request.method, request.path)
         op = seen.operation = match.operation
         fault = None
-        if self.datasets.has_fault_rules():  # no rule anywhere: no key lookup either
-            seen.namespace = self.namespace_of(world, request)
-            rules = self.datasets.fault_rules(seen.namespace)
+        caller = seen.caller or self.identify(world, request)
+        if self.datasets.has_fault_rules():
+            rules = self.datasets.fault_rules(caller.namespace)
             fault = rules.take(request.method, op, request.path) if rules is not None else None
         if fault is not None:
             seen.delay += fault.delay_ms / 1000
             if fault.drop:
                 return MockResponse(0, None, drop_connection=True)
             if fault.status is not None:
-                raise world.auth.forced(
-                    op, self._forced(world, request, match, fault.status, f"faultRule.{fault.id}", None)
-                )
+                raise self._forced(world, request, caller, match, fault.status, f"faultRule.{fault.id}", None)
         principal: Principal | None = None
         if op.security:
             if self.config.enforce_auth:
-                principal = seen.principal = world.auth.authenticate(op, request, key_lookup(world), self._now_seconds)
-                authorize(op, principal, lambda scope: world.auth.forbidden_challenge(op, scope))
-            else:
-                principal = seen.principal = self._lenient_principal(world, request)
+                principal = seen.principal = world.auth.authenticate(op, request, caller, self._now_seconds)
+                world.auth.authorize(op, principal)
+            else:  # --no-auth: the caller's key, else the first one, with every scope
+                base = caller.principal or world.store.first_principal()
+                principal = seen.principal = Principal(base.key, base.client_id, frozenset({"*"}), base.namespace)
         if prefer is not None:
             status = prefer.forced_status(op)
             if status is not None:
-                raise world.auth.forced(op, self._forced(world, request, match, status, "header.Prefer", principal))
+                raise self._forced(world, request, caller, match, status, "header.Prefer", principal)
         valid = world.validator.validate(op, request, match.path_params)
         seen.body, seen.body_parsed = valid.body, True
         handler = world.handlers[op.operation_id]
@@ -309,27 +310,28 @@ class Pipeline:
         )
 
     def _forced(
-        self, world: World, request: MockRequest, match: Match, status: int, source: str, principal: Principal | None
+        self,
+        world: World,
+        request: MockRequest,
+        caller: Caller,
+        match: Match,
+        status: int,
+        source: str,
+        principal: Principal | None,
     ) -> ApiError:
         """A forced error, rendered from this request as a real one would be (``source``:
-        ``header.Prefer`` or ``faultRule.<id>``, what forced it)."""
-        authorization = request.header("Authorization")
-        if principal is None or "*" in principal.scopes:  # a rule acts before auth; --no-auth grants "*"
-            token = bearer_token(authorization) or (request.header("X-Api-Key") or "").strip()
-            principal = world.store.lookup_key(token) if token else None
+        ``header.Prefer`` or ``faultRule.<id>``, what forced it); auth builds a 401 or 403."""
         rule = source.removeprefix("faultRule.")
         why = f"forced by fault rule {rule}" if rule != source else f"forced by 'Prefer: code={status}'"
+        op = match.operation
         return forced_error(
-            match.operation,
+            op,
             status,
             why,
             source=source,
-            principal=principal,
-            authorization=authorization,
-            unauthenticated=world.auth.unauthenticated(match.operation, request) if status == 401 else None,
+            refusal=world.auth.forced(op, request, caller, status, principal) if status in (401, 403) else None,
             path_params=match.path_params,
             max_body_bytes=self.config.max_body_bytes,
-            profile=world.profile,
         )
 
     def _now_seconds(self, principal: Principal) -> int:
@@ -338,21 +340,9 @@ class Pipeline:
         return int(timestamp(pinned)) if pinned else int(time.time())
 
     @staticmethod
-    def namespace_of(world: World, request: MockRequest) -> str:
-        """The dataset a request's API key leads into (the default one for no or an unknown key)."""
-        header = request.header("Authorization")
-        token = header.partition(" ")[2].strip() if header else (request.header("X-Api-Key") or "").strip()
-        if not token:
-            return DEFAULT_NAMESPACE
-        known = world.store.lookup_key(token)
-        return known.namespace if known is not None else DEFAULT_NAMESPACE
-
-    def _lenient_principal(self, world: World, request: MockRequest) -> Principal:
-        header = request.header("Authorization") or ""
-        token = header.partition(" ")[2].strip() or (request.header("X-Api-Key") or "").strip()
-        known = world.store.lookup_key(token) if token else None
-        base = known or world.store.first_principal()
-        return Principal(base.key, base.client_id, frozenset({"*"}), base.namespace)
+    def identify(world: World, request: MockRequest) -> Caller:
+        """Who ``request`` says it is, by ``world``'s keys (read once per request)."""
+        return world.auth.identify(request, key_lookup(world))
 
     def _latency(self) -> float:
         low, high = self.config.latency_ms

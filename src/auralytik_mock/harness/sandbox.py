@@ -428,7 +428,8 @@ class Engine:
                 body_json = True
             except ApiError:
                 pass
-        namespace = principal.namespace if principal else self.pipeline.namespace_of(self.world, request)
+        caller = seen.caller or self.pipeline.identify(self.world, request)
+        namespace = principal.namespace if principal else caller.namespace
         # A session's journal from its first request on (its state is made on first use).
         try:
             state = self.session(namespace)
@@ -436,8 +437,6 @@ class Engine:
             state = self._sessions[DEFAULT_NAMESPACE]
         if principal is not None and op is not None:  # what GET /usage/* counts
             self.world.store.count_call(principal, self.now(principal.namespace))
-        authorization = request.header("Authorization")
-        api_key = request.header("X-Api-Key")
         state.journal.add(
             {
                 "id": request_id,
@@ -446,9 +445,7 @@ class Engine:
                 "path": request.path,
                 "query": {k: list(v) for k, v in request.query.items()},
                 "operationId": op.operation_id if op else None,
-                "apiKey": mask_key(authorization.partition(" ")[2].strip())
-                if authorization
-                else (mask_key(api_key.strip()) if api_key else None),
+                "apiKey": mask_key(caller.key) if caller.sent else None,
                 "clientId": principal.client_id if principal else None,
                 "session": namespace,
                 "status": response.status,
