@@ -98,6 +98,12 @@ def _a(noun: str) -> str:
     return f"an {noun}" if noun[:1].lower() in "aeio" else f"a {noun}"
 
 
+def _refines(answer: Record, record: Record) -> bool:
+    """Whether ``answer`` is ``record`` with fields of its own (OpenAI's create answer
+    ``allOf: [AdminApiKey, {value}]``): the answer is made from the record, then filled."""
+    return answer.pointer != record.pointer and bool(set(answer.properties) - set(record.properties))
+
+
 class Binder:
     """Binds every operation of a spec to the resources ``Discovery`` found."""
 
@@ -166,8 +172,11 @@ class Binder:
             note = f" (ignores {', '.join(ignored)})" if ignored else ""
             return Binding(op, "stateful", f"lists {resource.kind}{note}", "list", resource, shape)
         if op.method == "POST":
-            record, _, schema = self.answered(op)
+            record, wrapper, schema = self.answered(op)
             if record is not None and record.same(resource.record):
+                if wrapper.bare and _refines(record, resource.record):
+                    reason = f"creates {_a(resource.noun())} ({name}), answers {record.name} (it adds fields)"
+                    return Binding(op, "stateful", reason, "create", resource, answer=schema, answers_record=False)
                 return Binding(op, "stateful", f"creates {_a(resource.noun())} ({name})", "create", resource)
             body = self.body_record(op)
             if body is not None and (body.same(resource.record) or set(body.properties) <= set(resource.properties)):
@@ -202,10 +211,14 @@ class Binder:
 
     def with_answer(self, op: Operation, resource: Resource, verb: str, reason: str, in_body: bool = False) -> Binding:
         assert resource.record is not None
-        record, _, schema = self.answered(op)
+        record, wrapper, schema = self.answered(op)
         if schema is None:
             return Binding(op, "stateful", reason, verb, resource, answers_record=False, id_in_body=in_body)
-        if record is not None and record.same(resource.record):
+        if (
+            record is not None
+            and record.same(resource.record)
+            and not (wrapper.bare and _refines(record, resource.record))
+        ):
             return Binding(op, "stateful", reason, verb, resource, id_in_body=in_body)
         return Binding(op, "stateful", reason, verb, resource, answer=schema, answers_record=False, id_in_body=in_body)
 

@@ -9,7 +9,8 @@ answer), a sub-resource's data, ``x-mock-action``, ``x-mock-singleton``, and the
 default answer from the spec (its example, else a small valid value).
 No IO.
 May import: ``resources``, ``bind``, ``discover``, ``shapes``, ``fill``, ``spec``, ``store``,
-``types``, ``errors``, ``validation``, ``scheduler``, ``events`` (the last three for types only).
+``types``, ``errors``, ``validation``, ``scheduler``, ``events`` (the last three for types only),
+``generate`` (new ids made to the id's pattern).
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
+from ..generate import GenerateError, generate_value
 from .bind import Binding
 from .discover import SCOPE_FIELD, Resource
-from .errors import NotFoundError
+from .errors import ConflictError, NotFoundError
 from .fill import conform, constant, fill_layout
 from .shapes import Envelope
 from .spec import Operation, Spec
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
     from .validation import ValidRequest
 
 _SINGLE = "me"  # the id of a client's singleton record
+_ID_ATTEMPTS = 5  # ids made to a pattern before a counted one
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,8 @@ class Call:
 Handler = Callable[[Call], MockResponse]
 #: Answers an operation from the spec (``bind_handlers(answer=...)``).
 Answer = Callable[[Call], MockResponse]
+#: The top-level fields of a record the schema at a pointer rejects (``SchemaSet.bad_fields``).
+Misfits = Callable[[str, Json], set[str]]
 
 
 def _copy(value: Json) -> Json:
@@ -137,10 +142,12 @@ def _path(template: str, values: Mapping[str, Json]) -> str:
 class Crud:
     """Builds the handler of each binding over one store."""
 
-    def __init__(self, spec: Spec, store: Store, answer: Answer) -> None:
+    def __init__(self, spec: Spec, store: Store, answer: Answer, misfits: Misfits | None = None) -> None:
         self.spec = spec
         self.store = store
         self.answer = answer
+        self.misfits = misfits
+        self._made: dict[str, int] = {}  # ids made to a pattern, by kind
         self._required: dict[int, tuple[str, ...]] = {}
 
     def handler(self, binding: Binding) -> Handler:
@@ -223,6 +230,18 @@ class Crud:
                 if name not in given:
                     node = record.properties.get(name)
                     given[name] = constant(self.spec, node, f"{record.pointer}/properties/{name}")
+            if self.misfits is not None and body:
+                # A body of another shape than the record (OpenAI's CreateEvalRequest and
+                # Eval share field names, not schemas): the record keeps what it documents.
+                misfits = self.misfits(record.pointer, given) & set(body)
+                for name in misfits:
+                    node = record.properties.get(name)
+                    given[name] = constant(self.spec, node, f"{record.pointer}/properties/{name}")
+                for name in self.misfits(record.pointer, given) & misfits if misfits else ():
+                    try:  # the schema's example may itself miss it (OpenAI's Eval): generated
+                        given[name] = generate_value(self.spec.inline(record.properties.get(name)), key=[name])
+                    except (GenerateError, RecursionError, ValueError, TypeError, KeyError):
+                        pass
         return {name: given[name] for name in resource.properties if name in given and name != resource.id_field}
 
     def required(self, resource: Resource) -> tuple[str, ...]:
@@ -353,12 +372,32 @@ class Crud:
             if resource.scope:
                 fields[SCOPE_FIELD] = _scope(resource, call)
             given = body.get(resource.id_field)
-            record = store.create(call.principal, kind, resource.id_prefix, fields, record_id=given)
+            if given is None and resource.id_pattern:
+                record = self.create_matching(resource, call, fields)
+            else:
+                record = store.create(call.principal, kind, resource.id_prefix, fields, record_id=given)
             base = _path(call.operation.path, call.request.path).rstrip("/")
             location = f"{base}/{record[resource.id_field]}"
             return MockResponse(status, self.shaped(binding, record, call), {"Location": location})
 
         return create_record
+
+    def create_matching(self, resource: Resource, call: Call, fields: dict[str, Json]) -> dict[str, Json]:
+        """Create a record whose new id matches the id's ``pattern`` (``ord_`` + 26 letters and
+        digits), made from the client's count (the same ids every run)."""
+        schema = {"type": "string", "pattern": resource.id_pattern}
+        for _ in range(_ID_ATTEMPTS):
+            number = self._made.get(resource.kind, 0)
+            self._made[resource.kind] = number + 1
+            try:
+                made = generate_value(schema, key=[call.principal.client_id, resource.kind, number], name="id")
+            except GenerateError:
+                break  # a pattern the generator cannot build: a counted id
+            try:
+                return self.store.create(call.principal, resource.kind, "", fields, record_id=made)
+            except ConflictError:
+                continue
+        return self.store.create(call.principal, resource.kind, resource.id_prefix, fields)
 
     def record_id(self, binding: Binding, call: Call, body: Mapping[str, Json]) -> str:
         resource = binding.resource

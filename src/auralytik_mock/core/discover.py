@@ -55,6 +55,7 @@ class Resource:
     :param id_field: the record field that holds its id.
     :param id_format: ``uuid`` for ids generated as UUIDs, else ``""``.
     :param id_prefix: new ids are this prefix and a number (``x-mock-id-prefix``).
+    :param id_pattern: without a prefix, the id's ``pattern``: new ids are made to match it.
     :param wrapped: the item answers wrap the record (``{data: record, meta}``, ``{"pet": record}``).
     :param scope: the collection path's parameters: a record belongs to their values.
     :param parent: ``(kind, parameter)`` of the resource whose item the collection sits under.
@@ -70,6 +71,7 @@ class Resource:
     integer_ids: bool = False
     id_format: str = ""
     id_prefix: str = ""
+    id_pattern: str = ""
     created_field: str | None = None
     updated_field: str | None = None
     wrapped: Envelope | None = None
@@ -207,6 +209,7 @@ class Discovery:
             integer_ids="integer" in types(id_schema),
             id_format="uuid" if id_schema.get("format") == "uuid" else "",
             id_prefix=prefix,
+            id_pattern=_id_pattern(id_schema) if not prefix else "",
             created_field=next((f for f in _CREATED if f in props), None),
             updated_field=next((f for f in _UPDATED if f in props), None),
             wrapped=None if wrapped.bare else wrapped,
@@ -216,7 +219,9 @@ class Discovery:
             record=record,
             id_reason=why,
             seconds=frozenset(
-                f for f in props if f in _CREATED + _UPDATED and "integer" in types(self.reader.prop(record, f))
+                f
+                for f in props
+                if f in _CREATED + _UPDATED and {"integer", "number"} & types(self.reader.prop(record, f))
             ),
         )
 
@@ -331,3 +336,11 @@ class Discovery:
             known = ", ".join(sorted(schemas)) or "none"
             raise self.fail(where, f"{name!r} is not the record schema of a resource (resources: {known})")
         return found
+
+
+def _id_pattern(id_schema: Mapping[str, Json]) -> str:
+    """The ``pattern`` of a string id that is no UUID (new ids are made to match it), else ``""``."""
+    pattern = id_schema.get("pattern")
+    if not isinstance(pattern, str) or id_schema.get("format") == "uuid" or "integer" in types(id_schema):
+        return ""
+    return pattern

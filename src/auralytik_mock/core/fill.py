@@ -163,6 +163,22 @@ def conform(spec: Spec, node: Json, pointer: str, record: Mapping[str, Json]) ->
     base = constant(spec, schema, where)
     if not isinstance(base, dict):
         return base
-    props = schema.get("properties") or {}
-    shared = {k: v for k, v in record.items() if isinstance(props, dict) and k in props}
+    names = _property_names(spec, schema, where, 0)
+    shared = {k: v for k, v in record.items() if k in names}
     return {**base, **shared}
+
+
+def _property_names(spec: Spec, schema: Mapping[str, Json], where: str, depth: int) -> set[str]:
+    """The properties ``schema`` names, its ``allOf`` parts' included."""
+    props = schema.get("properties")
+    names = set(props) if isinstance(props, dict) else set()
+    parts = schema.get("allOf")
+    if isinstance(parts, list) and depth < _DEPTH:
+        for index, part in enumerate(parts):
+            try:
+                inner, at = spec.resolve(part, f"{where}/allOf/{index}")
+            except UNREADABLE_REF:
+                continue
+            if isinstance(inner, dict):
+                names |= _property_names(spec, inner, at, depth + 1)
+    return names

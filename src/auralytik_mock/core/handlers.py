@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from .aggregate import bind_aggregates
-from .crud import Answer, Call, Crud, Handler, example_answer
+from .crud import Answer, Call, Crud, Handler, Misfits, example_answer
 from .discover import SCOPE_FIELD, Resource
 from .errors import SpecError
 from .links import bind_links
@@ -202,6 +202,7 @@ def bind_handlers(
     store: Store,
     answer: Answer | None = None,
     hooks: HookRegistry | None = None,
+    misfits: Misfits | None = None,
 ) -> dict[str, Handler]:
     """Bind a handler to every operation of ``spec``, by ``operationId``: its hook if one
     is registered, else the generic behaviour of its binding.
@@ -209,6 +210,8 @@ def bind_handlers(
     :param hooks: the registry to read (default: ``default_registry``).
     :param answer: answers the operations bound to the spec (kind ``spec``, and a
         singleton not written yet); default: the documented example (``crud.example_answer``).
+    :param misfits: finds a new record's fields its schema rejects (``SchemaSet.bad_fields``):
+        a body of another shape than the record; those fields are filled from the schema.
     :raises SpecError: a hook names an operationId the spec does not have.
     """
     registry = default_registry if hooks is None else hooks
@@ -217,7 +220,7 @@ def bind_handlers(
         raise SpecError(
             f"{spec.source}: @handles hook(s) for operationId(s) the spec does not have: {', '.join(unknown)}"
         )
-    crud = Crud(spec, store, answer or example_answer(spec))
+    crud = Crud(spec, store, answer or example_answer(spec), misfits)
     # x-mock-aggregate, x-mock-signed-url, x-mock-usage: answers computed from the state
     computed = {**bind_aggregates(spec, resources, store), **bind_links(spec, resources, store)}
     computed |= bind_usage(spec, store)

@@ -129,7 +129,9 @@ def build_world(config: Config, hooks: HookRegistry | None = None, seeds: SeedCa
         router=Router(spec.served, spec.base_paths),
         validator=RequestValidator(spec, schemas, config.max_body_bytes),
         checker=ResponseChecker(spec, schemas),
-        handlers=bind_handlers(spec, resources, store, answer=Answers(spec, schemas), hooks=registry),
+        handlers=bind_handlers(
+            spec, resources, store, answer=Answers(spec, schemas), hooks=registry, misfits=schemas.bad_fields
+        ),
         resources=resources,
         loader=loader,
         store=store,

@@ -99,6 +99,8 @@ class Record:
         """Whether ``other`` describes the same records (one pointer, or the same properties)."""
         if self.pointer == other.pointer:
             return True
+        if other.pointer in _all_of_refs(self.schema) or self.pointer in _all_of_refs(other.schema):
+            return True  # ``allOf: [Booking, {links}]``: a Booking with its hypermedia links
         return bool(self.properties) and set(self.properties) == set(other.properties)
 
     @property
@@ -147,7 +149,12 @@ class Reader:
                 for index, part in enumerate(parts):
                     inner = self.record(part, f"{where}/{word}/{index}", depth + 1)
                     for name, prop in inner.properties.items():
-                        properties.setdefault(name, prop)
+                        if word == "allOf" and prop:
+                            # a later part refines an earlier one (a collection wrapper's
+                            # ``data: array of object``, then ``data: array of Booking``)
+                            properties[name] = prop
+                        else:
+                            properties.setdefault(name, prop)
                     if word == "allOf":
                         required |= inner.required
         props = schema.get("properties")
@@ -255,3 +262,13 @@ class Reader:
         if not required:
             return None
         return Slot("const", value=constant(self.spec, schema, where))
+
+
+def _all_of_refs(schema: Mapping[str, Json]) -> frozenset[str]:
+    """The local schemas ``schema``'s ``allOf`` names by ``$ref`` (as JSON pointers)."""
+    parts = schema.get("allOf")
+    if not isinstance(parts, list):
+        return frozenset()
+    return frozenset(
+        part["$ref"][1:] for part in parts if isinstance(part, dict) and str(part.get("$ref", "")).startswith("#/")
+    )

@@ -157,6 +157,13 @@ class SchemaSet:
             key=lambda v: (v.field, v.message),
         )
 
+    def bad_fields(self, pointer: str, instance: Json) -> set[str]:
+        """The top-level fields of ``instance`` whose values the schema at ``pointer`` rejects."""
+        fast = self.fast(pointer)
+        if fast is not None and fast.is_valid(instance):
+            return set()
+        return {str(e.absolute_path[0]) for e in self.at(pointer).iter_errors(instance) if e.absolute_path}
+
     def at(self, pointer: str, *, strict: bool = False) -> Draft202012Validator:
         """A validator for the schema at ``pointer`` (cached: built once)."""
         validator = self._cache.get((pointer, strict))
