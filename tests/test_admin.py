@@ -608,3 +608,19 @@ def test_mock_server_auth_uses_the_first_key_of_your_own_fixtures(tmp_path) -> N
     bundled = MockServer(config=make_config())
     assert bundled.auth() == {"Authorization": "Bearer YOUR_API_KEY"}
     assert bundled.first_key(signing=True) == "ak_live_abc123def456ghi789jkl012mno345pq"
+
+
+def test_a_sessions_signing_keys_keep_the_shape_of_the_fixtures_keys() -> None:
+    # Whatever the vendor: a session's signing key and secret look like the fixture's (a target
+    # may check a key's format), and never take another vendor's prefix.
+    from auralytik_mock.core.seed import ApiKey
+
+    fixture = ApiKey("whk-test-0123456789abcdef0123", ("notes:read",), "whsec_s3cr3t-value-of-some-length")
+    first, again = fixture.in_session("ses_1_"), fixture.in_session("ses_1_")
+    assert first == again and first.secret == again.secret  # a session's reset keeps them
+    assert first.key.startswith("whk-test-") and len(first.key) == len(fixture.key) and first.key != fixture.key
+    assert first.secret is not None and first.secret.startswith("whsec_s3cr3t-value-of-some-")
+    assert first.secret != fixture.secret and "ak_live_" not in first.key
+    assert fixture.in_session("ses_2_").key != first.key
+    vendor = ApiKey("ak_live_abc123def456ghi789jkl012mno345pq", (), "YOUR_HMAC_SECRET").in_session("ses_1_")
+    assert vendor.key.startswith("ak_live_") and len(vendor.key) == 40

@@ -166,3 +166,21 @@ def test_a_sessions_key_leads_into_the_session_whatever_the_scheme(way: str) -> 
     listed = _call(engine, "GET", "/__mock/requests", query={"session": [sid]})
     journal = json.loads(listed.raw or b"")["requests"]
     assert [e["status"] for e in journal if e["path"] == "/v1/notes/n1"] == [401, 200]
+
+
+def test_the_challenges_name_the_specs_own_realm_not_the_vendors(fixtures: Engine) -> None:
+    # Another spec's challenges never carry the bundled vendor's name: its title is the realm.
+    realm = 'realm="Notes behind every kind of security scheme"'
+    assert realm in _call(fixtures, "GET", "/v1/notes/n1").headers["WWW-Authenticate"]
+    assert realm in _call(fixtures, "GET", "/v1/notes/n1", Authorization="Bearer NOT_A_KEY").headers["WWW-Authenticate"]
+    refused = _call(fixtures, "POST", "/v1/notes", {"text": "x"}, Authorization="Bearer READ_KEY")
+    assert refused.status == 403 and realm in refused.headers["WWW-Authenticate"]
+    assert "auralytik" not in json.dumps(refused.headers).lower()
+
+
+def test_a_title_that_cannot_be_a_realm_is_cut_to_one_that_can() -> None:
+    from auralytik_mock.core.profile import Profile, load_profile, realm_for
+
+    assert realm_for(Profile(), {"info": {"title": 'Orders "API"\\\n  v2\u00e9'}}) == "Orders API v2"
+    assert realm_for(Profile(), {"info": {}}) == realm_for(Profile(), {"info": {"title": '"'}}) == "api"
+    assert realm_for(load_profile("auralytik"), {"info": {"title": "Renamed"}}) == "auralytik"

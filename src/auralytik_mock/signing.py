@@ -31,7 +31,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import re
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -44,8 +43,6 @@ if TYPE_CHECKING:
 KEY_HEADER = "X-Api-Key"
 TIMESTAMP_HEADER = "X-Timestamp"
 SIGNATURE_HEADER = "X-Signature"
-#: The vendor's live key format: ``ak_live_`` and 32 letters or digits.
-KEY_PATTERN = re.compile(r"ak_live_[A-Za-z0-9]{32}\Z")
 #: Base64(SHA-256("")): the body hash of every request without a body.
 EMPTY_BODY_HASH = base64.b64encode(hashlib.sha256(b"").digest()).decode("ascii")
 

@@ -532,20 +532,23 @@ def _texts(vocabulary: Any = None) -> list[str]:
 
 
 def test_a_spec_without_a_profile_gets_the_generic_vocabulary() -> None:
-    from auralytik_mock.generate import generic_vocabulary, vocabulary_for
+    from auralytik_mock.core.profile import profile_for
+    from auralytik_mock.generate import generic_vocabulary
 
     texts = _texts()
     assert texts and not [t for t in texts if CALL_CENTRE.search(t)], [t for t in texts if CALL_CENTRE.search(t)]
-    assert vocabulary_for({"info": {"title": "Orders API"}}) == generic_vocabulary()
+    assert profile_for({"info": {"title": "Orders API"}}).vocabulary == generic_vocabulary()
+    # The vendor is selected by x-mock-profile, never by a title that looks like its name.
+    assert profile_for({"info": {"title": "Auralytik Clone"}}).vocabulary == generic_vocabulary()
 
 
 def test_the_bundled_spec_selects_auralytiks_call_centre_vocabulary() -> None:
+    from auralytik_mock.core.profile import profile_for
     from auralytik_mock.core.spec import Spec
-    from auralytik_mock.generate import vocabulary_for
 
-    vocabulary = vocabulary_for(Spec.load(SPEC_PATH).document)
+    vocabulary = profile_for(Spec.load(SPEC_PATH).document).vocabulary
     assert vocabulary.name.endswith(str(Path("profiles", "auralytik", "vocabulary.yaml")))
-    assert vocabulary_for({"x-mock-profile": "auralytik", "info": {"title": "Renamed"}}) == vocabulary
+    assert profile_for({"x-mock-profile": "auralytik", "info": {"title": "Renamed"}}).vocabulary == vocabulary
     texts = _texts(vocabulary)
     assert sum(1 for t in texts if CALL_CENTRE.search(t)) > len(texts) / 3
     records = generate_records({"generate": 30}, NOTES, kind="n", key=("v",), vocabulary=vocabulary)

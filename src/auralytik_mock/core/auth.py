@@ -19,12 +19,11 @@ from .errors import (
     INVALID_KEY,
     MALFORMED_AUTH,
     MISSING_AUTH,
-    REALM,
     ApiError,
     ForbiddenError,
     UnauthenticatedError,
 )
-from .profile import Profile
+from .profile import NEUTRAL_REALM, Profile
 from .signatures import DEFAULT_WINDOW, KeyLookup, SignatureChecker, hmac_challenge, mask
 from .spec import APIKEY, BASIC, BEARER, HMAC, OPAQUE, Operation, SecurityScheme, Spec
 from .types import MockRequest, Principal
@@ -74,7 +73,7 @@ class Caller:
 
 
 def challenge(
-    error: str | None = None, description: str | None = None, scope: str | None = None, realm: str = REALM
+    error: str | None = None, description: str | None = None, scope: str | None = None, realm: str = NEUTRAL_REALM
 ) -> str:
     """The RFC 6750 ``WWW-Authenticate`` value for a 401 or 403."""
     parts = [f'realm="{realm}"']
@@ -87,14 +86,14 @@ def challenge(
     return "Bearer " + ", ".join(parts)
 
 
-def missing_key_error(profile: Profile | None = None, realm: str = REALM) -> UnauthenticatedError:
+def missing_key_error(profile: Profile | None = None, realm: str = NEUTRAL_REALM) -> UnauthenticatedError:
     """The 401 for a request without credentials (RFC 6750 section 3.1: no error code);
     ``profile`` says where its keys are listed."""
     message = (profile or Profile()).hinted(MISSING_AUTH)
     return UnauthenticatedError(message, headers={"WWW-Authenticate": challenge(realm=realm)})
 
 
-def malformed_header_error(realm: str = REALM) -> UnauthenticatedError:
+def malformed_header_error(realm: str = NEUTRAL_REALM) -> UnauthenticatedError:
     """The 401 for an ``Authorization`` header that is not ``Bearer <token>``."""
     return UnauthenticatedError(
         MALFORMED_AUTH,
@@ -104,7 +103,7 @@ def malformed_header_error(realm: str = REALM) -> UnauthenticatedError:
     )
 
 
-def invalid_key_error(realm: str = REALM) -> UnauthenticatedError:
+def invalid_key_error(realm: str = NEUTRAL_REALM) -> UnauthenticatedError:
     """The 401 for a well-formed key the mock does not know."""
     return UnauthenticatedError(
         INVALID_KEY,
@@ -117,7 +116,7 @@ def insufficient_scope_error(
     op: Operation,
     granted_scopes: Iterable[str],
     challenge_for: Callable[[str], str | None] | None = None,
-    realm: str = REALM,
+    realm: str = NEUTRAL_REALM,
 ) -> ForbiddenError:
     """The 403 for a key holding ``granted_scopes`` on ``op``: names the scope ``op`` needs
     (the ones missing, or all of them when none is) and the scopes the key has.
@@ -142,7 +141,7 @@ def authorize(
     op: Operation,
     principal: Principal,
     challenge_for: Callable[[str], str | None] | None = None,
-    realm: str = REALM,
+    realm: str = NEUTRAL_REALM,
 ) -> None:
     """Check that ``principal`` holds the scopes of one of ``op``'s security alternatives.
 
@@ -160,7 +159,7 @@ def authorize(
 
 
 def scheme_challenge(
-    scheme: SecurityScheme, error: str | None = None, description: str | None = None, realm: str = REALM
+    scheme: SecurityScheme, error: str | None = None, description: str | None = None, realm: str = NEUTRAL_REALM
 ) -> str:
     """The ``WWW-Authenticate`` value of a 401 for ``scheme``."""
     if scheme.kind == BASIC:
@@ -195,7 +194,7 @@ class Authenticator:
         window: int = DEFAULT_WINDOW,
         reject_replays: bool = False,
         profile: Profile | None = None,
-        realm: str = REALM,
+        realm: str = NEUTRAL_REALM,
     ) -> None:
         self.spec = spec
         self.profile = profile or Profile()

@@ -11,9 +11,6 @@ from dataclasses import dataclass
 
 from .types import Json, MockResponse
 
-#: The realm named in every ``WWW-Authenticate`` challenge.
-REALM = "auralytik"
-
 #: The 401 for no credentials; a profile appends where its keys are listed.
 MISSING_AUTH = "Send 'Authorization: Bearer <API key>'"
 MALFORMED_AUTH = (

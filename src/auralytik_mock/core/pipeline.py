@@ -38,7 +38,7 @@ from .events import Events
 from .faults import FaultRules, forced_error, read_prefer
 from .fixtures import FixtureLoader, SeedCache, files_digest, fixture_files
 from .handlers import Call, Handler, HookRegistry, bind_handlers, default_registry, store_rules
-from .profile import Profile, profile_for
+from .profile import Profile, profile_for, realm_for
 from .resources import Resources, build_resources
 from .routing import Match, Router
 from .scheduler import Scheduler
@@ -135,7 +135,13 @@ def build_world(config: Config, hooks: HookRegistry | None = None, seeds: SeedCa
         resources=resources,
         loader=loader,
         store=store,
-        auth=Authenticator(spec, window=config.signature_window, reject_replays=config.reject_replays, profile=profile),
+        auth=Authenticator(
+            spec,
+            window=config.signature_window,
+            reject_replays=config.reject_replays,
+            profile=profile,
+            realm=realm_for(profile, spec.document),
+        ),
         profile=profile,
         errors=ErrorRenderer(spec, profile, strict=config.validate_responses),
         fixtures_digest=digest,

@@ -3,8 +3,8 @@
 Owns: reading ``profiles/<name>/profile.yaml`` for a spec that names it with a top-level
 ``x-mock-profile: <name>``, and the generic profile every other spec gets. A profile declares
 the vendor's error envelope (else errors take the spec's own shapes, ``core/error_render.py``),
-its signing keys' format, where its keys are documented (the hint of a 401), and the generator's
-vocabulary file.
+the realm of its challenges (else the spec's title, ``realm_for``), its signing keys' format,
+where its keys are documented (the hint of a 401), and the generator's vocabulary file.
 No Flask, no IO beyond reading a bundled profile once.
 May import: ``errors``, ``types``, ``generate`` (vocabularies), yaml.
 """
@@ -39,6 +39,8 @@ class Profile:
     :param error_envelope: the property every error is wrapped in (``"error"``: the
         vendor's ``{"error": {...}}`` envelope); ``None``: each refusal takes the shape the
         spec documents for it.
+    :param realm: the realm every ``WWW-Authenticate`` challenge names (``None``: the spec's
+        title, see ``realm_for``).
     :param signing_key: the format of a key that signs its requests (``None``: any).
     :param signing_example: how a message shows such a key (``ak_live_...``).
     :param signing_prefix: how such a key starts (``""``: any way).
@@ -53,6 +55,7 @@ class Profile:
 
     name: str = GENERIC
     error_envelope: str | None = None
+    realm: str | None = None
     signing_key: re.Pattern[str] | None = None
     signing_example: str = "<API key>"
     signing_prefix: str = ""
@@ -78,6 +81,26 @@ class Profile:
         """``message`` with where to find keys appended (``message`` ends without a period)."""
         hint = self.signing_hint if signing else self.key_hint
         return f"{message}; {hint}." if hint else f"{message}."
+
+
+#: The realm of a spec with no profile realm and no usable title.
+NEUTRAL_REALM = "api"
+
+
+def realm_for(profile: Profile, document: Mapping[str, Json]) -> str:
+    """The realm of ``document``'s challenges: its profile's, else its ``info.title`` (as a
+    quoted-string allows: printable ASCII without quotes or backslashes, 60 characters at
+    most), else ``api``; never one vendor's name for another vendor's spec."""
+    if profile.realm:
+        return profile.realm
+    info = document.get("info")
+    title = info.get("title") if isinstance(info, Mapping) else None
+    return _realm_text(title) if isinstance(title, str) else NEUTRAL_REALM
+
+
+def _realm_text(text: str) -> str:
+    kept = "".join(c for c in text if " " <= c <= "~" and c not in '"\\')
+    return " ".join(kept.split())[:60].strip() or NEUTRAL_REALM
 
 
 @cache
@@ -118,6 +141,7 @@ def load_profile(name: str) -> Profile:
     return Profile(
         name=name,
         error_envelope=str(envelope) if envelope is not None else None,
+        realm=_realm_text(str(raw["realm"])) if raw.get("realm") is not None else None,
         signing_key=re.compile(str(signing)) if signing is not None else None,
         signing_example=str(keys.get("signingExample", "<API key>")),
         signing_prefix=str(keys.get("signingPrefix", "")),

@@ -27,14 +27,22 @@ class ApiKey:
 
     def in_session(self, prefix: str) -> ApiKey:
         """This key as a session hands it out: Bearer keys get the session prefix; signing
-        keys (``ak_live_`` + 32 characters, a format to keep) get a fresh key and secret,
-        derived from the session so that resetting the session keeps them."""
+        keys (whose format a vendor may check) get a fresh key and secret of their own shape
+        (what comes before the last ``_`` or ``-`` kept, the rest derived from the session, so
+        that resetting the session keeps them)."""
         if not prefix:
             return self
         if self.secret is None:
             return ApiKey(prefix + self.key, self.scopes)
-        derived = hmac.new(_SESSION_SALT, f"{prefix}{self.key}".encode(), hashlib.sha256).hexdigest()
-        return ApiKey("ak_live_" + derived[:32], self.scopes, "sk_" + derived[32:])
+        derived = hmac.new(_SESSION_SALT, f"{prefix}{self.key}".encode(), hashlib.sha512).hexdigest()
+        return ApiKey(_reshaped(self.key, derived[:64]), self.scopes, _reshaped(self.secret, derived[64:]))
+
+
+def _reshaped(value: str, derived: str) -> str:
+    """``value``'s head (up to its last ``_`` or ``-``) and as many characters of ``derived``
+    as its tail has (16 at least, 64 at most): ``ak_live_`` + 32 stays ``ak_live_`` + 32."""
+    cut = max(value.rfind("_"), value.rfind("-")) + 1
+    return value[:cut] + derived[: min(max(len(value) - cut, 16), 64)]
 
 
 #: Makes session keys and secrets unguessable from the session id.

@@ -23,8 +23,8 @@ from collections.abc import Callable, Iterator
 from urllib.parse import urlencode
 
 from ..signing import EMPTY_BODY_HASH, Signer, body_hash
-from .errors import REALM, UnauthenticatedError
-from .profile import Profile
+from .errors import UnauthenticatedError
+from .profile import NEUTRAL_REALM, Profile
 from .spec import BEARER, Operation, SecurityScheme
 from .types import Json, MockRequest, Principal
 
@@ -42,7 +42,7 @@ HMAC_AUTH_SCHEME = "HMAC-SHA256"
 
 
 def hmac_challenge(
-    scheme: SecurityScheme, error: str | None = None, scope: str | None = None, realm: str = REALM
+    scheme: SecurityScheme, error: str | None = None, scope: str | None = None, realm: str = NEUTRAL_REALM
 ) -> str:
     """The ``WWW-Authenticate`` value of a 401 or 403 on a path that takes signed requests."""
     headers = f"{scheme.header} {scheme.timestamp_header} {scheme.signature_header}"
@@ -123,7 +123,7 @@ class SignatureChecker:
         window: int = DEFAULT_WINDOW,
         reject_replays: bool = False,
         served_under: Callable[[str], str] = lambda kind: "no path of this mock",
-        realm: str = REALM,
+        realm: str = NEUTRAL_REALM,
     ) -> None:
         self.profile = profile
         self.window = window

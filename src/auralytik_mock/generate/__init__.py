@@ -37,7 +37,7 @@ from .makers import GenerateError
 from .names import default_id_prefix, words_of
 from .patterns import literal_head, pattern_maker
 from .pools import pools
-from .vocabulary import Vocabulary, generic_vocabulary, load_vocabulary, vocabulary_for
+from .vocabulary import Vocabulary, generic_vocabulary, load_vocabulary
 
 __all__ = [
     "DEFAULT_BETWEEN",
@@ -54,6 +54,5 @@ __all__ = [
     "pattern_maker",
     "pools",
     "seed_of",
-    "vocabulary_for",
     "words_of",
 ]

@@ -1,8 +1,8 @@
 """What generated free text says: the vocabulary of a domain, read from a YAML data file.
 
-Owns: the vocabulary file's format and its checks, the generic vocabulary (beside this
-module, ``vocabulary.yaml``: an office's notes and a meeting's turns), and which
-vocabulary a spec gets until profiles select it (``vocabulary_for``).
+Owns: the vocabulary file's format and its checks, and the generic vocabulary (beside this
+module, ``vocabulary.yaml``: an office's notes and a meeting's turns). Which vocabulary a
+spec gets is its profile's to say (``core/profile.py``).
 
 A vocabulary file::
 
@@ -26,7 +26,6 @@ Reads files. May import: ``makers``, ``core.types``, yaml.
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -38,7 +37,6 @@ from .makers import GenerateError
 
 GENERIC_PATH = Path(__file__).resolve().parent / "vocabulary.yaml"
 #: Where profiles keep their data (``<name>/vocabulary.yaml``).
-PROFILES_DIR = Path(__file__).resolve().parents[1] / "profiles"
 _NOTE_FIELDS = frozenset({"person", "company", "n"})
 _TURN_FIELDS = frozenset({"company", "first", "n", "account", "digits"})
 _PARTS = ("opening", "script", "middle", "closing")
@@ -139,33 +137,3 @@ def load_vocabulary(path: Path) -> Vocabulary:
 def generic_vocabulary() -> Vocabulary:
     """The default: plain office notes and a meeting, for a spec with no profile (read once)."""
     return load_vocabulary(GENERIC_PATH)
-
-
-@cache
-def profile_vocabulary(profile: str) -> Vocabulary | None:
-    """The vocabulary of the bundled profile ``profile`` (read once), or ``None`` when it has none."""
-    if not profile.replace("-", "").replace("_", "").isalnum():
-        return None
-    path = PROFILES_DIR / profile / "vocabulary.yaml"
-    return load_vocabulary(path) if path.is_file() else None
-
-
-def vocabulary_for(document: Mapping[str, Json]) -> Vocabulary:
-    """The vocabulary for a spec: its profile's (``x-mock-profile``), else Auralytik's for a
-    spec titled Auralytik (the bundled one), else the generic one.
-
-    A stand-in until the profile loader (``core/profile.py``) hands the generator its
-    profile's vocabulary; the rule here then goes.
-    """
-    profile = document.get("x-mock-profile")
-    if isinstance(profile, str):
-        found = profile_vocabulary(profile)
-        if found is not None:
-            return found
-    info = document.get("info")
-    title = info.get("title") if isinstance(info, dict) else None
-    if isinstance(title, str) and title.lower().startswith("auralytik"):
-        found = profile_vocabulary("auralytik")
-        if found is not None:
-            return found
-    return generic_vocabulary()
