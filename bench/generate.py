@@ -13,8 +13,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from auralytik_mock.core.profile import profile_for
 from auralytik_mock.core.spec import Spec
-from auralytik_mock.generate import generate_records, vocabulary_for
+from auralytik_mock.generate import generate_records
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     spec = Spec.load(ROOT / "openapi.yaml")
     evaluation = spec.inline(spec.lookup("/components/schemas/Evaluation"))
     assert isinstance(evaluation, dict)
-    vocabulary = vocabulary_for(spec.document)
+    vocabulary = profile_for(spec.document).vocabulary
     rows = [
         (
             "bundled Evaluation (Auralytik vocabulary)",
