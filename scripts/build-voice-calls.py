@@ -2,8 +2,8 @@
 
 Each call's transcript reads like a voice-bot call of its campaign, with HH:MM:SS offsets;
 durationSeconds is endTime - startTime; an answered call of a campaign with a survey has
-EPA results whose calculatedScore is the mean answer score as a percentage of 5, and its
-``epa-results`` sub-resource is the same object. Run from the repository root:
+EPA results whose calculatedScore is the mean answer score as a percentage of 5 (what
+``epa-results`` answers). Run from the repository root:
 
     python3 scripts/build-voice-calls.py
 """
@@ -106,8 +106,6 @@ def call(
         "epaResults": epa,
         "createdAt": stamp(start),
     }
-    if epa is not None:
-        record["epa-results"] = epa
     return record
 
 
@@ -171,7 +169,6 @@ def main() -> None:
         },
         "createdAt": "2024-01-15T10:30:00Z",
     }
-    example["epa-results"] = example["epaResults"]
     acme = [example] + calls(
         "acme",
         [

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from auralytik_mock import create_app
+import pytest
+
+from auralytik_mock import FixtureError, create_app
 from auralytik_mock.http.wsgi import engine_of
 from tests.conftest import OTHER, Api, make_config
 
@@ -42,6 +44,29 @@ def test_summary_counts_the_clients_calls_against_the_tier(api: Api) -> None:
     assert second["usage"]["calls"]["used"] == first["usage"]["calls"]["used"] + 1
     assert second["usage"]["calls"]["included"] == 10000 and second["usage"]["calls"]["overage"] == 0
     assert api.get("/v1/usage/summary?billingPeriod=2024-01").json["usage"]["calls"]["used"] == 0
+
+
+def test_the_tier_and_its_included_amounts_are_the_clients_plan_in_the_fixtures(api: Api, tmp_path: Path) -> None:
+    other = api.get("/v1/usage/summary", key=OTHER).json
+    assert other["tier"] == "starter" and other["usage"]["calls"]["included"] == 2000
+    assert other["usage"]["storage_gb"] == {"used": 0, "included": 5.0, "overage": 0}
+    # a client without a plan is on tier "none": every call is overage
+    planless = {"id": "c", "apiKeys": [{"key": "K", "scopes": ["usage:read"]}]}
+    path = tmp_path / "planless.yaml"
+    path.write_text(json.dumps({"clients": [planless]}))
+    client = create_app(make_config(fixtures=(path,))).test_client()
+    summary = client.get("/v1/usage/summary", headers={"Authorization": "Bearer K"}).get_json()
+    assert summary["tier"] == "none" and summary["usage"] == {"calls": {"used": 0, "included": 0, "overage": 0}}
+    again = client.get("/v1/usage/summary", headers={"Authorization": "Bearer K"}).get_json()
+    assert again["usage"]["calls"] == {"used": 1, "included": 0, "overage": 1}
+
+
+def test_a_malformed_plan_stops_start_up_naming_it(tmp_path: Path) -> None:
+    bad = {"id": "c", "plan": {"tier": "pro", "included": {"calls": "lots"}}, "apiKeys": []}
+    path = tmp_path / "bad.yaml"
+    path.write_text(json.dumps({"clients": [bad]}))
+    with pytest.raises(FixtureError, match=r"clients\[0\]\.plan\.included: must map each meter"):
+        create_app(make_config(fixtures=(path,)))
 
 
 def test_details_itemise_calls_per_key_and_day(api: Api) -> None:

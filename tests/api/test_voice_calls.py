@@ -34,6 +34,17 @@ def test_the_vendors_example_call_answers_its_documented_shape(api: Api) -> None
     assert epa.status == 200 and epa.json == r.json["epaResults"] and epa.json["state"] == "Completed"
 
 
+def test_the_survey_is_kept_once_and_epa_results_answers_it(api: Api) -> None:
+    state = api.get("/__mock/state", key=None).json
+    acme = next(c for c in state["clients"] if c["id"] == "client_acme")
+    example = next(c for c in acme["voice-calls"] if c["id"] == "vc_abc123")
+    assert "epa-results" not in example and example["epaResults"]["state"] == "Completed"
+    example["epaResults"]["calculatedScore"] = 12.5  # a change to the call shows in epa-results
+    assert api.request("PUT", "/__mock/state", key=None, json=state).status == 200
+    assert api.get("/v1/voice-calls/vc_abc123/epa-results").json["calculatedScore"] == 12.5
+    assert "plan" in acme and acme["plan"]["tier"] == "professional"  # the dump keeps the client's plan
+
+
 def test_every_call_is_consistent_with_itself_and_its_campaign(api: Api) -> None:
     for key in (KEY, OTHER):
         calls = api.get("/v1/voice-calls?pageSize=100", key=key).json["data"]

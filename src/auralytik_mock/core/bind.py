@@ -93,6 +93,16 @@ class Binding:
     id_in_body: bool = False
 
 
+#: Extensions whose operation the engine answers from the state itself (never fixture data).
+COMPUTED = ("x-mock-signed-url", "x-mock-aggregate", "x-mock-usage")
+
+
+def _camel(segment: str) -> str:
+    """``epa-results`` -> ``epaResults``: the property a sub-resource's path segment names."""
+    head, *rest = segment.replace("_", "-").split("-")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
 def _a(noun: str) -> str:
     """``noun`` with its indefinite article (``an export``)."""
     return f"an {noun}" if noun[:1].lower() in "aeio" else f"a {noun}"
@@ -241,17 +251,24 @@ class Binder:
         parts = segments(op.spec_path)
         if len(parts) >= 2 and not parts[-1].startswith("{"):
             owner = self.by_item.get("/" + "/".join(parts[:-1]))
+            computed = next((name for name in COMPUTED if name in self.raw(op)), None)
+            if owner is not None and computed is not None:
+                return self.spec_answer(op, f"{computed}: computed by the engine, not kept with {_a(owner.noun())}")
             if owner is not None and op.method == "GET":
                 found = self.discovery.success(op)
                 if found is not None:
-                    owner.subresources.setdefault(parts[-1], found[1])
+                    # /voice-calls/{id}/epa-results answers the record's own epaResults when it has one
+                    field = _camel(parts[-1])
+                    name = field if field in owner.properties else parts[-1]
+                    owner.subresources.setdefault(name, found[1])
+                    where = f"in its field {name!r}" if name != parts[-1] else f"under {name!r} (fixtures)"
                     return Binding(
                         op,
                         "stateful",
-                        f"the data kept with {_a(owner.noun())} under {parts[-1]!r} (fixtures)",
+                        f"the data kept with {_a(owner.noun())} {where}",
                         "sub",
                         owner,
-                        sub=parts[-1],
+                        sub=name,
                     )
             if owner is not None:
                 return self.spec_answer(

@@ -60,7 +60,7 @@ class Dataset:
         self.keys: dict[str, Principal] = {}
         for client in seed:
             keys = tuple(k.in_session(key_prefix) for k in client.api_keys)
-            self.clients[client.id] = ClientSeed(client.id, client.name, keys)
+            self.clients[client.id] = ClientSeed(client.id, client.name, keys, plan=client.plan)
             for k in keys:
                 self.keys[k.key] = Principal(k.key, client.id, frozenset(k.scopes), namespace, k.secret)
             for kind, records in client.resources.items():
@@ -76,7 +76,9 @@ class Dataset:
                 continue
             for key in client.api_keys:
                 self.keys.pop(key.key, None)
-            self.clients[client_id] = ClientSeed(client.id, client.name, previous.api_keys, client.resources)
+            self.clients[client_id] = ClientSeed(
+                client.id, client.name, previous.api_keys, client.resources, plan=client.plan
+            )
             for k in previous.api_keys:
                 self.keys[k.key] = Principal(k.key, client_id, frozenset(k.scopes), self.namespace, k.secret)
 

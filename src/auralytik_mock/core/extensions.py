@@ -63,8 +63,8 @@ EXTENSIONS: dict[str, Extension] = {
     ),
     "x-mock-usage": Extension(
         "a GET operation",
-        "`{report: summary|details|by-key, tier: name, included: {calls: N}}`: the calls the mock answered "
-        "each key of the caller's client in `billingPeriod` (``usage.py``)",
+        "`{report: summary|details|by-key}`: the calls the mock answered each key of the caller's client "
+        "in `billingPeriod`, against the client's `plan` in the fixtures (``usage.py``)",
     ),
     "x-mock-mask-pii": Extension(
         "a header parameter",

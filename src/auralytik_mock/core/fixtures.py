@@ -30,7 +30,7 @@ from .validation import SchemaSet
 
 _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SUFFIXES = {".yaml", ".yml", ".json"}
-_CLIENT_FIELDS = {"id", "name", "apiKeys"}
+_CLIENT_FIELDS = {"id", "name", "apiKeys", "plan"}
 #: Errors listed before the rest are summed up.
 _MAX_LISTED = 20
 
@@ -286,6 +286,7 @@ class FixtureLoader:
             id=client_id,
             name=str(name),
             api_keys=self._keys(raw.get("apiKeys", []), where, errors),
+            plan=_plan(raw.get("plan"), f"{where}.plan", errors),
             resources={
                 kind: self._records(kind, listed[kind], f"{where}.{kind}", errors, positions.setdefault(kind, []))
                 for kind in self.kinds
@@ -531,6 +532,26 @@ class FixtureLoader:
 
     def _order(self, kind: str) -> list[str]:
         return list(self.schemas.spec.schema_at(self.kinds[kind]).get("properties") or {})
+
+
+def _plan(raw: Json, where: str, errors: list[str]) -> dict[str, Json] | None:
+    """A client's plan (``tier`` and the amounts it ``included``s per meter), what usage reports against."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not isinstance(raw.get("tier"), str) or not raw["tier"]:
+        errors.append(f"{where}: must be a mapping with tier (a name) and included ({{meter: amount}})")
+        return None
+    unknown = sorted(set(raw) - {"tier", "included"})
+    if unknown:
+        errors.append(f"{where}: unknown field(s) {', '.join(unknown)} (allowed: tier, included)")
+    included = raw.get("included", {})
+    if not isinstance(included, dict) or not all(
+        isinstance(k, str) and isinstance(v, int | float) and not isinstance(v, bool) and v >= 0
+        for k, v in included.items()
+    ):
+        errors.append(f"{where}.included: must map each meter (calls, webhooks, ...) to the amount (>= 0) it includes")
+        return None
+    return {"tier": raw["tier"], "included": dict(included)}
 
 
 def _server_times(schema: Mapping[str, Json]) -> list[str]:

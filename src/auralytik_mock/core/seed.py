@@ -57,6 +57,8 @@ class ClientSeed:
     name: str
     api_keys: tuple[ApiKey, ...]
     resources: Mapping[str, Sequence[Mapping[str, Json]]] = field(default_factory=dict)
+    #: The client's plan: ``{"tier": name, "included": {meter: amount}}`` (``x-mock-usage``), or ``None``.
+    plan: Mapping[str, Json] | None = None
 
 
 Seed = tuple[ClientSeed, ...]

@@ -27,6 +27,8 @@ def dump(dataset: Dataset) -> dict[str, Json]:
                     for k in client.api_keys
                 ],
             }
+            if client.plan is not None:
+                entry["plan"] = dict(client.plan)
             for (owner, kind), coll in dataset.collections.items():
                 if owner == client.id:
                     entry[kind] = [_dumped(dataset, owner, kind, coll.by_id[k[2]]) for k in coll.order]

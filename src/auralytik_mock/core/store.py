@@ -216,6 +216,11 @@ class Store:
         client = dataset.clients.get(principal.client_id)
         return tuple(k.key for k in client.api_keys) if client is not None else ()
 
+    def client_plan(self, principal: Principal) -> Mapping[str, Json] | None:
+        """The plan of ``principal``'s client (its tier and included amounts), as the fixtures give it."""
+        client = self._dataset(principal.namespace).clients.get(principal.client_id)
+        return client.plan if client is not None else None
+
     def dump_usage(self) -> dict[str, Json]:
         """The call counts, for ``--persist``: ``{namespace: [[client, key, day, calls, last], ...]}``."""
         return self._calls.dump()

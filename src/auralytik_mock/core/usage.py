@@ -1,10 +1,11 @@
 """Usage and billing counted from the calls the mock answered: ``x-mock-usage``.
 
-Owns: reading ``x-mock-usage`` (``{report: summary|details|by-key, tier, included}``) on
-an operation and answering it for the caller's client and the ``billingPeriod`` asked
-(``YYYY-MM``, default the month of the mock's clock): the calls each key made
-(``Store.count_call``, which the sandbox calls once per answered call), per day, per
-key (masked as the journal masks keys) or in all against the tier's included amounts.
+Owns: reading ``x-mock-usage`` (``{report: summary|details|by-key}``) on an operation and
+answering it for the caller's client and the ``billingPeriod`` asked (``YYYY-MM``, default
+the month of the mock's clock): the calls each key made (``Store.count_call``, which the
+sandbox calls once per answered call), per day, per key (masked as the journal masks keys)
+or in all against what the client's plan includes (its ``plan`` in the fixtures: a tier
+and an amount per meter; a client without one is on tier ``none``, which includes nothing).
 No Flask, no IO.
 May import: ``crud`` (types only), ``errors``, ``journal`` (``mask_key``), ``spec``, ``store``, ``types``.
 """
@@ -33,11 +34,11 @@ def _config(spec: Spec, op: Operation) -> Mapping[str, Json] | None:
     if raw is None:
         return None
     where = f"{spec.source}: paths.{op.spec_path}.{op.method.lower()}.{NAME}"
-    if not (isinstance(raw, dict) and raw.get("report") in REPORTS and set(raw) <= {"report", "tier", "included"}):
-        raise SpecError(f"{where}: must be {{report: summary|details|by-key, tier: name, included: {{meter: amount}}}}")
-    included = raw.get("included", {})
-    if not isinstance(included, dict) or not all(isinstance(v, int | float) for v in included.values()):
-        raise SpecError(f"{where}.included: must map each meter (calls, ...) to the amount the tier includes")
+    if not (isinstance(raw, dict) and raw.get("report") in REPORTS and set(raw) == {"report"}):
+        raise SpecError(
+            f"{where}: must be {{report: summary|details|by-key}} (a client's tier and included amounts "
+            "are its plan in the fixtures)"
+        )
     return raw
 
 
@@ -56,8 +57,6 @@ def bind_usage(spec: Spec, store: Store) -> dict[str, Callable[[Call], MockRespo
 
 def _handler(op: Operation, config: Mapping[str, Json], store: Store) -> Callable[[Call], MockResponse]:
     report = config["report"]
-    included = config.get("included") or {}
-    assert isinstance(included, dict)
 
     def answer(call: Call) -> MockResponse:
         period = str(call.request.query.get("billingPeriod") or call.now[:7])
@@ -65,11 +64,15 @@ def _handler(op: Operation, config: Mapping[str, Json], store: Store) -> Callabl
         body: dict[str, Json] = {"billingPeriod": period}
         if report == "summary":
             used = {"calls": sum(calls for _, _, calls, _ in rows)}
+            plan = store.client_plan(call.principal) or {}
+            included = plan.get("included")
+            amounts: Mapping[str, Json] = included if isinstance(included, dict) else {"calls": 0}
             meters: dict[str, Json] = {}
-            for meter, amount in included.items():
+            for meter, amount in amounts.items():
                 value = used.get(meter, 0)
-                meters[meter] = {"used": value, "included": amount, "overage": max(0, value - amount)}
-            body |= {"tier": config.get("tier", "professional"), "usage": meters}
+                top = amount if isinstance(amount, int | float) else 0
+                meters[meter] = {"used": value, "included": amount, "overage": max(0, value - top)}
+            body |= {"tier": str(plan.get("tier", "none")), "usage": meters}
         elif report == "by-key":
             keys: list[Json] = []
             for number, key in enumerate(store.client_keys(call.principal), 1):
