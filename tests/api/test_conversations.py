@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
 import pytest
 
 from tests.conftest import KEY, OTHER, Api
@@ -30,7 +34,32 @@ def test_every_conversation_counts_its_messages_and_names_a_campaign(api: Api) -
             assert len(messages) == conversation["messageCount"]
             assert messages[0]["timestamp"] == conversation["startedAt"]
             assert conversation["endedAt"] in {messages[-1]["timestamp"], None}
+            assert (conversation["endedAt"] is None) == (conversation["status"] == "active")
+            assert [m["timestamp"] for m in messages] == sorted(m["timestamp"] for m in messages)
+            assert [m["id"] for m in messages] == [f"msg_{n:03d}" for n in range(1, len(messages) + 1)]
+            sides = {"business" if m["role"] in {"agent", "bot"} else m["role"] for m in messages}
+            assert conversation["participantCount"] == len(sides) == 2  # as the vendor's conv_123 counts them
             assert api.get(f"/v1/campaigns/{conversation['campaignId']}", key=key).status == 200
+
+
+def test_generated_chats_read_like_customer_care_on_whatsapp(api: Api) -> None:
+    listed = api.get("/v1/conversations?campaignId=camp_456&pageSize=100").json["data"]
+    generated = [c for c in listed if c["id"] not in {f"conv_{n}" for n in range(123, 128)}]
+    assert len(generated) == 24 and {c["channelId"] for c in generated} == {"ch_whatsapp"}
+    for conversation in generated:
+        messages = api.get(f"/v1/conversations/{conversation['id']}/messages").json["messages"]
+        assert messages[0]["role"] == "customer" and messages[1]["role"] == "bot"  # the customer writes first
+        assert {m["role"] for m in messages[2:]} <= {"customer", "agent"}  # then a person takes over
+        assert all(m["content"] and "{" not in m["content"] for m in messages)
+        minutes = datetime.fromisoformat(messages[-1]["timestamp"]) - datetime.fromisoformat(messages[0]["timestamp"])
+        assert minutes.total_seconds() < 3600, "a chat, not a thread over days"
+    # generated chats hold personal data too, which X-Exclude-PII masks
+    masked = [
+        m["content"]
+        for c in generated
+        for m in api.get(f"/v1/conversations/{c['id']}/messages", headers={"X-Exclude-PII": "true"}).json["messages"]
+    ]
+    assert any("****" in text for text in masked) and not any("@" in text for text in masked)
 
 
 def test_exclude_pii_masks_emails_phones_cards_and_account_endings_and_nothing_else(api: Api) -> None:
@@ -61,15 +90,25 @@ def test_exclude_pii_false_shows_everything_and_another_value_is_a_400(api: Api)
 
 
 @pytest.mark.parametrize(
-    ("query", "expected"),
+    ("query", "keep", "written"),
     [
-        ("status=completed", {"conv_123", "conv_124", "conv_126"}),
-        ("campaignId=camp_15", {"conv_125", "conv_126"}),
-        ("dateFrom=2024-01-18&dateTo=2024-01-21", {"conv_124", "conv_125"}),
+        ("status=completed", lambda c: c["status"] == "completed", {"conv_123", "conv_124", "conv_126"}),
+        ("campaignId=camp_15", lambda c: c["campaignId"] == "camp_15", {"conv_125", "conv_126"}),
+        (
+            "dateFrom=2024-01-18&dateTo=2024-01-21",
+            lambda c: "2024-01-18" <= c["startedAt"][:10] <= "2024-01-21",
+            {"conv_124", "conv_125"},
+        ),
     ],
 )
-def test_filters_select_the_conversations_they_name(api: Api, query: str, expected: set[str]) -> None:
-    assert {c["id"] for c in api.get(f"/v1/conversations?{query}").json["data"]} == expected
+def test_filters_select_the_conversations_they_name(
+    api: Api, query: str, keep: Callable[[dict[str, Any]], bool], written: set[str]
+) -> None:
+    everything = api.get("/v1/conversations?pageSize=100").json
+    assert everything["totalCount"] == len(everything["data"]) > 20  # hand-written and generated
+    expected = {c["id"] for c in everything["data"] if keep(c)}
+    found = {c["id"] for c in api.get(f"/v1/conversations?{query}&pageSize=100").json["data"]}
+    assert found == expected and found & {f"conv_{n}" for n in range(123, 128)} == written
 
 
 def test_another_clients_conversation_is_a_404_and_a_key_without_the_scope_a_403(api: Api) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import pytest
@@ -55,14 +56,30 @@ def test_every_call_is_consistent_with_itself_and_its_campaign(api: Api) -> None
             assert all(OFFSET.match(turn["timestamp"]) for turn in call["transcript"])
             offsets = [turn["timestamp"] for turn in call["transcript"]]
             assert offsets == sorted(offsets)
+            start, end = (datetime.fromisoformat(call[f]) for f in ("startTime", "endTime"))
+            assert (end - start).total_seconds() == call["durationSeconds"]
+            if call["state"] != "Completed":  # nobody answered: no talk, no transcript, no survey
+                assert (call["transcript"], call["talkTimeSeconds"], call["outcome"]) == ([], 0, "NoContact")
+                assert call["epaResults"] is None and call["durationSeconds"] < 60
+            else:
+                assert call["transcript"][0]["role"] == "agent" and call["outcome"] != "NoContact"
+                assert {t["role"] for t in call["transcript"]} == {"agent", "customer"}
+                last = call["transcript"][-1]["timestamp"]
+                assert int(last[:2]) * 3600 + int(last[3:5]) * 60 + int(last[6:]) < call["durationSeconds"]
+                assert (call["epaResults"] is None) == (call["campaignId"] == "camp_14")  # the one without a survey
             epa = call["epaResults"]
             if epa is None:
                 assert api.get(f"/v1/voice-calls/{call['id']}/epa-results", key=key).status == 404
                 continue
             scores = [r["score"] for r in epa["responses"]]
             assert epa["questionsAnswered"] == len(scores) <= epa["totalQuestions"]
-            assert epa["calculatedScore"] == round(sum(scores) / len(scores) / 5 * 100, 1)
+            mean = round(sum(scores) / len(scores) / 5 * 100, 1) if scores else None
+            assert epa["calculatedScore"] == mean
             assert (epa["state"] == "Completed") == (epa["completionReason"] == "AllAnswered")
+            assert (epa["state"] == "NotStarted") == (not scores)
+            assert (epa["state"] == "Completed") == (len(scores) == epa["totalQuestions"])
+            labels = {"Very satisfied": 5, "Satisfied": 4, "Mostly": 4, "Likely": 4, "Very likely": 5, "Neutral": 3}
+            assert all(labels.get(r["answer"], r["score"]) == r["score"] for r in epa["responses"]), epa
 
 
 @pytest.mark.parametrize(

@@ -117,6 +117,15 @@ def test_seed_and_fixed_values_change_the_records(tmp_path: Path) -> None:
     assert [r["id"] for r in base] != [r["id"] for r in seeded]
 
 
+def test_pick_gives_each_record_one_of_the_values_and_leaves_the_rest_made(tmp_path: Path) -> None:
+    entry = {"generate": 60, "with": {"type": "quality_review"}, "pick": {"status": ["paused", "paused", "completed"]}}
+    records = _engagements(_fixture(tmp_path, [entry]))
+    statuses = [r["status"] for r in records]
+    assert set(statuses) == {"paused", "completed"} and statuses.count("paused") > statuses.count("completed")
+    assert {r["type"] for r in records} == {"quality_review"} and len({r["name"] for r in records}) > 50
+    assert records == _engagements(_fixture(tmp_path, [entry], name="again.yaml")), "the same every run"
+
+
 @pytest.mark.parametrize(
     ("entry", "fragment"),
     [
@@ -126,8 +135,15 @@ def test_seed_and_fixed_values_change_the_records(tmp_path: Path) -> None:
         ({"generate": 2, "with": {"id": "eng_9"}}, "(generate).with.id: each generated record gets its own id"),
         (
             {"generate": 2, "count": 3},
-            "(generate).count: unknown key(s) count (allowed: generate, with, seed, between)",
+            "(generate).count: unknown key(s) count (allowed: generate, with, pick, seed, between)",
         ),
+        ({"generate": 2, "pick": {"status": []}}, "(generate).pick: must be a mapping of field: [values]"),
+        ({"generate": 2, "pick": {"colour": ["red"]}}, "(generate).pick.colour: not a field of the record"),
+        (
+            {"generate": 2, "with": {"status": "paused"}, "pick": {"status": ["active"]}},
+            "(generate).pick.status: not a field of the record, or also under 'with'",
+        ),
+        ({"generate": 2, "pick": {"status": ["archived"]}}, "engagements[0] (generate, record 0, id eng_"),
         ({"generate": 2, "between": ["2024-03-01", "2024-01-01"]}, "(generate).between: the first date is after"),
         ({"generate": 2, "between": ["soon", "2024-01-01"]}, "(generate).between[0]: 'soon' is not an ISO 8601"),
         (

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from ..generate import GenerateError, generate_records, generate_value
+from ..generate import GenerateError, follow_counts, generate_records, generate_value
 from .errors import FixtureError
 from .profile import profile_for
 from .spec import record_defaults
@@ -324,8 +324,11 @@ class FixtureLoader:
     def _generate_extras(
         self, kind: str, records: list[dict[str, Json]], client_id: str, where: str, errors: list[str]
     ) -> None:
-        """Give each generated record the data of its sub-resources (an evaluation's transcript)."""
+        """Give each generated record the data of its sub-resources (an evaluation's transcript);
+        its counts then follow them (a conversation's ``messageCount``)."""
         spec = self.schemas.spec
+        schema = self._inlined.get(self.kinds[kind])
+        properties = schema.get("properties") if isinstance(schema, dict) else None
         for name, pointer in self.extras.get(kind, {}).items():
             if pointer not in self._inlined:
                 self._inlined[pointer] = spec.inline(spec.lookup(pointer))
@@ -344,6 +347,9 @@ class FixtureLoader:
                 except GenerateError as exc:
                     errors.append(f"{where} (generate).{name}.{exc.field}: {exc.message}")
                     return
+        if self.extras.get(kind) and isinstance(properties, dict):
+            for record in records:
+                follow_counts(record, properties)
 
     def _relate(
         self, listed: Mapping[str, list[Json]], where: str, errors: list[str], late: list[str], generated: set[int]

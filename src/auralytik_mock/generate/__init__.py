@@ -24,14 +24,17 @@ same records, whatever the Python, Faker or rstr release.
 
 The modules, one job each: ``entries`` (an entry's keys, seeds, ids), ``planner`` (schema
 to maker), ``names`` (guesses from property names), ``formats``, ``patterns`` (rstr),
-``shapes`` (timelines, distinct items, means), ``conversation`` (a transcript's turns),
-``pools`` and ``vocabulary`` (the data files), ``makers`` (the building blocks).
+``shapes`` (timelines, distinct items, means), ``conversation`` (a transcript's turns, a
+chat's messages), ``derive`` (fields that follow others: ends, counts), ``survey`` (a
+post-call survey's answers and score), ``pools`` and ``vocabulary`` (the data files),
+``makers`` (the building blocks).
 
 No Flask. May import: ``core.types``, rstr, yaml.
 """
 
 from __future__ import annotations
 
+from .derive import follow_counts
 from .entries import DEFAULT_BETWEEN, ENTRY_KEYS, MAX_RECORDS, generate_records, generate_value, seed_of
 from .makers import GenerateError
 from .names import default_id_prefix, words_of
@@ -46,6 +49,7 @@ __all__ = [
     "GenerateError",
     "Vocabulary",
     "default_id_prefix",
+    "follow_counts",
     "generate_records",
     "generate_value",
     "generic_vocabulary",

@@ -1,34 +1,54 @@
-"""Timelines: items with a start and an end (a transcript's turns), one after the other within
-the owning record's duration, what each turn says following a conversation.
+"""Timelines: items with a start and an end (a transcript's turns), or one instant each (a
+chat's messages, a call's ``HH:MM:SS`` offsets), one after the other within the owning
+record's duration or window, what each turn says following a conversation.
 
-Owns: ``timeline`` (the maker of such a list) and ``script`` (who says what: the opener
-opens, the other side explains, both close, in the vocabulary's words).
+Owns: ``timeline`` (the maker of such a list), ``script`` (who says what on a call: the
+opener opens, the other side explains, both close, in the vocabulary's words) and ``chat``
+(a written exchange: the customer writes first, a bot may answer, then a person).
 
-No IO. May import: ``makers``, ``pools``, ``shapes``, ``vocabulary``, ``core.types``.
+No IO. May import: ``makers``, ``names``, ``pools``, ``shapes``, ``vocabulary``, ``formats``, ``core.types``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import timedelta
+
 from ..core.types import Json
+from .formats import email
 from .makers import Context, Maker, Rng, rint
+from .names import words_of
 from .pools import Pools
-from .shapes import ItemShape, Speaking
+from .shapes import AGENT_WORDS, ItemShape, Speaking
 from .vocabulary import Speaker, Vocabulary
 
 #: The most turns a timeline gets, whatever its duration.
 MAX_TURNS = 60
+_START, _END = "\0start", "\0end"  # where an instant timeline's turns are placed before they get their instant
+_BOTS = frozenset({"bot", "assistant", "ivr"})
 
 
 def timeline(shape: ItemShape, item: Maker, low: int, high: int | None, pools: Pools, words: Vocabulary) -> Maker:
-    """Items with a start and an end (transcript turns): one after the other, each ending
-    after it starts, the last within the owning record's duration; who speaks alternates,
-    and what is said follows a conversation (opening, middle, closing) when a text property is there."""
+    """Items with a start and an end (transcript turns), or one instant each: one after the
+    other, the last within the owning record's duration (or from its start to its end); who
+    speaks alternates, and what is said follows a conversation (opening, middle, closing)
+    when a text property is there; ids numbered in order (``msg_001``)."""
     assert shape.timeline is not None
     start, end, integer, scale, top = shape.timeline
+    instant = shape.instant
+    if instant is not None:
+        start, end, integer = _START, _END, instant[1] == "offset"
+    written = instant is not None and instant[1] == "date-time"
     speaker = shape.speaker
     text = shape.text
+    numbered = shape.numbered if instant is not None else None
     cap = min(high, MAX_TURNS) if high is not None else MAX_TURNS
-    covered = {start, end, *(() if speaker is None else (speaker[0],)), *(() if text is None else (text,))}
+    covered = {
+        *((instant[0],) if instant is not None else (start, end)),
+        *(() if speaker is None else (speaker[0],)),
+        *(() if text is None else (text,)),
+        *(() if numbered is None else (numbered[0],)),
+    }
     own = shape.names if set(shape.names) == covered else None
     floor = min(max(low, 1), cap)
 
@@ -36,7 +56,7 @@ def timeline(shape: ItemShape, item: Maker, low: int, high: int | None, pools: P
         span = ctx.span
         if top is not None:
             span = min(span, top / scale) if span is not None else top / scale
-        if span is not None:
+        if span is not None and not written:
             count = int(span / 9) + rint(rng, -2, 2)  # a turn every nine seconds or so
             count = min(max(count, floor), cap)
             if integer:  # whole units: at least one unit per turn
@@ -51,19 +71,53 @@ def timeline(shape: ItemShape, item: Maker, low: int, high: int | None, pools: P
             records = [item(rng, ctx) for _ in range(count)]
         if not records:
             return []
-        if speaker is not None:
-            prop, values, agent = speaker
-            others = [v for v in values if v != agent] or [agent]
-            other = rng.choice(others)
-            for index, record in enumerate(records):
-                if isinstance(record, dict):
-                    record[prop] = agent if index % 2 == 0 else other
-        if text is not None:
-            script(rng, pools, words, records, text, speaker)
+        if written and speaker is not None and text is not None:
+            chat(rng, pools, words, records, text, speaker)
+        else:
+            if speaker is not None:
+                prop, values, agent = speaker
+                others = [v for v in values if v != agent] or [agent]
+                other = rng.choice(others)
+                for index, record in enumerate(records):
+                    if isinstance(record, dict):
+                        record[prop] = agent if index % 2 == 0 else other
+            if text is not None:
+                script(rng, pools, words, records, text, speaker)
+        if written and span is None:
+            span = float(sum(rint(rng, 20, 150) for _ in records))  # still going: a reply every minute or so
         _place(rng, records, span, text, start, end, integer, scale)
+        if instant is not None:
+            _instants(records, instant, ctx, span if written else None)
+        if numbered is not None:
+            prop, prefix, digits = numbered
+            for index, record in enumerate(records, 1):
+                if isinstance(record, dict):
+                    record[prop] = f"{prefix}{index:0{digits}d}"
         return records
 
     return make
+
+
+def _instants(records: list[Json], instant: tuple[str, str], ctx: Context, window: float | None) -> None:
+    """Each turn's one instant: its start, as an ``HH:MM:SS`` offset, or as a date-time in the
+    record's window (the first at its start, the last at its end)."""
+    prop, kind = instant
+    starts = [float(r.pop(_START)) for r in records if isinstance(r, dict)]
+    for record in records:
+        if isinstance(record, dict):
+            record.pop(_END, None)
+    if not starts:
+        return
+    if kind == "offset":
+        for record, at in zip((r for r in records if isinstance(r, dict)), starts, strict=True):
+            whole = int(at)
+            record[prop] = f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+        return
+    first, last = starts[0], starts[-1]
+    stretch = (window / (last - first)) if window is not None and last > first else 1.0
+    for record, at in zip((r for r in records if isinstance(r, dict)), starts, strict=True):
+        moment = ctx.base + timedelta(seconds=round((at - first) * stretch))
+        record[prop] = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _place(
@@ -151,10 +205,69 @@ def script(rng: Rng, pools: Pools, words: Vocabulary, records: list[Json], text:
         else:
             line = other_lines[_cycle(used_other, len(other_lines), other_fixed)]
             used_other += 1
-        record[text] = line.format(
+        record[text] = line.format_map(_Fields(rng, pools, company, first))
+
+
+class _Fields(dict[str, object]):
+    """What a line's placeholders say: ``n``, ``account`` and ``digits`` drawn for every line
+    (in that order), the others only when the line uses them."""
+
+    def __init__(self, rng: Rng, pools: Pools, company: str, first: str) -> None:
+        super().__init__(
             company=company,
             first=first,
             n=rint(rng, 2, 9),
             account=rint(rng, 10000, 99999),
             digits=rint(rng, 10, 99),
         )
+        self.rng, self.pools = rng, pools
+
+    def __missing__(self, key: str) -> object:
+        rng, pools = self.rng, self.pools
+        makers: dict[str, Callable[[], object]] = {
+            "last4": lambda: rint(rng, 1000, 9999),
+            "email": lambda: email(rng, pools),
+            "phone": lambda: rng.choice(pools.phones),
+        }
+        made = makers[key]()
+        self[key] = made
+        return made
+
+
+def chat(rng: Rng, pools: Pools, words: Vocabulary, records: list[Json], text: str, speaker: Speaking) -> None:
+    """A written exchange: the customer writes first; the business answers, its bot first
+    when the roles have one (and the vocabulary says what it writes), then a person."""
+    prop, values, agent = speaker
+    people = [v for v in values if not set(words_of(str(v))) & AGENT_WORDS]
+    bots = [v for v in values if set(words_of(str(v))) & _BOTS]
+    customer = people[0] if people else values[0]
+    bot = bots[0] if bots and words.bot else None
+    opener, business = words.chat or (words.other, words.opener)  # without one: a call, the customer first
+    company = rng.choice(pools.companies)
+    first = rng.choice(pools.first)
+    customer_lines = _lines(rng, opener, opener.opening[rng.randrange(len(opener.opening))])
+    business_lines = _lines(rng, business, business.opening[rng.randrange(len(business.opening))])
+    fixed = 1 + len(opener.script), 1 + len(business.script)
+    said = [0, 0]
+    last_index = len(records) - 1
+    for index, record in enumerate(records):
+        if not isinstance(record, dict):
+            continue
+        if index % 2 == 0:
+            record[prop] = customer
+            if index == last_index and index > 2:
+                line = rng.choice(opener.closing)
+            else:
+                line = customer_lines[_cycle(said[0], len(customer_lines), fixed[0])]
+                said[0] += 1
+        elif index == 1 and bot is not None:
+            record[prop] = bot
+            line = rng.choice(words.bot)
+        else:
+            record[prop] = agent
+            if index >= last_index - 1 and index > 2:
+                line = rng.choice(business.closing)
+            else:
+                line = business_lines[_cycle(said[1], len(business_lines), fixed[1])]
+                said[1] += 1
+        record[text] = line.format_map(_Fields(rng, pools, company, first))

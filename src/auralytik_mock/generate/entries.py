@@ -1,11 +1,11 @@
 """A ``generate`` entry of a fixture list, turned into records; one value for a sub-resource.
 
-Owns: the entry's keys (``generate``, ``with``, ``seed``, ``between``) and their checks,
+Owns: the entry's keys (``generate``, ``with``, ``pick``, ``seed``, ``between``) and their checks,
 the random source of an entry (a SHA-256 of what makes the entry itself, never ``hash()``),
 each record's instant (office hours over the ``between`` window), and unique ids.
 
 No IO. May import: ``makers``, ``names``, ``formats``, ``patterns``, ``planner``, ``shapes``,
-``vocabulary``, ``core.types``.
+``vocabulary``, ``derive``, ``core.types``.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 
 from ..core.types import Json
+from .derive import name_parent, parent_window
 from .formats import uuid
 from .makers import Context, GenerateError, Rng, rint, types_of
 from .names import default_id_prefix
@@ -31,7 +32,7 @@ MAX_RECORDS = 1_000_000
 #: When ``between`` is not given, generated instants fall in this window (UTC).
 DEFAULT_BETWEEN = (datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 6, 30, 23, 59, 59, tzinfo=UTC))
 #: Keys of a ``generate`` entry.
-ENTRY_KEYS = ("generate", "with", "seed", "between")
+ENTRY_KEYS = ("generate", "with", "pick", "seed", "between")
 
 
 def seed_of(*parts: Json) -> int:
@@ -89,6 +90,12 @@ def _check_entry(entry: Mapping[str, Json], schema: Mapping[str, Json]) -> tuple
             raise GenerateError(f"with.{name}", f"not a field of the record (fields: {', '.join(properties)})")
     if "id" in fixed and count > 1:
         raise GenerateError("with.id", "each generated record gets its own id; leave id out of 'with'")
+    picks = entry.get("pick") or {}
+    if not isinstance(picks, dict) or not all(isinstance(v, list) and v for v in picks.values()):
+        raise GenerateError("pick", "must be a mapping of field: [values], each record taking one of the values")
+    for name in picks:
+        if name in fixed or name == "id" or (name not in properties and schema.get("additionalProperties") is False):
+            raise GenerateError(f"pick.{name}", "not a field of the record, or also under 'with' or the id")
     return count, fixed
 
 
@@ -114,13 +121,21 @@ def generate_records(
         ``field`` says where.
     """
     count, fixed = _check_entry(entry, schema)
+    raw_picks = entry.get("pick") or {}
+    picks: dict[str, list[Json]] = (
+        {str(k): list(v) for k, v in raw_picks.items()} if isinstance(raw_picks, dict) else {}
+    )
     low, high = _parse_between(entry.get("between"))
     properties = schema.get("properties") or {}
-    planner = Planner(kind, fixed, vocabulary)
+    # a picked field is made as a fixed one (its maker is skipped); each record then takes its pick
+    planner = Planner(kind, {**fixed, **dict.fromkeys(picks)}, vocabulary)
+    planner.picked = frozenset(picks)
     id_maker = _ids(schema, properties.get("id"), kind, count, "id" in fixed)
     planner.numbered_ids = id_maker is not None
     make = planner.object(schema, "", "record", top=True)
-    rng = random.Random(seed_of(list(key), fixed, entry.get("seed")))
+    seed_parts: list[Json] = [list(key), fixed, entry.get("seed")]
+    rng = random.Random(seed_of(*seed_parts, picks) if picks else seed_of(*seed_parts))
+    chooser = random.Random(seed_of(*seed_parts, picks, "pick"))  # the picks leave the rest as it was
     start = low.astimezone(UTC).replace(tzinfo=None)
     span = max(int((high - low).total_seconds()), 0)
     days = (span + 1) // 86400
@@ -133,6 +148,8 @@ def generate_records(
         else:
             offset = rint(rng, 0, span)
         moment = start + timedelta(seconds=offset)
+        if picks:
+            planner.fixed.update({name: chooser.choice(values) for name, values in picks.items()})
         record = make(rng, Context(moment))
         assert isinstance(record, dict)  # an object maker makes objects
         if id_maker is not None:
@@ -163,7 +180,9 @@ def generate_value(
     evaluation's transcript) made for a generated record. ``name`` guides the guesses as a
     property name would; ``when`` is the instant dates are placed around (default: the
     start of ``DEFAULT_BETWEEN``); ``parent`` is the record it belongs to: a timeline in
-    the value (transcript turns) ends within the parent's duration (``durationInSeconds``).
+    the value (transcript turns) ends within the parent's duration (``durationInSeconds``),
+    or runs from its start to its end (a conversation's messages), and the value's
+    ``<record>Id`` is the parent's id.
 
     :raises GenerateError: the schema cannot be generated; ``field`` says where.
     """
@@ -175,7 +194,14 @@ def generate_value(
         if unit is not None and isinstance(value, int | float) and not isinstance(value, bool):
             span = value * unit
             break
-    return Planner(kind, {}, vocabulary).plan(schema, name, "value")(rng, Context(base, span))
+    if span is None and parent:  # no duration: the record's start and end (a conversation's)
+        began, length = parent_window(parent)
+        if began is not None:
+            base, span = began, length
+    value = Planner(kind, {}, vocabulary).plan(schema, name, "value")(rng, Context(base, span))
+    if parent:
+        name_parent(value, kind, parent)
+    return value
 
 
 def _ids(

@@ -6,7 +6,7 @@ the type), objects (required and optional properties, fixed values, references l
 and the name's likely range, strings (``format``, the name's guess, ``pattern``, lengths).
 
 No IO. May import: ``makers``, ``names``, ``formats``, ``patterns``, ``pools``, ``shapes``,
-``conversation``, ``vocabulary``, ``core.types``.
+``conversation``, ``derive``, ``survey``, ``vocabulary``, ``core.types``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from collections.abc import Mapping
 
 from ..core.types import Json
 from .conversation import timeline
+from .derive import derive, follow_counts
 from .formats import FORMATS
 from .makers import (
     OPTIONAL_PRESENT,
@@ -38,6 +39,7 @@ from .names import default_id_prefix, guess, number_hint, score_like, words_of
 from .patterns import pattern_maker
 from .pools import pools
 from .shapes import LANGUAGE_WORDS, distinct_items, english, is_mean, item_shape, seconds_per_unit, set_mean
+from .survey import survey, survey_shape
 from .vocabulary import Vocabulary, generic_vocabulary
 
 #: How many times the vocabulary's notes repeat in the pool of sentences (each time with other names).
@@ -65,6 +67,8 @@ class Planner:
         ]
         #: Whether the caller makes the top-level ``id`` (unique per entry) itself.
         self.numbered_ids = False
+        #: Fields whose value the caller sets in ``fixed`` before each record (an entry's ``pick``).
+        self.picked: frozenset[str] = frozenset()
 
     def plan(self, schema: Json, name: str, where: str) -> Maker:
         """A maker for ``schema``, the value of a property called ``name`` at ``where``."""
@@ -93,6 +97,9 @@ class Planner:
                 ]
                 inner = makers[0] if combinator == "oneOf" else one_of(makers)
                 return maybe_null(inner) if has_null else inner
+        shape = survey_shape(schema)
+        if shape is not None:  # a survey: its answers, counts, score and state agree
+            return survey(shape, self.vocabulary)
         types, nullable = types_of(schema)
         if not types:
             maker = self._string(schema, name, where)
@@ -126,6 +133,9 @@ class Planner:
                 continue
             if top and prop == "id" and self.numbered_ids:
                 fields.append((prop, True, constant(None)))  # keeps its place; the caller numbers it
+                continue
+            if top and prop in self.picked:  # each record's own pick (``pick``), set before it is made
+                fields.append((prop, True, self._picked(prop)))
                 continue
             if top and prop in self.fixed:
                 fields.append((prop, True, constant(self.fixed[prop])))
@@ -168,9 +178,16 @@ class Planner:
             for prop in means:
                 if isinstance(record.get(prop), int | float):
                     set_mean(record, prop, properties[prop])
+            if top:  # one event: its end, its times and its counts agree
+                derive(record, properties, rng, ctx.base)
+                follow_counts(record, properties)
             return record
 
         return make
+
+    def _picked(self, prop: str) -> Maker:
+        """The value the caller set for ``prop`` before this record (an entry's ``pick``)."""
+        return lambda rng, ctx: self.fixed[prop]
 
     def _array(self, schema: Mapping[str, Json], name: str, where: str) -> Maker:
         items = schema.get("items", {})

@@ -33,6 +33,11 @@ LANGUAGE_WORDS = frozenset("language locale lang".split())
 Timeline = tuple[str, str, bool, float, float | None]
 #: (property, its enum values, the value that stands for the agent)
 Speaking = tuple[str, list[Json], Json]
+#: (property, ``"date-time"`` or ``"offset"``): each item's one instant (a message's time, a
+#: transcript turn's ``HH:MM:SS`` offset from the start of the call)
+Instant = tuple[str, str]
+#: Names of a property that holds when an item happened.
+_INSTANT_WORDS = frozenset("timestamp offset".split())
 
 
 class ItemShape:
@@ -40,11 +45,15 @@ class ItemShape:
     numbers), who speaks (an enum property named like a speaker), the text, and the enum
     property that tells items apart (a scorecard line's ``name``)."""
 
-    __slots__ = ("distinct", "names", "speaker", "text", "timeline")
+    __slots__ = ("distinct", "instant", "names", "numbered", "speaker", "text", "timeline")
 
     def __init__(self, names: list[str]) -> None:
         self.names = names
         self.timeline: Timeline | None = None
+        #: One instant per item instead of a start and an end.
+        self.instant: Instant | None = None
+        #: ``(property, prefix, digits)``: the items' ids, numbered in order (``msg_001``).
+        self.numbered: tuple[str, str, int] | None = None
         self.speaker: Speaking | None = None
         self.text: str | None = None
         self.distinct: tuple[str, list[Json]] | None = None
@@ -81,6 +90,14 @@ def item_shape(items: Json) -> ItemShape | None:
         elif types[:1] == ["string"] and words[-1] in TEXT and shape.text is None and "enum" not in sub:
             if "pattern" not in sub and "format" not in sub:
                 shape.text = prop
+        elif types[:1] == ["string"] and words[-1] in _INSTANT_WORDS and shape.instant is None:
+            pattern = sub.get("pattern")
+            if sub.get("format") == "date-time":
+                shape.instant = (prop, "date-time")
+            elif isinstance(pattern, str) and re.search(pattern, "00:00:01"):
+                shape.instant = (prop, "offset")
+        elif prop == "id" and types[:1] == ["string"] and isinstance(sub.get("pattern"), str):
+            shape.numbered = _numbering(prop, str(sub["pattern"]))
     if starts and ends:
         (start, start_schema), (end, end_schema) = _pair(starts, ends)
         integer = types_of(start_schema)[0][:1] == ["integer"] or types_of(end_schema)[0][:1] == ["integer"]
@@ -89,9 +106,23 @@ def item_shape(items: Json) -> ItemShape | None:
         scale = 1 / 60 if unit_words & {"minutes", "mins"} else scale
         tops = [t for t in (num(start_schema.get("maximum")), num(end_schema.get("maximum"))) if t is not None]
         shape.timeline = (start, end, integer, scale, min(tops) if tops else None)
+    if shape.timeline is None and shape.instant is not None and (shape.text or shape.speaker):
+        shape.timeline = ("", "", False, 1.0, None)  # placed like turns; each keeps one instant
+    else:
+        shape.instant = None
     if shape.timeline is None and shape.distinct is None:
         return None
     return shape
+
+
+def _numbering(prop: str, pattern: str) -> tuple[str, str, int] | None:
+    """How ids numbered in order fit ``pattern``: its literal head and the fewest digits it takes."""
+    head = re.match(r"\^?([A-Za-z_-]*)", pattern)
+    prefix = head.group(1) if head else ""
+    for digits in range(1, 9):
+        if re.search(pattern, f"{prefix}{1:0{digits}d}"):
+            return prop, prefix, digits
+    return None
 
 
 def _pair(

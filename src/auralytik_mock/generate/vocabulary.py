@@ -16,8 +16,15 @@ A vocabulary file::
         middle: [...]    #   then these, in any order, round again if the talk is long
         closing: [...]   #   one of these at the end
       other: {opening: [...], script: [...], middle: [...], closing: [...]}
+    chat:                # optional: a written exchange (messages with a date-time), same parts;
+      opener: {...}      #   the customer writes first
+      other: {...}       #   the business answers
+      bot: [...]         #   optional: what a bot answers first, before a person takes over
+    survey:              # optional: a post-call survey, each question with its answers from
+      - question: "..."  #   the worst to the best (the answer of score n is the n-th)
+        answers: [...]
 
-Turns may use {company} {first} {n} {account} {digits}. A profile (``profiles/<name>/
+Turns may use {company} {first} {n} {account} {digits} {last4} {email} {phone}. A profile (``profiles/<name>/
 vocabulary.yaml``) replaces it for its spec: Auralytik's is a call centre's.
 
 Reads files. May import: ``makers``, ``core.types``, yaml.
@@ -38,7 +45,7 @@ from .makers import GenerateError
 GENERIC_PATH = Path(__file__).resolve().parent / "vocabulary.yaml"
 #: Where profiles keep their data (``<name>/vocabulary.yaml``).
 _NOTE_FIELDS = frozenset({"person", "company", "n"})
-_TURN_FIELDS = frozenset({"company", "first", "n", "account", "digits"})
+_TURN_FIELDS = frozenset({"company", "first", "n", "account", "digits", "last4", "email", "phone"})
 _PARTS = ("opening", "script", "middle", "closing")
 
 
@@ -62,6 +69,12 @@ class Vocabulary:
     teams: tuple[str, ...]
     opener: Speaker
     other: Speaker
+    #: A written exchange: (the customer who writes first, the business), or ``None``: the conversation's.
+    chat: tuple[Speaker, Speaker] | None = None
+    #: What a bot answers first in a chat, before a person takes over.
+    bot: tuple[str, ...] = ()
+    #: A post-call survey: each question and its answers from the worst to the best.
+    survey: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 def _lines(raw: Json, where: str, fields: frozenset[str], *, required: bool = True) -> tuple[str, ...]:
@@ -99,7 +112,7 @@ def parse_vocabulary(document: Json, name: str) -> Vocabulary:
     """
     if not isinstance(document, dict):
         raise GenerateError(name, "a vocabulary file must be a mapping (notes, questions, teams, conversation)")
-    allowed = ("notes", "questions", "teams", "conversation")
+    allowed = ("notes", "questions", "teams", "conversation", "chat", "survey")
     unknown = sorted(set(document) - set(allowed))
     if unknown:
         raise GenerateError(f"{name}: {unknown[0]}", f"unknown key (allowed: {', '.join(allowed)})")
@@ -109,6 +122,7 @@ def parse_vocabulary(document: Json, name: str) -> Vocabulary:
     conversation = document.get("conversation")
     if not isinstance(conversation, dict) or set(conversation) != {"opener", "other"}:
         raise GenerateError(f"{name}: conversation", "must be a mapping with opener and other")
+    chat, bot = _chat(document.get("chat"), f"{name}: chat")
     return Vocabulary(
         name=name,
         notes=notes,
@@ -116,7 +130,33 @@ def parse_vocabulary(document: Json, name: str) -> Vocabulary:
         teams=teams,
         opener=_speaker(conversation["opener"], f"{name}: conversation.opener"),
         other=_speaker(conversation["other"], f"{name}: conversation.other"),
+        chat=chat,
+        bot=bot,
+        survey=_survey(document.get("survey"), f"{name}: survey"),
     )
+
+
+def _chat(raw: Json, where: str) -> tuple[tuple[Speaker, Speaker] | None, tuple[str, ...]]:
+    if raw is None:
+        return None, ()
+    if not isinstance(raw, dict) or not {"opener", "other"} <= set(raw) <= {"opener", "other", "bot"}:
+        raise GenerateError(where, "must be a mapping with opener and other (and bot, optional)")
+    sides = (_speaker(raw["opener"], f"{where}.opener"), _speaker(raw["other"], f"{where}.other"))
+    return sides, _lines(raw.get("bot"), f"{where}.bot", _TURN_FIELDS, required=False)
+
+
+def _survey(raw: Json, where: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not raw:
+        raise GenerateError(where, "must be a list of {question, answers}")
+    survey = []
+    for index, item in enumerate(raw):
+        here = f"{where}[{index}]"
+        if not isinstance(item, dict) or set(item) != {"question", "answers"} or not isinstance(item["question"], str):
+            raise GenerateError(here, "must be a mapping of question (text) and answers (worst to best)")
+        survey.append((item["question"], _lines(item["answers"], f"{here}.answers", frozenset())))
+    return tuple(survey)
 
 
 def load_vocabulary(path: Path) -> Vocabulary:
