@@ -101,6 +101,21 @@ def test_each_breakdown_item_agrees_with_the_list_of_its_group(api: Api, path: s
         _agrees(item, [e for e in records if e[field] == item[field]])
 
 
+def test_call_centers_and_executives_are_records_the_breakdowns_name(api: Api) -> None:
+    state = api.get("/__mock/state", key=None).json
+    acme = next(c for c in state["clients"] if c["id"] == "client_acme")
+    names = {c["id"]: c["name"] for c in acme["call-centers"]}
+    rows = api.get("/v1/analytics/call-centers").json["data"]
+    assert [(r["callCenterId"], r["callCenterName"]) for r in rows] == sorted(names.items())
+    executives = [r["executiveName"] for r in api.get("/v1/analytics/executives").json["data"]]
+    assert set(executives) == {e["name"] for e in acme["executives"]}  # a team of 12, not a name per call
+    # a name changed in the state shows in the next breakdown
+    acme["call-centers"][0]["name"] = "Acme Paris-Est"
+    assert api.request("PUT", "/__mock/state", key=None, json=state).status == 200
+    rows = api.get("/v1/analytics/call-centers").json["data"]
+    assert {r["callCenterId"]: r["callCenterName"] for r in rows}[acme["call-centers"][0]["id"]] == "Acme Paris-Est"
+
+
 @pytest.mark.parametrize(
     ("granularity", "points", "weekday"),
     [("daily", 31, None), ("weekly", 5, 0), ("monthly", 1, None)],

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import KEY, OTHER, Api
+from auralytik_mock import create_app
+from tests.conftest import KEY, OTHER, Api, make_config
 
 ENGAGEMENTS_ONLY = "ENGAGEMENTS_ONLY_API_KEY"
 
@@ -31,6 +32,34 @@ def test_every_campaign_an_evaluation_names_resolves(api: Api) -> None:
             page += 1
         for campaign_id in named:
             assert api.get(f"/v1/campaigns/{campaign_id}", key=key).status == 200, campaign_id
+
+
+def test_every_reference_of_every_fixture_collection_resolves() -> None:
+    """Referential integrity of the bundled data, every collection: a campaignId, callCenterId
+    or engagementId names a record of the same client, and an evaluation's executive is one of
+    its call center's executives."""
+    state = create_app(make_config()).test_client().get("/__mock/state").get_json()
+    for client in state["clients"]:
+        ids = {
+            kind: {r["id"] for r in records}
+            for kind, records in client.items()
+            if isinstance(records, list) and kind != "apiKeys"
+        }
+        assert ids["call-centers"] and ids["executives"] and ids["campaigns"]
+        team = {(e["callCenterId"], e["name"]) for e in client["executives"]}
+        checked = 0
+        for kind, records in client.items():
+            if kind == "apiKeys" or not isinstance(records, list):
+                continue
+            for record in records:
+                for field, target in (("campaignId", "campaigns"), ("callCenterId", "call-centers"),
+                                      ("engagementId", "engagements")):  # fmt: skip
+                    if field in record:
+                        assert record[field] in ids[target], (client["id"], kind, record["id"], field)
+                        checked += 1
+                if kind == "evaluations":
+                    assert (record["callCenterId"], record["executiveName"]) in team, record["id"]
+        assert checked > len(client["evaluations"]) * 3
 
 
 @pytest.mark.parametrize(

@@ -223,9 +223,8 @@ def test_json_fixtures_are_accepted(tmp_path: Path) -> None:
     doc = _fixture_doc()
     path.write_text(json.dumps(doc))
     world = build_world(Config(spec_path=SPEC_PATH, fixtures=(path,)))
-    assert (
-        world.store.count() == 6 + 5 + 447 + 5 + 72
-    )  # Acme's campaigns, engagements, evaluations, conversations, calls
+    # Acme's campaigns, call centers, executives, engagements, evaluations, conversations, calls
+    assert world.store.count() == 6 + 3 + 12 + 5 + 447 + 35 + 72
 
 
 def test_inline_replaces_refs_and_keeps_recursive_ones_resolvable() -> None:

@@ -1,9 +1,10 @@
 """Operations computed from the state: ``x-mock-aggregate`` counts, averages and shares
 over a resource's records, as a whole, per group or per period.
 
-Owns: reading an operation's ``x-mock-aggregate`` (the source schema, group-by field,
-time buckets, metrics), its query parameters as filters, and computing the answer from
-the calling client's records: ``{metrics}``, ``{data: [{<group>: value, metrics}]}`` or
+Owns: reading an operation's ``x-mock-aggregate`` (the source schema, group-by field and
+the ``names`` each group takes from the record it names, time buckets, metrics), its query
+parameters as filters, and computing the answer from the calling client's records:
+``{metrics}``, ``{data: [{<group>: value, <name>: ..., metrics}]}`` or
 ``{<bucket param>: value, data: [{period, metrics}]}``. An aggregate that names an unknown
 schema, field or metric stops start-up. No Flask, no IO.
 May import: ``crud`` (types only), ``errors``, ``resources``, ``spec``, ``store``, ``types``.
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from .errors import SpecError
+from .errors import NotFoundError, SpecError
 from .resources import Resource, Resources
 from .spec import Operation, Spec
 from .store import Condition, Store
@@ -56,6 +57,9 @@ class Aggregate:
     group_by: str | None = None
     bucket_field: str | None = None
     bucket_param: str | None = None
+    #: ``(answer field, field of the record the group names)``, and that record's kind.
+    names: tuple[tuple[str, str], ...] = ()
+    names_kind: str | None = None
 
 
 def _fail(spec: Spec, where: str, message: str) -> SpecError:
@@ -89,9 +93,10 @@ def read_aggregate(spec: Spec, op: Operation, resources: Resources) -> Aggregate
     where = f"paths.{op.spec_path}.{op.method.lower()}.{NAME}"
     if not isinstance(raw, dict) or not isinstance(raw.get("of"), str) or not isinstance(raw.get("metrics"), dict):
         raise _fail(spec, where, "must be {of: <SchemaName>, metrics: {name: count | {avg|sum|share: field}}, ...}")
-    extra = set(raw) - {"of", "metrics", "groupBy", "bucket"}
+    extra = set(raw) - {"of", "metrics", "groupBy", "names", "bucket"}
     if extra:
-        raise _fail(spec, where, f"unknown key(s) {', '.join(sorted(extra))} (allowed: of, metrics, groupBy, bucket)")
+        allowed = "of, metrics, groupBy, names, bucket"
+        raise _fail(spec, where, f"unknown key(s) {', '.join(sorted(extra))} (allowed: {allowed})")
     source = next((r for r in resources.by_kind.values() if r.schema_name == raw["of"]), None)
     if source is None:
         known = ", ".join(sorted(r.schema_name for r in resources.by_kind.values()))
@@ -123,6 +128,23 @@ def read_aggregate(spec: Spec, op: Operation, resources: Resources) -> Aggregate
             values = tuple(enum)
         metrics.append(Metric(name, op_name, field_name, values))
     group_by = field_of(raw["groupBy"], f"{where}.groupBy") if "groupBy" in raw else None
+    names: list[tuple[str, str]] = []
+    names_kind = None
+    if "names" in raw:
+        spec_names = raw["names"]
+        target = None
+        if isinstance(spec_names, dict) and set(spec_names) == {"from", "fields"} and group_by is not None:
+            target = next((r for r in resources.by_kind.values() if r.schema_name == spec_names["from"]), None)
+        if target is None or not isinstance(spec_names["fields"], dict):
+            message = "must be {from: <SchemaName>, fields: {answer field: field}}, with groupBy naming its ids"
+            raise _fail(spec, f"{where}.names", message)
+        for answer_field, field_name in spec_names["fields"].items():
+            if not isinstance(field_name, str) or field_name not in target.properties:
+                raise _fail(
+                    spec, f"{where}.names.{answer_field}", f"{field_name!r} is not a field of {target.schema_name}"
+                )
+            names.append((str(answer_field), field_name))
+        names_kind = target.kind
     bucket_field = bucket_param = None
     if "bucket" in raw:
         bucket = raw["bucket"]
@@ -146,7 +168,9 @@ def read_aggregate(spec: Spec, op: Operation, resources: Resources) -> Aggregate
             raise _fail(spec, f"{where} (query parameter {param.name})", "x-mock-filter must be {field, op}")
         field_name = field_of(node["field"], f"{where} (query parameter {param.name})")
         filters.append((param.name, field_name, str(node.get("op", "eq"))))
-    return Aggregate(source.kind, tuple(filters), tuple(metrics), group_by, bucket_field, bucket_param)
+    return Aggregate(
+        source.kind, tuple(filters), tuple(metrics), group_by, bucket_field, bucket_param, tuple(names), names_kind
+    )
 
 
 def _metric(metric: Metric, records: Sequence[Mapping[str, Json]]) -> Json:
@@ -242,9 +266,26 @@ def aggregate_handler(aggregate: Aggregate, status: int, store: Store) -> Callab
         query = call.request.query
         where = [Condition(field, op, query[param]) for param, field, op in aggregate.filters if param in query]
         records, _ = store.list(call.principal, aggregate.kind, offset=0, limit=2**62, where=where)
-        return MockResponse(status, compute(aggregate, records, query))
+        body = compute(aggregate, records, query)
+        if aggregate.names and aggregate.names_kind is not None and isinstance(body, dict):
+            body["data"] = [_named(aggregate, row, call, store) for row in body["data"]]
+        return MockResponse(status, body)
 
     return answer
+
+
+def _named(aggregate: Aggregate, row: Json, call: Call, store: Store) -> Json:
+    """``row`` with the fields ``names`` takes from the record its group names, after the group
+    (``null`` when the state holds no such record)."""
+    if not isinstance(row, dict) or aggregate.group_by is None or aggregate.names_kind is None:
+        return row
+    try:
+        named = store.get(call.principal, aggregate.names_kind, str(row[aggregate.group_by]))
+    except NotFoundError:  # fixtures without that record (recorded from a real API, which serves none)
+        named = {}
+    head = {aggregate.group_by: row[aggregate.group_by]}
+    head |= {answer: named.get(source) for answer, source in aggregate.names}
+    return head | row
 
 
 def bind_aggregates(spec: Spec, resources: Resources, store: Store) -> dict[str, Callable[[Call], MockResponse]]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from .errors import SpecError
 from .shapes import Envelope, Reader, Record, types
-from .spec import Operation, Spec, record_defaults
+from .spec import Operation, Spec, escape_pointer_token, record_defaults
 from .types import Json
 
 PARAM = re.compile(r"^\{([^{}/]+)\}$")
@@ -166,13 +166,46 @@ class Discovery:
                         resource.kind += "_"
             kinds.setdefault(resource.kind, resource)
             found.append(resource)
-        items = {r.item_path: r for r in found}
+        found.extend(self.fixture_only(kinds))
+        items = {r.item_path: r for r in found if r.item_path is not None}
         for resource in found:
             parent_path = "/" + "/".join(segments(resource.collection_path)[:-1])
             parent = items.get(parent_path)
             if parent is not None and parent is not resource:
                 resource.parent = (parent.kind, parent.id_param)
         return found
+
+    def fixture_only(self, kinds: Mapping[str, Resource]) -> list[Resource]:
+        """Records no path serves but fixtures hold and others name (``x-mock-records: kind``
+        on a schema under ``components/schemas``: the call centers evaluations name).
+
+        :raises SpecError: the kind is not a name, or a path's resource has it.
+        """
+        schemas = (self.spec.document.get("components") or {}).get("schemas") or {}
+        out: list[Resource] = []
+        for name, node in schemas.items() if isinstance(schemas, dict) else ():
+            kind = node.get("x-mock-records") if isinstance(node, dict) else None
+            if kind is None:
+                continue
+            pointer = f"/components/schemas/{escape_pointer_token(str(name))}"
+            if not isinstance(kind, str) or not kind or kind in kinds or any(r.kind == kind for r in out):
+                raise self.fail(f"{pointer}/x-mock-records", f"must be a kind no path serves, got {kind!r}")
+            record, _ = self.reader.unwrap(node, pointer)
+            if "id" not in record.properties:
+                raise self.fail(pointer, "x-mock-records: the schema needs an id property")
+            out.append(
+                Resource(
+                    kind=kind,
+                    schema_pointer=pointer,
+                    schema_name=str(name),
+                    collection_path=f"(fixtures only: {kind})",
+                    properties=tuple(record.properties),
+                    defaults=self.defaults(record),
+                    record=record,
+                    id_reason="x-mock-records",
+                )
+            )
+        return out
 
     def from_item(self, spec_path: str, getter: Operation) -> Resource | None:
         parts = segments(spec_path)

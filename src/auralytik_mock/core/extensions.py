@@ -32,6 +32,11 @@ EXTENSIONS: dict[str, Extension] = {
         "the record property that holds the id (when it is neither the parameter's name nor `id`)",
     ),
     "x-mock-ref": Extension("a property of a record schema", "the value must name a record of that schema"),
+    "x-mock-records": Extension(
+        "a schema under components/schemas",
+        "`kind`: fixtures hold records of this schema under `kind` (checked, named by `x-mock-ref`) though "
+        "no path serves them (the call centers evaluations name)",
+    ),
     "x-mock-count": Extension(
         "a read-only integer property of a record schema", "`{of: Schema, by: field}`: how many records name this one"
     ),

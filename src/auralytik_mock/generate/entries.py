@@ -127,14 +127,14 @@ def generate_records(
     )
     low, high = _parse_between(entry.get("between"))
     properties = schema.get("properties") or {}
-    # a picked field is made as a fixed one (its maker is skipped); each record then takes its pick
-    planner = Planner(kind, {**fixed, **dict.fromkeys(picks)}, vocabulary)
+    # each record takes its pick; the other fields are what they would be without one
+    planner = Planner(kind, fixed, vocabulary)
     planner.picked = frozenset(picks)
     id_maker = _ids(schema, properties.get("id"), kind, count, "id" in fixed)
     planner.numbered_ids = id_maker is not None
     make = planner.object(schema, "", "record", top=True)
     seed_parts: list[Json] = [list(key), fixed, entry.get("seed")]
-    rng = random.Random(seed_of(*seed_parts, picks) if picks else seed_of(*seed_parts))
+    rng = random.Random(seed_of(*seed_parts))
     chooser = random.Random(seed_of(*seed_parts, picks, "pick"))  # the picks leave the rest as it was
     start = low.astimezone(UTC).replace(tzinfo=None)
     span = max(int((high - low).total_seconds()), 0)

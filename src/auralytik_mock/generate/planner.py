@@ -134,9 +134,6 @@ class Planner:
             if top and prop == "id" and self.numbered_ids:
                 fields.append((prop, True, constant(None)))  # keeps its place; the caller numbers it
                 continue
-            if top and prop in self.picked:  # each record's own pick (``pick``), set before it is made
-                fields.append((prop, True, self._picked(prop)))
-                continue
             if top and prop in self.fixed:
                 fields.append((prop, True, constant(self.fixed[prop])))
                 continue
@@ -154,6 +151,9 @@ class Planner:
             maker = self.plan(sub, prop, sub_where)
             if isinstance(sub, dict) and len(properties) > 1 and set(words_of(prop)) & LANGUAGE_WORDS:
                 maker = english(sub) or maker  # the text this makes is English: so is its language
+            if top and prop in self.picked:  # each record's own pick (``pick``), set before it is made
+                fields.append((prop, True, self._picked(prop, maker)))
+                continue
             fields.append((prop, prop in required, maker))
         min_props = int(schema.get("minProperties") or 0)
         spans: dict[str, float] = {}
@@ -161,7 +161,11 @@ class Planner:
             unit = seconds_per_unit(prop, sub)
             if unit is not None:
                 spans[prop] = unit
-        means = [prop for prop, sub in properties.items() if is_mean(prop, sub) and prop not in self.fixed]
+        means = [
+            prop
+            for prop, sub in properties.items()
+            if is_mean(prop, sub) and prop not in self.fixed and prop not in self.picked
+        ]
 
         def make(rng: Rng, ctx: Context) -> Json:
             record: dict[str, Json] = {}
@@ -185,9 +189,15 @@ class Planner:
 
         return make
 
-    def _picked(self, prop: str) -> Maker:
-        """The value the caller set for ``prop`` before this record (an entry's ``pick``)."""
-        return lambda rng, ctx: self.fixed[prop]
+    def _picked(self, prop: str, made: Maker) -> Maker:
+        """The value the caller set for ``prop`` before this record (an entry's ``pick``); the
+        value it replaces is still made, so the record's other fields are what they would be."""
+
+        def make(rng: Rng, ctx: Context) -> Json:
+            made(rng, ctx)
+            return self.fixed[prop]
+
+        return make
 
     def _array(self, schema: Mapping[str, Json], name: str, where: str) -> Maker:
         items = schema.get("items", {})
