@@ -371,9 +371,9 @@ def test_cli_reference_names_every_command_option_and_variable() -> None:
     assert {line.split()[1] for line in command_lines(listing.code)} == commands == {"serve", "check", "verify"}
     for option in set(re.findall(r"(?<![\w-])--[a-z][a-z-]+", _help("serve"))) - {"--help"}:
         assert f"`{option}" in page, f"serve {option} is not in docs/reference/cli.md"
-    serve_help = _help("serve")
+    serve_help, verify_help = _help("serve"), _help("verify")
     for name in sorted(set(re.findall(r"AURALYTIK_MOCK_[A-Z_]*[A-Z](?![A-Z_<])", page))):
-        assert _is_a_setting(name) or name in serve_help, (
+        assert _is_a_setting(name) or name in serve_help or name in verify_help, (
             f"docs/reference/cli.md names {name}, which the mock does not read"
         )
     verify_page = (DOCS / "how-to" / "verify.md").read_text()
@@ -384,17 +384,19 @@ def test_cli_reference_names_every_command_option_and_variable() -> None:
 def test_the_cli_options_table_is_generated_from_the_declarations() -> None:
     # Each option is declared once, on its Config field; the page's table is that declaration
     # rendered, so a new option (or a changed default) cannot be missing from the docs.
-    from auralytik_mock.cli import serve_options_table
+    from auralytik_mock import cli
 
     page = (DOCS / "reference" / "cli.md").read_text()
-    table = re.search(r"<!-- options: serve[^\n]*-->\n(.*?)<!-- /options -->", page, re.DOTALL)
-    assert table is not None, "docs/reference/cli.md lost its <!-- options: serve --> markers"
-    assert table.group(1).strip() == serve_options_table(), (
-        "docs/reference/cli.md's options table is stale; paste the output of "
-        "python -c 'from auralytik_mock.cli import serve_options_table; print(serve_options_table())'"
-    )
-    for variable in re.findall(r"AURALYTIK_MOCK_[A-Z_]+", table.group(1)):
-        assert variable in _help("serve"), f"serve --help does not name {variable}"
+    for command in ("serve", "verify"):
+        table = re.search(rf"<!-- options: {command}[^\n]*-->\n(.*?)<!-- /options -->", page, re.DOTALL)
+        assert table is not None, f"docs/reference/cli.md lost its <!-- options: {command} --> markers"
+        generate = f"{command}_options_table"
+        assert table.group(1).strip() == getattr(cli, generate)(), (
+            f"docs/reference/cli.md's {command} options table is stale; paste the output of "
+            f"python -c 'from auralytik_mock.cli import {generate}; print({generate}())'"
+        )
+        for variable in re.findall(r"AURALYTIK_MOCK_[A-Z_]+", table.group(1)):
+            assert variable in _help(command), f"{command} --help does not name {variable}"
 
 
 def test_admin_reference_lists_every_admin_route() -> None:

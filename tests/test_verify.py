@@ -497,3 +497,41 @@ def test_record_keeps_a_bounded_number_of_records_per_kind_and_says_so(tmp_path,
     records = yaml.safe_load((tmp_path / "rec" / "recorded.yaml").read_text())["clients"][0]["engagements"]
     assert len(records) == 40
     assert "engagements: recorded the first 40 records only (the most kept per kind)" in out
+
+
+def test_each_verify_option_is_declared_once_with_its_documented_variable():
+    # docs: every option can come from AURALYTIK_MOCK_VERIFY_<NAME>; the flags, the reader and
+    # the docs table are all generated from the Options fields.
+    import dataclasses
+
+    from auralytik_mock.verify.options import VERIFY_OPTIONS
+
+    assert [o.name for o in VERIFY_OPTIONS] == [f.name for f in dataclasses.fields(Options)]
+    for opt in VERIFY_OPTIONS:
+        assert opt.flag is not None and opt.variable == "AURALYTIK_MOCK_VERIFY_" + opt.flag[2:].upper().replace(
+            "-", "_"
+        )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "fragment"),
+    [
+        (
+            "AURALYTIK_MOCK_VERIFY_MAX_CALLS",
+            "ten",
+            "AURALYTIK_MOCK_VERIFY_MAX_CALLS: must be a whole number, got 'ten'",
+        ),
+        ("AURALYTIK_MOCK_VERIFY_ALLOW_WRITES", "maybe", "AURALYTIK_MOCK_VERIFY_ALLOW_WRITES: not a boolean"),
+    ],
+)
+def test_a_variable_of_the_wrong_form_is_refused_naming_it(monkeypatch, capsys, variable, value, fragment):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["verify", "--base-url", "http://127.0.0.1:9/v1", "--key", "k"])
+    assert exit_info.value.code == 2 and fragment in capsys.readouterr().err
+
+
+def test_a_flag_of_the_wrong_form_is_refused_naming_it(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["verify", "--base-url", "http://127.0.0.1:9/v1", "--key", "k", "--record-pages", "many"])
+    assert exit_info.value.code == 2 and "--record-pages: must be a whole number" in capsys.readouterr().err

@@ -15,7 +15,6 @@ import os
 import socket
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, NoReturn
 
 from .config import OPTIONS, Config
@@ -31,11 +30,13 @@ from .options import (
     Option,
     add_flags,
     banner_settings,
+    from_env,
     from_flags,
     not_in_banner,
     options_table,
     variables_only,
 )
+from .verify.options import VERIFY_OPTIONS
 
 log = logging.getLogger("auralytik_mock")
 SERVERS = ("asyncio",)
@@ -61,8 +62,13 @@ _PATH_OPTIONS = tuple(o for o in OPTIONS if o.name in {"spec_path", "fixtures"})
 
 
 def serve_options_table() -> str:
-    """The options table of ``docs/reference/cli.md`` (between its ``options`` markers)."""
+    """The options table of ``docs/reference/cli.md`` (between its ``options: serve`` markers)."""
     return options_table(SERVE_OPTIONS)
+
+
+def verify_options_table() -> str:
+    """``verify``'s options table of ``docs/reference/cli.md`` (between its ``options: verify`` markers)."""
+    return options_table(VERIFY_OPTIONS)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -97,35 +103,7 @@ def _verify_parser(commands: Any, common: Any) -> None:
         "Exit 0: no drift; 1: drift; 2: could not run.",
     )
     common(verify)
-    verify.add_argument("--base-url", metavar="URL", help="the target, e.g. https://api.auralytik.com/v1")
-    verify.add_argument("--key", help="an API key of the target with every scope")
-    verify.add_argument("--read-only-key", metavar="KEY", help="a key of the same client with the read scopes only")
-    verify.add_argument("--other-client-key", metavar="KEY", help="a key of another client (tenant isolation)")
-    verify.add_argument("--secret", help="the HMAC secret of --key, for an /api/v1 base URL")
-    verify.add_argument("--read-only-secret", metavar="SECRET", help="the HMAC secret of --read-only-key")
-    verify.add_argument("--other-client-secret", metavar="SECRET", help="the HMAC secret of --other-client-key")
-    verify.add_argument(
-        "--allow-writes", action="store_true", default=None, help="send POST/PATCH/...; without it no write is sent"
-    )
-    verify.add_argument("--report", metavar="FILE.json", help="write the report as JSON")
-    verify.add_argument("--junit", metavar="FILE.xml", help="write the report as JUnit XML, one test per step")
-    verify.add_argument("--record", metavar="DIR", help="write what the target returned for its reads as fixtures")
-    verify.add_argument(
-        "--anonymize", action="store_true", default=None, help="with --record: replace names and free text"
-    )
-    verify.add_argument("--record-pages", type=int, metavar="N", help="with --record: pages read per list (default 10)")
-    verify.add_argument("--max-calls", type=int, metavar="N", help="refuse a plan of more calls (default 500)")
-    verify.add_argument(
-        "--timeout", type=float, metavar="S", help="seconds per call, from connect to the last byte (default 30)"
-    )
-    verify.add_argument("--max-body", type=float, metavar="MIB", help="largest answer read, in MiB (default 8)")
-    verify.add_argument("--max-wait", type=float, metavar="S", help="longest Retry-After waited out (default 120)")
-    verify.add_argument(
-        "--max-total-wait", type=float, metavar="S", help="most seconds waited on 429s over the run (default 300)"
-    )
-    verify.add_argument("--mock-key", metavar="KEY", help="the mock's key for --key (default: from the fixtures)")
-    verify.add_argument("--mock-read-only-key", metavar="KEY", help="the mock's key for --read-only-key")
-    verify.add_argument("--mock-other-client-key", metavar="KEY", help="the mock's key for --other-client-key")
+    add_flags(verify, VERIFY_OPTIONS)
 
 
 def _version() -> str:
@@ -198,46 +176,15 @@ def _verify(args: argparse.Namespace, config: Config) -> int:
 
     from .verify import Options, VerifyError, verify
 
-    def option(name: str) -> Any:
-        value = getattr(args, name, None)
-        if value is None:
-            value = os.environ.get(VERIFY_ENV + name.upper()) or None
-        return value
-
-    def flag(name: str) -> bool:
-        value = option(name)
-        return value is True or (isinstance(value, str) and value.strip().lower() in {"1", "true", "yes", "on"})
-
-    base_url, key = option("base_url"), option("key")
-    if not base_url or not key:
-        _fail(f"verify needs --base-url and --key (or {VERIFY_ENV}BASE_URL and {VERIFY_ENV}KEY)")
-    numbers: dict[str, float] = {}
-    for name in ("max_calls", "timeout", "max_body", "max_wait", "max_total_wait", "record_pages"):
-        if option(name) is None:
-            continue
-        try:
-            numbers[name] = int(option(name)) if name in {"max_calls", "record_pages"} else float(option(name))
-        except ValueError:
-            _fail(f"verify: --{name.replace('_', '-')} must be a number, got {option(name)!r}")
-    paths = {name: Path(option(name)) if option(name) else None for name in ("report", "junit", "record")}
-    options = Options(
-        base_url=base_url,
-        key=key,
-        read_only_key=option("read_only_key"),
-        other_client_key=option("other_client_key"),
-        secret=option("secret"),
-        read_only_secret=option("read_only_secret"),
-        other_client_secret=option("other_client_secret"),
-        allow_writes=flag("allow_writes"),
-        record=paths["record"],
-        anonymize=flag("anonymize"),
-        mock_key=option("mock_key"),
-        mock_read_only_key=option("mock_read_only_key"),
-        mock_other_client_key=option("mock_other_client_key"),
-        **numbers,  # type: ignore[arg-type]
-    )
     try:
-        outcome = verify(config, options, report=paths["report"], junit=paths["junit"])
+        values = {**from_env(os.environ, VERIFY_OPTIONS), **from_flags(args, VERIFY_OPTIONS)}
+    except ValueError as exc:
+        _fail(f"verify: {exc}")
+    if not values.get("base_url") or not values.get("key"):
+        _fail(f"verify needs --base-url and --key (or {VERIFY_ENV}BASE_URL and {VERIFY_ENV}KEY)")
+    options = Options(**values)
+    try:
+        outcome = verify(config, options, report=options.report, junit=options.junit)
     except (VerifyError, AuralytikMockError) as exc:
         from .verify import scrub
 

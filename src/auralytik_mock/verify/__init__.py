@@ -26,20 +26,62 @@ the mock), ``answer``, ``sides`` (sending a step, learning ids), ``compare`` (dr
 ``outcome``, ``report`` (text, JSON, JUnit), ``record`` (``--record``), ``options``,
 ``run`` (the entry point).
 
+The names below are imported when first used (PEP 562), so that ``cli`` reads
+``verify.options`` (the flags) without loading the rest.
+
 May import: ``harness.sandbox`` (the ``Engine``), ``core`` (pipeline, spec, validation, fixtures,
 handlers, resources, journal, store, types, errors), ``signing``, ``config``; the standard library for HTTP.
 """
 
 from __future__ import annotations
 
-from .answer import Answer, Transport
-from .auth import SCHEMES, bearer, hmac_auth, make_auth
-from .options import Options, VerifyError, scrub
-from .outcome import Drift, Outcome, StepResult
-from .plan import MARK, Planner, Step
-from .report import render_json, render_junit, render_text
-from .run import Verifier, verify
-from .transport import EngineTransport, HttpTransport, Limits
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .answer import Answer, Transport
+    from .auth import SCHEMES, bearer, hmac_auth, make_auth
+    from .options import Options, VerifyError, scrub
+    from .outcome import Drift, Outcome, StepResult
+    from .plan import MARK, Planner, Step
+    from .report import render_json, render_junit, render_text
+    from .run import Verifier, verify
+    from .transport import EngineTransport, HttpTransport, Limits
+
+#: Where each name of this package lives.
+_MODULES = {
+    "Answer": "answer",
+    "Transport": "answer",
+    "SCHEMES": "auth",
+    "bearer": "auth",
+    "hmac_auth": "auth",
+    "make_auth": "auth",
+    "Options": "options",
+    "VerifyError": "options",
+    "scrub": "options",
+    "Drift": "outcome",
+    "Outcome": "outcome",
+    "StepResult": "outcome",
+    "MARK": "plan",
+    "Planner": "plan",
+    "Step": "plan",
+    "render_json": "report",
+    "render_junit": "report",
+    "render_text": "report",
+    "Verifier": "run",
+    "verify": "run",
+    "EngineTransport": "transport",
+    "HttpTransport": "transport",
+    "Limits": "transport",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{module}", __name__), name)
+
 
 __all__ = [
     "MARK",
