@@ -240,6 +240,20 @@ class Config:
         help="require this token in the X-Mock-Admin-Token header on /__mock/* (all but /__mock/health)",
         doc="require `X-Mock-Admin-Token` on `/__mock/*` (not on `/__mock/health`)",
     )
+    webhook_hosts: tuple[str, ...] = option(
+        (),
+        flag="--webhook-hosts",
+        env="WEBHOOK_HOSTS",
+        kind="append",
+        metavar="HOST",
+        parse=split,
+        help="a host webhook deliveries may go to besides loopback: a name, an address, a network "
+        "(10.0.0.0/8) or * for any; cloud metadata addresses are always refused",
+        default_doc="loopback only (localhost, 127.0.0.0/8, ::1)",
+        doc="where webhook deliveries may go besides loopback: names, addresses, networks or `*`; "
+        "cloud metadata addresses always refused, also after DNS resolution",
+        env_note="(comma-separated)",
+    )
     allowed_hosts: tuple[str, ...] = option(
         (),
         flag="--allowed-host",
@@ -282,6 +296,8 @@ class Config:
         object.__setattr__(self, "fixtures", _paths(self.fixtures))
         if isinstance(self.cors_origins, str):
             object.__setattr__(self, "cors_origins", split(self.cors_origins))
+        if isinstance(self.webhook_hosts, str):
+            object.__setattr__(self, "webhook_hosts", split(self.webhook_hosts))
         if isinstance(self.allowed_hosts, str):
             object.__setattr__(self, "allowed_hosts", split(self.allowed_hosts))
         if self.persist is not None and not isinstance(self.persist, Path):

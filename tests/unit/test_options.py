@@ -20,6 +20,7 @@ SAMPLES = {
     "signature_window": "60",
     "admin_token": "s3cret",
     "allowed_hosts": "mock-service",
+    "webhook_hosts": "hooks.example.com",
     "persist": "state.json",
     "max_connections": "7",
 }

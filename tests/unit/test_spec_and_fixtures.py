@@ -63,6 +63,12 @@ def test_spec_indexes_the_four_operations_under_v1_and_health_at_root() -> None:
         ("GET", "/v1/usage/summary"): "getUsageSummary",
         ("GET", "/v1/usage/details"): "getUsageDetails",
         ("GET", "/v1/usage/by-key"): "getUsageByKey",
+        ("GET", "/v1/webhooks"): "listWebhooks",
+        ("POST", "/v1/webhooks"): "createWebhook",
+        ("PATCH", "/v1/webhooks/{id}"): "updateWebhook",
+        ("DELETE", "/v1/webhooks/{id}"): "deleteWebhook",
+        ("POST", "/v1/webhooks/{id}/test"): "testWebhook",
+        ("GET", "/v1/webhooks/{id}/deliveries"): "listWebhookDeliveries",
     }
 
 
@@ -92,6 +98,17 @@ def test_spec_reads_each_operations_scope_from_security() -> None:
         "getUsageSummary": ("usage:read",),
         "getUsageDetails": ("usage:read",),
         "getUsageByKey": ("usage:read",),
+        **{
+            op: ("webhooks:manage",)
+            for op in (
+                "listWebhooks",
+                "createWebhook",
+                "updateWebhook",
+                "deleteWebhook",
+                "testWebhook",
+                "listWebhookDeliveries",
+            )
+        },
     }
 
 

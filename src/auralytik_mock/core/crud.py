@@ -9,8 +9,8 @@ answer), a sub-resource's data, ``x-mock-action``, ``x-mock-singleton``, and the
 default answer from the spec (its example, else a small valid value).
 No IO.
 May import: ``resources``, ``bind``, ``discover``, ``shapes``, ``fill``, ``spec``, ``store``,
-``types``, ``errors``, ``validation``, ``scheduler``, ``events`` (the last three for types only),
-``generate`` (new ids made to the id's pattern).
+``types``, ``errors``, ``validation``, ``scheduler``, ``events``, ``webhooks`` (the last four for types
+only), ``generate`` (new ids made to the id's pattern).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from .events import Events
     from .scheduler import Scheduler
     from .validation import ValidRequest
+    from .webhooks import WebhookRegistry
 
 _SINGLE = "me"  # the id of a client's singleton record
 _ID_ATTEMPTS = 5  # ids made to a pattern before a counted one
@@ -50,6 +51,7 @@ class Call:
     :param scheduler: the engine's ``Scheduler`` (work due later on the caller's clock:
         ``call.scheduler.after(call.principal.namespace, 30, kind, payload)``).
     :param events: the engine's ``Events`` (``call.events.emit(namespace, client_id, event, data)``).
+    :param webhooks: the engine's ``WebhookRegistry`` (``x-mock-webhooks`` operations).
     """
 
     operation: Operation
@@ -59,6 +61,7 @@ class Call:
     request_id: str = ""
     scheduler: Scheduler | None = None
     events: Events | None = None
+    webhooks: WebhookRegistry | None = None
 
 
 Handler = Callable[[Call], MockResponse]

@@ -4,8 +4,9 @@ Owns: the ``Events`` every ``Engine`` has (``engine.events``; a handler reaches 
 ``call.events``): ``emit(namespace, client_id, event, data) -> event id`` builds the
 webhook envelope ``{"id": "evt_...", "event": ..., "timestamp": <the namespace's now>,
 "data": {...}}``, records it in the namespace's bounded log (the last ``MAX_EVENTS``) and
-hands it to every listener (``listen``: the webhooks' deliveries, which enqueue one
-delivery per active webhook of that client subscribed to the event). A listener that
+hands it to every listener (``listen``: the webhook registry, which schedules one
+delivery per active webhook of that client subscribed to the event; ``only=webhook_id``:
+that webhook alone, whatever its events, as ``POST /webhooks/{id}/test`` sends). A listener that
 raises is logged; ``emit`` never raises for it.
 
 ``client_id`` is the client whose records the event is about (``call.principal.client_id``):
@@ -35,8 +36,9 @@ log = logging.getLogger("auralytik_mock")
 #: Events a namespace's log keeps (the oldest go first).
 MAX_EVENTS = 1_000
 
-#: Hears every event: ``listener(namespace, client_id, envelope)``.
-Listener = Callable[[str, str, dict[str, Json]], None]
+#: Hears every event: ``listener(namespace, client_id, envelope, only)`` (``only``: the one
+#: webhook it is for, or ``None``).
+Listener = Callable[[str, str, dict[str, Json], str | None], None]
 
 
 def new_event_id() -> str:
@@ -57,11 +59,15 @@ class Events:
         self._lock = threading.Lock()
 
     def listen(self, listener: Listener) -> None:
-        """Call ``listener(namespace, client_id, envelope)`` on every event from now on."""
+        """Call ``listener(namespace, client_id, envelope, only)`` on every event from now on."""
         self._listeners.append(listener)
 
-    def emit(self, namespace: str, client_id: str, event: str, data: dict[str, Json]) -> str:
+    def emit(
+        self, namespace: str, client_id: str, event: str, data: dict[str, Json], *, only: str | None = None
+    ) -> str:
         """Record ``event`` with ``data`` for ``client_id`` in ``namespace`` and tell the listeners.
+
+        :param only: the one webhook the event is for (a test event); ``None``: every subscriber.
 
         :return: the event's id (``evt_...``), the ``id`` of the envelope its webhooks receive.
         """
@@ -75,7 +81,7 @@ class Events:
             self._log.setdefault(namespace, deque(maxlen=self.max_events)).append((client_id, envelope))
         for listener in list(self._listeners):
             try:
-                listener(namespace, client_id, envelope)
+                listener(namespace, client_id, envelope, only)
             except Exception:
                 log.exception("a listener of %s failed in %s", event, namespace)
         return str(envelope["id"])

@@ -71,6 +71,11 @@ EXTENSIONS: dict[str, Extension] = {
         "`{report: summary|details|by-key}`: the calls the mock answered each key of the caller's client "
         "in `billingPeriod`, against the client's `plan` in the fixtures (``usage.py``)",
     ),
+    "x-mock-webhooks": Extension(
+        "an operation",
+        "`list|create|update|delete|test|deliveries`: the vendor's webhook registrations, their signing "
+        "secret (shown once), test events and delivery history (``webhooks.py``)",
+    ),
     "x-mock-mask-pii": Extension(
         "a header parameter",
         "`{when: value, fields: [name]}`: that header value masks personal data in those fields (``pii.py``)",

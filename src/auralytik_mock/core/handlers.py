@@ -7,8 +7,8 @@ Owns: the registries of Python hooks (``HookRegistry``; ``@handles`` registers i
 stateful). A hook replaces the generic handler of its operation and may call it
 (``ctx.default(call)``) to wrap it.
 No Flask, no IO.
-May import: ``aggregate``, ``crud``, ``discover``, ``links``, ``pii``, ``usage``, ``resources``, ``spec``,
-``store``, ``types``, ``errors``.
+May import: ``aggregate``, ``crud``, ``discover``, ``links``, ``pii``, ``usage``, ``webhooks``, ``resources``,
+``spec``, ``store``, ``types``, ``errors``.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from .spec import Spec
 from .store import Copy, Count, KindRules, Store
 from .types import MockResponse
 from .usage import bind_usage
+from .webhooks import bind_webhooks
 
 __all__ = [
     "Answer",
@@ -223,7 +224,7 @@ def bind_handlers(
     crud = Crud(spec, store, answer or example_answer(spec), misfits)
     # x-mock-aggregate, x-mock-signed-url, x-mock-usage: answers computed from the state
     computed = {**bind_aggregates(spec, resources, store), **bind_links(spec, resources, store)}
-    computed |= bind_usage(spec, store)
+    computed |= bind_usage(spec, store) | bind_webhooks(spec)
     bound: dict[str, Handler] = {}
     for op in spec.operations:
         binding = resources.bindings[op.operation_id]

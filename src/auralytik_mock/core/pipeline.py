@@ -46,6 +46,7 @@ from .spec import Operation, Spec
 from .store import DEFAULT_NAMESPACE, ClientSeed, Store, timestamp
 from .types import Json, MockRequest, MockResponse, Principal
 from .validation import RequestValidator, ResponseChecker, SchemaSet
+from .webhooks import WebhookRegistry
 
 log = logging.getLogger("auralytik_mock")
 
@@ -212,6 +213,11 @@ class Datasets(Protocol):
         """What happened, for the webhooks (handlers get it as ``call.events``)."""
         ...
 
+    @property
+    def webhooks(self) -> WebhookRegistry:
+        """Each dataset's webhooks (handlers get it as ``call.webhooks``)."""
+        ...
+
 
 class Pipeline:
     """Answers the spec's paths (API calls and their CORS preflights) over a ``World``.
@@ -314,6 +320,7 @@ class Pipeline:
                 request_id,
                 datasets.scheduler,
                 datasets.events,
+                datasets.webhooks,
             )
         )
 

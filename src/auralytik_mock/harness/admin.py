@@ -350,6 +350,13 @@ def session_reset(engine: Engine, request: MockRequest, params: list[str]) -> Mo
     return _ok()
 
 
+def deliveries_list(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
+    """Every webhook delivery attempt of the dataset (``?session=``), newest first, and its events."""
+    namespace = _namespace(request)
+    engine.session(namespace)  # 404 for no such session
+    return _ok({"deliveries": engine.webhooks.all_attempts(namespace), "events": engine.events.recent(namespace)})
+
+
 def clock_get(engine: Engine, request: MockRequest, params: list[str]) -> MockResponse:
     namespace = _namespace(request)
     return _ok({"now": engine.now(namespace), "pinned": engine.session(namespace).clock is not None})
@@ -529,6 +536,7 @@ ROUTES: list[tuple[tuple[str, ...], dict[str, AdminHandler]]] = [
     (("sessions", "*"), {"DELETE": session_delete}),
     (("sessions", "*", "reset"), {"POST": session_reset}),
     (("clock",), {"GET": clock_get, "PUT": clock_put}),
+    (("deliveries",), {"GET": deliveries_list}),
     (("openapi.json",), {"GET": spec_json}),
     (("openapi.yaml",), {"GET": spec_yaml}),
     (("docs",), {"GET": docs_page}),

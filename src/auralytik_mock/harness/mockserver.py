@@ -3,8 +3,10 @@
 Owns: running the mock's own HTTP server (``http.server``, the one ``serve`` runs, with
 keep-alive) in a background thread on a free port, started in milliseconds and stopped
 without leaking threads or sockets and without waiting for injected delays; the
-conveniences tests use (url, reset, journal, keys, signing, fault rules, the clock).
-May import: ``config``, ``core``, ``http``, ``signing``, ``harness.guard``, ``harness.admin``.
+conveniences tests use (url, reset, journal, keys, signing, fault rules, the clock, the
+webhook receiver).
+May import: ``config``, ``core``, ``http``, ``signing``, ``harness.guard``, ``harness.admin``,
+``harness.receiver``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from ..http.wsgi import create_app, engine_of, stopping_event
 from ..signing import httpx_auth, requests_auth, signed_headers
 from .admin import fault_rule
 from .guard import ADMIN_TOKEN_HEADER
+from .receiver import Receiver
 from .sandbox import Engine, SessionState
 
 if TYPE_CHECKING:
@@ -78,6 +81,7 @@ class MockServer:
         self.engine: Engine = engine_of(self.app)
         self._server: HttpServer | None = None
         self.port = self.config.port
+        self._receiver = Receiver()
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -110,6 +114,7 @@ class MockServer:
             server.stop_thread(timeout=5)
         finally:
             self.engine.close()
+            self._receiver.close()
 
     @property
     def running(self) -> bool:
@@ -140,8 +145,10 @@ class MockServer:
         return self.root_url + self.engine.spec.base_path
 
     def reset(self) -> None:
-        """Back to the fixtures: data, journal, fault rules and clock."""
+        """Back to the fixtures: data, journal, fault rules, clock, webhooks and pending tasks;
+        the webhook receiver forgets what it received."""
         self.engine.reset()
+        self._receiver.clear()
 
     @property
     def requests(self) -> list[dict[str, Json]]:
@@ -328,6 +335,25 @@ class MockServer:
     def state(self) -> dict[str, Json]:
         """The whole default dataset, in the fixtures' format."""
         return self.engine.store.dump()
+
+    # -- webhooks ------------------------------------------------------------------
+
+    def webhook_url(self, name: str = "default", answers: tuple[int, ...] | list[int] = ()) -> str:
+        """The URL of a built-in webhook receiver called ``name`` (on 127.0.0.1; register it
+        with ``POST /webhooks``). ``answers``: the status codes it gives its next deliveries,
+        in order (``[500, 500]``: fail twice), then 200."""
+        return self._receiver.url(name, answers)
+
+    def received_webhooks(self, name: str = "default", count: int = 0, timeout: float = 5.0) -> list[dict[str, Any]]:
+        """The deliveries receiver ``name`` got, oldest first: each a dict of ``method``,
+        ``path``, ``headers``, ``body`` (the raw bytes, what a signature covers), ``json`` (the
+        parsed envelope) and ``status`` (what it answered). Waits up to ``timeout`` seconds for
+        at least ``count`` of them (deliveries run in the background)."""
+        return self._receiver.received(name, count, timeout)
+
+    def deliveries(self, session: str | None = None) -> list[dict[str, Json]]:
+        """Every delivery attempt of the default dataset (or ``session``), newest first."""
+        return self.engine.webhooks.all_attempts(session or DEFAULT_NAMESPACE)
 
     @contextmanager
     def auth_disabled(self) -> Iterator[None]:

@@ -7,7 +7,8 @@ leaves a torn file, and the lock that keeps a second server off the same file.
 File format: ``{"format": "auralytik-mock-state/1", "default": <fixtures format>,
 "sessions": {"ses_...": <fixtures format>}, "usage": ..., "tasks": {"<dataset>": [<task>]}}``
 (the fixtures' format is what ``GET /__mock/state`` answers; ``tasks`` are the scheduler's
-pending tasks: processing, exports, webhook retries).
+pending tasks: processing, exports, webhook retries; ``webhooks`` each dataset's webhooks with
+their secrets).
 A symlinked path keeps its link: the file it points to is read and replaced. The lock is
 an OS file lock (``flock``; ``msvcrt`` on Windows) on ``.<name>-lock`` beside that file,
 holding the owner's pid; the OS drops it when the process ends, however it ends.
@@ -110,7 +111,7 @@ class Persister:
                 f'{source}: not an auralytik-mock state file (expected a JSON object with "format": '
                 f'"{FORMAT}"); delete it or point --persist elsewhere'
             )
-        unknown = sorted(set(document) - {"format", "default", "sessions", "usage", "tasks"})
+        unknown = sorted(set(document) - {"format", "default", "sessions", "usage", "tasks", "webhooks"})
         if unknown:
             raise FixtureError(f"{source}: unknown top-level field(s) {', '.join(unknown)}")
         sessions = document.get("sessions") or {}
@@ -133,6 +134,7 @@ class Persister:
                 raise FixtureError(f"{where}: {exc.message}") from None
         store.restore_usage(document.get("usage"))  # the calls counted for GET /usage/*
         try:
+            self.engine.webhooks.restore(document.get("webhooks"), f"{source}: webhooks")
             self.engine.scheduler.restore(document.get("tasks"), f"{source}: tasks")
         except (ValueError, ApiError) as exc:
             raise FixtureError(str(exc)) from None
@@ -242,6 +244,7 @@ class Persister:
                 **self.engine.store.dump_all(),
                 "usage": self.engine.store.dump_usage(),
                 "tasks": self.engine.scheduler.dump(),
+                "webhooks": self.engine.webhooks.dump(),
             }
             data = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
             target = self.target  # a symlinked path: replace what it points to, keep the link

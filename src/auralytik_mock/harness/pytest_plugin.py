@@ -11,7 +11,8 @@ Fixtures:
   (data, journal, fault rules, clock). Its helpers steer it without HTTP:
   ``fault(path, status=..., times=...)`` returns the rule, ``clear_faults()``,
   ``set_clock(now)``, ``advance(seconds)``, ``auth()`` (your fixtures' first key),
-  ``requests``, ``state()``.
+  ``requests``, ``state()``, and the webhook receiver: ``webhook_url(name)``,
+  ``received_webhooks(name, count=N)``, ``deliveries()``.
 - ``auralytik_mock_client`` (function): a Flask test client of a fresh app, no socket.
 
 With ``AURALYTIK_MOCK_ADMIN_TOKEN`` set, the server requires it on ``/__mock/*``: the

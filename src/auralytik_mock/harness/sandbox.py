@@ -11,7 +11,7 @@ at each task's due time, in due order), and one ticker thread (started with the 
 stopped by ``close``) runs what is due on every other clock every ``TICK`` seconds.
 No Flask, no socket.
 May import: ``core`` (pipeline, errors, events, journal, faults, fixtures, scheduler, store,
-types, validation),
+types, validation, webhooks), ``harness.deliveries``,
 ``config``, ``harness.guard``, ``harness.persist``, ``harness.watch``.
 """
 
@@ -49,6 +49,8 @@ from ..core.spec import Spec
 from ..core.store import DEFAULT_NAMESPACE, Store
 from ..core.types import MockRequest, MockResponse
 from ..core.validation import decode_json, is_rfc3339
+from ..core.webhooks import WebhookRegistry
+from .deliveries import Deliverer
 from .guard import Guard
 from .persist import Persister
 from .watch import Watcher
@@ -101,14 +103,19 @@ class Engine:
         self._sessions: dict[str, SessionState] = {DEFAULT_NAMESPACE: SessionState(self.config)}
         self._clock_lock = threading.Lock()
         #: Work that waits on the clock (``engine.scheduler.register/schedule``, ``call.scheduler``).
-        self.scheduler = Scheduler(self.now)
+        self.scheduler: Scheduler = Scheduler(self.now)
         self.scheduler.on_schedule = self._task_scheduled
         #: What happened (``engine.events.emit``, ``call.events``); webhooks listen.
-        self.events = Events(self.now)
+        self.events: Events = Events(self.now)
+        #: Each dataset's webhooks (``x-mock-webhooks``); it hears every event.
+        self.webhooks: WebhookRegistry = WebhookRegistry(self.scheduler, lambda: self.config.webhook_hosts)
+        self.events.listen(self.webhooks.hear)
         #: Called with the namespace after each task an advance runs: waits for the work the
         #: task started elsewhere (a webhook delivery on its pool), so that its follow-up
         #: (a retry) is scheduled before the advance goes on.
-        self.settlers: list[Callable[[str], None]] = []
+        self.settlers: list[Callable[[str], object]] = []
+        #: Sends the webhooks' deliveries (its worker pool starts with the first one).
+        self.deliverer = Deliverer(self)
         self._ticker: threading.Thread | None = None
         self._ticker_stop = threading.Event()
         self._ticker_lock = threading.Lock()
@@ -183,6 +190,7 @@ class Engine:
         self._sessions.pop(namespace, None)
         self.scheduler.drop(namespace)
         self.events.drop(namespace)
+        self.webhooks.drop(namespace)
 
     @property
     def journal(self) -> Journal:
@@ -267,6 +275,8 @@ class Engine:
     def _run_until(self, namespace: str, state: SessionState, until: float) -> None:
         """Run ``namespace``'s tasks due by ``until``, the pinned clock at each one's due time
         (the caller holds the namespace's run lock)."""
+        for settler in self.settlers:  # what started before the clock moves (a ticker's delivery)
+            settler(namespace)
 
         def step(task: Task) -> None:
             clock = state.clock
@@ -323,6 +333,7 @@ class Engine:
         state.clock = self.config.clock
         self.scheduler.drop(namespace)
         self.events.drop(namespace)
+        self.webhooks.drop(namespace)
         if self.persister is not None:
             self.persister.changed()
 
@@ -531,6 +542,7 @@ class Engine:
         """Stop the watcher and access-log threads, if any, and write pending log lines."""
         self._watcher.stop()
         self._ticker_stop.set()
+        self.deliverer.close()
         ticker, self._ticker = self._ticker, None
         if ticker is not None and ticker is not threading.current_thread():
             ticker.join(timeout=5)
