@@ -162,7 +162,7 @@ def test_pending_tasks_survive_a_restart_with_persist(tmp_path: Path, small_fixt
 
 def test_events_are_enveloped_at_the_namespaces_now_logged_and_heard(engine: Engine) -> None:
     heard: list[tuple[str, str, Any]] = []
-    engine.events.listen(lambda ns, client, envelope: heard.append((ns, client, envelope)))
+    engine.events.listen(lambda ns, client, envelope, only: heard.append((ns, client, envelope)))
     event_id = engine.events.emit(DEFAULT_NAMESPACE, "client_a", "audio.transcribed", {"audioFileId": "af_1"})
     envelope = {"id": event_id, "event": "audio.transcribed", "timestamp": START, "data": {"audioFileId": "af_1"}}
     assert event_id.startswith("evt_")

@@ -142,14 +142,23 @@ def test_only_subscribed_events_are_delivered_and_a_deleted_webhook_gets_nothing
         "http://metadata.google.internal/computeMetadata/v1/",
         "http://[fd00:ec2::254]/",
         "http://[::ffff:169.254.169.254]/",
-        "http://example.com/hook",
         "ftp://127.0.0.1/hook",
     ],
 )
-def test_a_url_deliveries_may_not_go_to_is_refused(mock: MockServer, url: str) -> None:
+def test_a_metadata_or_non_http_url_is_refused_at_create(mock: MockServer, url: str) -> None:
     r = requests.post(f"{mock.url}/webhooks", json={"url": url, "events": ["audio.processed"]}, headers=mock.auth())
     assert r.status_code == 400 and r.json()["error"]["details"][0]["field"] == "body.url"
     assert requests.get(f"{mock.url}/webhooks", headers=mock.auth()).json()["totalCount"] == 0
+
+
+def test_a_host_the_option_does_not_allow_is_refused_at_delivery_and_not_retried(mock: MockServer) -> None:
+    created = _create(mock, "http://hooks.example.com/in", ["audio.processed"])
+    mock.engine.events.emit(DEFAULT_NAMESPACE, "client_acme", "audio.processed", {"audioFileId": "af_1"})
+    mock.advance(sum(RETRY_DELAYS))
+    [attempt] = mock.deliveries()
+    assert attempt["webhookId"] == created["id"] and attempt["status"] == "failed"
+    assert attempt["error"].startswith("refused: hooks.example.com is not among the hosts")
+    assert attempt["responseStatus"] is None and attempt["nextRetryAt"] is None
 
 
 def test_metadata_addresses_are_refused_whatever_the_hosts_allowed() -> None:

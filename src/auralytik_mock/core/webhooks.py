@@ -6,9 +6,9 @@ secrets (``whsec_``, shown in the create answer only), their delivery attempts (
 ``MAX_ATTEMPTS_KEPT`` a webhook), and, listening to ``Events``, one ``webhook.deliver`` task
 per active webhook of the event's client subscribed to it (``POST .../test``: that webhook
 only). The handlers of the operations marked ``x-mock-webhooks: list|create|update|delete|
-test|deliveries``. A URL is checked when written (http or https, a host ``--webhook-hosts``
-allows, never a cloud metadata address); the delivery itself (HTTP, DNS, retries) is the
-harness's (``harness/deliveries.py``). ``--persist`` saves the webhooks (``dump``/``restore``);
+test|deliveries``. A URL is checked when written (http or https, never a cloud metadata
+address); the delivery itself (``--webhook-hosts``, DNS, HTTP, retries) is the harness's
+(``harness/deliveries.py``). ``--persist`` saves the webhooks (``dump``/``restore``);
 a dataset reset or deleted loses its own.
 No IO.
 May import: ``config``, ``webhooks`` (the address policy), ``crud`` (types only), ``errors``,
@@ -22,11 +22,11 @@ import secrets
 import string
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from ..webhooks import address_refusal
+from ..webhooks import address_refusal, is_metadata
 from .errors import ApiError, ConflictError, InvalidRequestError, NotFoundError, SpecError, Violation
 from .scheduler import Scheduler
 from .spec import Operation, Spec
@@ -59,31 +59,32 @@ def public(record: dict[str, Json]) -> dict[str, Json]:
     return {k: record.get(k) for k in _PUBLIC}
 
 
-def url_problem(url: object, allowed: Iterable[str]) -> str | None:
-    """Why ``url`` cannot receive deliveries (syntax and the address policy), or ``None``."""
+def url_problem(url: object) -> str | None:
+    """Why ``url`` may never receive deliveries (not http or https, a cloud metadata host), or
+    ``None``. Whether ``--webhook-hosts`` allows its host is decided at each delivery (an
+    attempt elsewhere is listed as refused): a schema-valid URL is always registered."""
     if not isinstance(url, str):
         return "must be a string"
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
-        parts.port  # noqa: B018 - a bad port raises here
-    except ValueError as exc:
-        return f"is not a URL ({exc})"
+    except ValueError:
+        return None  # the spec's pattern let it through: the delivery says what is wrong
     if parts.scheme not in ("http", "https"):
         return "must be an http or https URL"
-    return address_refusal(host, allowed)
+    if is_metadata(host):
+        return address_refusal(host)
+    return None
 
 
 class WebhookRegistry:
     """Each dataset's webhooks, per client.
 
     :param scheduler: where deliveries are scheduled (``DELIVER`` tasks).
-    :param allowed_hosts: ``--webhook-hosts`` as it stands (read at each write).
     """
 
-    def __init__(self, scheduler: Scheduler, allowed_hosts: Callable[[], Iterable[str]]) -> None:
+    def __init__(self, scheduler: Scheduler) -> None:
         self.scheduler = scheduler
-        self.allowed_hosts = allowed_hosts
         self._hooks: dict[str, dict[str, dict[str, dict[str, Json]]]] = {}  # ns -> client -> id -> record
         self._attempts: dict[tuple[str, str, str], deque[dict[str, Json]]] = {}
         self._lock = threading.Lock()
@@ -112,7 +113,7 @@ class WebhookRegistry:
         return [public(r) for r in reversed(records)]
 
     def _check_url(self, url: Json) -> None:
-        problem = url_problem(url, self.allowed_hosts())
+        problem = url_problem(url)
         if problem is not None:
             raise InvalidRequestError(
                 f"The webhook URL cannot receive deliveries: {problem}.", details=[Violation("body.url", problem)]
@@ -121,8 +122,8 @@ class WebhookRegistry:
     def create(self, namespace: str, client_id: str, body: dict[str, Json], now: str) -> dict[str, Json]:
         """Register a webhook; answers it with its secret (the only time it is shown).
 
-        :raises InvalidRequestError: a URL deliveries may not go to, or the client holds
-            ``MAX_WEBHOOKS`` already.
+        :raises InvalidRequestError: a URL deliveries may never go to (a cloud metadata host).
+        :raises ConflictError: the client holds ``MAX_WEBHOOKS`` already (409 ``WEBHOOK_LIMIT``).
         """
         self._check_url(body.get("url"))
         record: dict[str, Json] = {
@@ -137,9 +138,8 @@ class WebhookRegistry:
         with self._lock:
             hooks = self._client(namespace, client_id)
             if len(hooks) >= MAX_WEBHOOKS:
-                raise InvalidRequestError(
-                    f"A client holds at most {MAX_WEBHOOKS} webhooks; delete one first.",
-                    details=[Violation("body", f"at most {MAX_WEBHOOKS} webhooks per client")],
+                raise ConflictError(
+                    f"A client holds at most {MAX_WEBHOOKS} webhooks; delete one first.", code="WEBHOOK_LIMIT"
                 )
             while record["id"] in hooks:
                 record["id"] = "wh_" + secrets.token_hex(4)
@@ -150,7 +150,7 @@ class WebhookRegistry:
         """Change the fields ``changes`` names; answers the webhook without its secret.
 
         :raises NotFoundError: no such webhook for this client.
-        :raises InvalidRequestError: a URL deliveries may not go to.
+        :raises InvalidRequestError: a URL deliveries may never go to (a cloud metadata host).
         """
         if "url" in changes:
             self._check_url(changes["url"])

@@ -7,8 +7,9 @@ is sent (a body outside it is never sent: the attempt is listed ``failed`` with
 bounded worker pool (``WORKERS`` threads, at most ``MAX_IN_FLIGHT`` waiting: request
 handling never waits for a receiver), with a ``TIMEOUT``-second deadline, redirects never
 followed, and the address checked again after DNS resolution (a name that resolves to a
-cloud metadata address is refused). Every attempt is recorded; a failed one is retried
-``RETRY_DELAYS`` later on the dataset's clock, ``len(RETRY_DELAYS) + 1`` attempts in all.
+cloud metadata address is refused; a host ``--webhook-hosts`` does not allow is refused
+before any lookup). Every attempt is recorded; a failed one is retried ``RETRY_DELAYS``
+later on the dataset's clock, ``len(RETRY_DELAYS) + 1`` attempts in all (a refused one is not).
 Advancing a pinned clock waits for the attempts it started (``settle``), so one advance
 runs a whole retry schedule.
 May import: ``core`` (errors, scheduler, store, types, webhooks), ``webhooks`` (signing, the
@@ -153,9 +154,20 @@ class Deliverer:
             log.exception("webhook %s: delivery failed unexpectedly", webhook_id)
             status, error = None, f"unexpected error: {exc}"
         duration = round((time.perf_counter() - started) * 1000, 3)
+        refused = error is not None and error.startswith("refused:")  # retrying cannot help
         try:
             self._record(
-                namespace, client, webhook_id, envelope, attempt, attempted_at, status, duration, error, delivery_id
+                namespace,
+                client,
+                webhook_id,
+                envelope,
+                attempt,
+                attempted_at,
+                status,
+                duration,
+                error,
+                delivery_id,
+                retry=not refused,
             )
         finally:
             self._finished(namespace)
@@ -248,13 +260,17 @@ def post(url: str, headers: dict[str, str], body: bytes, allowed: tuple[str, ...
     cloud metadata address; the connection goes to the address checked (no second lookup).
     Redirects are answers like any other (not followed).
     """
-    parts = urlsplit(url)
-    host = parts.hostname or ""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        given_port = parts.port
+    except ValueError as exc:
+        return None, f"refused: not a URL ({exc})"
     refusal = address_refusal(host, allowed)
     if refusal is not None:
         return None, f"refused: {refusal}"
     secure = parts.scheme == "https"
-    port = parts.port or (443 if secure else 80)
+    port = given_port or (443 if secure else 80)
     deadline = time.monotonic() + TIMEOUT
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)

@@ -108,7 +108,7 @@ class Engine:
         #: What happened (``engine.events.emit``, ``call.events``); webhooks listen.
         self.events: Events = Events(self.now)
         #: Each dataset's webhooks (``x-mock-webhooks``); it hears every event.
-        self.webhooks: WebhookRegistry = WebhookRegistry(self.scheduler, lambda: self.config.webhook_hosts)
+        self.webhooks: WebhookRegistry = WebhookRegistry(self.scheduler)
         self.events.listen(self.webhooks.hear)
         #: Called with the namespace after each task an advance runs: waits for the work the
         #: task started elsewhere (a webhook delivery on its pool), so that its follow-up

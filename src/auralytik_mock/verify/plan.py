@@ -76,8 +76,6 @@ class Planner:
     def __init__(self, spec: Spec, schemas: SchemaSet) -> None:
         self.spec = spec
         self.schemas = schemas
-        self.read_scopes = frozenset(s for op in spec.operations if op.method == "GET" for s in op.required_scopes)
-        self.all_scopes = frozenset(s for op in spec.operations for s in op.required_scopes)
         # Operations reached only through a signed link another operation hands out (x-mock-signed-url).
         self.linked = frozenset(
             str(node["x-mock-signed-url"].get("serves"))
@@ -86,6 +84,20 @@ class Planner:
             for node in item.values()
             if isinstance(node, dict) and isinstance(node.get("x-mock-signed-url"), dict)
         )
+
+        # Webhook registrations (x-mock-webhooks) are not called: on the vendor they would make
+        # it POST events to a URL of this machine it cannot reach; tests/test_webhooks.py covers them.
+        self.webhook_ops = frozenset(
+            str(node.get("operationId"))
+            for item in spec.document.get("paths", {}).values()
+            if isinstance(item, dict)
+            for node in item.values()
+            if isinstance(node, dict) and "x-mock-webhooks" in node
+        )
+
+        ops = [op for op in spec.operations if op.operation_id not in self.webhook_ops]
+        self.read_scopes = frozenset(s for op in ops if op.method == "GET" for s in op.required_scopes)
+        self.all_scopes = frozenset(s for op in ops for s in op.required_scopes)
 
     def raw(self, pointer: str) -> Json:
         try:
@@ -190,6 +202,9 @@ class Planner:
 
         for op in sorted(self.spec.operations, key=_order):
             if op.method not in {"GET", "POST", "PUT", "PATCH", "DELETE"}:
+                continue
+            if op.operation_id in self.webhook_ops:
+                add(op, "success", op.success_status, skip="a webhook registration (x-mock-webhooks): not verified")
                 continue
             body = "example" if op.body_pointer is not None else None
             success_query = tuple(self.success_query(op))
