@@ -72,7 +72,8 @@ def test_engagements_conform_with_a_full_key() -> None:
 
 def test_write_operations_answer_the_documented_403_with_a_read_only_key() -> None:
     output = _engagements("READ_ONLY_API_KEY")
-    assert "403 Forbidden (2 operations)" in output
+    # The 2 engagement writes, and the 6 webhook operations (webhooks:manage, which it lacks).
+    assert "403 Forbidden (8 operations)" in output
 
 
 def test_health_at_the_root_conforms() -> None:
@@ -130,4 +131,5 @@ def test_signed_engagements_on_api_v1_conform_with_a_full_key() -> None:
 
 def test_signed_write_operations_answer_403_with_the_read_only_signing_key() -> None:
     output = _signed("ak_live_readonly000000000000000000000000", "READ_ONLY_HMAC_SECRET")
-    assert "403 Forbidden (2 operations)" in output
+    # The 2 engagement writes, and the 6 webhook operations (webhooks:manage, which it lacks).
+    assert "403 Forbidden (8 operations)" in output
