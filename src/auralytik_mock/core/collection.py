@@ -68,14 +68,22 @@ class Collection:
         found = cache[record_id] = instant(self.by_id[record_id].get(field_name))
         return found
 
-    def add(self, record_id: str, record: dict[str, Json], key: Key) -> None:
+    def add(self, record_id: str, record: dict[str, Json], key: Key, *, bulk: bool = False) -> None:
+        """Add a record; ``bulk`` (loading, no index built yet): ``settle`` sorts the order once."""
         self.by_id[record_id] = record
         self.keys[record_id] = key
+        if bulk and not self.indexes:
+            self.order.append(key)
+            return
         bisect.insort(self.order, key)
         for fields, index in self.indexes.items():
             value = index_value(record, fields)
             if value is not None:
                 bisect.insort(index.setdefault(value, []), key)
+
+    def settle(self) -> None:
+        """Sort the list order after a bulk load."""
+        self.order.sort()
 
     def remove(self, record_id: str) -> dict[str, Json]:
         record = self.by_id.pop(record_id)

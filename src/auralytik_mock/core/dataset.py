@@ -65,7 +65,9 @@ class Dataset:
                 self.keys[k.key] = Principal(k.key, client.id, frozenset(k.scopes), namespace, k.secret)
             for kind, records in client.resources.items():
                 for record in records:
-                    self.insert(client.id, kind, dict(record))
+                    self.insert(client.id, kind, dict(record), bulk=True)
+        for coll in self.collections.values():
+            coll.settle()
 
     def keep_keys(self, old: Dataset) -> None:
         """Take ``old``'s keys (and secrets) for the same clients: a session's keys outlive its
@@ -88,7 +90,8 @@ class Dataset:
             found = self.collections[(client_id, kind)] = Collection()
         return found
 
-    def insert(self, client_id: str, kind: str, record: dict[str, Json]) -> None:
+    def insert(self, client_id: str, kind: str, record: dict[str, Json], *, bulk: bool = False) -> None:
+        """Add ``record`` (its id set); ``bulk``: the list order is sorted later, by ``settle``."""
         rules = self.rules.get(kind, PLAIN)
         record_id = str(record[rules.id_field])
         if rules.scope_from and rules.scope_field not in record and all(f in record for f in rules.scope_from):
@@ -98,7 +101,7 @@ class Dataset:
             raise ConflictError(f"{kind} id {record_id!r} is used twice by client {client_id!r}")
         self.records += 1
         self.seq += 1
-        coll.add(record_id, record, (timestamp(record.get(self.order_field)), self.seq, record_id))
+        coll.add(record_id, record, (timestamp(record.get(self.order_field)), self.seq, record_id), bulk=bulk)
 
     def remove(self, client_id: str, kind: str, record_id: str) -> None:
         """Remove the client's record ``record_id`` of ``kind`` (it exists).

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -94,13 +94,13 @@ def fixture_files(paths: Iterable[Path]) -> list[Path]:
 
 def _plain(value: Json) -> Json:
     """YAML reads unquoted timestamps as datetimes; the spec wants RFC 3339 strings."""
+    if not isinstance(value, date):  # most values: one check (a datetime is a date)
+        return value
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
+    return value.isoformat()
 
 
 def read_document(path: Path) -> Json:
@@ -169,6 +169,7 @@ class FixtureLoader:
         #: a state load: no, the count is recomputed).
         self.strict_counts = False
         self._inlined: dict[str, Json] = {}
+        self._orders: dict[str, list[str]] = {}
         self._taken: dict[str, set[str]] = {}
         # What generated free text says: the vocabulary of the spec's profile (x-mock-profile).
         self._profile = profile_for(schemas.spec.document)
@@ -316,7 +317,8 @@ class FixtureLoader:
                 entries += 1
                 out.extend(made)
             elif isinstance(item, dict):
-                out.append({key: _plain(value) for key, value in item.items()})
+                dated = any(isinstance(value, date) for value in item.values())
+                out.append({key: _plain(value) for key, value in item.items()} if dated else dict(item))
             else:
                 out.append(item)
         return out
@@ -365,6 +367,13 @@ class FixtureLoader:
             id_field = self.rules[kind].id_field if kind in self.rules else "id"
             ids[kind] = {str(r[id_field]): r for r in records if isinstance(r, dict) and id_field in r}
         missing: dict[tuple[str, str, str], list[int]] = {}
+        # How many records of a kind name each value in a field: counted once, not per record.
+        tallies: dict[tuple[str, str], Counter[Json]] = {}
+        for rules in self.rules.values():
+            for count in rules.counts:
+                if (count.of_kind, count.by) not in tallies:
+                    values = (o.get(count.by) for o in listed.get(count.of_kind, []) if isinstance(o, dict))
+                    tallies[(count.of_kind, count.by)] = Counter(v for v in values if _countable(v))
         for kind, rules in self.rules.items():
             records = listed.get(kind, [])
             for index, record in enumerate(records):
@@ -377,11 +386,14 @@ class FixtureLoader:
                         missing.setdefault((kind, name, str(value)), []).append(index)
                 for count in rules.counts:
                     by_id = record.get(rules.id_field)
-                    actual = sum(
-                        1
-                        for other in listed.get(count.of_kind, [])
-                        if isinstance(other, dict) and other.get(count.by) == by_id
-                    )
+                    if _countable(by_id):
+                        actual = tallies[(count.of_kind, count.by)][by_id]
+                    else:  # a list or an object: compared as == compares it
+                        actual = sum(
+                            1
+                            for other in listed.get(count.of_kind, [])
+                            if isinstance(other, dict) and other.get(count.by) == by_id
+                        )
                     given = record.get(count.field, actual)
                     if given == actual or not self.strict_counts or id(record) in generated:
                         record[count.field] = actual
@@ -537,7 +549,15 @@ class FixtureLoader:
         return {name: record[name] for name in order if name in record} | record
 
     def _order(self, kind: str) -> list[str]:
-        return list(self.schemas.spec.schema_at(self.kinds[kind]).get("properties") or {})
+        order = self._orders.get(kind)
+        if order is None:
+            order = self._orders[kind] = list(self.schemas.spec.schema_at(self.kinds[kind]).get("properties") or {})
+        return order
+
+
+def _countable(value: Json) -> bool:
+    """Whether ``value`` can be counted in a ``Counter`` (which counts what ``==`` counts)."""
+    return value is None or isinstance(value, str | int | float)
 
 
 def _plan(raw: Json, where: str, errors: list[str]) -> dict[str, Json] | None:
