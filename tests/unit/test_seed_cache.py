@@ -1,13 +1,19 @@
-"""Fixture seeds are shared through a ``SeedCache``: the default one, or one a build names."""
+"""Fixture seeds are shared through a ``SeedCache``: the default one, or one a build names; seeds
+with generated records are kept on disk (``seedfile``) for later starts."""
 
 from __future__ import annotations
 
 import threading
 from pathlib import Path
 
+import pytest
+
+from auralytik_mock.core import fixtures as fixtures_module
+from auralytik_mock.core import seedfile
 from auralytik_mock.core.fixtures import SeedCache, default_seeds
 from auralytik_mock.core.pipeline import build_world
-from tests.conftest import make_config
+from auralytik_mock.core.seed import Seed
+from tests.conftest import SPEC_PATH, make_config
 
 
 def test_builds_from_the_same_bytes_share_one_seed_through_the_cache_they_name(small_fixtures: Path) -> None:
@@ -47,3 +53,119 @@ def test_the_cache_is_bounded_and_safe_to_share_between_threads() -> None:
     for thread in threads:
         thread.join()
     assert errors == [] and len(seeds) == 3
+
+
+# -- the seed cache on disk ------------------------------------------------------------------
+
+
+def _disk_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: Path) -> tuple[Path, Path]:
+    """A copy of ``source``'s fixtures and of the spec, and an empty cache home for them."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("AURALYTIK_MOCK_CACHE", raising=False)
+    fixtures = tmp_path / "fixtures"
+    fixtures.mkdir()
+    for path in source.iterdir():
+        (fixtures / path.name).write_text(path.read_text())
+    spec = tmp_path / "openapi.yaml"
+    spec.write_text(SPEC_PATH.read_text())
+    return fixtures, spec
+
+
+def _seed_files(tmp_path: Path) -> list[Path]:
+    return sorted((tmp_path / "cache" / "auralytik-mock" / "seeds").glob("*.json"))
+
+
+def _build(fixtures: Path, spec: Path) -> Seed:
+    """A seed built as a fresh process builds it: nothing kept in memory."""
+    return build_world(make_config(fixtures=(fixtures,), spec_path=spec), seeds=SeedCache(kept=0)).store.seed
+
+
+def _no_generating(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("records were generated again")
+
+    monkeypatch.setattr(fixtures_module, "generate_records", refuse)
+
+
+def test_generated_records_are_built_once_and_read_back_by_later_starts(
+    small_fixtures: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fixtures, spec = _disk_cached(tmp_path, monkeypatch, small_fixtures)
+    first = _build(fixtures, spec)
+    assert len(_seed_files(tmp_path)) == 1
+    _no_generating(monkeypatch)
+    again = _build(fixtures, spec)
+    assert again == first and again is not first
+
+
+@pytest.mark.parametrize("change", ["spec", "fixtures", "generator"])
+def test_the_cached_seed_is_rebuilt_when_the_spec_the_fixtures_or_the_generator_change(
+    change: str, small_fixtures: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fixtures, spec = _disk_cached(tmp_path, monkeypatch, small_fixtures)
+    first = _build(fixtures, spec)
+    if change == "spec":
+        spec.write_text(spec.read_text() + "\n# an edit\n")
+    elif change == "fixtures":
+        acme = fixtures / "acme.yaml"
+        acme.write_text(acme.read_text().replace("Q1 Quality Review", "Q2 Quality Review", 1))
+    else:
+        seedfile.maker_digest.cache_clear()
+        monkeypatch.setattr(seedfile, "FORMAT", seedfile.FORMAT + 1)  # as a new generator version does
+    rebuilt = _build(fixtures, spec)
+    assert len(_seed_files(tmp_path)) == 2
+    names = {str(e["name"]) for client in rebuilt for e in client.resources["engagements"]}
+    assert ("Q2 Quality Review" in names) == (change == "fixtures")
+    if change != "fixtures":
+        assert rebuilt == first
+    seedfile.maker_digest.cache_clear()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"{not json",
+        b"\xff\xfe",
+        b"[]",
+        b'{"format": 1, "key": "another", "clients": []}',
+        b'{"format": 999, "key": "KEY", "clients": []}',
+        b'{"format": 1, "key": "KEY", "clients": [{"id": 1}]}',
+        b'{"format": 1, "key": "KEY", "clients": [{"id": "acme", "name": "A", "apiKeys": [{"key": "k", '
+        b'"scopes": "all", "secret": null}], "resources": {}}]}',
+        b'{"format": 1, "key": "KEY", "clients": [{"id": "acme", "name": "A", "apiKeys": [], "resources": '
+        b'{"engagements": [1, 2]}}]}',
+    ],
+)
+def test_a_corrupt_or_foreign_cache_file_is_rebuilt_never_a_crash(
+    content: bytes, small_fixtures: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fixtures, spec = _disk_cached(tmp_path, monkeypatch, small_fixtures)
+    first = _build(fixtures, spec)
+    [path] = _seed_files(tmp_path)
+    path.write_bytes(content.replace(b"KEY", path.stem.encode()))
+    assert _build(fixtures, spec) == first
+    _no_generating(monkeypatch)
+    assert _build(fixtures, spec) == first  # the rebuilt seed was written back whole
+
+
+def test_a_seed_with_records_stamped_at_loading_time_is_not_kept_on_disk(
+    small_fixtures: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fixtures, spec = _disk_cached(tmp_path, monkeypatch, small_fixtures)
+    config = make_config(fixtures=(fixtures,), spec_path=spec).with_options(clock=None)
+    acme = fixtures / "acme.yaml"
+    text = acme.read_text()
+    assert '        createdAt: "2024-01-10T09:00:00Z"\n' in text  # camp_789's, its only server-set time
+    acme.write_text(text.replace('        createdAt: "2024-01-10T09:00:00Z"\n', "", 1))
+    build_world(config, seeds=SeedCache(kept=0))
+    assert _seed_files(tmp_path) == []
+
+
+def test_caching_off_keeps_nothing_on_disk(
+    small_fixtures: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fixtures, spec = _disk_cached(tmp_path, monkeypatch, small_fixtures)
+    monkeypatch.setenv("AURALYTIK_MOCK_CACHE", "off")
+    _build(fixtures, spec)
+    assert _seed_files(tmp_path) == []

@@ -4,8 +4,8 @@ Owns: the fixtures' format, and checking every record against its schema in the 
 so a bad fixture stops start-up with the file, the record and the field; ``files_digest``
 (what a reload compares to tell whether the fixtures changed: their bytes, never what
 loading them made, which carries the time of loading for records that omit ``createdAt``).
-No Flask, no IO beyond reading the files at load time.
-May import: ``spec``, ``validation``, ``store``, ``errors``, ``profile``, yaml.
+No Flask, no IO beyond reading the files at load time (and the seed cache, ``seedfile``).
+May import: ``spec``, ``validation``, ``store``, ``seed``, ``seedfile``, ``errors``, ``profile``, yaml.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pathlib import Path
 import yaml
 
 from ..generate import GenerateError, follow_counts, generate_records, generate_value
+from . import seedfile
 from .errors import FixtureError
 from .profile import profile_for
 from .spec import record_defaults
@@ -170,10 +171,12 @@ class FixtureLoader:
         self.strict_counts = False
         self._inlined: dict[str, Json] = {}
         self._orders: dict[str, list[str]] = {}
+        self._generated = False  # the last load generated records
+        self._stamped = False  # the last load gave a record the time of loading
         self._taken: dict[str, set[str]] = {}
-        # What generated free text says: the vocabulary of the spec's profile (x-mock-profile).
+        # What generated free text says: the vocabulary of the spec's profile (x-mock-profile),
+        # read when a record is made (a seed read back from the cache needs none).
         self._profile = profile_for(schemas.spec.document)
-        self._vocabulary = self._profile.vocabulary
 
     def load_paths(self, paths: Sequence[Path]) -> Seed:
         """Load every fixture file under ``paths`` into one seed.
@@ -181,13 +184,19 @@ class FixtureLoader:
         A seed already built in this process from the same bytes (spec and every fixture
         file) and the same pinned clock is reused: a suite that starts many ``MockServer``s
         generates their records once (the bundled evaluations take about 0.4 s to generate).
-        Seeds are never changed after loading; the store copies each record it holds.
+        A seed with generated records is also kept on disk (``seedfile``), so a later start,
+        in another process, reads it instead of generating them again. Seeds are never
+        changed after loading; the store copies each record it holds.
 
         :raises FixtureError: every problem found, each with file, record and field.
         """
         files = fixture_files(paths)
         key = self._cache_key(files)
         cached = self.seeds.get(key) if key is not None else None
+        if cached is None and key is not None:
+            cached = seedfile.read(key)
+            if cached is not None:
+                self.seeds.put(key, cached)
         if cached is not None:
             return cached
         documents = [(str(path), read_document(path)) for path in files]
@@ -198,6 +207,10 @@ class FixtureLoader:
             self.strict_counts = False
         if key is not None:
             self.seeds.put(key, seed)
+            # Generated records are kept on disk, for the next start; not when a record
+            # took the time of loading (it would take this one's on the next start).
+            if self._generated and not self._stamped:
+                seedfile.write(key, seed)
         return seed
 
     def _cache_key(self, files: Sequence[Path]) -> str | None:
@@ -210,6 +223,7 @@ class FixtureLoader:
         except OSError:
             return None
         digest.update(b"\0" + repr((self.now, sorted(self.kinds.items()))).encode())
+        digest.update(b"\0" + seedfile.maker_digest().encode())
         return digest.hexdigest()
 
     def load_documents(self, documents: Sequence[tuple[str, Json]]) -> Seed:
@@ -217,6 +231,7 @@ class FixtureLoader:
 
         :raises FixtureError: every problem found, each with source, record and field.
         """
+        self._generated = self._stamped = False
         errors: list[str] = []
         late: list[str] = []  # broken references: often the echo of another mistake, so listed last
         self._taken = {}
@@ -344,7 +359,7 @@ class FixtureLoader:
                         name=name,
                         kind=kind,
                         parent=record,
-                        vocabulary=self._vocabulary,
+                        vocabulary=self._profile.vocabulary,
                     )
                 except GenerateError as exc:
                     errors.append(f"{where} (generate).{name}.{exc.field}: {exc.message}")
@@ -510,6 +525,7 @@ class FixtureLoader:
         fixed = entry.get("with")
         if isinstance(fixed, dict):
             entry = {**entry, "with": {name: _plain(value) for name, value in fixed.items()}}
+        self._generated = True
         try:
             records = generate_records(
                 entry,
@@ -517,7 +533,7 @@ class FixtureLoader:
                 kind=kind,
                 key=key,
                 taken=self._taken.setdefault(kind, set()),
-                vocabulary=self._vocabulary,
+                vocabulary=self._profile.vocabulary,
             )
         except GenerateError as exc:
             errors.append(f"{where} (generate).{exc.field}: {exc.message}")
@@ -539,6 +555,8 @@ class FixtureLoader:
         missing_times = [name for name in self._times[kind] if name not in record]
         if missing_times:
             given = [v for name in self._times[kind] if isinstance(v := record.get(name), str)]
+            if not given and not self.now:
+                self._stamped = True  # the time of loading
             when = max(given) if given else self.now or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             for name in missing_times:
                 record[name] = when
