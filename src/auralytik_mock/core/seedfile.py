@@ -3,8 +3,8 @@
 Owns: the seed cache on disk (``~/.cache/auralytik-mock/seeds``, beside the spec parse
 cache; ``AURALYTIK_MOCK_CACHE=off`` turns both off): one JSON file per seed, named by the
 digest of what the seed is made from (the spec's and every fixture file's bytes, the
-pinned clock, the resource kinds) and of the code that makes it (this package's version,
-the generator's modules, pools and vocabularies, the fixture loader). A file that is
+pinned clock, the resource kinds) and of the code that makes it (the generator's modules,
+pools and vocabularies, the profiles, the fixture loader). A file that is
 corrupt, foreign (another key or format) or unreadable is ignored and the seed rebuilt;
 a cache that cannot be written is skipped. Never a crash.
 May import: ``loader``, ``seed``, ``types``.
@@ -38,10 +38,8 @@ def cache_dir() -> Path | None:
 
 @functools.cache
 def maker_digest() -> str:
-    """A digest of the package's version and of the code and data that generate records."""
-    from .. import __version__
-
-    digest = hashlib.sha256(f"{FORMAT}\0{__version__}".encode())
+    """A digest of the code and data that make records (the generator's version, as it is)."""
+    digest = hashlib.sha256(f"{FORMAT}".encode())
     for name in _MAKERS:
         top = _PACKAGE / name
         files = sorted(p for p in top.rglob("*") if p.is_file()) if top.is_dir() else [top]
