@@ -128,12 +128,12 @@ def test_the_cached_seed_is_rebuilt_when_the_spec_the_fixtures_or_the_generator_
         b"{not json",
         b"\xff\xfe",
         b"[]",
-        b'{"format": 1, "key": "another", "clients": []}',
+        b'{"format": 2, "key": "another", "clients": []}',
         b'{"format": 999, "key": "KEY", "clients": []}',
-        b'{"format": 1, "key": "KEY", "clients": [{"id": 1}]}',
-        b'{"format": 1, "key": "KEY", "clients": [{"id": "acme", "name": "A", "apiKeys": [{"key": "k", '
+        b'{"format": 2, "key": "KEY", "clients": [{"id": 1}]}',
+        b'{"format": 2, "key": "KEY", "clients": [{"id": "acme", "name": "A", "apiKeys": [{"key": "k", '
         b'"scopes": "all", "secret": null}], "resources": {}}]}',
-        b'{"format": 1, "key": "KEY", "clients": [{"id": "acme", "name": "A", "apiKeys": [], "resources": '
+        b'{"format": 2, "key": "KEY", "clients": [{"id": "acme", "name": "A", "apiKeys": [], "resources": '
         b'{"engagements": [1, 2]}}]}',
     ],
 )

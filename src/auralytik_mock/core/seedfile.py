@@ -24,7 +24,7 @@ from .seed import ApiKey, ClientSeed, Seed
 from .types import Json
 
 #: Bumped when the file's layout changes (older files are then ignored).
-FORMAT = 1
+FORMAT = 2
 _PACKAGE = Path(__file__).resolve().parents[1]
 #: What makes a seed besides its inputs: a change to any of these builds seeds anew.
 _MAKERS = ("generate", "profiles", "core/fixtures.py", "core/seed.py", "core/seedfile.py")
@@ -102,7 +102,10 @@ def _client(raw: Any) -> ClientSeed:
     for kind, records in resources.items():
         if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
             raise TypeError(f"not a list of {kind}")
-    return ClientSeed(client_id, name, tuple(api_keys), resources)
+    plan = raw["plan"]
+    if plan is not None and not isinstance(plan, dict):
+        raise TypeError("not a plan")
+    return ClientSeed(client_id, name, tuple(api_keys), resources, plan)
 
 
 #: Seeds kept on disk at most: the least recently used go first.
@@ -121,6 +124,7 @@ def write(key: str, seed: Seed) -> None:
             "name": client.name,
             "apiKeys": [{"key": k.key, "scopes": list(k.scopes), "secret": k.secret} for k in client.api_keys],
             "resources": {kind: list(records) for kind, records in client.resources.items()},
+            "plan": dict(client.plan) if client.plan is not None else None,
         }
         for client in seed
     ]
