@@ -379,9 +379,7 @@ class Store:
             changes: dict[str, Json] = {k: None for k in record if k != rules.id_field and k not in kept}
             changes.update(fields)
             coll = dataset.collection(principal.client_id, kind)
-            coll.change(record_id, changes)
-            for name in [k for k, v in changes.items() if v is None and k not in fields]:
-                del coll.by_id[record_id][name]
+            coll.change(record_id, changes, drop=[k for k, v in changes.items() if v is None and k not in fields])
             return dataset.view(principal.client_id, kind, coll.by_id[record_id])
 
     def delete(self, principal: Principal, kind: str, record_id: str) -> None:
