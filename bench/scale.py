@@ -6,7 +6,7 @@ Prints a Markdown report and writes it to ``bench/results/scale.md`` (numbers in
 1. In-process (engine time, no HTTP): the bundled fixtures plus 100,000 Acme evaluations
    (JSON fixtures), then the median time per call of page 1 of ``GET /v1/evaluations``
    unfiltered, by ``engagementId``, by ``state`` + ``sentiment``, by all three, by a date
-   range (a scan, for comparison), and of reads that count (an engagement's
+   range (its date index), and of reads that count (an engagement's
    ``evaluationCount``). Target: every indexed filter within 2x of the unfiltered page 1.
 2. Over HTTP with wrk (if installed), c=8: ``GET /v1/evaluations?engagementId=eng_456`` and
    ``GET /v1/evaluations/{id}`` on ``auralytik-mock serve --quiet`` and on Prism (if
@@ -54,7 +54,7 @@ rows = {
     "state+sentiment": timed("/v1/evaluations", {"state": "Completed", "sentiment": "Positive"}, 400),
     "engagementId+state+sentiment": timed(
         "/v1/evaluations", {"engagementId": "eng_456", "state": "Completed", "sentiment": "Positive"}, 400),
-    "dateFrom+dateTo (scan)": timed("/v1/evaluations", {"dateFrom": "2023-12-01", "dateTo": "2023-12-31"}, 20),
+    "dateFrom+dateTo": timed("/v1/evaluations", {"dateFrom": "2023-12-01", "dateTo": "2023-12-31"}, 400),
     "GET engagement (count)": timed("/v1/engagements/eng_456", {}, 400),
     "engagements page 1 (5 counts)": timed("/v1/engagements", {}, 400),
 }
@@ -162,11 +162,14 @@ def report(results: dict[str, object]) -> str:
     ]
     for name, row in rows.items():
         lines.append(f"| {name} | {row['total']:,} | {row['us']:.0f} | {row['us'] / base:.2f}x |")
-    indexed = ("engagementId", "state+sentiment", "engagementId+state+sentiment")
+    indexed = ("engagementId", "state+sentiment", "engagementId+state+sentiment", "dateFrom+dateTo")
     worst = max(rows[name]["us"] / base for name in indexed)
     lines += [
         "",
-        f"Indexed filters: worst {worst:.2f}x the unfiltered page 1 ({'meets' if worst <= 2 else 'misses'} 2x).",
+        f"Indexed filters (date range included): worst {worst:.2f}x the unfiltered page 1: "
+        f"{'yes' if worst <= 2 else 'no'} (target 2x).",
+        f"{results['count']:,} evaluations from JSON load < 2 s: {'yes' if local['load_s'] < 2 else 'no'} "
+        f"({local['load_s']:.2f} s).",
     ]
     http = results.get("http")
     if isinstance(http, dict) and http:
