@@ -35,3 +35,18 @@ def test_the_engine_is_built_from_its_configuration_and_never_set_from_outside()
         if setter.search(line)
     ]
     assert offenders == []
+
+
+def test_the_package_has_no_import_cycles() -> None:
+    # scripts/import_cycles.py reads every module's imports with ast; a cycle fails here first.
+    import runpy
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    script = runpy.run_path(str(root / "scripts" / "import_cycles.py"))
+    assert script["cycles"]({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    graph = script["graph_of"](nested=True)
+    assert "auralytik_mock.core.auth" in graph["auralytik_mock.core.pipeline"]
+    assert script["cycles"](graph) == []
+    done = subprocess.run([sys.executable, str(root / "scripts" / "import_cycles.py")], capture_output=True, text=True)
+    assert done.returncode == 0 and "0 cycle(s)" in done.stdout, done.stdout + done.stderr
