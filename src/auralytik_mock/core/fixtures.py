@@ -4,8 +4,10 @@ Owns: the fixtures' format, and checking every record against its schema in the 
 so a bad fixture stops start-up with the file, the record and the field; ``files_digest``
 (what a reload compares to tell whether the fixtures changed: their bytes, never what
 loading them made, which carries the time of loading for records that omit ``createdAt``).
+A client's keys, plan and its records' relations are checked by ``client_fields``.
 No Flask, no IO beyond reading the files at load time (and the seed cache, ``seedfile``).
-May import: ``spec``, ``validation``, ``store``, ``seed``, ``seedfile``, ``errors``, ``profile``, yaml.
+May import: ``spec``, ``validation``, ``store``, ``seed``, ``seedfile``, ``client_fields``, ``errors``, ``profile``,
+``generate``, yaml.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -22,10 +24,11 @@ import yaml
 
 from ..generate import GenerateError, follow_counts, generate_records, generate_value
 from . import seedfile
+from .client_fields import api_keys, plan, relate
 from .errors import FixtureError
 from .profile import profile_for
 from .spec import record_defaults
-from .store import ApiKey, ClientSeed, KindRules, Seed
+from .store import ClientSeed, KindRules, Seed
 from .types import Json
 from .validation import SchemaSet
 
@@ -297,12 +300,12 @@ class FixtureLoader:
             kind: self._expand(kind, raw.get(kind, []), f"{where}.{kind}", errors, client_id, generated)
             for kind in self.kinds
         }
-        self._relate(listed, where, errors, late, generated)
+        relate(self.rules, listed, where, errors, late, generated, strict_counts=self.strict_counts)
         return ClientSeed(
             id=client_id,
             name=str(name),
-            api_keys=self._keys(raw.get("apiKeys", []), where, errors),
-            plan=_plan(raw.get("plan"), f"{where}.plan", errors),
+            api_keys=api_keys(raw.get("apiKeys", []), where, errors, self.scopes, self._profile),
+            plan=plan(raw.get("plan"), f"{where}.plan", errors),
             resources={
                 kind: self._records(kind, listed[kind], f"{where}.{kind}", errors, positions.setdefault(kind, []))
                 for kind in self.kinds
@@ -367,105 +370,6 @@ class FixtureLoader:
         if self.extras.get(kind) and isinstance(properties, dict):
             for record in records:
                 follow_counts(record, properties)
-
-    def _relate(
-        self, listed: Mapping[str, list[Json]], where: str, errors: list[str], late: list[str], generated: set[int]
-    ) -> None:
-        """Check one client's references, and fill its counts and copies (always current).
-
-        Broken references are listed after every other error (one line per missing
-        record, however many records name it): they are often the echo of another
-        mistake, such as a mistyped id.
-        """
-        ids: dict[str, dict[str, dict[str, Json]]] = {}
-        for kind, records in listed.items():
-            id_field = self.rules[kind].id_field if kind in self.rules else "id"
-            ids[kind] = {str(r[id_field]): r for r in records if isinstance(r, dict) and id_field in r}
-        missing: dict[tuple[str, str, str], list[int]] = {}
-        # How many records of a kind name each value in a field: counted once, not per record.
-        tallies: dict[tuple[str, str], Counter[Json]] = {}
-        for rules in self.rules.values():
-            for count in rules.counts:
-                if (count.of_kind, count.by) not in tallies:
-                    values = (o.get(count.by) for o in listed.get(count.of_kind, []) if isinstance(o, dict))
-                    tallies[(count.of_kind, count.by)] = Counter(v for v in values if _countable(v))
-        for kind, rules in self.rules.items():
-            records = listed.get(kind, [])
-            for index, record in enumerate(records):
-                if not isinstance(record, dict):
-                    continue
-                here = f"{where}.{kind}[{index}]"
-                for name, target in rules.refs.items():
-                    value = record.get(name)
-                    if value is not None and str(value) not in ids.get(target, {}):
-                        missing.setdefault((kind, name, str(value)), []).append(index)
-                for count in rules.counts:
-                    by_id = record.get(rules.id_field)
-                    if _countable(by_id):
-                        actual = tallies[(count.of_kind, count.by)][by_id]
-                    else:  # a list or an object: compared as == compares it
-                        actual = sum(
-                            1
-                            for other in listed.get(count.of_kind, [])
-                            if isinstance(other, dict) and other.get(count.by) == by_id
-                        )
-                    given = record.get(count.field, actual)
-                    if given == actual or not self.strict_counts or id(record) in generated:
-                        record[count.field] = actual
-                    else:  # left as given, so a schema error on it is reported too
-                        errors.append(
-                            f"{here}.{count.field}: is {given!r} but {actual} {count.of_kind} record(s) name "
-                            f"{by_id!r} in {count.by}; omit it (it is counted) or fix it"
-                        )
-                for copy in rules.copies:
-                    parent = ids.get(copy.of_kind, {}).get(str(record.get(copy.via)))
-                    if parent is not None and copy.source in parent:
-                        record[copy.field] = parent[copy.source]
-        for (kind, name, value), indexes in missing.items():
-            target = self.rules[kind].refs[name]
-            more = f" (and {len(indexes) - 1} more record(s))" if len(indexes) > 1 else ""
-            late.append(f"{where}.{kind}[{indexes[0]}].{name}{more}: no {target} record {value!r} in this client")
-
-    def _keys(self, raw: Json, where: str, errors: list[str]) -> tuple[ApiKey, ...]:
-        if not isinstance(raw, list):
-            errors.append(f"{where}.apiKeys: must be a list")
-            return ()
-        keys = []
-        for index, item in enumerate(raw):
-            key_where = f"{where}.apiKeys[{index}]"
-            if not isinstance(item, dict) or not isinstance(item.get("key"), str) or not item["key"]:
-                errors.append(f"{key_where}.key: is required and must be a non-empty string")
-                continue
-            scopes = item.get("scopes", [])
-            if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
-                errors.append(f"{key_where}.scopes: must be a list of strings")
-                continue
-            unknown = sorted(set(scopes) - self.scopes)
-            if unknown:
-                errors.append(
-                    f"{key_where}.scopes: unknown scope(s) {', '.join(unknown)} "
-                    f"(the spec uses: {', '.join(sorted(self.scopes))})"
-                )
-            extra = sorted(set(item) - {"key", "scopes", "secret"})
-            if extra:
-                errors.append(f"{key_where}: unknown field(s) {', '.join(extra)} (allowed: key, scopes, secret)")
-            secret = item.get("secret")
-            if secret is not None and (not isinstance(secret, str) or not secret):
-                errors.append(f"{key_where}.secret: must be a non-empty string (the key's HMAC secret)")
-                continue
-            profile = self._profile
-            signing = profile.is_signing_key(item["key"]) if profile.signing_key is not None else secret is not None
-            if secret is not None and not signing:
-                errors.append(
-                    f"{key_where}.key: a key with a secret signs its requests, so it must be "
-                    f"{profile.signing_format}, as the vendor's keys are"
-                )
-            elif secret is None and signing:
-                errors.append(
-                    f"{key_where}.secret: an {profile.signing_prefix} key signs its requests; give it its HMAC secret"
-                )
-            keys.append(ApiKey(item["key"], tuple(scopes), secret))
-        return tuple(keys)
 
     def _records(
         self, kind: str, raw: list[Json], where: str, errors: list[str], positions: list[int]
@@ -571,31 +475,6 @@ class FixtureLoader:
         if order is None:
             order = self._orders[kind] = list(self.schemas.spec.schema_at(self.kinds[kind]).get("properties") or {})
         return order
-
-
-def _countable(value: Json) -> bool:
-    """Whether ``value`` can be counted in a ``Counter`` (which counts what ``==`` counts)."""
-    return value is None or isinstance(value, str | int | float)
-
-
-def _plan(raw: Json, where: str, errors: list[str]) -> dict[str, Json] | None:
-    """A client's plan (``tier`` and the amounts it ``included``s per meter), what usage reports against."""
-    if raw is None:
-        return None
-    if not isinstance(raw, dict) or not isinstance(raw.get("tier"), str) or not raw["tier"]:
-        errors.append(f"{where}: must be a mapping with tier (a name) and included ({{meter: amount}})")
-        return None
-    unknown = sorted(set(raw) - {"tier", "included"})
-    if unknown:
-        errors.append(f"{where}: unknown field(s) {', '.join(unknown)} (allowed: tier, included)")
-    included = raw.get("included", {})
-    if not isinstance(included, dict) or not all(
-        isinstance(k, str) and isinstance(v, int | float) and not isinstance(v, bool) and v >= 0
-        for k, v in included.items()
-    ):
-        errors.append(f"{where}.included: must map each meter (calls, webhooks, ...) to the amount (>= 0) it includes")
-        return None
-    return {"tier": raw["tier"], "included": dict(included)}
 
 
 def _server_times(schema: Mapping[str, Json]) -> list[str]:
