@@ -1,174 +1,68 @@
 """Load ``openapi.yaml`` and index its operations.
 
 Owns: reading the document, checking that it can drive the mock, resolving local
-``$ref``s, and the ``Operation`` records every other layer works from.
+``$ref``s, and building the ``Operation`` records (``operation``) every other layer works
+from; its schemas are checked by ``schema_check``. Re-exports ``operation``'s names.
 No Flask, no IO beyond reading the file at load time.
-May import: ``errors``, ``types``, yaml.
+May import: ``loader``, ``oas30``, ``operation``, ``schema_check``, ``errors``, ``types``, yaml.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 from collections.abc import Collection, Iterator, Mapping
-from dataclasses import dataclass, field, replace
-from functools import cached_property
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import yaml
 
 from . import loader, oas30
 from .errors import SpecError
+from .operation import (
+    APIKEY,
+    BASIC,
+    BEARER,
+    HMAC,
+    HMAC_SHA256,
+    OPAQUE,
+    SPEC_URI,
+    Operation,
+    Parameter,
+    ResponseHeader,
+    ResponseSpec,
+    SecurityScheme,
+    escape_pointer_token,
+    pointer_ref,
+)
+from .schema_check import schema_objects, schema_problem
 from .types import Json
 
+__all__ = [
+    "APIKEY",
+    "BASIC",
+    "BEARER",
+    "HMAC",
+    "HMAC_SHA256",
+    "HTTP_METHODS",
+    "OPAQUE",
+    "SPEC_URI",
+    "Operation",
+    "Parameter",
+    "ResponseHeader",
+    "ResponseSpec",
+    "SecurityScheme",
+    "Spec",
+    "derived_operation_id",
+    "escape_pointer_token",
+    "line_of",
+    "pointer_ref",
+    "record_defaults",
+]
+
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-#: The base URI the whole document is registered under for jsonschema ``$ref`` lookups.
-SPEC_URI = "urn:auralytik-mock:openapi"
-
-
-def escape_pointer_token(token: str) -> str:
-    """Escape one JSON pointer token (RFC 6901)."""
-    return token.replace("~", "~0").replace("/", "~1")
-
-
-def pointer_ref(pointer: str) -> str:
-    """Return a ``$ref`` URI for a JSON pointer into the spec."""
-    return f"{SPEC_URI}#{quote(pointer, safe='/~')}"
-
-
-@dataclass(frozen=True)
-class Parameter:
-    """An operation's parameter: where it is, whether required, and its schema."""
-
-    name: str
-    location: str
-    required: bool
-    schema: Mapping[str, Json]
-    schema_pointer: str
-
-
-@dataclass(frozen=True)
-class ResponseHeader:
-    """A documented response header."""
-
-    name: str
-    required: bool
-    schema_pointer: str | None
-
-
-@dataclass(frozen=True)
-class ResponseSpec:
-    """One documented response: its JSON schema, headers and example."""
-
-    status: str
-    schema_pointer: str | None
-    headers: tuple[ResponseHeader, ...]
-    example: Json
-    has_example: bool
-    #: Every media type the response declares (a body with no schema is any body).
-    media_types: tuple[str, ...] = ()
-
-
-#: The schemes the mock can check. ``hmac``: ``type: apiKey, in: header`` with an
-#: ``x-mock-signature`` object (the vendor's X-Api-Key + HMAC-SHA256 request signing).
-BEARER = "bearer"
-HMAC = "hmac"
-#: ``http basic``: ``Authorization: Basic base64(user:password)``.
-BASIC = "basic"
-#: ``apiKey`` in a header, a query parameter or a cookie (``location``).
-APIKEY = "apikey"
-#: A scheme the mock cannot check on a request (``mutualTLS``, an ``http`` scheme other than
-#: bearer and basic): any ``Authorization`` value, or nothing for ``mutualTLS``, is taken.
-OPAQUE = "opaque"
-#: The only signature recipe the mock knows (``x-mock-signature.algorithm``).
-HMAC_SHA256 = "hmac-sha256"
-
-
-@dataclass(frozen=True)
-class SecurityScheme:
-    """A security scheme of ``components.securitySchemes`` the mock enforces.
-
-    :param kind: ``"bearer"`` (``Authorization: Bearer <key>``: ``http bearer``, ``oauth2``,
-        ``openIdConnect``), ``"hmac"`` (a key header plus a timestamp and a signature header,
-        signed with the key's secret), ``"basic"``, ``"apikey"`` or ``"opaque"``.
-    :param header: the header, query parameter or cookie that carries the key
-        (``Authorization``, ``X-Api-Key``, ``api_key``).
-    :param location: where ``header`` is: ``header``, ``query`` or ``cookie``.
-    """
-
-    name: str
-    kind: str
-    header: str
-    timestamp_header: str = ""
-    signature_header: str = ""
-    location: str = "header"
-
-    @cached_property
-    def header_key(self) -> str:
-        """``header`` in lower case (how ``MockRequest.headers`` holds names)."""
-        return self.header.lower()
-
-    @cached_property
-    def timestamp_key(self) -> str:
-        return self.timestamp_header.lower()
-
-    @cached_property
-    def signature_key(self) -> str:
-        return self.signature_header.lower()
-
-
-@dataclass(frozen=True)
-class Operation:
-    """One operation of the spec, ready for routing, validation and auth.
-
-    :param path: the full path template served, base path included (``/v1/engagements/{id}``).
-    :param security: the alternatives of the ``security`` requirement that the base
-        path accepts (see ``Spec.base_paths``); each maps a scheme name to the scopes it
-        needs. Empty: no authentication.
-    """
-
-    operation_id: str
-    method: str
-    path: str
-    spec_path: str
-    parameters: tuple[Parameter, ...]
-    body_pointer: str | None
-    body_required: bool
-    body_media_types: tuple[str, ...]
-    security: tuple[Mapping[str, tuple[str, ...]], ...]
-    responses: Mapping[str, ResponseSpec]
-    #: The base path this copy of the operation is served under (``/v1``, ``/api/v1``).
-    base_path: str = ""
-    #: Each request media type the operation takes and its schema's pointer (``None``: no
-    #: schema); ``body_pointer`` is the first JSON one's.
-    body_schemas: Mapping[str, str | None] = field(default_factory=dict)
-
-    @cached_property
-    def success_status(self) -> int:
-        """The lowest documented 2xx status (the one the handler answers)."""
-        codes = sorted(int(c) for c in self.responses if c.isdigit() and c.startswith("2"))
-        return codes[0] if codes else 200
-
-    @cached_property
-    def required_scopes(self) -> tuple[str, ...]:
-        """The scopes of the first security alternative (what the docs show)."""
-        if not self.security:
-            return ()
-        return tuple(scope for scopes in self.security[0].values() for scope in scopes)
-
-    def documents(self, status: int) -> bool:
-        """Whether ``status`` is documented (exactly, as ``4XX``, or as ``default``)."""
-        return str(status) in self.responses or f"{status // 100}XX" in self.responses or "default" in self.responses
-
-    def response_for(self, status: int) -> ResponseSpec | None:
-        """The documented response for ``status``, most specific first."""
-        for key in (str(status), f"{status // 100}XX", "default"):
-            if key in self.responses:
-                return self.responses[key]
-        return None
 
 
 class Spec:
@@ -350,8 +244,8 @@ class Spec:
         instead of failing later inside a validator."""
         if not str(self.document.get("openapi", "")).startswith("3.1"):
             return  # other versions' schemas are not 2020-12 (converted or checked elsewhere)
-        for pointer, schema in _schema_objects(self.document):
-            problem = _schema_problem(schema)
+        for pointer, schema in schema_objects(self.document):
+            problem = schema_problem(schema)
             if problem is not None:
                 path, message = problem
                 raise self.error_at(pointer + "".join("/" + escape_pointer_token(str(t)) for t in path), message)
@@ -626,89 +520,6 @@ def record_defaults(spec: Spec, pointer: str) -> dict[str, Json]:
         if kind == "null" or (isinstance(kind, list) and "null" in kind):
             defaults[name] = None
     return defaults
-
-
-_JSON_TYPES = ("array", "boolean", "integer", "null", "number", "object", "string")
-
-
-def _schema_objects(document: Mapping[str, Json]) -> Iterator[tuple[str, Json]]:
-    """Every Schema Object of an OpenAPI 3.1 document and its JSON pointer: the component
-    schemas and each ``schema`` of a parameter, header or media type."""
-    components = document.get("components")
-    schemas = components.get("schemas") if isinstance(components, dict) else None
-    if isinstance(schemas, dict):
-        for name, schema in schemas.items():
-            yield f"/components/schemas/{escape_pointer_token(str(name))}", schema
-
-    def walk(node: Json, pointer: str) -> Iterator[tuple[str, Json]]:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                child = f"{pointer}/{escape_pointer_token(str(key))}"
-                if key == "schema" and not pointer.startswith("/components/schemas"):
-                    yield child, value
-                elif key != "schemas" or pointer != "/components":
-                    yield from walk(value, child)
-        elif isinstance(node, list):
-            for index, value in enumerate(node):
-                yield from walk(value, f"{pointer}/{index}")
-
-    for key in ("paths", "components", "webhooks"):
-        if key in document:
-            yield from walk(document[key], f"/{key}")
-
-
-def _schema_problem(schema: Json) -> tuple[list[Json], str] | None:
-    """The first problem of ``schema`` as a 2020-12 schema: (path inside it, message), or ``None``."""
-    if not isinstance(schema, (dict, bool)):
-        return [], f"a schema must be an object or a boolean, got {json.dumps(schema)[:60]}"
-    try:
-        rs: Any = importlib.import_module("jsonschema_rs")
-    except ImportError:  # pragma: no cover - jsonschema-rs is a dependency
-        rs = None
-    if rs is not None:
-        try:
-            rs.meta.validate(schema)
-        except rs.ValidationError as exc:
-            path = list(exc.instance_path)
-            return path, _meta_message(path, exc.instance, str(exc.message))
-    else:  # pragma: no cover
-        from jsonschema import Draft202012Validator
-
-        error = next(iter(Draft202012Validator(Draft202012Validator.META_SCHEMA).iter_errors(schema)), None)
-        if error is not None:
-            path = list(error.absolute_path)
-            return path, _meta_message(path, error.instance, error.message)
-    for path, pattern in _patterns(schema, []):
-        try:
-            if rs is not None:
-                rs.validator_for({"pattern": pattern})
-            else:  # pragma: no cover
-                re.compile(pattern)
-        except (ValueError, re.error):  # jsonschema_rs.ValidationError is a ValueError
-            return path, f"{pattern!r} is not a valid regular expression (ECMA-262)"
-    return None
-
-
-def _meta_message(path: list[Json], instance: Json, message: str) -> str:
-    keyword = str(path[-1]) if path else ""
-    if keyword == "type" or (len(path) > 1 and str(path[-2]) == "type"):
-        return f"{json.dumps(instance)} is not a JSON Schema type; use one of {', '.join(_JSON_TYPES)}"
-    return f"{keyword + ': ' if keyword else ''}{message}"
-
-
-def _patterns(node: Json, path: list[Json]) -> Iterator[tuple[list[Json], str]]:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "pattern" and isinstance(value, str):
-                yield [*path, key], value
-            elif key == "patternProperties" and isinstance(value, dict):
-                for pattern in value:
-                    yield [*path, key, pattern], str(pattern)
-            if key not in {"enum", "const", "examples", "example", "default"}:
-                yield from _patterns(value, [*path, key])
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from _patterns(value, [*path, index])
 
 
 def line_of(text: str, pointer: str) -> int | None:
