@@ -1,6 +1,7 @@
 """Benchmark the evaluations list at scale: filters against the unfiltered list, and next to Prism.
 
-Run by ``bench/run.sh`` after ``bench.py`` (or alone: ``.venv/bin/python bench/scale.py``).
+Run by ``bench/bench.py`` (so by ``bench/run.sh``; its date-range row goes into the targets
+table) or alone: ``.venv/bin/python bench/scale.py``.
 Prints a Markdown report and writes it to ``bench/results/scale.md`` (numbers in ``scale.json``).
 
 1. In-process (engine time, no HTTP): the bundled fixtures plus 100,000 Acme evaluations
@@ -102,6 +103,33 @@ def fixtures_with_evaluations(folder: Path, count: int) -> None:
     (folder / "globex.yaml").write_text((ROOT / "fixtures" / "globex.yaml").read_text())
 
 
+def fixtures_with_engagements(folder: Path, count: int, fmt: str = "json") -> None:
+    """The bundled fixtures, with ``count`` more Acme engagements, as ``fmt`` (json or yaml)."""
+    import yaml
+
+    extra = [
+        {
+            "id": f"eng_{900000 + i}",
+            "name": f"Engagement {i}",
+            "description": None,
+            "type": "quality_review",
+            "status": "active",
+            "evaluationCount": 0,  # counted from the evaluations (x-mock-count): these have none
+            "createdAt": f"2023-{1 + i % 12:02d}-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:00Z",
+            "updatedAt": "2024-01-01T00:00:00Z",
+        }
+        for i in range(count)
+    ]
+    acme = yaml.safe_load((ROOT / "fixtures" / "acme.yaml").read_text())
+    acme["clients"][0]["engagements"] += extra  # Acme's, so YOUR_API_KEY lists them all
+    if fmt == "json":
+        (folder / "acme.json").write_text(json.dumps(acme))
+    else:
+        dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+        (folder / "acme.yaml").write_text(yaml.dump(acme, Dumper=dumper, sort_keys=False))
+    (folder / "globex.yaml").write_text((ROOT / "fixtures" / "globex.yaml").read_text())
+
+
 def in_process(count: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         fixtures_with_evaluations(Path(tmp), count)
@@ -188,25 +216,37 @@ def report(results: dict[str, object]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--duration", type=int, default=3, help="whole seconds per wrk cell (default 3)")
-    parser.add_argument("--skip-prism", action="store_true", help="do not run Prism")
-    parser.add_argument("--skip-http", action="store_true", help="in-process rows only (no wrk)")
-    parser.add_argument("--count", type=int, default=COUNT, help=f"evaluations to add (default {COUNT:,})")
-    args, _ = parser.parse_known_args()  # bench/run.sh passes bench.py's arguments too
-    print(f"scale: {args.count:,} evaluations, in-process ...", file=sys.stderr, flush=True)
-    results: dict[str, object] = {"count": args.count, "in_process": in_process(args.count)}
+def run(count: int, duration: int, skip_prism: bool, skip_http: bool) -> dict[str, object]:
+    """Measure, print the report and write ``bench/results/scale.{md,json}``; returns the results."""
     import shutil
 
-    if not args.skip_http and shutil.which("wrk"):
-        results["http"] = over_http(args.duration, args.skip_prism)
+    print(f"scale: {count:,} evaluations, in-process ...", file=sys.stderr, flush=True)
+    results: dict[str, object] = {"count": count, "in_process": in_process(count)}
+    if not skip_http and shutil.which("wrk"):
+        results["http"] = over_http(duration, skip_prism)
     text = report(results)
     print(text)
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "scale.md").write_text(text)
     (out / "scale.json").write_text(json.dumps(results, indent=2))
+    return results
+
+
+def date_range_ratio(results: dict[str, object]) -> float:
+    """The date-range filter's time over the unfiltered page 1's (issue 22's target: <= 2)."""
+    rows = results["in_process"]["rows"]  # type: ignore[index]
+    return float(rows["dateFrom+dateTo"]["us"] / rows["unfiltered"]["us"])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=int, default=3, help="whole seconds per wrk cell (default 3)")
+    parser.add_argument("--skip-prism", action="store_true", help="do not run Prism")
+    parser.add_argument("--skip-http", action="store_true", help="in-process rows only (no wrk)")
+    parser.add_argument("--count", type=int, default=COUNT, help=f"evaluations to add (default {COUNT:,})")
+    args, _ = parser.parse_known_args()
+    run(args.count, args.duration, args.skip_prism, args.skip_http)
     return 0
 
 
