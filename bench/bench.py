@@ -637,7 +637,7 @@ def extras_text(results: dict[str, object]) -> str:
             + "; ".join(
                 f"{n}: {c['rps']:,.0f} req/s, p99 {c['p99_ms']:.2f} ms, max {c['max_ms']:.1f} ms" for n, c in cells
             )
-            + f" ({sv['with saves']['saves']:.0f} saves seen)"
+            + f" (saves seen: {sv['with saves']['saves']:.0f})"
         )
     per_call_results: dict[str, dict[str, dict[str, float]]] = results.get("per_call", {})  # type: ignore[assignment]
     if per_call_results:

@@ -122,7 +122,7 @@ def describe(result: dict[str, object]) -> tuple[str, bool]:
     ratio = with_["p99_ms"] / without["p99_ms"]
     text = (
         f"{with_['p99_ms']:.2f} ms vs {without['p99_ms']:.2f} ms ({ratio:.2f}x); "
-        f"{with_['saves']:.0f} saves in {result['seconds']} s"
+        f"saves seen in {result['seconds']} s: {with_['saves']:.0f}"
     )
     return text, ratio <= 2 and with_["saves"] >= 1
 
