@@ -108,3 +108,29 @@ def test_every_dump_is_consistent_while_writes_continue(small_fixtures: Path) ->
         writer.join(timeout=30)
     assert errors == []
     assert len(sizes) > 1, "the writer made no change between dumps: nothing was tested"
+
+
+def test_a_saved_state_is_the_bytes_json_dumps_writes_though_written_a_record_at_a_time() -> None:
+    # --persist writes the state piecewise (so the server's loop runs between records);
+    # the file must be what `json.dumps` wrote before, byte for byte, for every shape it holds.
+    import io
+    import json
+
+    from auralytik_mock.harness.persist import write_json
+
+    world = build_world(make_config())
+    state = {"format": "auralytik-mock-state/1", **world.store.dump_all(), "usage": {}, "tasks": {}}
+    odd = {
+        "ünï": ["çà", "\u2028", "emoji \U0001f600", 'quote " and \\'],
+        "numbers": [0, -1, 1.5, 1e300, True, False, None],
+        "empty": [{}, [], "", {"a": []}],
+        "nested": {"deep": [[[[[[[[{"x": list(range(10))}]]]]]]]]},
+        "records": [{"id": f"r{i}", "tags": list(range(i % 7)), "data": {"n": i}} for i in range(50)],
+        "many records": [{"id": f"r{i}", "transcript": [{"at": i}] * (i % 9)} for i in range(1000)],
+        "int keys are written as json.dumps writes them": {1: "one", 2: ["two"] * 6},
+    }
+    for document in (state, odd, [], {}, "text", 3):
+        out = io.BytesIO()
+        write_json(document, out)  # type: ignore[arg-type]
+        assert out.getvalue() == json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    assert len(state["default"]["clients"][0]["evaluations"]) > 50  # the bundled world: generated records too
