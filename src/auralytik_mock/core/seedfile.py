@@ -27,7 +27,7 @@ from .types import Json
 FORMAT = 2
 _PACKAGE = Path(__file__).resolve().parents[1]
 #: What makes a seed besides its inputs: a change to any of these builds seeds anew.
-_MAKERS = ("generate", "profiles", "core/fixtures.py", "core/seed.py", "core/seedfile.py")
+_MAKERS = ("generate", "profiles", "core/fixtures.py", "core/client_fields.py", "core/seed.py", "core/seedfile.py")
 
 
 def cache_dir() -> Path | None:
