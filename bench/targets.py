@@ -145,8 +145,14 @@ def _scale(results: dict[str, Any]) -> list[Target]:
     sc = results.get("scale", {})
     if sc:
         big, small = sc["big"], sc["small"]
+        cold = f"; the first (checks and keeps them): {sc['json_cold']['load_s']:.2f} s" if "json_cold" in sc else ""
         out.append(
-            Target(ISSUE_22["scale"], f"{big['load_s']:.2f} s ({big['records']:,} records)", big["load_s"] < 2, "scale")
+            Target(
+                ISSUE_22["scale"],
+                f"{big['load_s']:.2f} s ({big['records']:,} records), a start after the first" + cold,
+                big["load_s"] < 2,
+                "scale",
+            )
         )
         out.append(Target("100,000 engagements: RSS < 300 MB", f"{big['rss_mib']:.0f} MiB", big["rss_mib"] < 300))
         page_ratio = big["page_4000_us"] / big["page_1_us"]
