@@ -132,3 +132,42 @@ def test_a_create_answers_its_documented_shape_and_keeps_the_record(served: Mock
     assert {k: v for k, v in key.items() if k != "value"} == read
     listed = requests.get(f"{served.url}/organization/admin_api_keys", headers=auth, timeout=10).json()
     assert [k["id"] for k in listed["data"]] == [key["id"]]
+
+
+@pytest.mark.parametrize("served", ["train-travel"], indirect=True)
+def test_prefer_example_picks_the_named_example_of_an_answer_from_the_spec(served: MockServer) -> None:
+    auth = {"Authorization": f"Bearer {KEY}"}
+    url = f"{served.url}/bookings/1725ff48-ab45-4bb5-9d02-88745177dedb/payment"
+    card = {"amount": 49.99, "currency": "gbp", "source": {"object": "card", "name": "J. Doe"}}
+    card["source"] |= {"number": "4242424242424242", "cvc": "123", "exp_month": 12, "exp_year": 2025}
+    card["source"] |= {"address_country": "gb"}
+    plain = requests.post(url, json=card, headers=auth, timeout=10)
+    assert plain.status_code == 200, plain.text
+    assert plain.json()["source"]["object"] == "card"  # the first named example
+    bank = requests.post(url, json=card, headers={**auth, "Prefer": "example=Bank"}, timeout=10)
+    assert bank.status_code == 200 and bank.json()["source"]["object"] == "bank_account"
+
+
+@pytest.mark.parametrize("served", ["train-travel"], indirect=True)
+def test_a_uuid_path_parameter_that_is_no_uuid_is_a_400(served: MockServer) -> None:
+    auth = {"Authorization": f"Bearer {KEY}"}
+    answer = requests.get(f"{served.url}/bookings/not-a-uuid", headers=auth, timeout=10)
+    assert answer.status_code == 400, answer.text
+    assert answer.headers["Content-Type"].startswith("application/problem+json")
+    assert "must be a UUID" in answer.text
+    unknown = requests.get(f"{served.url}/bookings/1725ff48-ab45-4bb5-9d02-88745177dedb", headers=auth, timeout=10)
+    assert unknown.status_code == 404
+
+
+def test_the_operations_table_says_computed_for_the_bundled_aggregates() -> None:
+    from auralytik_mock import Config
+    from auralytik_mock.core.pipeline import build_world
+
+    rows = {row[2]: row for row in build_world(Config()).resources.table()}
+    computed = {op_id: row[4] for op_id, row in rows.items() if row[3] == "computed"}
+    assert computed, "the bundled spec's analytics and usage are computed from the state"
+    assert all(reason.startswith("x-mock-") for reason in computed.values())
+    assert any("x-mock-aggregate" in reason for reason in computed.values())
+    assert any("x-mock-usage" in reason for reason in computed.values())
+    webhooks = [row for op_id, row in rows.items() if "Webhook" in op_id]
+    assert webhooks and all(row[3] == "stateful" and "x-mock-webhooks" in row[4] for row in webhooks)

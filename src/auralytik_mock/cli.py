@@ -155,7 +155,7 @@ def check(config: Config) -> int:
     ops = world.spec.operations
     bases = ", ".join(b or "/" for b in world.spec.base_paths)
     rows = world.resources.table()
-    not_stateful = [row for row in rows if row[3] != "stateful"]
+    not_stateful = [row for row in rows if row[3] not in ("stateful", "computed")]
     if not_stateful:  # served, but with no state behind them: worth a look
         table = speccheck.operations_table(not_stateful, limit=len(not_stateful))
         print(

@@ -52,6 +52,7 @@ class Call:
         ``call.scheduler.after(call.principal.namespace, 30, kind, payload)``).
     :param events: the engine's ``Events`` (``call.events.emit(namespace, client_id, event, data)``).
     :param webhooks: the engine's ``WebhookRegistry`` (``x-mock-webhooks`` operations).
+    :param prefer: the ``Prefer`` header, as sent.
     """
 
     operation: Operation
@@ -62,6 +63,8 @@ class Call:
     scheduler: Scheduler | None = None
     events: Events | None = None
     webhooks: WebhookRegistry | None = None
+    #: The request's ``Prefer`` header (``example=NAME`` picks the spec's named example).
+    prefer: str | None = None
 
 
 Handler = Callable[[Call], MockResponse]

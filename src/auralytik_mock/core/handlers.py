@@ -24,7 +24,7 @@ from .errors import SpecError
 from .links import bind_links
 from .pii import masking
 from .resources import Resources
-from .spec import Spec
+from .spec import Operation, Spec
 from .store import Copy, Count, KindRules, Store
 from .types import MockResponse
 from .usage import bind_usage
@@ -224,7 +224,15 @@ def bind_handlers(
     crud = Crud(spec, store, answer or example_answer(spec), misfits)
     # x-mock-aggregate, x-mock-signed-url, x-mock-usage: answers computed from the state
     computed = {**bind_aggregates(spec, resources, store), **bind_links(spec, resources, store)}
-    computed |= bind_usage(spec, store) | bind_webhooks(spec)
+    computed |= bind_usage(spec, store)
+    for op in spec.operations:
+        if op.operation_id in computed:
+            resources.engine_bound(op.operation_id, "computed", _computing(spec, op))
+    # x-mock-webhooks: the client's registrations, kept by the engine (not a resource)
+    webhooks = bind_webhooks(spec)
+    for op_id in webhooks:
+        resources.engine_bound(op_id, "stateful", _WEBHOOKS)
+    computed |= webhooks
     bound: dict[str, Handler] = {}
     for op in spec.operations:
         binding = resources.bindings[op.operation_id]
@@ -236,3 +244,24 @@ def bind_handlers(
             bound[op.operation_id] = default
         bound[op.operation_id] = masking(spec, op, bound[op.operation_id])  # x-mock-mask-pii
     return bound
+
+
+#: The extensions whose operations are computed from the state, as the table names them.
+_COMPUTING = {
+    "x-mock-aggregate": "x-mock-aggregate: computed from the records",
+    "x-mock-signed-url": "x-mock-signed-url: a signed link the mock serves",
+    "x-mock-usage": "x-mock-usage: counted from the calls answered",
+}
+
+
+#: Why an ``x-mock-webhooks`` operation holds state, as the table says.
+_WEBHOOKS = "x-mock-webhooks: the client's webhook registrations, kept by the mock"
+
+
+def _computing(spec: Spec, op: Operation) -> str:
+    """Why ``op`` is computed: the extension that binds it."""
+    item = (spec.document.get("paths") or {}).get(op.spec_path)
+    raw = item.get(op.method.lower()) if isinstance(item, dict) else None
+    keys = raw if isinstance(raw, dict) else {}
+    default = "x-mock-signed-url: the file a signed link points to"  # the link's target has none
+    return next((why for name, why in _COMPUTING.items() if name in keys), default)

@@ -321,6 +321,7 @@ class Pipeline:
                 datasets.scheduler,
                 datasets.events,
                 datasets.webhooks,
+                prefer_text,
             )
         )
 

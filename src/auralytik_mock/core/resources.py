@@ -11,7 +11,7 @@ May import: ``spec``, ``discover``, ``bind``, ``shapes``, ``extensions``, ``erro
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .bind import ActionSpec, Binder, Binding, Filter, ListShape
 from .discover import Discovery, Resource
@@ -41,7 +41,7 @@ class Resources:
     """Every resource of a spec, and every operation's binding."""
 
     by_kind: Mapping[str, Resource]
-    bindings: Mapping[str, Binding]
+    bindings: dict[str, Binding]
     #: ``x-mock-singleton`` records (one per client), by kind: kept, never in fixtures.
     singletons: Mapping[str, Resource] = field(default_factory=dict)
 
@@ -57,9 +57,15 @@ class Resources:
         """``kind -> {field -> kind it names}``."""
         return {kind: dict(r.refs) for kind, r in self.by_kind.items() if r.refs}
 
+    def engine_bound(self, operation_id: str, kind: str, reason: str) -> None:
+        """Bind an operation the engine answers itself (``bind_handlers`` finds them): computed
+        from the state (``x-mock-aggregate``, ``x-mock-signed-url``, ``x-mock-usage``) or held
+        by it (``x-mock-webhooks``, ``stateful``); the table says ``kind`` and ``reason``."""
+        self.bindings[operation_id] = replace(self.bindings[operation_id], kind=kind, reason=reason)
+
     def table(self) -> list[Row]:
         """Each operation: ``(method, path, operationId, kind, reason)``, in the spec's order;
-        ``kind`` is ``stateful``, ``action``, ``singleton`` or ``spec``."""
+        ``kind`` is ``stateful``, ``action``, ``singleton``, ``computed`` or ``spec``."""
         return [
             (b.operation.method, b.operation.spec_path, b.operation.operation_id, b.kind, b.reason)
             for b in self.bindings.values()

@@ -61,6 +61,7 @@ class ValidRequest:
     host: str = ""
 
 
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)\Z")
 
 
@@ -188,6 +189,11 @@ def describe_errors(errors: Any, prefix: str, read_only: frozenset[str] = frozen
         for violation in _describe(error, prefix, read_only):
             found.setdefault((violation.field, violation.message), violation)
     return sorted(found.values(), key=lambda v: (v.field, v.message))
+
+
+def _is_uuid(value: str) -> bool:
+    """Whether ``value`` is a UUID in its usual text form (``8-4-4-4-12`` hex digits)."""
+    return bool(_UUID.fullmatch(value))
 
 
 def _field(prefix: str, path: Sequence[Any]) -> str:
@@ -337,6 +343,8 @@ class _OperationValidator:
     def _param(self, param: Parameter, raw: str, prefix: str, out: list[Violation]) -> Json:
         value = _coerce(raw, param.schema)
         out.extend(self.schemas.check(param.schema_pointer, value, f"{prefix}.{param.name}"))
+        if param.schema.get("format") == "uuid" and isinstance(value, str) and not _is_uuid(value):
+            out.append(Violation(f"{prefix}.{param.name}", f"must be a UUID, got {_shown(value)}"))
         bits = _INT_BITS.get(str(param.schema.get("format")))
         if bits and isinstance(value, int) and not -(1 << (bits - 1)) <= value < 1 << (bits - 1):
             out.append(Violation(f"{prefix}.{param.name}", f"must be a {bits}-bit integer, got {value}"))
@@ -547,8 +555,15 @@ def _has_surrogate(text: str) -> bool:
     return False
 
 
+#: Up to this many operations, every validator is compiled at start-up (the first request of
+#: each is as fast as the next); a bigger spec compiles each on its operation's first request
+#: (OpenAI's 288 operations start in a second, not four).
+EAGER_OPERATIONS = 100
+
+
 class RequestValidator:
-    """Validate requests for every operation of a spec; validators are compiled here, once.
+    """Validate requests for every operation of a spec; validators are compiled once (here,
+    or on an operation's first request when the spec has more than ``EAGER_OPERATIONS``).
 
     :param spec: the loaded spec.
     :param max_body_bytes: larger bodies answer 413.
@@ -557,7 +572,10 @@ class RequestValidator:
     def __init__(self, spec: Spec, schemas: SchemaSet | None = None, max_body_bytes: int = 1 << 20) -> None:
         self.schemas = schemas or SchemaSet(spec)
         self.max_body_bytes = max_body_bytes
-        self._by_op = {op.operation_id: _OperationValidator(self.schemas, op) for op in spec.operations}
+        self._ops = {op.operation_id: op for op in spec.operations}
+        self._by_op: dict[str, _OperationValidator] = {}
+        if len(spec.operations) <= EAGER_OPERATIONS:  # compiled now, not on the first request
+            self._by_op = {op.operation_id: _OperationValidator(self.schemas, op) for op in spec.operations}
 
     def validate(self, op: Operation, request: MockRequest, raw_path: Mapping[str, str]) -> ValidRequest:
         """Check ``request`` against ``op``.
@@ -567,7 +585,10 @@ class RequestValidator:
         :raises UnsupportedMediaTypeError: 415.
         :raises PayloadTooLargeError: 413.
         """
-        return self._by_op[op.operation_id].validate(request, raw_path, self.max_body_bytes)
+        validator = self._by_op.get(op.operation_id)
+        if validator is None:  # a big spec: each operation's validators on its first request
+            validator = self._by_op[op.operation_id] = _OperationValidator(self.schemas, self._ops[op.operation_id])
+        return validator.validate(request, raw_path, self.max_body_bytes)
 
 
 class ResponseChecker:
