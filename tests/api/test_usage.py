@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -99,4 +100,32 @@ def test_the_counts_survive_a_restart_with_persist(tmp_path: Path) -> None:
     again = create_app(make_config(persist=path)).test_client()
     keys = again.get(f"/v1/usage/by-key?billingPeriod={PERIOD}", headers=auth).get_json()["keys"]
     assert keys[0] == {"keyId": "YOU..._KEY", "name": "API key 1", "calls": 4, "lastUsedAt": "2024-06-01T12:00:00Z"}
+    engine_of(again.application).close()
+
+
+def test_calls_that_change_nothing_are_saved_too_at_shutdown_and_within_seconds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Reads alone once left the state file unwritten: a restart lost every count.
+    from auralytik_mock.harness import persist
+
+    path = tmp_path / "state.json"
+    auth = {"Authorization": "Bearer YOUR_API_KEY"}
+    client = create_app(make_config(persist=path)).test_client()
+    for _ in range(3):
+        assert client.get("/v1/engagements", headers=auth).status_code == 200
+    engine_of(client.application).close()  # a clean shutdown (SIGTERM) saves the counts
+    again = create_app(make_config(persist=path)).test_client()
+    keys = again.get(f"/v1/usage/by-key?billingPeriod={PERIOD}", headers=auth).get_json()["keys"]
+    assert keys[0]["calls"] == 3
+
+    # While it runs, a read's count is on disk within USAGE_LAG seconds, no write needed.
+    monkeypatch.setattr(persist, "USAGE_LAG", 0.3)
+    before = path.stat().st_mtime_ns
+    assert again.get("/v1/engagements", headers=auth).status_code == 200  # the 5th call: by-key was the 4th
+    deadline = time.monotonic() + 10
+    while path.stat().st_mtime_ns == before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    saved = json.loads(path.read_text())
+    assert sum(row[3] for row in saved["usage"]["default"] if row[1] == "YOUR_API_KEY") == 5
     engine_of(again.application).close()

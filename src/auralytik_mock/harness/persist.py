@@ -3,7 +3,8 @@
 Owns: loading the state file at start (checked like fixtures), writing it back
 atomically (a temporary file in the same folder, fsync, rename) within a second of
 every change and at shutdown, so ``kill -9`` loses at most the last second and never
-leaves a torn file, and the lock that keeps a second server off the same file.
+leaves a torn file (the usage counts of calls that changed nothing: within ``USAGE_LAG``),
+and the lock that keeps a second server off the same file.
 File format: ``{"format": "auralytik-mock-state/1", "default": <fixtures format>,
 "sessions": {"ses_...": <fixtures format>}, "usage": ..., "tasks": {"<dataset>": [<task>]}}``
 (the fixtures' format is what ``GET /__mock/state`` answers; ``tasks`` are the scheduler's
@@ -24,6 +25,7 @@ import logging
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -49,6 +51,9 @@ FORMAT = "auralytik-mock-state/1"
 MAX_LAG = 1.0
 #: Changes are gathered this long before a write (many calls, one write).
 GATHER = 0.2
+#: The longest a call's usage count (``GET /usage/*``) waits before it is on disk, in
+#: seconds, when nothing else changed: reads do not each cost a save of the whole state.
+USAGE_LAG = 5.0
 
 
 class Persister:
@@ -66,6 +71,8 @@ class Persister:
         self.target = Path(os.path.realpath(path))
         self._lock_file: IO[str] | None = None
         self._dirty = threading.Event()
+        self._counted = False  # a call was counted since the last write
+        self._last_write = time.monotonic()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._write_lock = threading.Lock()
@@ -212,6 +219,11 @@ class Persister:
         self._dirty.set()
         self.ensure_running()
 
+    def counted(self) -> None:
+        """A call was counted: write it within ``USAGE_LAG`` seconds (sooner with a change)."""
+        self._counted = True
+        self.ensure_running()
+
     def ensure_running(self) -> None:
         """Start the writer thread (once; never again after ``close``)."""
         thread = self._thread
@@ -228,8 +240,9 @@ class Persister:
     def _run(self) -> None:
         while not self._stop.is_set():
             if not self._dirty.wait(0.5):
-                continue
-            if self._stop.wait(GATHER):
+                if not (self._counted and time.monotonic() - self._last_write >= USAGE_LAG):
+                    continue
+            elif self._stop.wait(GATHER):
                 break
             try:
                 self.write()
@@ -241,6 +254,8 @@ class Persister:
         """Write the state now: temporary file, fsync, rename (never a torn file)."""
         with self._write_lock:
             self._dirty.clear()
+            self._counted = False
+            self._last_write = time.monotonic()
             document = {
                 "format": FORMAT,
                 **self.engine.store.dump_all(),
@@ -274,7 +289,7 @@ class Persister:
         if thread is not None:
             thread.join(timeout=5)
         try:
-            if self._dirty.is_set():
+            if self._dirty.is_set() or self._counted:
                 self.write()
         finally:
             self._unlock()

@@ -448,6 +448,8 @@ class Engine:
             state = self._sessions[DEFAULT_NAMESPACE]
         if principal is not None and op is not None:  # what GET /usage/* counts
             self.world.store.count_call(principal, self.now(principal.namespace))
+            if self.persister is not None:
+                self.persister.counted()
         state.journal.add(
             {
                 "id": request_id,
