@@ -53,6 +53,12 @@ VENDOR_STATES = {
     "listConversations.pageSize.maximum": "Conversations: pageSize, default 25, max 100",
     "getAnalyticsTrends.granularity.enum": "Analytics: granularity `daily` (default), `weekly`, `monthly`",
     "AnalyticsTrends.granularity.enum": "Analytics: granularity `daily` (default), `weekly`, `monthly`",
+    "listAudioFiles.pageSize.maximum": "Audio files: pageSize, default 50, max 100",
+    "ExportFormat.enum": "Exports: format `csv` | `xlsx`",
+    "ExportStatus.enum": "Exports: job statuses `queued`, `processing`, `completed`, `failed`",
+    "ExportDate.format": "Exports: dateFrom, dateTo, date `yyyy-MM-dd`",
+    "AiCallsExportRequest.required": "Exports: dateFrom (required), dateTo (required)",
+    "AiCallsExportRequest.status.enum": "Exports: status `evaluated`, `notEvaluated`, `pending`, `processing`, `failed`",
 }
 
 

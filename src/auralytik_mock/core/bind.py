@@ -160,6 +160,8 @@ class Binder:
             return self.singleton(op, raw["x-mock-singleton"])
         if "x-mock-action" in raw:
             return self.action(op, raw["x-mock-action"])
+        if "x-mock-blob" in raw or "x-mock-job" in raw:
+            return self.computed(op, raw)
         collection = self.by_collection.get(op.spec_path)
         if collection is not None:
             return self.on_collection(op, collection)
@@ -377,6 +379,19 @@ class Binder:
             act=ActionSpec(dict(changes), target),
         )
 
+    def computed(self, op: Operation, raw: Mapping[str, Json]) -> Binding:
+        """An ``x-mock-blob`` or ``x-mock-job`` operation (``blob.py``, ``jobs.py`` answer it). A
+        blob path's PUT keeps the file with its record, hidden under the path's last segment."""
+        parts = segments(op.spec_path)
+        owner = self.by_item.get("/" + "/".join(parts[:-1])) if len(parts) >= 2 else None
+        blob = raw.get("x-mock-blob")
+        if isinstance(blob, dict) and blob.get("store") is True and owner is not None:
+            escaped = op.spec_path.replace("~", "~0").replace("/", "~1")
+            owner.subresources.setdefault(parts[-1], f"/paths/{escaped}/{op.method.lower()}/requestBody")
+            return Binding(op, "stateful", f"x-mock-blob: stores the file of {_a(owner.noun())}", "blob", owner)
+        name = "x-mock-blob" if "x-mock-blob" in raw else "x-mock-job"
+        return Binding(op, "stateful", f"{name}: {_describe(raw[name])}", "computed", owner)
+
     # -- lists ----------------------------------------------------------------------
 
     def list_shape(self, op: Operation, resource: Resource, envelope: Envelope) -> tuple[ListShape, list[str]]:
@@ -426,3 +441,21 @@ class Binder:
         if spec["field"] not in resource.properties:
             raise self.fail(where, f"x-mock-filter field {spec['field']!r} is not a field of {resource.schema_name}")
         return Filter(name, spec["field"], str(op_name))
+
+
+def _describe(value: Json) -> str:
+    """One extension's value in a few words, for the start-up table."""
+    if not isinstance(value, dict):
+        return "malformed"
+    if "upload" in value:
+        return f"an upload URL of {value['upload']}, {value.get('ttlSeconds')} s"
+    if "download" in value:
+        return f"a download URL of {value['download']}, {value.get('ttlSeconds')} s"
+    if "reports" in value:
+        return f"the status of {value['reports']}'s job"
+    if "file" in value:
+        return f"the job's file ({value['file']}) through a signed link"
+    steps = value.get("steps")
+    count = len(steps) if isinstance(steps, list) else 0
+    made = f"creates {value['create']}, " if "create" in value else ""
+    return f"{made}a job of {count} steps over {value.get('seconds')} s"

@@ -7,8 +7,8 @@ Owns: the registries of Python hooks (``HookRegistry``; ``@handles`` registers i
 stateful). A hook replaces the generic handler of its operation and may call it
 (``ctx.default(call)``) to wrap it.
 No Flask, no IO.
-May import: ``aggregate``, ``crud``, ``discover``, ``links``, ``pii``, ``usage``, ``webhooks``, ``resources``,
-``spec``, ``store``, ``types``, ``errors``.
+May import: ``aggregate``, ``blob``, ``crud``, ``discover``, ``links``, ``pii``, ``usage``, ``webhooks``,
+``resources``, ``spec``, ``store``, ``types``, ``errors``.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from .aggregate import bind_aggregates
+from .blob import bind_blobs
 from .crud import Answer, Call, Crud, Handler, Misfits, example_answer
 from .discover import SCOPE_FIELD, Resource
 from .errors import SpecError
@@ -233,6 +234,11 @@ def bind_handlers(
     for op_id in webhooks:
         resources.engine_bound(op_id, "stateful", _WEBHOOKS)
     computed |= webhooks
+    # x-mock-blob: files kept in the mock's blob store, beside the record they belong to
+    blobs = bind_blobs(spec, resources, store, crud)
+    for op_id in blobs:
+        resources.engine_bound(op_id, "stateful", _BLOBS)
+    computed |= blobs
     bound: dict[str, Handler] = {}
     for op in spec.operations:
         binding = resources.bindings[op.operation_id]
@@ -256,6 +262,7 @@ _COMPUTING = {
 
 #: Why an ``x-mock-webhooks`` operation holds state, as the table says.
 _WEBHOOKS = "x-mock-webhooks: the client's webhook registrations, kept by the mock"
+_BLOBS = "x-mock-blob: a file in the mock's blob store (Azure-like), kept with its record"
 
 
 def _computing(spec: Spec, op: Operation) -> str:

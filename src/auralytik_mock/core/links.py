@@ -107,12 +107,7 @@ def _issuer(
         record_id = str(call.request.path[resource.id_param])
         store.get(call.principal, resource.kind, record_id)  # 404 for a record the client does not have
         expires = _seconds(call.now) + ttl
-        namespace = call.principal.namespace
-        query: dict[str, str | int] = {"client": call.principal.client_id}
-        if namespace != DEFAULT_NAMESPACE:
-            query["session"] = namespace
-        query["expires"] = expires
-        query["signature"] = _signature(namespace, call.principal.client_id, record_id, expires)
+        query = link_query(call.principal.namespace, call.principal.client_id, record_id, expires)
         path = served.path.replace("{" + resource.id_param + "}", quote(record_id, safe=""))
         host = call.request.host
         url = (f"http://{host}" if host else "") + f"{path}?{urlencode(query)}"
@@ -122,22 +117,41 @@ def _issuer(
     return issue
 
 
+def link_query(namespace: str, client: str, record_id: str, expires: int) -> dict[str, str | int]:
+    """The query string of a signed link to ``record_id`` (what ``check_link`` takes back)."""
+    query: dict[str, str | int] = {"client": client}
+    if namespace != DEFAULT_NAMESPACE:
+        query["session"] = namespace
+    query["expires"] = expires
+    query["signature"] = _signature(namespace, client, record_id, expires)
+    return query
+
+
+def check_link(call: Call, record_id: str, ask: str = "ask recording-url for a new one") -> Principal:
+    """The owner of the record a signed link names, if the link's signature and expiry hold.
+
+    :raises LinkError: 403 ``INVALID_LINK_SIGNATURE`` (changed) or ``LINK_EXPIRED``; ``ask``
+        ends the message (where a new link comes from).
+    """
+    query = call.request.query
+    client, namespace = str(query.get("client", "")), str(query.get("session") or DEFAULT_NAMESPACE)
+    expires = query.get("expires")
+    if not isinstance(expires, int):
+        raise LinkError(f"This link has no valid expiry; {ask}.")
+    wanted = _signature(namespace, client, record_id, expires)
+    given = str(query.get("signature", "")).encode("utf-8", "backslashreplace")
+    if not hmac.compare_digest(wanted.encode(), given):
+        raise LinkError("This link's signature does not match it: it was changed or not made by this mock.")
+    if _seconds(call.now) >= expires:
+        expired = datetime.fromtimestamp(expires, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        raise LinkError(f"This link expired at {expired}; {ask}.", code="LINK_EXPIRED")
+    return Principal("", client, frozenset(), namespace)
+
+
 def _server(op: Operation, resource: Resource, store: Store) -> Callable[[Call], MockResponse]:
     def serve(call: Call) -> MockResponse:
-        query = call.request.query
         record_id = str(call.request.path[resource.id_param])
-        client, namespace = str(query.get("client", "")), str(query.get("session") or DEFAULT_NAMESPACE)
-        expires = query.get("expires")
-        if not isinstance(expires, int):
-            raise LinkError("This link has no valid expiry; ask recording-url for a new one.")
-        wanted = _signature(namespace, client, record_id, expires)
-        given = str(query.get("signature", "")).encode("utf-8", "backslashreplace")
-        if not hmac.compare_digest(wanted.encode(), given):
-            raise LinkError("This link's signature does not match it: it was changed or not made by this mock.")
-        if _seconds(call.now) >= expires:
-            expired = datetime.fromtimestamp(expires, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            raise LinkError(f"This link expired at {expired}; ask recording-url for a new one.", code="LINK_EXPIRED")
-        owner = Principal("", client, frozenset(), namespace)
+        owner = check_link(call, record_id)
         record = store.get(owner, resource.kind, record_id)
         audio = _wav(_duration(record))
         return MockResponse(op.success_status, None, raw=audio, content_type="application/octet-stream")

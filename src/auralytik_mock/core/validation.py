@@ -59,6 +59,9 @@ class ValidRequest:
     headers: Mapping[str, Json] = field(default_factory=dict)
     #: The request's ``Host`` header (what a URL the mock hands out points at).
     host: str = ""
+    #: The body's bytes and ``Content-Type`` as sent (what a blob store keeps).
+    raw_body: bytes = b""
+    raw_content_type: str | None = None
 
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -390,7 +393,9 @@ class _OperationValidator:
             body = self._body(request, max_body, violations)
         if violations:
             raise InvalidRequestError.from_violations(violations)
-        return ValidRequest(path, query, body, headers, request.header("Host") or "")
+        return ValidRequest(
+            path, query, body, headers, request.header("Host") or "", request.body, request.header("Content-Type")
+        )
 
     def _body(self, request: MockRequest, max_body: int, violations: list[Violation]) -> Json:
         raw = request.body
