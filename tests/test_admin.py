@@ -75,12 +75,14 @@ def test_prefer_delay_adds_latency(api: Api) -> None:
 
 #: YOUR_API_KEY's scopes, sorted (fixtures/acme.yaml).
 KEY_SCOPES = sorted(
-    "analytics:read audio:download campaigns:read conversations:read engagements:read engagements:write"
-    " evaluations:read usage:read voice:read webhooks:manage".split()
+    "analytics:export analytics:read audio:download audio:read audio:write campaigns:read conversations:read"
+    " engagements:read engagements:write evaluations:read usage:read voice:read webhooks:manage".split()
 )
 
 #: READ_ONLY_API_KEY's scopes, sorted: every read scope, no write.
-READ_ONLY_SCOPES = [s for s in KEY_SCOPES if s not in ("engagements:write", "webhooks:manage")]
+READ_ONLY_SCOPES = [
+    s for s in KEY_SCOPES if s not in {"engagements:write", "audio:write", "analytics:export", "webhooks:manage"}
+]
 
 
 def _challenge(header: str) -> dict[str, str]:

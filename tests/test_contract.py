@@ -16,6 +16,9 @@ def test_every_operation_of_the_spec_has_a_handler() -> None:
 def test_every_documented_error_uses_the_envelope() -> None:
     for op in _SPEC.operations:
         for status, response in op.responses.items():
+            if response.media_types == ("application/xml",):  # the blob store's: Azure's XML <Error>
+                assert op.operation_id in {"putAudioFileBlob", "getAudioFileBlob"}, op.operation_id
+                continue
             if status.startswith(("4", "5")):
                 assert response.schema_pointer is not None, (op.operation_id, status)
                 schema = _SPEC.schema_at(response.schema_pointer)

@@ -58,7 +58,7 @@ VENDOR_STATES = {
     "ExportStatus.enum": "Exports: job statuses `queued`, `processing`, `completed`, `failed`",
     "ExportDate.format": "Exports: dateFrom, dateTo, date `yyyy-MM-dd`",
     "AiCallsExportRequest.required": "Exports: dateFrom (required), dateTo (required)",
-    "AiCallsExportRequest.status.enum": "Exports: status `evaluated`, `notEvaluated`, `pending`, `processing`, `failed`",
+    "AiCallsExportRequest.status.enum": "Exports: status `evaluated` `notEvaluated` `pending` `processing` `failed`",
 }
 
 

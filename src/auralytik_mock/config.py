@@ -211,6 +211,17 @@ class Config:
         help="threads for admin, docs and your own routes",
         doc="threads for admin calls, the docs page and your own Flask routes (API calls run on the event loop)",
     )
+    job_seconds: int | None = option(
+        flag="--job-seconds",
+        env="JOB_SECONDS",
+        metavar="SECONDS",
+        flag_type=int,
+        parse=non_negative,
+        help="how long every job (audio processing, exports) takes on the mock's clock",
+        default_doc="each job's own (`x-mock-job` `seconds`: audio 30, exports 10)",
+        doc="how long every `x-mock-job` (audio processing, exports) takes on the mock's clock, in seconds",
+        banner=lambda v: "each job's own" if v is None else f"{v} s",
+    )
     signature_window: int = option(
         300,
         flag="--signature-window",
@@ -311,6 +322,8 @@ class Config:
             object.__setattr__(self, "latency_ms", parse_latency(str(self.latency_ms)))
         if self.max_connections < 1:
             raise ValueError(f"max_connections must be 1 or more, got {self.max_connections}")
+        if self.job_seconds is not None and self.job_seconds < 0:
+            raise ValueError(f"job_seconds must be 0 or more seconds, got {self.job_seconds}")
         if self.signature_window < 0:
             raise ValueError(f"signature_window must be 0 or more seconds, got {self.signature_window}")
 

@@ -18,6 +18,7 @@ SAMPLES = {
     "latency_ms": "100-200",
     "threads": "3",
     "signature_window": "60",
+    "job_seconds": "5",
     "admin_token": "s3cret",
     "allowed_hosts": "mock-service",
     "webhook_hosts": "hooks.example.com",

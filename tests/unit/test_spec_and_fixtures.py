@@ -60,6 +60,21 @@ def test_spec_indexes_the_four_operations_under_v1_and_health_at_root() -> None:
         ("GET", "/v1/voice-calls/{id}/epa-results"): "getVoiceCallEpaResults",
         ("GET", "/v1/voice-calls/{id}/recording-url"): "getVoiceCallRecordingUrl",
         ("GET", "/v1/voice-calls/{id}/recording"): "getVoiceCallRecording",
+        ("GET", "/v1/audio-files"): "listAudioFiles",
+        ("POST", "/v1/audio-files/upload-url"): "createAudioFileUploadUrl",
+        ("GET", "/v1/audio-files/{id}"): "getAudioFile",
+        ("POST", "/v1/audio-files/{id}/process"): "processAudioFile",
+        ("GET", "/v1/audio-files/{id}/processing-status"): "getAudioFileProcessingStatus",
+        ("GET", "/v1/audio-files/{id}/transcript"): "getAudioFileTranscript",
+        ("GET", "/v1/audio-files/{id}/download-url"): "getAudioFileDownloadUrl",
+        ("PUT", "/v1/audio-files/{id}/blob"): "putAudioFileBlob",
+        ("GET", "/v1/audio-files/{id}/blob"): "getAudioFileBlob",
+        ("POST", "/v1/exports/ai-calls"): "createAiCallsExport",
+        ("GET", "/v1/exports/{jobId}"): "getExport",
+        ("GET", "/v1/exports/{jobId}/download"): "downloadExport",
+        ("POST", "/v1/analytics/export"): "createAnalyticsExport",
+        ("GET", "/v1/analytics/export/{jobId}"): "getAnalyticsExport",
+        ("GET", "/v1/analytics/export/{jobId}/download"): "downloadAnalyticsExport",
         ("GET", "/v1/usage/summary"): "getUsageSummary",
         ("GET", "/v1/usage/details"): "getUsageDetails",
         ("GET", "/v1/usage/by-key"): "getUsageByKey",
@@ -95,6 +110,21 @@ def test_spec_reads_each_operations_scope_from_security() -> None:
         "getVoiceCallEpaResults": ("voice:read",),
         "getVoiceCallRecordingUrl": ("audio:download",),
         "getVoiceCallRecording": (),
+        "listAudioFiles": ("audio:read",),
+        "createAudioFileUploadUrl": ("audio:write",),
+        "getAudioFile": ("audio:read",),
+        "processAudioFile": ("audio:write",),
+        "getAudioFileProcessingStatus": ("audio:read",),
+        "getAudioFileTranscript": ("audio:read",),
+        "getAudioFileDownloadUrl": ("audio:download",),
+        "putAudioFileBlob": (),
+        "getAudioFileBlob": (),
+        "createAiCallsExport": ("analytics:export",),
+        "getExport": ("analytics:export",),
+        "downloadExport": (),
+        "createAnalyticsExport": ("analytics:export",),
+        "getAnalyticsExport": ("analytics:read",),
+        "downloadAnalyticsExport": (),
         "getUsageSummary": ("usage:read",),
         "getUsageDetails": ("usage:read",),
         "getUsageByKey": ("usage:read",),
@@ -433,6 +463,10 @@ def test_a_bug_in_the_mock_is_not_blamed_on_the_spec(monkeypatch: pytest.MonkeyP
         Spec(_spec_doc())
 
 
+#: The operations a signed URL reaches, with no key: recordings, audio blobs, export files.
+NO_KEY = {"getVoiceCallRecording", "putAudioFileBlob", "getAudioFileBlob", "downloadExport", "downloadAnalyticsExport"}
+
+
 def test_every_operation_is_served_under_both_base_paths_with_its_own_scheme() -> None:
     spec = Spec.load(SPEC_PATH)
     assert spec.base_paths == {"/v1": frozenset({"bearerAuth"}), "/api/v1": frozenset({"apiKeyAuth"})}
@@ -443,7 +477,7 @@ def test_every_operation_is_served_under_both_base_paths_with_its_own_scheme() -
             assert ("GET", "/api/v1/health") not in served
             continue
         v1, api = served[(op.method, op.path)], served[(op.method, "/api/v1" + op.spec_path)]
-        if op.operation_id == "getVoiceCallRecording":  # a signed link: no key either way
+        if op.operation_id in NO_KEY:  # a signed link or a SAS URL: no key either way
             assert v1.security == api.security == ()
             continue
         assert [set(alt) for alt in v1.security] == [{"bearerAuth"}]

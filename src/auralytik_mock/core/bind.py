@@ -385,11 +385,20 @@ class Binder:
         parts = segments(op.spec_path)
         owner = self.by_item.get("/" + "/".join(parts[:-1])) if len(parts) >= 2 else None
         blob = raw.get("x-mock-blob")
+        escaped = op.spec_path.replace("~", "~0").replace("/", "~1")
+        # What the store keeps with a record but does not show: checked (on a state load) against
+        # the extension's own node, whose keys are no JSON Schema keywords (any value passes).
         if isinstance(blob, dict) and blob.get("store") is True and owner is not None:
-            escaped = op.spec_path.replace("~", "~0").replace("/", "~1")
-            owner.subresources.setdefault(parts[-1], f"/paths/{escaped}/{op.method.lower()}/requestBody")
+            owner.subresources.setdefault(parts[-1], f"/paths/{escaped}/{op.method.lower()}/x-mock-blob")
             return Binding(op, "stateful", f"x-mock-blob: stores the file of {_a(owner.noun())}", "blob", owner)
+        if blob == {"read": True} and owner is not None:
+            return Binding(op, "stateful", f"x-mock-blob: serves the file of {_a(owner.noun())}", "blob", owner)
         name = "x-mock-blob" if "x-mock-blob" in raw else "x-mock-job"
+        job = raw.get("x-mock-job")
+        if isinstance(job, dict) and "steps" in job:
+            subject = self.by_schema.get(job["create"]) if isinstance(job.get("create"), str) else owner
+            if subject is not None:  # the job's memory (``jobs.JOB_FIELD``)
+                subject.subresources.setdefault("job", f"/paths/{escaped}/{op.method.lower()}/x-mock-job")
         return Binding(op, "stateful", f"{name}: {_describe(raw[name])}", "computed", owner)
 
     # -- lists ----------------------------------------------------------------------

@@ -8,7 +8,8 @@ Owns: the three roles of ``x-mock-blob``:
 - ``{download: <operationId>, ttlSeconds: N}`` on a GET on a record's path
   (``download-url``): answers ``{url, expiresAt}``, a read URL of the record's stored file
   (404 while none is stored);
-- ``{store: true, set: {field: value}}`` on the served operation's ``PUT``: Azure's Put Blob.
+- ``{store: true, set: {field: value}}`` on the served operation's ``PUT``: Azure's Put Blob;
+  ``{read: true}`` on its ``GET``: Get Blob, for a download URL.
 
 The served path (``PUT``/``GET`` of a record's sub-path) takes no API key: a shared access
 signature (SAS) in the query (``sv``, ``sr``, ``sp`` = ``w`` or ``r``, ``se`` = the expiry,
@@ -16,8 +17,8 @@ signature (SAS) in the query (``sv``, ``sr``, ``sp`` = ``w`` or ``r``, ``se`` = 
 Refusals are Azure's XML ``<Error>`` with its codes: 403 ``AuthenticationFailed``,
 400 ``MissingRequiredHeader`` (no ``x-ms-blob-type``), 400 ``InvalidHeaderValue``,
 404 ``BlobNotFound``, 413 ``RequestBodyTooLarge``. A stored file is kept with its record
-(Base64, hidden from the API), at most ``MAX_CLIENT_BYTES`` of files per client and dataset;
-a WAV file's duration is read from its header. The signing key is new each start.
+(Base64, hidden under the blob path's last segment), at most ``MAX_CLIENT_BYTES`` of files per
+client and dataset; a WAV file's duration is read from its header. The signing key is new each start.
 No Flask, no IO.
 May import: ``crud`` (types and ``Crud``), ``discover``, ``errors``, ``resources``, ``spec``, ``store``, ``types``.
 """
@@ -51,8 +52,6 @@ NAME = "x-mock-blob"
 SAS_VERSION = "2023-11-03"
 #: Files one client may keep in one dataset, in bytes (uploads past it answer 413).
 MAX_CLIENT_BYTES = 32 * 1024 * 1024
-#: Where a stored file is kept with its record (hidden from the API: the served path's name).
-BLOB_FIELD = "blob"
 _KEY = secrets.token_bytes(32)
 _WRITE, _READ = "w", "r"
 
@@ -134,6 +133,8 @@ def bind_blobs(spec: Spec, resources: Resources, store: Store, crud: Crud) -> di
         where = f"{spec.source}: paths.{op.spec_path}.{op.method.lower()}.{NAME}"
         if not isinstance(raw, dict):
             raise SpecError(f"{where}: must be {{upload|download: <operationId>, ttlSeconds: N}} or {{store: true}}")
+        if raw == {"read": True}:
+            continue  # bound with the download-url operation that names it
         if raw.get("store") is True:
             resource = _owner(resources, op)
             changes = raw.get("set", {})
@@ -142,7 +143,7 @@ def bind_blobs(spec: Spec, resources: Resources, store: Store, crud: Crud) -> di
             unknown = sorted(set(changes) - set(resource.properties))
             if unknown:
                 raise SpecError(f"{where}.set: {resource.schema_name} has no field {', '.join(unknown)}")
-            bound[op.operation_id] = _put(resource, store, changes)
+            bound[op.operation_id] = _put(resource, store, changes, _field(op))
             continue
         role = "upload" if "upload" in raw else "download"
         served = by_id.get(str(raw.get(role)))
@@ -161,8 +162,13 @@ def bind_blobs(spec: Spec, resources: Resources, store: Store, crud: Crud) -> di
             if _owner(resources, op) is not resource:
                 raise SpecError(f"{where}: download-url and {served.operation_id} must be on one record's paths")
             bound[op.operation_id] = _download_url(spec, op, served, resource, store, ttl)
-            bound[served.operation_id] = _get(resource, store)
+            bound[served.operation_id] = _get(resource, store, _field(served))
     return bound
+
+
+def _field(op: Operation) -> str:
+    """Where a file is kept with its record: the blob path's last segment (``bind`` hides it)."""
+    return op.spec_path.rsplit("/", 1)[-1]
 
 
 def _url(
@@ -204,7 +210,7 @@ def _download_url(
 
     def issue(call: Call) -> MockResponse:
         record_id = str(call.request.path[resource.id_param])
-        if store.hidden(call.principal, resource.kind, record_id, BLOB_FIELD) is None:
+        if store.hidden(call.principal, resource.kind, record_id, _field(served)) is None:
             raise NotFoundError(f"The {resource.noun()} {record_id!r} has no file yet: upload it first.")
         url, expiry = _url(call, served, resource, record_id, _READ, ttl)
         return MockResponse(op.success_status, {url_name: url, expires_name: expiry})
@@ -244,7 +250,7 @@ def _authorize(call: Call, resource: Resource, permission: str) -> tuple[Princip
     return Principal("", client, frozenset(), namespace), record_id
 
 
-def _put(resource: Resource, store: Store, changes: dict[str, Json]) -> Callable[[Call], MockResponse]:
+def _put(resource: Resource, store: Store, changes: dict[str, Json], field: str) -> Callable[[Call], MockResponse]:
     kind = resource.kind
 
     def put_blob(call: Call) -> MockResponse:
@@ -284,7 +290,7 @@ def _put(resource: Resource, store: Store, changes: dict[str, Json]) -> Callable
         for name, value in (("contentType", media), ("sizeBytes", len(data)), ("durationInSeconds", wav_seconds(data))):
             if name in resource.properties:
                 update[name] = value
-        update[BLOB_FIELD] = {"data": base64.b64encode(data).decode(), "contentType": media, "md5": digest}
+        update[field] = {"data": base64.b64encode(data).decode(), "contentType": media, "md5": digest}
         store.update(owner, kind, record_id, update)
         etag = '"0x8D' + hashlib.sha256(data + call.now.encode()).hexdigest()[:13].upper() + '"'
         modified = format_datetime(datetime.fromtimestamp(_seconds(call.now), UTC), usegmt=True)
@@ -314,7 +320,7 @@ def _held(store: Store, owner: Principal, kind: str, but: str) -> int:
             return total
 
 
-def _get(resource: Resource, store: Store) -> Callable[[Call], MockResponse]:
+def _get(resource: Resource, store: Store, field: str) -> Callable[[Call], MockResponse]:
     kind = resource.kind
 
     def get_blob(call: Call) -> MockResponse:
@@ -323,7 +329,7 @@ def _get(resource: Resource, store: Store) -> Callable[[Call], MockResponse]:
             return found
         owner, record_id = found
         try:
-            blob = store.hidden(owner, kind, record_id, BLOB_FIELD)
+            blob = store.hidden(owner, kind, record_id, field)
         except NotFoundError:
             blob = None
         if not isinstance(blob, dict):
@@ -335,4 +341,4 @@ def _get(resource: Resource, store: Store) -> Callable[[Call], MockResponse]:
     return get_blob
 
 
-__all__ = ["BLOB_FIELD", "MAX_CLIENT_BYTES", "azure_error", "bind_blobs", "sign", "wav_seconds"]
+__all__ = ["MAX_CLIENT_BYTES", "azure_error", "bind_blobs", "sign", "wav_seconds"]

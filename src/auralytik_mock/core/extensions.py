@@ -69,13 +69,14 @@ EXTENSIONS: dict[str, Extension] = {
     "x-mock-blob": Extension(
         "an operation: `upload-url` (POST), `download-url` (GET), or the blob path's PUT",
         "`{upload|download: operationId, ttlSeconds: N}`: a pre-signed URL of a blob store imitating Azure's "
-        "(`x-ms-blob-type`, XML errors); `{store: true, set: {...}}`: that PUT stores the file (``blob.py``)",
+        "(`x-ms-blob-type`, XML errors); `{store: true, set: {...}}`: that PUT stores the file; "
+        "`{read: true}`: that GET serves it (``blob.py``)",
     ),
     "x-mock-job": Extension(
         "an operation",
         "`{steps: [{at, set, effect}], seconds, from, failWhen, failed, create?, range?}`: a job that moves a "
         "record through states on the mock's clock; `{reports: operationId}`: its status; "
-        "`{file: name, ttlSeconds: N}`: its file through a signed link (``jobs.py``)",
+        "`{file: name}`: its file through a signed link (``jobs.py``)",
     ),
     "x-mock-usage": Extension(
         "a GET operation",

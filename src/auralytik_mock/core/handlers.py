@@ -205,6 +205,7 @@ def bind_handlers(
     answer: Answer | None = None,
     hooks: HookRegistry | None = None,
     misfits: Misfits | None = None,
+    computed_elsewhere: Mapping[str, Handler] | None = None,
 ) -> dict[str, Handler]:
     """Bind a handler to every operation of ``spec``, by ``operationId``: its hook if one
     is registered, else the generic behaviour of its binding.
@@ -214,6 +215,7 @@ def bind_handlers(
         singleton not written yet); default: the documented example (``crud.example_answer``).
     :param misfits: finds a new record's fields its schema rejects (``SchemaSet.bad_fields``):
         a body of another shape than the record; those fields are filled from the schema.
+    :param computed_elsewhere: handlers made elsewhere (``x-mock-job``'s, ``jobs.Jobs``), by operationId.
     :raises SpecError: a hook names an operationId the spec does not have.
     """
     registry = default_registry if hooks is None else hooks
@@ -239,6 +241,10 @@ def bind_handlers(
     for op_id in blobs:
         resources.engine_bound(op_id, "stateful", _BLOBS)
     computed |= blobs
+    # x-mock-job: jobs run on the mock's clock (bound by the pipeline, jobs.Jobs)
+    for op_id in computed_elsewhere or {}:
+        resources.engine_bound(op_id, "stateful", _JOBS)
+    computed |= dict(computed_elsewhere or {})
     bound: dict[str, Handler] = {}
     for op in spec.operations:
         binding = resources.bindings[op.operation_id]
@@ -262,6 +268,7 @@ _COMPUTING = {
 
 #: Why an ``x-mock-webhooks`` operation holds state, as the table says.
 _WEBHOOKS = "x-mock-webhooks: the client's webhook registrations, kept by the mock"
+_JOBS = "x-mock-job: a job the mock runs on its clock (its steps, its result)"
 _BLOBS = "x-mock-blob: a file in the mock's blob store (Azure-like), kept with its record"
 
 

@@ -26,6 +26,7 @@ from ..config import Config, bundled_fixtures_dir
 from .answers import Answers
 from .auth import Authenticator, Caller
 from .cors import Cors
+from .crud import Crud
 from .error_render import ErrorRenderer
 from .errors import (
     ApiError,
@@ -38,6 +39,7 @@ from .events import Events
 from .faults import FaultRules, forced_error, read_prefer
 from .fixtures import FixtureLoader, SeedCache, files_digest, fixture_files
 from .handlers import Call, Handler, HookRegistry, bind_handlers, default_registry, store_rules
+from .jobs import Jobs
 from .profile import Profile, profile_for, realm_for
 from .resources import Resources, build_resources
 from .routing import Match, Router
@@ -78,6 +80,8 @@ class World:
     fixtures_digest: str = ""
     #: The fixture files or folders loaded (``--watch`` polls them).
     fixture_paths: tuple[Path, ...] = ()
+    #: The spec's ``x-mock-job``s: what the scheduler's job steps run (``Jobs.run_step``).
+    jobs: Jobs | None = None
 
 
 def key_lookup(world: World) -> Callable[[str], Principal | None]:
@@ -124,6 +128,8 @@ def build_world(config: Config, hooks: HookRegistry | None = None, seeds: SeedCa
     open_keys = not paths
     seed = loader.load_paths(paths) if not open_keys else (DEFAULT_CLIENT,)
     store = Store(seed, max_sessions=config.max_sessions, rules=store_rules(resources))
+    answers = Answers(spec, schemas)
+    jobs = Jobs(spec, resources, store, Crud(spec, store, answers, schemas.bad_fields), profile, config.job_seconds)
     return World(
         spec=spec,
         schemas=schemas,
@@ -131,7 +137,13 @@ def build_world(config: Config, hooks: HookRegistry | None = None, seeds: SeedCa
         validator=RequestValidator(spec, schemas, config.max_body_bytes),
         checker=ResponseChecker(spec, schemas),
         handlers=bind_handlers(
-            spec, resources, store, answer=Answers(spec, schemas), hooks=registry, misfits=schemas.bad_fields
+            spec,
+            resources,
+            store,
+            answer=answers,
+            hooks=registry,
+            misfits=schemas.bad_fields,
+            computed_elsewhere=jobs.handlers,
         ),
         resources=resources,
         loader=loader,
@@ -148,6 +160,7 @@ def build_world(config: Config, hooks: HookRegistry | None = None, seeds: SeedCa
         fixtures_digest=digest,
         open_keys=open_keys,
         fixture_paths=paths,
+        jobs=jobs,
     )
 
 

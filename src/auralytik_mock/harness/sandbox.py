@@ -10,7 +10,7 @@ tasks run: a pinned clock set or advanced steps through the tasks due meanwhile 
 at each task's due time, in due order), and one ticker thread (started with the first task,
 stopped by ``close``) runs what is due on every other clock every ``TICK`` seconds.
 No Flask, no socket.
-May import: ``core`` (pipeline, errors, events, journal, faults, fixtures, scheduler, store,
+May import: ``core`` (pipeline, errors, events, jobs, journal, faults, fixtures, scheduler, store,
 types, validation, webhooks), ``harness.deliveries``,
 ``config``, ``harness.guard``, ``harness.persist``, ``harness.watch``.
 """
@@ -42,12 +42,13 @@ from ..core.events import Events
 from ..core.faults import FaultRules
 from ..core.fixtures import fixture_files
 from ..core.handlers import HookRegistry
+from ..core.jobs import TASK as JOB_TASK
 from ..core.journal import JOURNAL_BODY_BYTES, AccessLog, Journal, escape_control, mask_key
 from ..core.pipeline import Pipeline, Seen, build_world, new_request_id, now_text
 from ..core.scheduler import TICK, Scheduler, Task, parse_time
 from ..core.spec import Spec
 from ..core.store import DEFAULT_NAMESPACE, Store
-from ..core.types import MockRequest, MockResponse
+from ..core.types import Json, MockRequest, MockResponse
 from ..core.validation import decode_json, is_rfc3339
 from ..core.webhooks import WebhookRegistry
 from .deliveries import Deliverer
@@ -105,6 +106,7 @@ class Engine:
         #: Work that waits on the clock (``engine.scheduler.register/schedule``, ``call.scheduler``).
         self.scheduler: Scheduler = Scheduler(self.now)
         self.scheduler.on_schedule = self._task_scheduled
+        self.scheduler.register(JOB_TASK, self._job_step)  # x-mock-job's steps, on the current world
         #: What happened (``engine.events.emit``, ``call.events``); webhooks listen.
         self.events: Events = Events(self.now)
         #: Each dataset's webhooks (``x-mock-webhooks``); it hears every event.
@@ -289,6 +291,12 @@ class Engine:
 
         if self.scheduler.run_due(namespace, until, step, settle) and self.persister is not None:
             self.persister.changed()
+
+    def _job_step(self, namespace: str, payload: dict[str, Json]) -> None:
+        """One step of an ``x-mock-job`` (``core/jobs.py``), run by the world being served."""
+        jobs = self.world.jobs
+        if jobs is not None:
+            jobs.run_step(self, namespace, payload)
 
     def _task_scheduled(self, namespace: str) -> None:
         """A task was scheduled: make sure the ticker runs (and ``--persist`` saves it)."""
