@@ -18,7 +18,7 @@ It counts the writes it receives (``writes``) and can answer the first call 429
 (``rate_limit_once``).
 
 The read endpoints it was not written for (campaigns, conversations, voice calls,
-analytics, usage: ``FORWARDED``) it forwards to a mock of the bundled spec and fixtures,
+analytics, usage, audio files, exports: ``FORWARDED``) it forwards to a mock of the bundled spec and fixtures,
 its keys mapped to the fixtures' (``MOCK_KEYS``), so verify finds only the drifts above.
 """
 
@@ -53,7 +53,9 @@ KEYS = {
 }
 #: Paths answered by a mock of the bundled spec and fixtures (this stand-in was written
 #: for Engagements and Evaluations only).
-FORWARDED = re.compile(r"/(?:api/)?v1/(?:campaigns|conversations|voice-calls|analytics|usage)(?:/.*)?")
+FORWARDED = re.compile(
+    r"/(?:api/)?v1/(?:campaigns|conversations|voice-calls|analytics|usage|audio-files|exports)(?:/.*)?"
+)
 MOCK_KEYS = {FULL: "YOUR_API_KEY", READ: "READ_ONLY_API_KEY", GLOBEX: "OTHER_CLIENT_API_KEY"}
 _EVAL_ID = re.compile(r"eval_[A-Za-z0-9]{1,60}\Z")
 #: GET /evaluations's query parameters (the Evaluations page): equality filters, then the rest.

@@ -80,9 +80,7 @@ KEY_SCOPES = sorted(
 )
 
 #: READ_ONLY_API_KEY's scopes, sorted: every read scope, no write.
-READ_ONLY_SCOPES = [
-    s for s in KEY_SCOPES if s not in {"engagements:write", "audio:write", "analytics:export", "webhooks:manage"}
-]
+READ_ONLY_SCOPES = [s for s in KEY_SCOPES if s not in {"engagements:write", "audio:write", "webhooks:manage"}]
 
 
 def _challenge(header: str) -> dict[str, str]:

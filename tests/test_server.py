@@ -111,7 +111,7 @@ def test_keys_lists_the_bundled_keys_and_scopes() -> None:
         mock.keys["READ_ONLY_API_KEY"]
         == (
             "engagements:read evaluations:read campaigns:read analytics:read conversations:read voice:read"
-            " audio:download usage:read"
+            " audio:read audio:download analytics:export usage:read"
         ).split()
     )
     assert mock.keys["ENGAGEMENTS_ONLY_API_KEY"] == ["engagements:read", "engagements:write"]

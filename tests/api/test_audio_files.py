@@ -150,4 +150,5 @@ def test_the_list_filters_by_engagement_campaign_and_date(api: Api) -> None:
     assert [f["fileName"] for f in api.get("/v1/audio-files?campaignId=camp_789").json["data"]] == ["a.wav"]
     assert [f["fileName"] for f in api.get("/v1/audio-files?isAICall=true").json["data"]] == ["b.wav"]
     assert api.get("/v1/audio-files?dateFrom=2024-06-02").json["totalCount"] == 0
-    assert api.get("/v1/audio-files?engagementId=eng_456&dateTo=2024-06-01").json["totalCount"] == 2
+    assert api.get("/v1/audio-files?engagementId=eng_456&dateFrom=2024-06-01").json["totalCount"] == 2
+    assert api.get("/v1/audio-files?dateTo=2024-05-31").json["totalCount"] == 0

@@ -14,6 +14,8 @@ from auralytik_mock import create_app
 from auralytik_mock.http.wsgi import engine_of
 from tests.conftest import OTHER, READ_ONLY, Api, make_config
 
+ENGAGEMENTS_ONLY = "ENGAGEMENTS_ONLY_API_KEY"
+
 
 @pytest.fixture
 def mock() -> Any:
@@ -144,10 +146,11 @@ def test_an_export_link_expires_after_2_hours_and_refuses_changes(api: Api) -> N
 
 def test_scopes_and_tenants(api: Api) -> None:
     body = {"dateFrom": "2024-01-01", "dateTo": "2024-01-31"}
-    r = api.post("/v1/exports/ai-calls", key=READ_ONLY, json=body)
+    r = api.post("/v1/exports/ai-calls", key=ENGAGEMENTS_ONLY, json=body)
     assert r.status == 403 and r.json["error"]["requiredScope"] == "analytics:export"
     job = api.post("/v1/exports/ai-calls", json=body).json
     assert api.get(f"/v1/exports/{job['jobId']}", key=OTHER).status == 404
-    assert api.get(f"/v1/exports/{job['jobId']}", key=READ_ONLY).status == 403
+    assert api.get(f"/v1/exports/{job['jobId']}", key=ENGAGEMENTS_ONLY).status == 403
+    assert api.get(f"/v1/exports/{job['jobId']}", key=READ_ONLY).status == 200  # the vendor's scope: analytics:export
     analytics = api.post("/v1/analytics/export", json=body).json
     assert api.get(f"/v1/analytics/export/{analytics['jobId']}", key=READ_ONLY).status == 200  # analytics:read

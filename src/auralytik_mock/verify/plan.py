@@ -70,20 +70,33 @@ def _order(op: Operation) -> tuple[int, int, str]:
     return (rank, op.spec_path.count("/"), op.operation_id)
 
 
+def _linked(spec: Spec) -> set[str]:
+    """The operations only a signed URL reaches: what ``x-mock-signed-url`` serves, a blob path
+    (``x-mock-blob: {store|read: true}``) and a job's file (``x-mock-job: {file}``)."""
+    found: set[str] = set()
+    for item in spec.document.get("paths", {}).values():
+        for node in item.values() if isinstance(item, dict) else ():
+            if not isinstance(node, dict):
+                continue
+            signed, blob, job = node.get("x-mock-signed-url"), node.get("x-mock-blob"), node.get("x-mock-job")
+            if isinstance(signed, dict):
+                found.add(str(signed.get("serves")))
+            if (isinstance(blob, dict) and (blob.get("store") or blob.get("read"))) or (
+                isinstance(job, dict) and "file" in job
+            ):
+                found.add(str(node.get("operationId")))
+    return found
+
+
 class Planner:
     """Builds the sequence from the spec: no operation, case or value is written by hand."""
 
     def __init__(self, spec: Spec, schemas: SchemaSet) -> None:
         self.spec = spec
         self.schemas = schemas
-        # Operations reached only through a signed link another operation hands out (x-mock-signed-url).
-        self.linked = frozenset(
-            str(node["x-mock-signed-url"].get("serves"))
-            for item in spec.document.get("paths", {}).values()
-            if isinstance(item, dict)
-            for node in item.values()
-            if isinstance(node, dict) and isinstance(node.get("x-mock-signed-url"), dict)
-        )
+        # Operations reached only through a signed link another operation hands out
+        # (x-mock-signed-url, a blob path of x-mock-blob, a job's file of x-mock-job).
+        self.linked = frozenset(_linked(spec))
 
         # Webhook registrations (x-mock-webhooks) are not called: on the vendor they would make
         # it POST events to a URL of this machine it cannot reach; tests/test_webhooks.py covers them.
@@ -208,7 +221,9 @@ class Planner:
                 continue
             body = "example" if op.body_pointer is not None else None
             success_query = tuple(self.success_query(op))
-            linked = "reached through a signed link (x-mock-signed-url)" if op.operation_id in self.linked else None
+            linked = (
+                "reached through a signed link another operation hands out" if op.operation_id in self.linked else None
+            )
             add(op, "success", op.success_status, body=body, query=success_query, skip=linked)
             if not op.security:
                 continue
