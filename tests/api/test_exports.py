@@ -82,7 +82,7 @@ def test_an_ai_calls_export_csv_holds_the_evaluations_listed_with_the_same_filte
     assert [r["evaluationId"] for r in rows] == [e["id"] for e in listed]
     assert rows[0]["averageNote"] == str(listed[0]["averageNote"]) and rows[0]["audioDate"] == listed[0]["audioDate"]
     events = [e for e in engine_of(mock).events.recent("default") if e["event"] == "export.ready"]
-    assert len(events) == 1 and events[0]["data"]["jobId"] == done["jobId"]
+    assert len(events) == 1 and events[0]["data"]["exportId"] == done["jobId"]
     assert events[0]["data"]["downloadUrl"] == done["downloadUrl"]
 
 

@@ -91,7 +91,7 @@ def test_a_test_file_named_fail_fails_with_its_status_and_event(mock: Any, api: 
     assert status["status"] == "failed" and status["error"] and status["evaluationId"] is None
     assert api.get(f"/v1/audio-files/{audio}/transcript").status == 404
     events = _events(mock)
-    assert [e["event"] for e in events] == ["audio.processed"]
+    assert [e["event"] for e in events] == ["audio.failed"]
     assert events[0]["data"]["status"] == "failed" and events[0]["data"]["error"] == status["error"]
 
 

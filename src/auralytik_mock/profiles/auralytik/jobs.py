@@ -9,8 +9,8 @@ Owns: ``EFFECTS`` (by the names ``openapi.yaml`` uses) and ``FILES``:
   file's name, date, length, campaign; the rest generated as the fixtures' are), with the
   same transcript; the file's ``evaluationId``; fires ``evaluation.completed`` then
   ``audio.processed``;
-- ``failAudio``: fires ``audio.processed`` with ``status: failed`` and the error (the vendor
-  names no failure event);
+- ``failAudio``: fires ``audio.failed`` with ``status: failed`` and the error (the spec's
+  failure event: the vendor names none);
 - ``buildExport``: the evaluations an export's body selects, kept with the job, its
   ``rowCount``, its ``downloadUrl`` (2 hours); fires ``export.ready``;
 - ``exportFile``: that selection as CSV or an Excel workbook (openpyxl).
@@ -158,11 +158,10 @@ def evaluate_audio(run: JobRun) -> None:
 def fail_audio(run: JobRun) -> None:
     audio = run.record
     run.emit(
-        "audio.processed",
+        "audio.failed",
         {
             "audioFileId": run.record_id,
             "engagementId": audio.get("engagementId"),
-            "evaluationId": None,
             "status": "failed",
             "error": audio.get("error"),
         },
@@ -210,6 +209,7 @@ def build_export(run: JobRun) -> None:
     run.emit(
         "export.ready",
         {
+            "exportId": run.record_id,
             "jobId": run.record_id,
             "format": run.record.get("format"),
             "rowCount": len(rows),
