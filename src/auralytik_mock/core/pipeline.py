@@ -381,6 +381,8 @@ class Pipeline:
 
     def self_check(self, world: World, op: Operation, response: MockResponse, request_id: str) -> MockResponse:
         headers = {**response.headers, "X-Request-Id": request_id}
+        if response.raw is not None:  # not JSON: which documented media type it is
+            headers["Content-Type"] = response.content_type
         problems = world.checker.violations(op, response.status, response.body, headers)
         if not problems:
             return response
