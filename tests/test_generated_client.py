@@ -25,7 +25,8 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
     where = tmp_path_factory.mktemp("generated")
     subprocess.run(
         [str(BIN / "openapi-python-client"), "generate", "--path", str(SPEC_PATH), "--meta", "none",
-         "--output-path", str(where / "auralytik_client"), "--fail-on-warning"],
+         "--output-path", str(where / "auralytik_client"), "--fail-on-warning",
+         "--config", str(Path(__file__).parent / "data" / "openapi-python-client.yaml")],
         check=True, capture_output=True, text=True, timeout=120,
         env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"},  # it runs ruff
     )  # fmt: skip
@@ -83,3 +84,27 @@ def test_generated_client_sees_401_403_404_as_the_documented_error(generated: Mo
         assert response.status_code == 403 and response.parsed.error.required_scope == "engagements:write"
         response = _api("get_engagement").sync_detailed(client=client, id="eng_999")
         assert response.status_code == 404 and response.parsed.error.code == "NOT_FOUND"
+
+
+def test_generated_client_reads_audio_files_their_transcript_and_the_file_behind_a_download_url(
+    generated: ModuleType, mock: MockServer
+) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    audio = "auralytik_client.api.audio_files"
+    mock.reset()
+    with generated.AuthenticatedClient(base_url=mock.url, token="YOUR_API_KEY") as client:
+        listed = importlib.import_module(f"{audio}.list_audio_files").sync(client=client)
+        assert {(f.id, f.status.value) for f in listed.data} == {("af_98765", "processed"), ("af_98766", "uploaded")}
+        transcript = importlib.import_module(f"{audio}.get_audio_file_transcript").sync(client=client, id="af_98765")
+        assert transcript.segments[0].speaker.value == "agent"
+        link = importlib.import_module(f"{audio}.get_audio_file_download_url").sync(client=client, id="af_98765")
+    query = {name: values[0] for name, values in parse_qs(urlsplit(link.url).query).items()}
+    with generated.Client(base_url=mock.url) as anonymous:  # the signature is the credential
+        blob = importlib.import_module(f"{audio}.get_audio_file_blob").sync_detailed(
+            client=anonymous,
+            id="af_98765",
+            sv=query["sv"], sr=query["sr"], sp=query["sp"], se=query["se"],
+            client_query=query["client"], sig=query["sig"],
+        )  # fmt: skip
+    assert blob.status_code == 200 and blob.content[:4] == b"RIFF" and len(blob.content) == 2044

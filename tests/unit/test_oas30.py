@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -246,7 +247,8 @@ def test_schemathesis_reading_the_30_json_itself_finds_no_issue(spec30: Path, tm
     from tests.processes import serving
 
     schemathesis = str(Path(sys.executable).with_name("schemathesis"))
-    with serving("--quiet", "--validate-responses", "--spec", str(spec30)) as (base, _):
+    with serving("--quiet", "--validate-responses", "--job-seconds", "1", "--spec", str(spec30)) as (base, _):
+        _a_processed_audio_file_named_as_the_spec_examples_name_it(base)
         result = subprocess.run(
             [
                 schemathesis,
@@ -271,3 +273,40 @@ def test_schemathesis_reading_the_30_json_itself_finds_no_issue(spec30: Path, tm
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-6000:]
     assert "No issues found" in output, output[-3000:]
+
+
+def _a_processed_audio_file_named_as_the_spec_examples_name_it(base: str) -> None:
+    """Upload and process a file through the vendor's flow, then name it ``af_98765`` (the
+    spec's example id, which schemathesis' examples phase sends): process, transcript and
+    download-url then reach a file, not only 404s."""
+    import io
+    import wave
+
+    import requests
+
+    auth = {"Authorization": "Bearer YOUR_API_KEY"}
+    made = requests.post(
+        f"{base}/v1/audio-files/upload-url", json={"fileName": "call.wav", "engagementId": "eng_456"}, headers=auth
+    ).json()
+    audio = io.BytesIO()
+    with wave.open(audio, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(1)
+        out.setframerate(8000)
+        out.writeframes(b"\x80" * 800)  # a tenth of a second of silence
+    put = requests.put(
+        made["uploadUrl"], data=audio.getvalue(), headers={"x-ms-blob-type": "BlockBlob", "Content-Type": "audio/wav"}
+    )
+    assert put.status_code == 201, put.text
+    assert requests.post(f"{base}/v1/audio-files/{made['audioFileId']}/process", headers=auth).status_code == 202
+    deadline = time.monotonic() + 20  # --job-seconds 1, on the real clock
+    status = ""
+    while status != "processed" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        status = requests.get(f"{base}/v1/audio-files/{made['audioFileId']}", headers=auth).json()["status"]
+    assert status == "processed"
+    state = requests.get(f"{base}/__mock/state").json()
+    acme = next(client for client in state["clients"] if client["id"] == "client_acme")
+    acme["audio-files"][0]["id"] = "af_98765"
+    assert requests.put(f"{base}/__mock/state", json=state).status_code == 200
+    assert requests.get(f"{base}/v1/audio-files/af_98765/transcript", headers=auth).status_code == 200
