@@ -154,8 +154,8 @@ def test_the_journal_is_valid_json_whatever_bytes_any_method_sends(journal_engin
     from hypothesis import strategies as st
 
     from auralytik_mock.core.errors import ApiError
+    from auralytik_mock.core.jsontext import decode_json
     from auralytik_mock.core.types import MockRequest
-    from auralytik_mock.core.validation import decode_json
 
     engine = journal_engine
     body_text = st.one_of(

@@ -26,7 +26,7 @@ FIRST_ID_NUMBER = 1000
 def check_servable(record: Mapping[str, Json]) -> None:
     """Make sure ``record`` can be served back as JSON before it is committed.
 
-    Request bodies are checked when decoded (``validation.decode_json``); this is the
+    Request bodies are checked when decoded (``jsontext.decode_json``); this is the
     last guard, so no write can leave a record that breaks every later read.
 
     :raises InvalidRequestError: it cannot be encoded as UTF-8 JSON.

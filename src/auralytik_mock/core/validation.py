@@ -1,41 +1,37 @@
 """Check requests (and, on demand, responses) against the spec with jsonschema.
 
 Owns: one compiled validator set per operation (path, query, headers, body), built once
-at start-up; body decoding (media type, size, UTF-8, JSON; other media types through
-``bodies``); the violation messages.
+at start-up; body decoding (media type and size; JSON through ``jsontext``, other media types
+through ``bodies``). Its messages are ``violations``'.
 No Flask, no IO.
-May import: ``spec``, ``bodies``, ``types``, ``errors``, jsonschema, referencing.
+May import: ``spec``, ``bodies``, ``jsontext``, ``violations``, ``types``, ``errors``, jsonschema, referencing.
 """
 
 from __future__ import annotations
 
 import importlib
-import json
 import re
-from array import array
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
 from . import bodies
 from .errors import (
     BODY_TOO_LARGE,
-    INVALID_JSON,
     UNSUPPORTED_MEDIA,
-    InvalidJsonError,
     InvalidRequestError,
     PayloadTooLargeError,
     UnsupportedMediaTypeError,
     Violation,
 )
+from .jsontext import decode_json
 from .spec import SPEC_URI, Operation, Parameter, Spec, pointer_ref
 from .types import Json, MockRequest
+from .violations import describe_errors, field_of, shorten, shown
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
-    from jsonschema.exceptions import ValidationError
 
 _rs: Any
 try:  # the fast validity check; python-jsonschema alone when no wheel fits the platform
@@ -45,7 +41,6 @@ except ImportError:  # pragma: no cover - exercised only where jsonschema-rs is 
 
 _INTEGER = re.compile(r"[+-]?\d{1,40}\Z")
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\Z")
-_MAX_SHOWN = 60
 
 
 @dataclass(frozen=True)
@@ -157,7 +152,10 @@ class SchemaSet:
             return found
         # Valid to Python's regular expressions, not to ECMA-262's: say what jsonschema-rs says.
         return sorted(
-            {Violation(_field(prefix, list(e.instance_path)), _shorten(e.message)) for e in fast.iter_errors(instance)},
+            {
+                Violation(field_of(prefix, list(e.instance_path)), shorten(e.message))
+                for e in fast.iter_errors(instance)
+            },
             key=lambda v: (v.field, v.message),
         )
 
@@ -185,101 +183,9 @@ class SchemaSet:
         return validator
 
 
-def describe_errors(errors: Any, prefix: str, read_only: frozenset[str] = frozenset()) -> list[Violation]:
-    """Turn jsonschema errors into located, readable violations (sorted, no duplicates)."""
-    found: dict[tuple[str, str], Violation] = {}
-    for error in errors:
-        for violation in _describe(error, prefix, read_only):
-            found.setdefault((violation.field, violation.message), violation)
-    return sorted(found.values(), key=lambda v: (v.field, v.message))
-
-
 def _is_uuid(value: str) -> bool:
     """Whether ``value`` is a UUID in its usual text form (``8-4-4-4-12`` hex digits)."""
     return bool(_UUID.fullmatch(value))
-
-
-def _field(prefix: str, path: Sequence[Any]) -> str:
-    out = prefix
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return out
-
-
-def _shown(value: Json) -> str:
-    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else repr(value)
-    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
-
-
-_TYPE_NAMES = {
-    "string": "a string",
-    "integer": "an integer",
-    "number": "a number",
-    "boolean": "a boolean",
-    "object": "an object",
-    "array": "an array",
-    "null": "null",
-}
-
-
-def _describe(error: ValidationError, prefix: str, read_only: frozenset[str]) -> list[Violation]:
-    keyword = error.validator
-    value: Any = error.validator_value
-    instance: Any = error.instance
-    schema: Any = error.schema
-    where = _field(prefix, error.absolute_path)
-    if keyword == "required" and isinstance(instance, dict):
-        return [Violation(f"{where}.{name}", "is required") for name in value if name not in instance]
-    if keyword == "additionalProperties" and isinstance(instance, dict):
-        known = set((schema.get("properties") or {}) if isinstance(schema, dict) else ())
-        patterns = [re.compile(p) for p in (schema.get("patternProperties") or {})] if isinstance(schema, dict) else []
-        allowed = ", ".join(sorted(known)) or "none"
-        out = []
-        for name in instance:
-            if name in known or any(p.search(name) for p in patterns):
-                continue
-            if where == prefix and name in read_only:
-                out.append(Violation(f"{where}.{name}", "is read-only: the server sets it"))
-            else:
-                out.append(Violation(f"{where}.{name}", f"is not an allowed field (allowed: {allowed})"))
-        return out
-    if keyword == "type":
-        types = [value] if isinstance(value, str) else list(value)
-        expected = " or ".join(_TYPE_NAMES.get(t, t) for t in types)
-        return [Violation(where, f"must be {expected}, got {_shown(instance)}")]
-    messages = {
-        "enum": lambda: "must be one of: " + ", ".join(str(v) for v in value) + f"; got {_shown(instance)}",
-        "const": lambda: f"must be {_shown(value)}",
-        "minLength": lambda: "must not be empty" if value == 1 else f"must be at least {value} characters long",
-        "maxLength": lambda: f"must be at most {value} characters long",
-        "pattern": lambda: _PATTERN_WORDS.get(value) or f"must match the pattern {value!r}, got {_shown(instance)}",
-        "minimum": lambda: f"must be at least {value}, got {_shown(instance)}",
-        "maximum": lambda: f"must be at most {value}, got {_shown(instance)}",
-        "exclusiveMinimum": lambda: f"must be more than {value}, got {_shown(instance)}",
-        "exclusiveMaximum": lambda: f"must be less than {value}, got {_shown(instance)}",
-        "minItems": lambda: f"must have at least {value} items",
-        "maxItems": lambda: f"must have at most {value} items",
-        "minProperties": lambda: f"must have at least {value} field{'s' if value != 1 else ''}",
-        "format": lambda: (
-            f"must be an RFC 3339 date-time such as 2024-01-10T09:00:00Z, got {_shown(instance)}"
-            if value == "date-time"
-            else f"must be a valid {value}, got {_shown(instance)}"
-        ),
-    }
-    make = messages.get(str(keyword))
-    return [Violation(where, _shorten(make() if make else error.message))]
-
-
-#: Patterns a person should not have to read as a regex, and what each means.
-_PATTERN_WORDS = {
-    "\\S": "must not be blank",
-    "^\\S": "must not start with white space",
-    "^[0-9]+$": "must be digits only",
-}
-
-
-def _shorten(message: str) -> str:
-    return message if len(message) <= 300 else message[:297] + "..."
 
 
 #: Integer formats parameters are held to (OpenAPI's own formats; other formats are left alone).
@@ -347,7 +253,7 @@ class _OperationValidator:
         value = _coerce(raw, param.schema)
         out.extend(self.schemas.check(param.schema_pointer, value, f"{prefix}.{param.name}"))
         if param.schema.get("format") == "uuid" and isinstance(value, str) and not _is_uuid(value):
-            out.append(Violation(f"{prefix}.{param.name}", f"must be a UUID, got {_shown(value)}"))
+            out.append(Violation(f"{prefix}.{param.name}", f"must be a UUID, got {shown(value)}"))
         bits = _INT_BITS.get(str(param.schema.get("format")))
         if bits and isinstance(value, int) and not -(1 << (bits - 1)) <= value < 1 << (bits - 1):
             out.append(Violation(f"{prefix}.{param.name}", f"must be a {bits}-bit integer, got {value}"))
@@ -445,121 +351,6 @@ class _OperationValidator:
         if pointer is not None and body is not None:
             violations.extend(self.schemas.check(pointer, body, "body", read_only=self.read_only))
         return body
-
-
-def _no_duplicates(pairs: list[tuple[str, Json]]) -> dict[str, Json]:
-    result: dict[str, Json] = {}
-    for key, value in pairs:
-        if key in result:
-            raise InvalidJsonError(INVALID_JSON.format(detail=f"the key {_shown(key)} appears twice in one object"))
-        result[key] = value
-    return result
-
-
-def _no_constant(name: str) -> Json:
-    raise InvalidJsonError(INVALID_JSON.format(detail=f"{name} is not a JSON number"))
-
-
-def decode_json(raw: bytes) -> Json:
-    """Decode a JSON request body strictly: UTF-8, no duplicate keys, no NaN/Infinity.
-
-    :raises InvalidJsonError: the body is not such JSON; the message says why and where.
-    """
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InvalidJsonError(INVALID_JSON.format(detail=f"it is not UTF-8 (byte {exc.start})")) from None
-    if text.startswith("\ufeff"):
-        raise InvalidJsonError(INVALID_JSON.format(detail="it starts with a byte order mark"))
-    try:
-        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
-    except json.JSONDecodeError as exc:
-        detail = f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
-        raise InvalidJsonError(INVALID_JSON.format(detail=detail)) from None
-    except RecursionError:
-        detail = f"it is nested more than {MAX_JSON_DEPTH} levels deep"
-        raise InvalidJsonError(INVALID_JSON.format(detail=detail)) from None
-    except ValueError:  # an integer of more digits than Python converts (4300)
-        raise InvalidJsonError(
-            INVALID_JSON.format(detail=f"an integer is outside {-MAX_JSON_INT - 1}..{MAX_JSON_INT}"),
-            details=[Violation("body", f"integers must be within 64 bits ({-MAX_JSON_INT - 1}..{MAX_JSON_INT})")],
-        ) from None
-    # Cheap looks at the raw bytes decide whether the value needs a walk: a lone surrogate
-    # can only come from a \uD8xx-\uDFxx escape, a huge number from a long run of digits
-    # or an exponent, deep nesting from brackets (counted in C: a walk of a megabyte of
-    # "[{},{},...]" took most of a second).
-    if _RISKY.search(raw) or (raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH and _nests_deeper(raw)):
-        problem = storable_problem(value, "body")
-        if problem is not None:
-            raise InvalidJsonError(INVALID_JSON.format(detail=f"{problem.field} {problem.message}"), details=[problem])
-    return value
-
-
-#: How deep a body may nest objects and arrays (the vendor's limit is not documented).
-MAX_JSON_DEPTH = 100
-#: The largest integer a body may hold (64 bits, signed; the spec has no wider integers).
-MAX_JSON_INT = 2**63 - 1
-_RISKY = re.compile(rb"\\u[dD][89a-fA-F]|\d{19}|[eE][+-]?\d{3}")
-_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"')
-_BRACKETS = b"[]{}"
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in _BRACKETS)
-_SIGNED_STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")  # +1 and -1 as signed bytes
-
-
-def _nests_deeper(raw: bytes) -> bool:
-    """Whether a valid JSON text nests more than ``MAX_JSON_DEPTH`` levels: the running sum of
-    its brackets outside strings, +1 opening and -1 closing (in C, no walk of the value)."""
-    steps = array("b", _STRING.sub(b"", raw).translate(_SIGNED_STEPS, _NOT_BRACKETS))
-    return bool(steps) and max(accumulate(steps)) > MAX_JSON_DEPTH
-
-
-def storable_problem(value: Json, where: str) -> Violation | None:
-    """The first part of ``value`` the mock could not store and serve back as JSON, or ``None``.
-
-    Refused: strings with a lone surrogate (not Unicode, so not UTF-8 either), integers
-    beyond 64 bits, numbers that overflow to infinity, nesting deeper than ``MAX_JSON_DEPTH``.
-    Iterative, so no value can exhaust the stack here.
-    """
-    problem = _first_problem(value, where)
-    if problem is not None and len(problem.field) > 120:
-        problem = Violation(problem.field[:117] + "...", problem.message)
-    return problem
-
-
-def _first_problem(value: Json, where: str) -> Violation | None:
-    stack: list[tuple[Json, str, int]] = [(value, where, 0)]
-    while stack:
-        item, path, depth = stack.pop()
-        if isinstance(item, str):
-            if _has_surrogate(item):
-                return Violation(path, "holds a lone UTF-16 surrogate (such as \\udfff), which is not Unicode text")
-        elif isinstance(item, bool) or item is None:
-            continue
-        elif isinstance(item, int):
-            if not -MAX_JSON_INT - 1 <= item <= MAX_JSON_INT:
-                return Violation(path, f"is an integer outside 64 bits ({-MAX_JSON_INT - 1}..{MAX_JSON_INT})")
-        elif isinstance(item, float):
-            if item != item or item in (float("inf"), float("-inf")):
-                return Violation(path, "is a number too large for a 64-bit float")
-        elif isinstance(item, (dict, list)):
-            if depth >= MAX_JSON_DEPTH:
-                return Violation(path, f"nests more than {MAX_JSON_DEPTH} levels deep")
-            if isinstance(item, dict):
-                for key, child in item.items():
-                    if _has_surrogate(key):
-                        return Violation(path, "has a key with a lone UTF-16 surrogate, which is not Unicode text")
-                    stack.append((child, f"{path}.{key}", depth + 1))
-            else:
-                stack.extend((child, f"{path}[{i}]", depth + 1) for i, child in enumerate(item))
-    return None
-
-
-def _has_surrogate(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
 
 
 #: Up to this many operations, every validator is compiled at start-up (the first request of

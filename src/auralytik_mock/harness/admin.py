@@ -6,7 +6,7 @@ probe, webhook deliveries and the clock. Bodies are parsed by ``admin_bodies``; 
 and its docs page are ``docs_page``'s. Never collides with API paths (the vendor has no
 ``/__mock``) and needs no API key. No Flask.
 May import: ``admin_bodies``, ``docs_page``, ``sandbox`` (its ``Engine``'s public methods),
-``faults``, ``journal``, ``store``, ``validation``, ``errors``, ``types``. The pipeline never
+``faults``, ``journal``, ``store``, ``jsontext``, ``errors``, ``types``. The pipeline never
 imports this module: ``http/wsgi.py`` mounts it.
 """
 
@@ -25,9 +25,9 @@ from ..core.errors import (
 )
 from ..core.faults import FaultRule
 from ..core.journal import render_entries
+from ..core.jsontext import storable_problem
 from ..core.store import DEFAULT_NAMESPACE
 from ..core.types import Json, MockRequest, MockResponse
-from ..core.validation import storable_problem
 from .admin_bodies import json_body, object_body
 from .docs_page import docs_asset, docs_page, spec_json, spec_yaml
 

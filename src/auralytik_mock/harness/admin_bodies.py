@@ -4,7 +4,7 @@ Owns: the content types the admin API takes, the density check that refuses a JS
 holding far more containers than a state of its size would, and YAML aliases that expand
 past what the text could hold ("billion laughs"). The size of a body per route is
 ``admin.body_limit``'s.
-May import: ``errors``, ``types``, ``validation``, yaml.
+May import: ``errors``, ``types``, ``jsontext``, yaml.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from __future__ import annotations
 import yaml
 
 from ..core.errors import InvalidRequestError, PayloadTooLargeError, UnsupportedMediaTypeError, Violation
+from ..core.jsontext import decode_json
 from ..core.types import Json, MockRequest
-from ..core.validation import decode_json
 
 _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

@@ -13,7 +13,7 @@ their secrets).
 A symlinked path keeps its link: the file it points to is read and replaced. The lock is
 an OS file lock (``flock``; ``msvcrt`` on Windows) on ``.<name>-lock`` beside that file,
 holding the owner's pid; the OS drops it when the process ends, however it ends.
-May import: ``errors``, ``journal`` (``escape_control``), ``store`` (types), ``validation``
+May import: ``errors``, ``journal`` (``escape_control``), ``store`` (types), ``jsontext``
 (``storable_problem``), ``types``; the engine is passed in.
 """
 
@@ -32,9 +32,9 @@ from typing import IO, TYPE_CHECKING
 
 from ..core.errors import ApiError, FixtureError
 from ..core.journal import escape_control
+from ..core.jsontext import storable_problem
 from ..core.store import DEFAULT_NAMESPACE
 from ..core.types import Json
-from ..core.validation import storable_problem
 
 try:
     import fcntl

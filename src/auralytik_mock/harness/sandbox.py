@@ -11,7 +11,7 @@ at each task's due time, in due order), and one ticker thread (started with the 
 stopped by ``close``) runs what is due on every other clock every ``TICK`` seconds.
 No Flask, no socket.
 May import: ``core`` (pipeline, errors, events, jobs, journal, faults, fixtures, scheduler, store,
-types, validation, webhooks), ``harness.deliveries``,
+types, jsontext, validation, webhooks), ``harness.deliveries``,
 ``config``, ``harness.guard``, ``harness.persist``, ``harness.watch``.
 """
 
@@ -44,12 +44,13 @@ from ..core.fixtures import fixture_files
 from ..core.handlers import HookRegistry
 from ..core.jobs import TASK as JOB_TASK
 from ..core.journal import JOURNAL_BODY_BYTES, AccessLog, Journal, escape_control, mask_key
+from ..core.jsontext import decode_json
 from ..core.pipeline import Pipeline, Seen, build_world, new_request_id, now_text
 from ..core.scheduler import TICK, Scheduler, Task, parse_time
 from ..core.spec import Spec
 from ..core.store import DEFAULT_NAMESPACE, Store
 from ..core.types import Json, MockRequest, MockResponse
-from ..core.validation import decode_json, is_rfc3339
+from ..core.validation import is_rfc3339
 from ..core.webhooks import WebhookRegistry
 from .deliveries import Deliverer
 from .guard import Guard

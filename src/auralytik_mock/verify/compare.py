@@ -5,7 +5,8 @@ an answer against the spec (status documented, JSON, required headers, the body'
 schema, ``error.requestId``), then the target's against the mock's for the same step
 (status, error code, the fields each has, the form of ``COMPARED_HEADERS``).
 
-No IO. May import: ``answer``, ``outcome``, ``plan``, ``core.validation``, ``core.errors``, ``core.types``.
+No IO. May import: ``answer``, ``outcome``, ``plan``, ``core.validation``, ``core.violations``, ``core.errors``,
+``core.types``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from itertools import islice
 
 from ..core.errors import Violation
 from ..core.types import Json
-from ..core.validation import SchemaSet, describe_errors
+from ..core.validation import SchemaSet
+from ..core.violations import describe_errors
 from .answer import Answer
 from .outcome import Drift, StepResult
 from .plan import Planner, Step
