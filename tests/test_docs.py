@@ -540,3 +540,15 @@ def test_readme_install_and_serve_from_a_clean_clone(tmp_path: Path) -> None:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
+
+
+def test_the_python_reference_names_every_config_field() -> None:
+    # The Config paragraph of docs/reference/python-api.md is prose: a new option must be added to it.
+    import dataclasses
+
+    from auralytik_mock import Config
+
+    text = (ROOT / "docs" / "reference" / "python-api.md").read_text()
+    section = text[text.index("## `Config`") :].split("\n## ", 1)[0]
+    missing = [f.name for f in dataclasses.fields(Config) if f"`{f.name}`" not in section]
+    assert missing == []
