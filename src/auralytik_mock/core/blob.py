@@ -126,11 +126,10 @@ def bind_blobs(spec: Spec, resources: Resources, store: Store, crud: Crud) -> di
     by_id = {op.operation_id: op for op in spec.operations}
     bound: dict[str, Callable[[Call], MockResponse]] = {}
     for op in spec.operations:
-        item = spec.document["paths"][op.spec_path]
-        raw = item.get(op.method.lower(), {}).get(NAME) if isinstance(item, dict) else None
-        if raw is None:
+        found = spec.operation_extension(op, NAME)
+        if found is None:
             continue
-        where = f"{spec.source}: paths.{op.spec_path}.{op.method.lower()}.{NAME}"
+        raw, where = found
         if not isinstance(raw, dict):
             raise SpecError(f"{where}: must be {{upload|download: <operationId>, ttlSeconds: N}} or {{store: true}}")
         if raw == {"read": True}:

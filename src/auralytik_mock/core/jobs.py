@@ -197,11 +197,10 @@ class Jobs:
         self.handlers: dict[str, Callable[[Call], MockResponse]] = {}
         reports: list[tuple[Operation, str, str]] = []
         for op in spec.operations:
-            item = spec.document["paths"][op.spec_path]
-            raw = item.get(op.method.lower(), {}).get(NAME) if isinstance(item, dict) else None
-            if raw is None:
+            found = spec.operation_extension(op, NAME)
+            if found is None:
                 continue
-            where = f"{spec.source}: paths.{op.spec_path}.{op.method.lower()}.{NAME}"
+            raw, where = found
             if not isinstance(raw, dict):
                 raise SpecError(f"{where}: must be a mapping (steps, reports or file)")
             if "reports" in raw:

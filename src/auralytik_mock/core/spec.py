@@ -488,6 +488,15 @@ class Spec:
             return {"allOf": [target], **siblings}
         return {key: self.inline(value, _active) for key, value in node.items()}
 
+    def operation_extension(self, op: Operation, name: str) -> tuple[Json, str] | None:
+        """The value of extension ``name`` on ``op``'s Operation Object and where it is (for
+        errors: ``<file>: paths./x.post.x-mock-...``), or ``None`` when ``op`` has none."""
+        item = self.document["paths"][op.spec_path]
+        raw = item.get(op.method.lower(), {}).get(name) if isinstance(item, dict) else None
+        if raw is None:
+            return None
+        return raw, f"{self.source}: paths.{op.spec_path}.{op.method.lower()}.{name}"
+
     def schema_at(self, pointer: str) -> Mapping[str, Json]:
         """Return the schema at ``pointer`` with its top-level ``$ref`` chain followed."""
         node, _ = self.resolve(self.lookup(pointer), pointer)

@@ -29,11 +29,10 @@ REPORTS = ("summary", "details", "by-key")
 
 
 def _config(spec: Spec, op: Operation) -> Mapping[str, Json] | None:
-    item = spec.document["paths"][op.spec_path]
-    raw = item.get(op.method.lower(), {}).get(NAME) if isinstance(item, dict) else None
-    if raw is None:
+    found = spec.operation_extension(op, NAME)
+    if found is None:
         return None
-    where = f"{spec.source}: paths.{op.spec_path}.{op.method.lower()}.{NAME}"
+    raw, where = found
     if not (isinstance(raw, dict) and raw.get("report") in REPORTS and set(raw) == {"report"}):
         raise SpecError(
             f"{where}: must be {{report: summary|details|by-key}} (a client's tier and included amounts "

@@ -271,12 +271,11 @@ class WebhookRegistry:
 
 
 def _role(spec: Spec, op: Operation) -> str | None:
-    item = spec.document["paths"][op.spec_path]
-    raw = item.get(op.method.lower(), {}).get(NAME) if isinstance(item, dict) else None
-    if raw is None:
+    found = spec.operation_extension(op, NAME)
+    if found is None:
         return None
+    raw, where = found
     if raw not in ROLES:
-        where = f"{spec.source}: paths.{op.spec_path}.{op.method.lower()}.{NAME}"
         raise SpecError(f"{where}: must be one of {', '.join(ROLES)}")
     return str(raw)
 
