@@ -14,7 +14,7 @@ import requests
 from auralytik_mock import MockServer
 from auralytik_mock.harness.deliveries import RETRY_DELAYS
 from auralytik_mock.webhooks import verify_signature
-from tests.api.test_audio_files import BLOCK, wav
+from tests.audio_support import BLOCK, wav
 from tests.conftest import CLOCK, make_config
 
 AUDIO_EVENTS = ["audio.transcribed", "evaluation.completed", "audio.processed"]

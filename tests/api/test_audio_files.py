@@ -4,23 +4,13 @@ and the SAS download URL."""
 from __future__ import annotations
 
 import re
-import struct
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
+from tests.audio_support import BLOCK, wav
 from tests.conftest import KEY, OTHER, READ_ONLY, Api
-
-BLOCK = {"Content-Type": "audio/wav", "x-ms-blob-type": "BlockBlob"}
-
-
-def wav(seconds: float = 1.0) -> bytes:
-    """A mono 8 kHz 8-bit WAV of silence."""
-    frames = int(8000 * seconds)
-    header = b"RIFF" + struct.pack("<I", 36 + frames) + b"WAVEfmt "
-    header += struct.pack("<IHHIIHH", 16, 1, 1, 8000, 8000, 1, 8) + b"data" + struct.pack("<I", frames)
-    return header + b"\x80" * frames
 
 
 def _path(url: str) -> str:

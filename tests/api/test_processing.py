@@ -10,7 +10,7 @@ import pytest
 
 from auralytik_mock import create_app
 from auralytik_mock.http.wsgi import engine_of
-from tests.api.test_audio_files import BLOCK, wav
+from tests.audio_support import BLOCK, wav
 from tests.conftest import KEY, OTHER, Api, make_config
 
 

@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 from auralytik_mock.core.store import DEFAULT_NAMESPACE
 from auralytik_mock.core.types import MockRequest
 from auralytik_mock.harness.sandbox import Engine
-from tests.api.test_audio_files import BLOCK, wav
+from tests.audio_support import BLOCK, wav
 from tests.conftest import make_config
 
 START = "2024-06-01T12:00:00Z"
