@@ -125,11 +125,7 @@ def bind_blobs(spec: Spec, resources: Resources, store: Store, crud: Crud) -> di
     """
     by_id = {op.operation_id: op for op in spec.operations}
     bound: dict[str, Callable[[Call], MockResponse]] = {}
-    for op in spec.operations:
-        found = spec.operation_extension(op, NAME)
-        if found is None:
-            continue
-        raw, where = found
+    for op, raw, where in spec.operations_with(NAME):
         if not isinstance(raw, dict):
             raise SpecError(f"{where}: must be {{upload|download: <operationId>, ttlSeconds: N}} or {{store: true}}")
         if raw == {"read": True}:

@@ -196,11 +196,7 @@ class Jobs:
         self.files: dict[str, tuple[Operation, Resource]] = {}
         self.handlers: dict[str, Callable[[Call], MockResponse]] = {}
         reports: list[tuple[Operation, str, str]] = []
-        for op in spec.operations:
-            found = spec.operation_extension(op, NAME)
-            if found is None:
-                continue
-            raw, where = found
+        for op, raw, where in spec.operations_with(NAME):
             if not isinstance(raw, dict):
                 raise SpecError(f"{where}: must be a mapping (steps, reports or file)")
             if "reports" in raw:

@@ -83,11 +83,7 @@ def bind_links(spec: Spec, resources: Resources, store: Store) -> dict[str, Call
     """
     by_id = {op.operation_id: op for op in spec.operations}
     bound: dict[str, Callable[[Call], MockResponse]] = {}
-    for op in spec.operations:
-        found = spec.operation_extension(op, NAME)
-        if found is None:
-            continue
-        raw, where = found
+    for op, raw, where in spec.operations_with(NAME):
         if not (isinstance(raw, dict) and set(raw) == {"serves", "ttlSeconds"} and isinstance(raw["ttlSeconds"], int)):
             raise SpecError(f"{where}: must be {{serves: <operationId>, ttlSeconds: <seconds>}}")
         served = by_id.get(str(raw["serves"]))

@@ -497,6 +497,14 @@ class Spec:
             return None
         return raw, f"{self.source}: paths.{op.spec_path}.{op.method.lower()}.{name}"
 
+    def operations_with(self, name: str) -> Iterator[tuple[Operation, Json, str]]:
+        """Each operation that carries extension ``name``, in the spec's order, with its value and
+        where it is (``operation_extension``)."""
+        for op in self.operations:
+            found = self.operation_extension(op, name)
+            if found is not None:
+                yield op, found[0], found[1]
+
     def schema_at(self, pointer: str) -> Mapping[str, Json]:
         """Return the schema at ``pointer`` with its top-level ``$ref`` chain followed."""
         node, _ = self.resolve(self.lookup(pointer), pointer)
