@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import requests
 
 from auralytik_mock import MockServer
 from auralytik_mock.core.store import DEFAULT_NAMESPACE
-from auralytik_mock.harness.deliveries import RETRY_DELAYS
+from auralytik_mock.harness.deliveries import RETRY_DELAYS, TIMEOUT
 from auralytik_mock.webhooks import address_refusal, sign, verify_signature
 
 from .conftest import make_config
@@ -94,6 +95,24 @@ def test_a_receiver_that_fails_twice_is_retried_on_the_clock_and_every_attempt_l
     ]
     assert all(d["durationMs"] >= 0 for d in listed["data"])
     assert mock.engine.scheduler.pending(DEFAULT_NAMESPACE) == []
+
+
+@pytest.mark.slow
+def test_a_receiver_silent_for_10_seconds_fails_the_attempt_and_is_retried(mock: MockServer) -> None:
+    created = _create(mock, mock.webhook_url("silent", answers=[None]), ["export.ready"])
+    started = time.monotonic()
+    mock.engine.events.emit(DEFAULT_NAMESPACE, "client_acme", "export.ready", {"exportId": "exp_1"})
+    mock.advance(0)  # runs what is due now and waits for the attempts it started
+    waited = time.monotonic() - started
+    assert TIMEOUT - 0.5 <= waited <= TIMEOUT + 4, f"the mock gave up after {waited:.1f} s, not {TIMEOUT:g} s"
+    [first] = requests.get(f"{mock.url}/webhooks/{created['id']}/deliveries", headers=mock.auth()).json()["data"]
+    assert (first["status"], first["responseStatus"], first["nextRetryAt"]) == ("failed", None, "2024-01-01T00:00:30Z")
+    assert first["error"] == "no answer within 10 s" and first["durationMs"] >= (TIMEOUT - 0.5) * 1000
+    mock.advance(RETRY_DELAYS[0])
+    hits = mock.received_webhooks("silent", count=2)
+    assert [h["status"] for h in hits] == [None, 200] and hits[0]["json"]["id"] == hits[1]["json"]["id"]
+    listed = requests.get(f"{mock.url}/webhooks/{created['id']}/deliveries", headers=mock.auth()).json()["data"]
+    assert [(d["attempt"], d["status"]) for d in listed] == [(2, "delivered"), (1, "failed")]
 
 
 def test_a_receiver_that_always_fails_gets_every_attempt_then_none(mock: MockServer) -> None:

@@ -100,6 +100,28 @@ def test_an_analytics_export_as_xlsx_opens_with_openpyxl(api: Api) -> None:
     assert [r[0] for r in rows[1:]] == [e["id"] for e in listed] and len(listed) == done["rowCount"] > 0
 
 
+@pytest.mark.parametrize("path", ["/v1/exports/ai-calls", "/v1/analytics/export"])
+def test_an_export_whose_campaign_id_contains_fail_ends_failed_with_its_event(mock: Any, api: Api, path: str) -> None:
+    started = api.post(path, json={"dateFrom": "2024-01-01", "dateTo": "2024-01-31", "campaignId": "camp_fail"})
+    assert started.status == 202 and started.json["status"] == "queued"
+    poll = path.replace("/ai-calls", "") + "/" + started.json["jobId"]
+    _advance(api, 5)
+    assert (api.get(poll).json["status"], api.get(poll).json["progress"]) == ("processing", 25)
+    _advance(api, 1)  # the failure falls at 60 % of the 10 s
+    failed = api.get(poll).json
+    assert (failed["status"], failed["progress"], failed["downloadUrl"], failed["rowCount"]) == ("failed", 25, None, None)
+    assert "campaignId contains 'fail'" in failed["error"]
+    _advance(api, 10)  # the steps after the failure never run
+    assert api.get(poll).json == failed
+    events = [e["event"] for e in engine_of(mock).events.recent("default") if e["event"].startswith("export.")]
+    assert events == ["export.failed"]
+    [event] = [e for e in engine_of(mock).events.recent("default") if e["event"] == "export.failed"]
+    assert event["data"] == {"exportId": failed["jobId"], "jobId": failed["jobId"], "status": "failed", "error": failed["error"]}
+    other = api.post(path, json={"dateFrom": "2024-01-01", "dateTo": "2024-01-31", "campaignId": "camp_12"}).json
+    _advance(api, 10)
+    assert api.get(path.replace("/ai-calls", "") + "/" + other["jobId"]).json["status"] == "completed"
+
+
 @pytest.mark.parametrize(("date_to", "ok"), [("2024-04-01", True), ("2024-04-02", False)])
 def test_a_range_over_92_days_is_refused(api: Api, date_to: str, ok: bool) -> None:
     r = api.post("/v1/exports/ai-calls", json={"dateFrom": "2024-01-01", "dateTo": date_to})

@@ -12,7 +12,7 @@ May import: ``config``, ``core``, ``http``, ``signing``, ``harness.guard``, ``ha
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -338,10 +338,11 @@ class MockServer:
 
     # -- webhooks ------------------------------------------------------------------
 
-    def webhook_url(self, name: str = "default", answers: tuple[int, ...] | list[int] = ()) -> str:
+    def webhook_url(self, name: str = "default", answers: Sequence[int | None] = ()) -> str:
         """The URL of a built-in webhook receiver called ``name`` (on 127.0.0.1; register it
         with ``POST /webhooks``). ``answers``: the status codes it gives its next deliveries,
-        in order (``[500, 500]``: fail twice), then 200."""
+        in order (``[500, 500]``: fail twice), then 200; ``None`` gives no answer at all (the
+        delivery times out after 10 s and is retried)."""
         return self._receiver.url(name, answers)
 
     def received_webhooks(self, name: str = "default", count: int = 0, timeout: float = 5.0) -> list[dict[str, Any]]:

@@ -3,8 +3,9 @@
 Owns: a small HTTP server on 127.0.0.1 in a daemon thread (started on first use), one
 path per receiver name (``/<name>``); what each received (method, path, headers, raw body,
 parsed JSON, when), at most ``MAX_KEPT`` requests a name and ``MAX_BODY`` bytes a body;
-the answers each name gives (``answers=[500, 500]``: those first, then 200); waiting for
-requests (``received(name, count, timeout)``).
+the answers each name gives (``answers=[500, 500]``: those first, then 200; ``None``: no
+answer at all, the connection held until the sender gives up); waiting for requests
+(``received(name, count, timeout)``).
 May import: the standard library.
 """
 
@@ -14,6 +15,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import quote, unquote
@@ -22,6 +24,8 @@ from urllib.parse import quote, unquote
 MAX_KEPT = 1000
 #: The largest body a receiver reads.
 MAX_BODY = 1024 * 1024
+#: How long a receiver told to stay silent (``answers=[None]``) holds a connection at most.
+SILENT_HOLD = 30.0
 
 
 class Receiver:
@@ -32,16 +36,16 @@ class Receiver:
         self._thread: threading.Thread | None = None
         self._lock = threading.Condition()
         self._received: dict[str, deque[dict[str, Any]]] = {}
-        self._answers: dict[str, deque[int]] = {}
+        self._answers: dict[str, deque[int | None]] = {}
 
-    def url(self, name: str, answers: tuple[int, ...] | list[int] = ()) -> str:
+    def url(self, name: str, answers: Sequence[int | None] = ()) -> str:
         """The URL of receiver ``name`` (started on first use); ``answers``: the status codes
-        its next requests get, in order (then 200)."""
+        its next requests get, in order (then 200); ``None`` for one that gets no answer."""
         if not name or "/" in name:
             raise ValueError("a receiver's name is a non-empty string without '/'")
         for status in answers:
-            if not (isinstance(status, int) and 100 <= status <= 599):
-                raise ValueError(f"an answer is an HTTP status code, got {status!r}")
+            if status is not None and not (isinstance(status, int) and 100 <= status <= 599):
+                raise ValueError(f"an answer is an HTTP status code or None (no answer), got {status!r}")
         server = self._start()
         with self._lock:
             self._received.setdefault(name, deque(maxlen=MAX_KEPT))
@@ -65,7 +69,7 @@ class Receiver:
             self._received.clear()
             self._answers.clear()
 
-    def _answer(self, name: str) -> int:
+    def _answer(self, name: str) -> int | None:
         with self._lock:
             queued = self._answers.get(name)
             return queued.popleft() if queued else 200
@@ -102,6 +106,15 @@ class Receiver:
                                 "at": time.time(),
                             },
                         )
+                        if status is None:  # silent: hold the connection until the sender gives up
+                            self.connection.settimeout(SILENT_HOLD)
+                            try:
+                                while self.connection.recv(4096):
+                                    pass
+                            except OSError:
+                                pass
+                            self.close_connection = True
+                            return
                         self.send_response(status)
                         self.send_header("Content-Length", "0")
                         self.end_headers()

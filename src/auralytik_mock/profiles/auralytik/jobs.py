@@ -13,6 +13,7 @@ Owns: ``EFFECTS`` (by the names ``openapi.yaml`` uses) and ``FILES``:
   failure event: the vendor names none);
 - ``buildExport``: the evaluations an export's body selects, kept with the job, its
   ``rowCount``, its ``downloadUrl`` (2 hours); fires ``export.ready``;
+- ``failExport``: fires ``export.failed`` with ``status: failed`` and the error;
 - ``exportFile``: that selection as CSV or an Excel workbook (openpyxl).
 
 The generic engine (``core/jobs.py``) runs them; nothing here is needed by another vendor's spec.
@@ -219,6 +220,13 @@ def build_export(run: JobRun) -> None:
     )
 
 
+def fail_export(run: JobRun) -> None:
+    run.emit(
+        "export.failed",
+        {"exportId": run.record_id, "jobId": run.record_id, "status": "failed", "error": run.record.get("error")},
+    )
+
+
 def _cell(name: str, value: Json, zone: ZoneInfo) -> Json:
     if name == "audioDate" and isinstance(value, str) and str(zone) != "UTC":
         moment = datetime.fromisoformat(value.upper().replace("Z", "+00:00")).astimezone(zone)
@@ -263,5 +271,6 @@ EFFECTS: dict[str, Effect] = {
     "evaluateAudio": evaluate_audio,
     "failAudio": fail_audio,
     "buildExport": build_export,
+    "failExport": fail_export,
 }
 FILES: dict[str, FileMaker] = {"exportFile": export_file}
