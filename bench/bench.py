@@ -595,7 +595,7 @@ def extras(results: dict[str, object], args: argparse.Namespace, available: dict
         step("GETs during --persist saves")
         import saves
 
-        results["saves"] = saves.measure(max(3, args.duration), args.rounds)
+        results["saves"] = saves.measure(max(saves.MIN_SECONDS, args.duration), args.rounds)
     step("signed vs Bearer")
     results["signed"] = signed_vs_bearer(args.duration)
 

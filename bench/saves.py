@@ -32,6 +32,8 @@ import scale  # noqa: E402
 import bench  # noqa: E402
 
 COUNT = 100_000
+#: The shortest window that sees saves at 100,000 records (one takes a second or two of encoding).
+MIN_SECONDS = 8
 POST_EVERY = 0.25
 
 

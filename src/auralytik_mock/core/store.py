@@ -195,10 +195,14 @@ class Store:
 
     def dump_all(self) -> dict[str, Json]:
         """Every dataset: ``{"default": <dump>, "sessions": {id: <dump>}}`` (for ``--persist``)."""
+        return render_all(self.freeze_all())
+
+    def freeze_all(self) -> dict[str, snapshot.Frozen]:
+        """Every dataset copied as of now (``snapshot.take``: two container copies per
+        collection under its lock), for ``render_all`` later, elsewhere."""
         with self._lock:  # the datasets themselves: one deleted meanwhile is still dumped whole
             datasets = dict(self._datasets)
-        sessions = {ns: snapshot.dump(dataset) for ns, dataset in datasets.items() if ns != DEFAULT_NAMESPACE}
-        return {"default": snapshot.dump(datasets[DEFAULT_NAMESPACE]), "sessions": sessions}
+        return {ns: snapshot.take(dataset) for ns, dataset in datasets.items()}
 
     # -- usage ---------------------------------------------------------------------
 
@@ -402,3 +406,9 @@ class Store:
         dataset = self._dataset(namespace)
         with dataset.lock:
             return dataset.size()
+
+
+def render_all(frozen: Mapping[str, snapshot.Frozen]) -> dict[str, Json]:
+    """``Store.freeze_all``'s copies as ``dump_all`` gives them: ``{"default", "sessions"}``."""
+    sessions = {ns: snapshot.render(copy) for ns, copy in frozen.items() if ns != DEFAULT_NAMESPACE}
+    return {"default": snapshot.render(frozen[DEFAULT_NAMESPACE]), "sessions": sessions}

@@ -2,7 +2,8 @@
 
 Owns: loading the state file at start (checked like fixtures), writing it back
 atomically (a temporary file in the same folder, fsync, rename) within a second of
-every change and at shutdown, so ``kill -9`` loses at most the last second and never
+every change and at shutdown (the records copied as of one instant, then rendered and
+encoded in a forked child where the OS forks: the server's threads never wait for it), so ``kill -9`` loses at most the last second and never
 leaves a torn file (the usage counts of calls that changed nothing: within ``USAGE_LAG``),
 and the lock that keeps a second server off the same file.
 File format: ``{"format": "auralytik-mock-state/1", "default": <fixtures format>,
@@ -26,14 +27,15 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from ..core.errors import ApiError, FixtureError
 from ..core.journal import escape_control
 from ..core.jsontext import storable_problem
-from ..core.store import DEFAULT_NAMESPACE
+from ..core.store import DEFAULT_NAMESPACE, render_all
 from ..core.types import Json
 
 try:
@@ -54,6 +56,10 @@ GATHER = 0.2
 #: The longest a call's usage count (``GET /usage/*``) waits before it is on disk, in
 #: seconds, when nothing else changed: reads do not each cost a save of the whole state.
 USAGE_LAG = 5.0
+#: Whether a save renders and writes in a forked child process (where the OS can fork):
+#: the records are encoded there, off the server's interpreter lock. ``False``: in the
+#: writer thread, a batch of records at a time (``write_json``).
+FORK_SAVES = hasattr(os, "fork") and hasattr(os, "waitstatus_to_exitcode")
 
 
 class Persister:
@@ -256,21 +262,25 @@ class Persister:
             self._dirty.clear()
             self._counted = False
             self._last_write = time.monotonic()
-            document = {
-                "format": FORMAT,
-                **self.engine.store.dump_all(),
-                "usage": self.engine.store.dump_usage(),
+            store = self.engine.store
+            frozen = store.freeze_all()  # the records as of now: the rest is work on this copy
+            rest = {
+                "usage": store.dump_usage(),
                 "tasks": self.engine.scheduler.dump(),
                 "webhooks": self.engine.webhooks.dump(),
             }
+
+            def document() -> Json:
+                return {"format": FORMAT, **render_all(frozen), **rest}
+
             target = self.target  # a symlinked path: replace what it points to, keep the link
             try:
                 handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
                 try:
-                    with os.fdopen(handle, "wb") as out:
-                        write_json(document, out)
-                        out.flush()
-                        os.fsync(out.fileno())
+                    if FORK_SAVES:
+                        _write_in_child(handle, document)
+                    else:
+                        _write_file(handle, document())
                     os.replace(temporary, target)
                 except BaseException:
                     Path(temporary).unlink(missing_ok=True)
@@ -293,6 +303,42 @@ class Persister:
                 self.write()
         finally:
             self._unlock()
+
+
+def _write_file(handle: int, document: Json) -> None:
+    with os.fdopen(handle, "wb") as out:
+        write_json(document, out)
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def _write_in_child(handle: int, document: Callable[[], Json]) -> None:
+    """Render and write ``document()`` into ``handle`` in a forked child process.
+
+    The child has the parent's memory as of the fork, copy on write (as Redis saves), so the
+    parent's threads never wait for the interpreter lock while 100,000 records are encoded:
+    the server's loop only pays for the fork. The child runs nothing but the encoding and
+    the write (no lock another thread could hold, no logging), then ``os._exit``.
+
+    :raises OSError: the child failed (the file is left for the caller to remove).
+    """
+    with warnings.catch_warnings():  # Python 3.12+: fork with threads (the child runs no other thread's code)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child: coverage does not follow it
+        code = 1
+        try:
+            _write_file(handle, document())
+            code = 0
+        except BaseException:  # noqa: BLE001,S110 - the parent sees the exit code
+            pass
+        finally:
+            os._exit(code)
+    os.close(handle)
+    _, status = os.waitpid(pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise OSError(f"the process that writes the state ended with {code}")
 
 
 #: Containers this deep or deeper are encoded whole; shallower ones piece by piece.
