@@ -88,7 +88,9 @@ def _wait(url: str, process: subprocess.Popen[bytes], timeout: float) -> bool:
 
 
 def schemathesis(document: str, base: str, max_examples: int, cap: float, seed: int = 1) -> str:
-    """Failing operations of one schemathesis run against ``base``, or ``error``/``timeout``."""
+    """Failing operations of one schemathesis run against ``base`` (and how many operations
+    errored, if any: a run that errors on an operation tested nothing there), or
+    ``error``/``timeout``."""
     with tempfile.TemporaryDirectory() as scratch:
         junit = Path(scratch) / "junit.xml"
         command = [str(SCHEMATHESIS), "run", str(PUBLIC / document), "--url", base, "--seed", str(seed)]
@@ -102,7 +104,9 @@ def schemathesis(document: str, base: str, max_examples: int, cap: float, seed: 
         if not junit.exists():
             return "error"
         text = junit.read_text()
-        return str(len(re.findall(r"<testcase\b[^>]*>\s*<failure", text)))
+        failed = len(re.findall(r"<testcase\b[^>]*>\s*<failure", text))
+        errored = len(re.findall(r"<testcase\b[^>]*>\s*<error", text))
+        return f"{failed} ({errored} errored)" if errored else str(failed)
 
 
 def _serve_mock(document: str, port: int) -> subprocess.Popen[bytes]:

@@ -170,3 +170,20 @@ def test_fixture_records_of_a_nested_collection_sit_under_the_parent_they_name()
     assert seeded.get(f"/api/projects/{one}/tasks/1").json["task"]["title"] == "seeded"
     assert seeded.get(f"/api/projects/{two}/tasks").json == []
     assert seeded.get(f"/api/projects/{two}/tasks/1").status_code == 404
+
+
+def test_a_body_field_of_another_shape_than_the_record_is_stored_as_the_record_documents() -> None:
+    evals = client("misfits.yaml")  # every answer checked against the spec
+    made = evals.post("/evals", json={"name": "Tone", "label": "qa", "config": "template-1"})
+    assert made.status_code == 201, made.json
+    assert made.json["config"] == {"kind": "template"}, "the record's own example, not the body's string"
+    assert (made.json["name"], made.json["label"]) == ("Tone", "qa"), "fields that fit are kept"
+    assert evals.get(f"/evals/{made.json['id']}").json == made.json
+
+
+def test_an_all_of_record_judges_body_fields_with_the_whole_schema() -> None:
+    notes = client("misfits.yaml")
+    made = notes.post("/notes", json={"text": 5})
+    assert made.status_code == 201, made.json
+    assert made.json["text"] == "hello"
+    assert notes.get(f"/notes/{made.json['id']}").json == made.json

@@ -15,7 +15,7 @@ made to the id's pattern).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -69,7 +69,7 @@ Handler = Callable[[Call], MockResponse]
 #: Answers an operation from the spec (``bind_handlers(answer=...)``).
 Answer = Callable[[Call], MockResponse]
 #: The top-level fields of a record the schema at a pointer rejects (``SchemaSet.bad_fields``).
-Misfits = Callable[[str, Json], set[str]]
+Misfits = Callable[[str, Json, Collection[str]], set[str]]
 
 
 def example_answer(spec: Spec) -> Answer:
@@ -185,11 +185,11 @@ class Crud:
             if self.misfits is not None and body:
                 # A body of another shape than the record (OpenAI's CreateEvalRequest and
                 # Eval share field names, not schemas): the record keeps what it documents.
-                misfits = self.misfits(record.pointer, given) & set(body)
+                misfits = self.misfits(record.pointer, given, [name for name in body if name in given])
                 for name in misfits:
                     node = record.properties.get(name)
                     given[name] = constant(self.spec, node, f"{record.pointer}/properties/{name}")
-                for name in self.misfits(record.pointer, given) & misfits if misfits else ():
+                for name in self.misfits(record.pointer, given, misfits) if misfits else ():
                     try:  # the schema's example may itself miss it (OpenAI's Eval): generated
                         given[name] = generate_value(self.spec.inline(record.properties.get(name)), key=[name])
                     except (GenerateError, RecursionError, ValueError, TypeError, KeyError):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -26,7 +26,7 @@ from .errors import (
     Violation,
 )
 from .jsontext import decode_json
-from .spec import SPEC_URI, Operation, Parameter, Spec, pointer_ref
+from .spec import SPEC_URI, Operation, Parameter, Spec, escape_pointer_token, pointer_ref
 from .types import Json, MockRequest
 from .violations import describe_errors, field_of, shorten, shown
 
@@ -98,6 +98,7 @@ class SchemaSet:
         self._formats: Any = None
         self._cache: dict[tuple[str, bool], Draft202012Validator] = {}
         self._fast: dict[tuple[str, bool], Any] = {}
+        self._properties: dict[tuple[str, str], str | None] = {}
 
     def _python(self) -> tuple[Any, Any]:
         """python-jsonschema's registry and format checker, imported on first use: with
@@ -159,12 +160,47 @@ class SchemaSet:
             key=lambda v: (v.field, v.message),
         )
 
-    def bad_fields(self, pointer: str, instance: Json) -> set[str]:
-        """The top-level fields of ``instance`` whose values the schema at ``pointer`` rejects."""
+    def bad_fields(self, pointer: str, instance: Json, names: Collection[str] | None = None) -> set[str]:
+        """The top-level fields of ``instance`` (only ``names``, if given) whose values the
+        schema at ``pointer`` rejects.
+
+        With ``names``, each is checked against its own ``properties`` schema when the
+        object schema declares one (a new record's few given fields, while the fields the
+        store fills later are still placeholders the whole schema would reject); else the
+        whole ``instance`` against the whole schema.
+        """
+        if names is not None and isinstance(instance, dict):
+            located = {name: self._property(pointer, name) for name in names}
+            if all(found is not None for found in located.values()):
+                return {name for name, at in located.items() if at and self._rejects(at, instance.get(name))}
         fast = self.fast(pointer)
         if fast is not None and fast.is_valid(instance):
             return set()
-        return {str(e.absolute_path[0]) for e in self.at(pointer).iter_errors(instance) if e.absolute_path}
+        found = {str(e.absolute_path[0]) for e in self.at(pointer).iter_errors(instance) if e.absolute_path}
+        return found if names is None else found & set(names)
+
+    def _property(self, pointer: str, name: str) -> str | None:
+        """The pointer of ``name``'s schema under the object schema at ``pointer`` (``""``: the
+        schema takes any value there), or ``None`` where it is not one plain ``properties``
+        entry (``allOf``, pattern properties: the whole schema decides)."""
+        key = (pointer, name)
+        if key not in self._properties:
+            found: str | None = None
+            schema = self.spec.inline(self.spec.lookup(pointer))
+            if isinstance(schema, dict) and set(schema) & _COMPOSED == set():
+                declared = schema.get("properties")
+                if isinstance(declared, dict) and name in declared:
+                    found = f"{pointer}/properties/{escape_pointer_token(name)}"
+                elif "patternProperties" not in schema and schema.get("additionalProperties", True) is True:
+                    found = ""  # not declared, and anything goes
+            self._properties[key] = found
+        return self._properties[key]
+
+    def _rejects(self, pointer: str, value: Json) -> bool:
+        fast = self.fast(pointer)
+        if fast is not None:
+            return not fast.is_valid(value)
+        return next(iter(self.at(pointer).iter_errors(value)), None) is not None
 
     def at(self, pointer: str, *, strict: bool = False) -> Draft202012Validator:
         """A validator for the schema at ``pointer`` (cached: built once)."""
@@ -181,6 +217,11 @@ class SchemaSet:
             validator = Draft202012Validator(schema, registry=registry, format_checker=formats if strict else None)
             self._cache[(pointer, strict)] = validator
         return validator
+
+
+#: Keywords that make an object schema more than its ``properties``: a field is then judged
+#: by the whole schema.
+_COMPOSED = frozenset({"allOf", "anyOf", "oneOf", "not", "if", "$ref", "$dynamicRef", "dependentSchemas"})
 
 
 def _is_uuid(value: str) -> bool:
