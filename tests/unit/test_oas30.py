@@ -127,6 +127,30 @@ def test_a_31_document_is_left_as_it_is() -> None:
     assert upgrade(doc, "openapi.yaml") == doc
 
 
+def test_a_31_document_with_30s_nullable_allows_null_where_it_says_so() -> None:
+    doc = {
+        "openapi": "3.1.0",
+        "info": {"title": "t", "version": "1"},
+        "paths": {},
+        "components": {
+            "schemas": {
+                "Request": {
+                    "type": "object",
+                    "properties": {
+                        "logit_bias": {"type": "object", "nullable": True, "additionalProperties": {"type": "integer"}},
+                        "nullable": {"type": "string"},
+                        "kept": {"type": "string", "nullable": False},
+                    },
+                }
+            }
+        },
+    }
+    properties = upgrade(doc, "openai.yaml")["components"]["schemas"]["Request"]["properties"]  # type: ignore[index]
+    assert properties["logit_bias"] == {"type": ["object", "null"], "additionalProperties": {"type": "integer"}}
+    assert properties["nullable"] == {"type": "string"}, "a property called nullable is a schema, left alone"
+    assert properties["kept"] == {"type": "string", "nullable": False}
+
+
 @pytest.mark.parametrize(
     ("schema", "message"),
     [

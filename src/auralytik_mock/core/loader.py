@@ -38,7 +38,7 @@ from .types import Json
 #: Where a bundled document keeps targets of recursive external references.
 BUNDLED = "x-mock-bundled"
 #: Bumped when what the loader produces changes (old cache entries are then ignored).
-_CACHE_FORMAT = "2"
+_CACHE_FORMAT = "3"  # 3: 3.0's nullable in a 3.1 document read as 3.0 means it
 _CONVERTER = (
     "convert it to OpenAPI 3 first, e.g. `npx swagger2openapi spec.yaml -o openapi.yaml` "
     "(or the Swagger Editor's 'Convert to OpenAPI 3')"

@@ -61,7 +61,8 @@ def tolerate(document: Mapping[str, Json]) -> dict[str, Json]:
     has only as deprecated strings) read as what they mean: ``$recursiveRef: "#"`` becomes a
     ``$ref`` to the nearest enclosing schema that says ``$recursiveAnchor: true``, and the
     anchor is dropped. 3.0's boolean ``exclusiveMinimum``/``exclusiveMaximum`` are read as
-    3.0 means them. A ``required`` list that names a property twice names it once.
+    3.0 means them, and so is 3.0's ``nullable: true`` (``null`` allowed). A ``required`` list
+    that names a property twice names it once.
     Prism tolerates both; so does the mock."""
     return _recursion(document, "", "")  # type: ignore[no-any-return]
 
@@ -74,6 +75,8 @@ def _recursion(node: Json, pointer: str, anchor: str) -> Json:
     if node.get("$recursiveAnchor") is True:
         anchor = pointer
     out: dict[str, Json] = {}
+    if node.get("nullable") is True:  # 3.0's keyword in a 3.1 document: null allowed, as 3.0 means
+        node = _Upgrade._nullable({k: v for k, v in node.items() if k != "nullable"})
     for bound, limit in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
         if isinstance(node.get(bound), bool):  # 3.0's boolean form in a 3.1 document
             node = dict(node)
