@@ -187,3 +187,15 @@ def test_an_all_of_record_judges_body_fields_with_the_whole_schema() -> None:
     assert made.status_code == 201, made.json
     assert made.json["text"] == "hello"
     assert notes.get(f"/notes/{made.json['id']}").json == made.json
+
+
+def test_a_path_that_names_a_query_value_is_the_operation_for_calls_that_send_it() -> None:
+    api = client("query-paths.yaml")  # every answer checked against the operation routed to
+    assert api.get("/responses").json == {"api": "stable"}
+    assert api.get("/responses?beta=true").json == {"api": "beta"}
+    assert api.get("/responses?beta=true&limit=3").json == {"api": "beta"}, "its own parameters too"
+    unchecked = client("query-paths.yaml", validate=False)  # the 400 is one the spec does not document
+    refused = unchecked.get("/responses?beta=false")
+    assert refused.status_code == 400 and "query.beta" in refused.text, "beta is not a parameter of the stable one"
+    assert api.get("/only?beta=true").json == {"api": "beta"}
+    assert api.get("/only").json == {"api": "beta"}, "a path only named with its query value is still served"

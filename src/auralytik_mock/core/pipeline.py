@@ -293,7 +293,7 @@ class Pipeline:
         prefer = read_prefer(prefer_text) if prefer_text else None
         if prefer is not None:
             seen.delay += prefer.delay
-        match = world.router.match(request.method, request.path)
+        match = world.router.match(request.method, request.path, request.query)
         op = seen.operation = match.operation
         fault = None
         caller = seen.caller or self.identify(world, request)

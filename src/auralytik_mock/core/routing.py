@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl
 
 from .errors import MethodNotAllowedError, NotFoundError
 from .spec import Operation
@@ -31,6 +32,9 @@ class _Route:
     template: str
     pattern: re.Pattern[str] | None
     methods: Mapping[str, Operation]
+    #: Per method, the operations whose path names query values (``/responses?beta=true``):
+    #: each with those ``(name, value)`` pairs, chosen when the request's query has them.
+    variants: Mapping[str, tuple[tuple[tuple[tuple[str, str], ...], Operation], ...]] = field(default_factory=dict)
 
     @property
     def allowed(self) -> list[str]:
@@ -52,9 +56,15 @@ class Router:
 
     def __init__(self, operations: Iterable[Operation], base_paths: Iterable[str] | str = ()) -> None:
         by_path: dict[str, dict[str, Operation]] = {}
+        variants: dict[str, dict[str, list[tuple[tuple[tuple[str, str], ...], Operation]]]] = {}
         operations = tuple(operations)
         for op in operations:
-            by_path.setdefault(op.path, {})[op.method] = op
+            path, _, query = op.path.partition("?")
+            if query:  # a path that names query values: a variant of the plain path's operation
+                variants.setdefault(path, {}).setdefault(op.method, []).append((fixed_query(op.path), op))
+                by_path.setdefault(path, {}).setdefault(op.method, op)  # the plain one, if any, replaces it
+            else:
+                by_path.setdefault(path, {})[op.method] = op
         # An operation whose path-level ``servers`` put it outside the API's base paths
         # (``/health`` at the root) answers under each of them too (``/v1/health``): most
         # tools and generated clients ignore path-level servers and call base URL + path.
@@ -67,14 +77,15 @@ class Router:
         self._static: dict[str, _Route] = {}
         self._templated: list[_Route] = []
         for template, methods in by_path.items():
+            kinds = {method: tuple(found) for method, found in variants.get(template, {}).items()}
             if _PARAM.search(template):
                 regex = "".join(
                     f"(?P<{_group(part)}>[^/]+)" if i % 2 else re.escape(part)
                     for i, part in enumerate(_PARAM.split(template))
                 )
-                self._templated.append(_Route(template, re.compile(regex + r"\Z"), methods))
+                self._templated.append(_Route(template, re.compile(regex + r"\Z"), methods, kinds))
             else:
-                self._static[template] = _Route(template, None, methods)
+                self._static[template] = _Route(template, None, methods, kinds)
         self._names = {_group(name): name for route in self._templated for name in _PARAM.findall(route.template)}
 
     def route(self, path: str) -> tuple[_Route, dict[str, str]] | None:
@@ -93,8 +104,9 @@ class Router:
         found = self.route(path)
         return found[0].allowed if found else None
 
-    def match(self, method: str, path: str) -> Match:
-        """Route ``method path``.
+    def match(self, method: str, path: str, query: Mapping[str, list[str]] | None = None) -> Match:
+        """Route ``method path``; ``query`` chooses among paths that name query values
+        (``/responses?beta=true`` when the request says ``beta=true``, else ``/responses``).
 
         :raises NotFoundError: no path of the spec matches.
         :raises MethodNotAllowedError: the path exists, not with this method.
@@ -103,7 +115,13 @@ class Router:
         if found is None:
             raise NotFoundError(f"No route matches {method} {path}: no path of the OpenAPI document matches it.")
         route, params = found
-        op = route.methods.get("GET" if method == "HEAD" else method)
+        method = "GET" if method == "HEAD" else method
+        op = route.methods.get(method)
+        asked = query or {}
+        for pairs, variant in route.variants.get(method, ()) if asked else ():
+            if all(value in asked.get(name, ()) for name, value in pairs):
+                op = variant
+                break
         if op is None:
             allowed = route.allowed
             raise MethodNotAllowedError(
@@ -116,3 +134,10 @@ class Router:
 def _group(name: str) -> str:
     """A regex group name for a path parameter (any characters made safe)."""
     return "p_" + "".join(ch if ch.isalnum() else f"_{ord(ch):x}_" for ch in name)
+
+
+def fixed_query(spec_path: str) -> tuple[tuple[str, str], ...]:
+    """The ``(name, value)`` pairs a spec path names after ``?`` (OpenAI's
+    ``/responses?beta=true``): the call that sends them is that path's operation."""
+    _, _, query = spec_path.partition("?")
+    return tuple(parse_qsl(query, keep_blank_values=True)) if query else ()

@@ -4,7 +4,7 @@ Owns: one compiled validator set per operation (path, query, headers, body), bui
 at start-up; body decoding (media type and size; JSON through ``jsontext``, other media types
 through ``bodies``). Its messages are ``violations``'.
 No Flask, no IO.
-May import: ``spec``, ``bodies``, ``jsontext``, ``violations``, ``types``, ``errors``, jsonschema, referencing.
+May import: ``spec``, ``routing`` (a path's fixed query), ``bodies``, ``jsontext``, ``violations``, ``types``, ``errors``, jsonschema, referencing.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from .errors import (
     Violation,
 )
 from .jsontext import decode_json
+from .routing import fixed_query
 from .spec import SPEC_URI, Operation, Parameter, Spec, escape_pointer_token, pointer_ref
 from .types import Json, MockRequest
 from .violations import describe_errors, field_of, shorten, shown
@@ -268,7 +269,7 @@ class _OperationValidator:
             for alternative in op.security
             for name in alternative
             if name in schemes and schemes[name].location == "query"
-        )
+        ) | frozenset(name for name, _ in fixed_query(op.spec_path))
         for param in op.parameters:  # compile now, not on the first request
             schemas.prepare(param.schema_pointer)
         self.body_pointer = op.body_pointer
