@@ -179,6 +179,10 @@ def test_a_body_field_of_another_shape_than_the_record_is_stored_as_the_record_d
     assert made.json["config"] == {"kind": "template"}, "the record's own example, not the body's string"
     assert (made.json["name"], made.json["label"]) == ("Tone", "qa"), "fields that fit are kept"
     assert evals.get(f"/evals/{made.json['id']}").json == made.json
+    assert made.json["object"] == "eval"
+    gone = evals.delete(f"/evals/{made.json['id']}")
+    assert gone.status_code == 200 and gone.json == {"id": made.json["id"], "object": "eval.deleted", "deleted": True}
+    assert evals.get(f"/evals/{made.json['id']}").status_code == 404
 
 
 def test_an_all_of_record_judges_body_fields_with_the_whole_schema() -> None:

@@ -146,10 +146,23 @@ class Crud:
             return None
         node, pointer = binding.answer
         response = binding.operation.response_for(binding.operation.success_status)
-        if response is not None and response.has_example and isinstance(response.example, dict):
-            shared = {k: v for k, v in record.items() if k in response.example} if isinstance(record, dict) else {}
-            return {**copied(response.example), **shared}
-        return conform(self.spec, node, pointer, record if isinstance(record, dict) else {})
+        fields = record if isinstance(record, dict) else {}
+        example = response.example if response is not None and response.has_example else None
+        if isinstance(example, dict):
+            made: Json = {**copied(example), **{k: v for k, v in fields.items() if k in example}}
+        else:
+            made = conform(self.spec, node, pointer, fields)
+        if isinstance(made, dict) and self.misfits is not None:
+            # A record's field of the same name but another meaning (OpenAI's delete answer:
+            # ``object: "assistant.deleted"``, the record's ``object: "assistant"``) keeps the
+            # documented value.
+            taken = [k for k in made if k in fields and made[k] is fields[k]]
+            bad = self.misfits(pointer, made, taken) if taken else set()
+            if bad:
+                documented = copied(example) if isinstance(example, dict) else conform(self.spec, node, pointer, {})
+                for name in bad:
+                    made[name] = documented.get(name) if isinstance(documented, dict) else None
+        return made
 
     def check_parent(self, resource: Resource, call: Call) -> None:
         if resource.parent is not None:
@@ -322,7 +335,12 @@ class Crud:
             record_id = self.record_id(binding, call, {})
             record = store.get(call.principal, kind, record_id) if has_body else None
             store.delete(call.principal, kind, record_id)
-            return MockResponse(status, self.shaped(binding, record, call) if has_body else None)
+            if not has_body:
+                return MockResponse(status, None)
+            answer = self.shaped(binding, record, call)
+            if isinstance(answer, dict) and isinstance(answer.get("deleted"), bool):
+                answer["deleted"] = True  # what a delete answer's ``deleted`` says (OpenAI's DeleteModelResponse)
+            return MockResponse(status, answer)
 
         return delete_record
 

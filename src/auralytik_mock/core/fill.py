@@ -75,6 +75,8 @@ def constant(spec: Spec, node: Json, pointer: str = "", depth: int = 0) -> Json:
                 value = constant(spec, part, f"{where}/allOf/{index}", depth + 1)
                 if isinstance(value, dict):
                     merged.update(value)
+                elif value is not None and "properties" not in schema:
+                    return value  # a value that is not an object (allOf: [$ref: an enum, {...}]): that one
             if merged or "properties" not in schema:
                 base = _object(spec, schema, where, depth) if "properties" in schema else {}
                 return {**merged, **(base if isinstance(base, dict) else {})}

@@ -4,7 +4,8 @@ Owns: one compiled validator set per operation (path, query, headers, body), bui
 at start-up; body decoding (media type and size; JSON through ``jsontext``, other media types
 through ``bodies``). Its messages are ``violations``'.
 No Flask, no IO.
-May import: ``spec``, ``routing`` (a path's fixed query), ``bodies``, ``jsontext``, ``violations``, ``types``, ``errors``, jsonschema, referencing.
+May import: ``spec``, ``routing`` (a path's fixed query), ``bodies``, ``jsontext``, ``violations``,
+``types``, ``errors``, jsonschema, referencing.
 """
 
 from __future__ import annotations
