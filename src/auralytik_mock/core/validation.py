@@ -23,6 +23,7 @@ from .errors import (
     UNSUPPORTED_MEDIA,
     InvalidRequestError,
     PayloadTooLargeError,
+    SpecError,
     UnsupportedMediaTypeError,
     Violation,
 )
@@ -188,11 +189,14 @@ class SchemaSet:
         key = (pointer, name)
         if key not in self._properties:
             found: str | None = None
-            schema = self.spec.inline(self.spec.lookup(pointer))
+            try:  # where the schema really is (a response's schema is often a $ref)
+                schema, where = self.spec.resolve(self.spec.lookup(pointer), pointer)
+            except (KeyError, SpecError):
+                schema, where = None, pointer
             if isinstance(schema, dict) and set(schema) & _COMPOSED == set():
                 declared = schema.get("properties")
                 if isinstance(declared, dict) and name in declared:
-                    found = f"{pointer}/properties/{escape_pointer_token(name)}"
+                    found = f"{where}/properties/{escape_pointer_token(name)}"
                 elif "patternProperties" not in schema and schema.get("additionalProperties", True) is True:
                     found = ""  # not declared, and anything goes
             self._properties[key] = found
