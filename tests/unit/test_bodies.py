@@ -37,6 +37,21 @@ paths:
                 caption: {type: string, maxLength: 20}
                 file: {type: string, format: binary, maxLength: 16}
       responses: {'201': {description: ok}}
+  /pets/album:
+    post:
+      operationId: uploadAlbum
+      requestBody:
+        content:
+          multipart/form-data:
+            schema:
+              type: object
+              properties:
+                caption: {type: string}
+                images:
+                  anyOf:
+                    - {type: string, format: binary}
+                    - {type: array, items: {type: string, format: binary}}
+      responses: {'201': {description: ok}}
   /pets/raw:
     post:
       operationId: uploadRaw
@@ -109,6 +124,17 @@ def test_multipart_with_a_file_part_is_checked_and_its_size_bounded(checked) -> 
     assert [d.field for d in info.value.details] == ["body.file"]
     with pytest.raises(InvalidRequestError, match="boundary"):
         _send(checked, "uploadPhoto", "multipart/form-data", b"--x--")
+
+
+def test_a_part_whose_schema_takes_a_file_in_any_branch_is_bytes_even_without_a_filename(checked) -> None:
+    def part(name: str, data: bytes) -> bytes:
+        return f'--B\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode() + data + b"\r\n"
+
+    png = b"\x89PNG\r\n\x1a\n\x00\xff"
+    body = _send(checked, "uploadAlbum", "multipart/form-data; boundary=B", part("images", png) + b"--B--\r\n")
+    assert body == {"images": png.decode("latin-1")}, "OpenAI's image: one file or an array of files"
+    with pytest.raises(InvalidRequestError, match="part 'caption' is not UTF-8 text"):
+        _send(checked, "uploadAlbum", "multipart/form-data; boundary=B", part("caption", png) + b"--B--\r\n")
 
 
 def test_binary_bodies_are_accepted_by_their_declared_types_within_the_limit(checked) -> None:

@@ -131,6 +131,20 @@ def _typed(value: Json, schema: Json) -> Json:
     return value
 
 
+def _declares_binary(schema: Json, depth: int = 0) -> bool:
+    """Whether a part's schema takes bytes: ``format: binary`` (or ``byte``, or a
+    ``contentMediaType``) on it, its items, or a branch of its ``anyOf``/``oneOf`` (OpenAI's
+    ``image``: one file or an array of files)."""
+    if not isinstance(schema, dict) or depth > 4:
+        return False
+    if schema.get("format") in {"binary", "byte"} or "contentMediaType" in schema:
+        return True
+    if _is_array(schema) and _declares_binary(schema.get("items"), depth + 1):
+        return True
+    branches = [*(schema.get("anyOf") or []), *(schema.get("oneOf") or [])]
+    return any(_declares_binary(branch, depth + 1) for branch in branches)
+
+
 def _multipart(params: str, raw: bytes, prop: PropertySchema) -> dict[str, Json]:
     if not re.search(r"boundary\s*=", params, re.IGNORECASE):
         raise _bad("a multipart/form-data body needs a boundary parameter in its Content-Type")
@@ -154,9 +168,7 @@ def _multipart(params: str, raw: bytes, prop: PropertySchema) -> dict[str, Json]
         data = data if isinstance(data, bytes) else b""
         schema = prop(name)
         item = schema.get("items") if _is_array(schema) else schema
-        binary = part.get_filename() is not None or (
-            isinstance(item, dict) and (item.get("format") in {"binary", "byte"} or "contentMediaType" in item)
-        )
+        binary = part.get_filename() is not None or _declares_binary(schema)
         if binary:
             pairs.append((name, data.decode("latin-1")))  # one character per byte: maxLength bounds the size
             continue
