@@ -3,8 +3,9 @@ how many operations the mock serves with state and how many answer from the spec
 ``--schemathesis`` how many operations schemathesis fails on the mock and on Prism.
 
 Schemathesis runs as its docs tell users to (``schemathesis run SPEC --url URL``), bounded
-(``--max-examples``, phases ``examples,fuzzing``, a time cap per run), with
-``Authorization: Bearer YOUR_API_KEY``; the mock runs ``serve --spec X`` alone (no fixtures:
+(``--max-examples``, phases ``examples,fuzzing``, a time cap per run), with the credentials
+the document's security schemes ask for (``credentials``: basic as ``--auth``, bearer and
+OAuth 2 as ``Authorization: Bearer``, API keys in their header); the mock runs ``serve --spec X`` alone (no fixtures:
 any well-formed credential is the default client's), Prism runs ``prism mock X`` (installed by
 ``bench/run.sh`` into the git-ignored bench/.prism). The count is failing operations (JUnit
 test cases with a failure); an error is a run that did not finish.
@@ -87,6 +88,33 @@ def _wait(url: str, process: subprocess.Popen[bytes], timeout: float) -> bool:
     return False
 
 
+def credentials(document: str) -> list[str]:
+    """Schemathesis options that send what the document's security schemes ask for, as a
+    user would: ``--auth`` for HTTP basic, ``Authorization: Bearer`` for bearer, OAuth 2 and
+    OpenID Connect, an API key in the header its scheme names (``Bearer YOUR_API_KEY`` when the
+    document declares none)."""
+    from auralytik_mock.core import loader
+
+    document_json = loader.load(PUBLIC / document).document
+    components = document_json.get("components") or {}
+    schemes = components.get("securitySchemes") or {} if isinstance(components, dict) else {}
+    options: list[str] = []
+    headers: dict[str, str] = {}
+    for scheme in schemes.values() if isinstance(schemes, dict) else ():
+        kind = scheme.get("type") if isinstance(scheme, dict) else None
+        if kind == "http" and str(scheme.get("scheme", "")).lower() == "basic":
+            options += ["--auth", "user:YOUR_API_KEY"]
+        elif kind in {"http", "oauth2", "openIdConnect"}:
+            headers.setdefault("Authorization", "Bearer YOUR_API_KEY")
+        elif kind == "apiKey" and scheme.get("in") == "header":
+            headers.setdefault(str(scheme.get("name")), "YOUR_API_KEY")
+    if not schemes:
+        headers["Authorization"] = "Bearer YOUR_API_KEY"
+    for name, value in headers.items():
+        options += ["--header", f"{name}: {value}"]
+    return options
+
+
 def schemathesis(document: str, base: str, max_examples: int, cap: float, seed: int = 1) -> str:
     """Failing operations of one schemathesis run against ``base`` (and how many operations
     errored, if any: a run that errors on an operation tested nothing there), or
@@ -95,7 +123,7 @@ def schemathesis(document: str, base: str, max_examples: int, cap: float, seed: 
         junit = Path(scratch) / "junit.xml"
         command = [str(SCHEMATHESIS), "run", str(PUBLIC / document), "--url", base, "--seed", str(seed)]
         command += ["--max-examples", str(max_examples), "--phases", "examples,fuzzing", "--no-color"]
-        command += ["--request-timeout", "5", "--header", "Authorization: Bearer YOUR_API_KEY"]
+        command += ["--request-timeout", "5", *credentials(document)]
         command += ["--report", "junit", "--report-junit-path", str(junit)]
         try:
             subprocess.run(command, cwd=scratch, capture_output=True, timeout=cap, check=False)  # noqa: S603

@@ -20,10 +20,6 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
-from referencing.exceptions import Unresolvable
-
 from ..generate import GenerateError, generate_value
 from .errors import ApiError, MethodNotAllowedError, Violation, render_error
 from .profile import Profile
@@ -323,6 +319,11 @@ def _type_of(schema: dict[str, Json]) -> str | None:
 
 
 def _valid(schema: Json, value: Json) -> bool:
+    # python-jsonschema on first use: an eighth of start-up, and most specs never come here
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+    from referencing.exceptions import Unresolvable
+
     try:
         return bool(Draft202012Validator(schema).is_valid(value))
     except (SchemaError, Unresolvable):  # a recursive $ref the bare validator cannot resolve
