@@ -11,8 +11,9 @@ Owns: the three roles of ``x-mock-job`` and running a job's steps:
   (``profiles/<name>/jobs.py``, ``EFFECTS``), which makes what the vendor makes (a transcript,
   an evaluation, a file) and emits its events. ``from`` lists the states the job may start in
   (else 409 ``INVALID_STATE``); ``failWhen: {field, contains}`` (the record's field, else the
-  request body's) makes the job take the ``failed`` step (at its ``at``) instead of the steps from there on; ``range: {from, to,
-  maxDays}`` refuses a body whose date range is longer (400 ``DATE_RANGE_TOO_LONG``);
+  request body's) makes the job take the ``failed`` step (at its ``at``) instead of the steps
+  from there on; ``range: {from, to, maxDays}`` refuses a body whose date range is longer
+  (400 ``DATE_RANGE_TOO_LONG``);
 - ``{reports: operationId}`` on a GET under the record's path: answers the record in the
   documented shape (``processing-status``), with ``<schema>Id`` (``audioFileId``);
 - ``{file: name}`` on a GET under the record's path with no security: serves
@@ -382,9 +383,10 @@ class Jobs:
             memory: dict[str, Json] = {"run": token, "host": call.request.host, "request": body}
             self.store.update(call.principal, resource.kind, record_id, {JOB_FIELD: memory})
             steps = list(job.steps)
-            fails = job.fail_when is not None and job.fail_when[1] in str(
-                record.get(job.fail_when[0], body.get(job.fail_when[0], ""))
-            ).lower()  # the record's field, else the request's (an export's filter is not stored)
+            fails = (
+                job.fail_when is not None
+                and job.fail_when[1] in str(record.get(job.fail_when[0], body.get(job.fail_when[0], ""))).lower()
+            )  # the record's field, else the request's (an export's filter is not stored)
             if fails and job.failed is not None:
                 steps = [s for s in steps if s.at < job.failed.at] + [job.failed]
             scheduler = call.scheduler
