@@ -4,14 +4,15 @@ and ``verify`` drive.
 Owns: the ``Engine`` (``auralytik_mock.Engine``): the current ``World`` and swapping it on
 reload (``--watch``), the datasets' state that outlives a world (sessions, their journals,
 fault rules and pinned clocks), mounting the admin API under ``/__mock``, the Host/Origin
-guard, the journal record and access log of every API call, ``--persist``; the engine's
-``events`` (``core/events.py``), ``webhooks`` and ``deliverer``, and the order of what
-``handle`` does around the pipeline. When the ``scheduler``'s tasks run (a pinned clock set
-or advanced, the ticker thread) is ``harness.timekeeper``'s.
+guard, ``--persist``; the engine's ``events`` (``core/events.py``), ``webhooks`` and
+``deliverer``, and the order of what ``handle`` does around the pipeline. When the
+``scheduler``'s tasks run (a pinned clock set or advanced, the ticker thread) is
+``harness.timekeeper``'s; the journal entry and access-log line of every API call,
+``harness.recording``'s.
 No Flask, no socket.
 May import: ``core`` (pipeline, cors, errors, events, journal, faults, fixtures, handlers,
-jsontext, scheduler, spec, store, types, webhooks), ``config``, ``harness.deliveries``,
-``harness.guard``, ``harness.persist``, ``harness.timekeeper``, ``harness.watch``.
+scheduler, spec, store, types, webhooks), ``config``, ``harness.deliveries``, ``harness.guard``,
+``harness.persist``, ``harness.recording``, ``harness.timekeeper``, ``harness.watch``.
 """
 
 from __future__ import annotations
@@ -37,8 +38,7 @@ from ..core.events import Events
 from ..core.faults import FaultRules
 from ..core.fixtures import fixture_files
 from ..core.handlers import HookRegistry
-from ..core.journal import JOURNAL_BODY_BYTES, AccessLog, Journal, escape_control, mask_key
-from ..core.jsontext import decode_json
+from ..core.journal import AccessLog, Journal, escape_control
 from ..core.pipeline import Pipeline, Seen, build_world, new_request_id, now_text
 from ..core.scheduler import Scheduler
 from ..core.spec import Spec
@@ -48,6 +48,7 @@ from ..core.webhooks import WebhookRegistry
 from .deliveries import Deliverer
 from .guard import Guard
 from .persist import Persister
+from .recording import record
 from .timekeeper import Timekeeper
 from .watch import Watcher
 
@@ -303,7 +304,7 @@ class Engine:
         if self.persister is not None and request.method not in _READS and 200 <= response.status < 300:
             self.persister.changed()  # a success that may have written: save within a second
         if not is_admin:
-            self._record(request, response, request_id, seen, details, started)
+            record(self, request, response, request_id, seen, details, started)
         return response
 
     def _admin_preflight(self, request: MockRequest) -> MockResponse | None:
@@ -318,70 +319,6 @@ class Engine:
         return self.guard.admin_cors.preflight(
             origin, method, request.header("Access-Control-Request-Headers"), allowed
         ) or render_error(MethodNotAllowedError(f"CORS: {method} is not used on /__mock.", allowed=allowed), "")
-
-    def _record(
-        self,
-        request: MockRequest,
-        response: MockResponse,
-        request_id: str,
-        seen: Seen,
-        details: tuple[Violation, ...],
-        started: float,
-    ) -> None:
-        op, principal = seen.operation, seen.principal
-        # What the client waits: the mock's own time and the delay injected after it.
-        delay_ms = round(response.delay * 1000, 3)
-        elapsed_ms = round((time.perf_counter() - started) * 1000 + delay_ms, 3)
-        if self.config.access_log:
-            self.access_log.add(request.method, request.path, response.status, elapsed_ms, request_id)
-        # The body is kept as bytes (cut at JOURNAL_BODY_BYTES), never as a parsed tree;
-        # whether it is a whole JSON document is decided here, once. Only bytes that
-        # ``decode_json`` read are marked as JSON: the journal splices them in verbatim, so a
-        # body nobody decoded (a GET's, an operation without a request body) must never be
-        # (it forged journal entries and broke the journal's JSON).
-        raw = request.body
-        body_json = bool(raw) and seen.body_parsed and seen.body is not None
-        if raw and not body_json and len(raw) <= JOURNAL_BODY_BYTES:
-            try:
-                decode_json(raw)  # strict and depth-safe: never raises anything else
-                body_json = True
-            except ApiError:
-                pass
-        caller = seen.caller or self.pipeline.identify(self.world, request)
-        namespace = principal.namespace if principal else caller.namespace
-        # A session's journal from its first request on (its state is made on first use).
-        try:
-            state = self.session(namespace)
-        except NotFoundError:  # deleted meanwhile: the call is the default dataset's to show
-            state = self._sessions[DEFAULT_NAMESPACE]
-        if principal is not None and op is not None:  # what GET /usage/* counts
-            self.world.store.count_call(principal, self.now(principal.namespace))
-            if self.persister is not None:
-                self.persister.counted()
-        state.journal.add(
-            {
-                "id": request_id,
-                "_at": time.time(),
-                "method": request.method,
-                "path": request.path,
-                "query": {k: list(v) for k, v in request.query.items()},
-                "operationId": op.operation_id if op else None,
-                "apiKey": mask_key(caller.key) if caller.sent else None,
-                "clientId": principal.client_id if principal else None,
-                "session": namespace,
-                "status": response.status,
-                "errorCode": seen.error_code
-                if seen.error_code is not None
-                else response.body["error"].get("code")
-                if isinstance(response.body, dict) and isinstance(response.body.get("error"), dict)
-                else None,
-                "validationErrors": [v.as_json() for v in details],
-                "durationMs": elapsed_ms,
-                "delayMs": delay_ms,
-            },
-            raw,
-            body_json,
-        )
 
     # -- hot reload ------------------------------------------------------------------
 
