@@ -28,6 +28,7 @@ from auralytik_mock.core.journal import JOURNAL_BODY_BYTES, AccessLog, escape_co
 from auralytik_mock.harness.sandbox import Engine
 from auralytik_mock.http.wsgi import engine_of
 from tests.conftest import CLOCK, FIXTURES, KEY, OTHER, Api, make_config
+from tests.hmac_support import NOW, by_hand
 from tests.processes import serving
 
 NEW = {"name": "n", "type": "quality_review"}
@@ -1015,8 +1016,6 @@ def test_serve_escapes_control_characters_in_its_log() -> None:
 def test_a_bad_signature_is_a_401_whatever_the_body(api: Api, body: bytes) -> None:
     """Issue 17.5: a deeply nested body under a bad signature answered 500 (the diagnosis
     parsed it); a large one cost 7x an accepted call (it re-serialised it five ways)."""
-    from tests.api.test_hmac import NOW, by_hand
-
     headers = {**by_hand("POST", "/api/v1/engagements", b"{}", ts=NOW), "Content-Type": "application/json"}
     r = api.request("POST", "/api/v1/engagements", key=None, data=body, headers=headers)
     assert r.status in {401, 413} and r.json["error"]["code"] in {"INVALID_SIGNATURE", "PAYLOAD_TOO_LARGE"}, r.json
