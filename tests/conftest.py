@@ -20,6 +20,7 @@ from auralytik_mock import Config, MockServer, create_app
 from auralytik_mock.core.routing import Router
 from auralytik_mock.core.spec import Spec
 from auralytik_mock.core.validation import ResponseChecker, SchemaSet
+from auralytik_mock.http.wsgi import engine_of
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC_PATH = ROOT / "openapi.yaml"
@@ -143,6 +144,13 @@ def http_server() -> Iterator[MockServer]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def flask_app() -> Any:
+    """One in-process app per session (and xdist worker): ``api`` resets it before each test,
+    as it resets ``http_server``, instead of building the world (spec, fixtures) again."""
+    return create_app(make_config())
+
+
 @pytest.fixture
 def app() -> Any:
     return create_app(make_config())
@@ -150,9 +158,14 @@ def app() -> Any:
 
 @pytest.fixture(params=["flask", "http"])
 def api(request: pytest.FixtureRequest) -> Api:
-    """The mock, fresh from the fixtures, in-process and over a socket."""
+    """The mock, reset to the fixtures, in-process and over a socket."""
     if request.param == "flask":
-        return Api("flask", flask_client=create_app(make_config()).test_client())
+        shared = request.getfixturevalue("flask_app")
+        engine = engine_of(shared)
+        for session in engine.store.sessions():  # as a fresh app: no session left by another test
+            engine.drop_session(session)
+        engine.reset()
+        return Api("flask", flask_client=shared.test_client())
     server: MockServer = request.getfixturevalue("http_server")
     server.reset()
     server.engine.clock = CLOCK
