@@ -27,7 +27,7 @@ from auralytik_mock.core.errors import FixtureError
 from auralytik_mock.core.journal import JOURNAL_BODY_BYTES, AccessLog, escape_control
 from auralytik_mock.harness.sandbox import Engine
 from auralytik_mock.http.wsgi import engine_of
-from tests.conftest import CLOCK, FIXTURES, KEY, OTHER, Api, make_config
+from tests.conftest import CLOCK, FIXTURES, KEY, OTHER, Api, make_config, yaml_text
 from tests.hmac_support import NOW, by_hand
 from tests.processes import serving
 
@@ -317,12 +317,12 @@ def test_a_yaml_state_whose_aliases_stand_for_too_much_is_refused_without_expand
     big = b"# a comment\n" * (800 * 1024)  # over 8 MiB of YAML
     r = client.put("/__mock/state", data=big, headers={"Content-Type": "application/yaml"})
     assert r.status_code == 413 and "send the same document as JSON" in r.get_json()["error"]["message"]
-    # plain YAML still loads, and so do the aliases yaml.safe_dump writes for shared objects
+    # plain YAML still loads, and so do the aliases PyYAML's safe dumper writes for shared objects
     state = client.get("/__mock/state").get_json()
     state["clients"] = state["clients"][1:]
     evaluations = state["clients"][0]["evaluations"]
     evaluations[1]["results"] = evaluations[0]["results"]
-    dumped = yaml.safe_dump(state)
+    dumped = yaml_text(state)
     assert "*id001" in dumped
     r = client.put("/__mock/state", data=dumped, headers={"Content-Type": "application/yaml"})
     assert r.status_code == 200, r.get_json()

@@ -5,26 +5,25 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
 from auralytik_mock import Config, FixtureError, SpecError, create_app
 from auralytik_mock.core.pipeline import build_world
 from auralytik_mock.core.spec import Spec
-from tests.conftest import FIXTURES, SPEC_PATH
+from tests.conftest import FIXTURES, SPEC_PATH, read_yaml, spec_document, yaml_text
 
 
 def _spec_doc() -> dict:
-    return yaml.safe_load(SPEC_PATH.read_text())
+    return spec_document()
 
 
 def _write(tmp_path: Path, name: str, document: object) -> Path:
     path = tmp_path / name
-    path.write_text(yaml.safe_dump(document, sort_keys=False) if not isinstance(document, str) else document)
+    path.write_text(yaml_text(document, sort_keys=False) if not isinstance(document, str) else document)
     return path
 
 
 def _fixture_doc() -> dict:
-    return yaml.safe_load((FIXTURES / "acme.yaml").read_text())
+    return read_yaml((FIXTURES / "acme.yaml").read_text())
 
 
 ANALYTICS = {
