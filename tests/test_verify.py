@@ -472,8 +472,9 @@ def _spec_with_servers(tmp_path: Path, servers: list[dict]) -> Path:
     return path
 
 
-def test_the_scheme_comes_from_the_spec_not_from_the_path(tmp_path, capsys):
-    """Which base path signs is what its servers accept (x-mock-security), whatever it is called."""
+def test_the_scheme_comes_from_the_spec_not_from_the_path(tmp_path, capsys, small_fixtures):
+    """Which base path signs is what its servers accept (x-mock-security), whatever it is called.
+    (The small fixtures: each edited spec is a new seed to make, and the data is not the point.)"""
     from auralytik_mock.verify import Verifier
 
     signed_server = {"url": "https://api.example.com/signed", "x-mock-security": ["apiKeyAuth"]}
@@ -483,12 +484,12 @@ def test_the_scheme_comes_from_the_spec_not_from_the_path(tmp_path, capsys):
     assert exit_info.value.code == 2 and "--secret" in capsys.readouterr().err
 
     bearer = _spec_with_servers(tmp_path, [{"url": "https://api.example.com/v2", "x-mock-security": ["bearerAuth"]}])
-    config = make_config(spec_path=bearer)
+    config = make_config(spec_path=bearer, fixtures=(small_fixtures,))
     for url in ("https://staging.example.com/api/v1", "https://api.example.com/v2"):
         assert Verifier(config, Options(base_url=url, key="k"), say=lambda line: None).scheme == "bearer"
 
     both = _spec_with_servers(tmp_path, [{"url": "https://api.example.com/v1"}])  # binds no scheme: takes both
-    config = make_config(spec_path=both)
+    config = make_config(spec_path=both, fixtures=(small_fixtures,))
     options = Options(base_url="https://api.example.com/v1", key=HMAC_KEY)
     assert Verifier(config, options, say=lambda line: None).scheme == "bearer"
     signing = Verifier(config, Options(**{**options.__dict__, "secret": "s3cret"}), say=lambda line: None)
