@@ -170,6 +170,7 @@ def test_retry_after_119_on_every_call_stops_within_the_default_cap() -> None:
     )
 
 
+@pytest.mark.slow  # 7 to 10 CPU seconds by design (115 answers of 60,000 records): a scale test
 def test_a_huge_answer_that_breaks_the_schema_is_compared_in_bounded_time() -> None:
     """60,000 invalid records on every call: the drift is named per rule broken, and the
     comparison reads a few hundred violations per answer, not every one (minutes each before).
