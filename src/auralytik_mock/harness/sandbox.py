@@ -140,6 +140,12 @@ class Engine:
             self.pipeline.config = config
 
     @property
+    def settlers(self) -> list[Callable[[str], object]]:
+        """What an advance waits for after each task it runs (``timekeeper.settlers``: a
+        webhook delivery's attempts); append to it."""
+        return self.timekeeper.settlers
+
+    @property
     def cors(self) -> Cors:
         """The CORS policy of the spec's paths."""
         return self.pipeline.cors
