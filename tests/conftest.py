@@ -7,6 +7,8 @@ way is checked against openapi.yaml (``check_response``), so drift fails the sui
 
 from __future__ import annotations
 
+import copy
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -15,11 +17,13 @@ from typing import Any
 
 import pytest
 import requests
+import yaml
 
 from auralytik_mock import Config, MockServer, create_app
 from auralytik_mock.core.routing import Router
 from auralytik_mock.core.spec import Spec
 from auralytik_mock.core.validation import ResponseChecker, SchemaSet
+from auralytik_mock.http.wsgi import engine_of
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC_PATH = ROOT / "openapi.yaml"
@@ -35,6 +39,33 @@ CLOCK = "2024-06-01T12:00:00Z"
 _SPEC = Spec.load(SPEC_PATH)
 _ROUTER = Router(_SPEC.served, _SPEC.base_paths)
 _CHECKER = ResponseChecker(_SPEC, SchemaSet(_SPEC))
+
+
+#: PyYAML's libyaml loader and dumper when it has them (the pure-Python ones take 0.2 s to read
+#: openapi.yaml and 0.1 s to write it): for what tests read and write. The mock reads its own
+#: files with libyaml too (``core/loader.py``).
+YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+YAML_DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+def read_yaml(text: str | bytes) -> Any:
+    """``yaml.safe_load(text)``, with libyaml."""
+    return yaml.load(text, Loader=YAML_LOADER)
+
+
+def yaml_text(document: Any, **options: Any) -> str:
+    """``yaml.safe_dump(document, **options)``, with libyaml."""
+    return str(yaml.dump(document, Dumper=YAML_DUMPER, **options))
+
+
+@functools.cache
+def _spec_document() -> Any:
+    return read_yaml(SPEC_PATH.read_text())
+
+
+def spec_document() -> Any:
+    """openapi.yaml as data (read once): a copy of its own, for the caller to change."""
+    return copy.deepcopy(_spec_document())
 
 
 def check_response(method: str, path: str, status: int, body: Any, headers: Mapping[str, str]) -> None:
@@ -143,6 +174,13 @@ def http_server() -> Iterator[MockServer]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def flask_app() -> Any:
+    """One in-process app per session (and xdist worker): ``api`` resets it before each test,
+    as it resets ``http_server``, instead of building the world (spec, fixtures) again."""
+    return create_app(make_config())
+
+
 @pytest.fixture
 def app() -> Any:
     return create_app(make_config())
@@ -150,9 +188,14 @@ def app() -> Any:
 
 @pytest.fixture(params=["flask", "http"])
 def api(request: pytest.FixtureRequest) -> Api:
-    """The mock, fresh from the fixtures, in-process and over a socket."""
+    """The mock, reset to the fixtures, in-process and over a socket."""
     if request.param == "flask":
-        return Api("flask", flask_client=create_app(make_config()).test_client())
+        shared = request.getfixturevalue("flask_app")
+        engine = engine_of(shared)
+        for session in engine.store.sessions():  # as a fresh app: no session left by another test
+            engine.drop_session(session)
+        engine.reset()
+        return Api("flask", flask_client=shared.test_client())
     server: MockServer = request.getfixturevalue("http_server")
     server.reset()
     server.engine.clock = CLOCK

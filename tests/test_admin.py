@@ -183,10 +183,19 @@ def _timed(base: str, method: str, path: str, key: str | None, headers: dict[str
     return status, time.perf_counter() - started
 
 
+def _all_timed(base: str, cases: list[tuple[str, str, str | None, dict[str, str]]]) -> list[tuple[int, float]]:
+    """``_timed`` of every case at once, each on its own connection: what each one waited is
+    its own (the delays overlap instead of adding up to seconds of sleep)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(cases)) as pool:
+        return list(pool.map(lambda case: _timed(base, *case), cases))
+
+
 def test_latency_delays_every_api_answer_errors_included_on_mock_server() -> None:
     with MockServer(latency_ms=(300, 300)) as mock:
-        for method, path, key, headers, expected in LATENCY_CASES:
-            status, took = _timed(mock.root_url, method, path, key, headers)
+        answers = _all_timed(mock.root_url, [case[:4] for case in LATENCY_CASES])
+        for (method, path, _, _, expected), (status, took) in zip(LATENCY_CASES, answers, strict=True):
             assert status == expected and took >= 0.3, (method, path, status, took)
 
 
@@ -195,24 +204,25 @@ def test_latency_delays_every_api_answer_errors_included_on_serve(server: str) -
     from tests.processes import serving
 
     with serving("--server", server, "--quiet", "--latency", "300") as (base, _):
-        for method, path, key, headers, expected in LATENCY_CASES:
-            status, took = _timed(base, method, path, key, headers)
+        answers = _all_timed(base, [case[:4] for case in LATENCY_CASES])
+        for (method, path, _, _, expected), (status, took) in zip(LATENCY_CASES, answers, strict=True):
             assert status == expected and took >= 0.3, (method, path, status, took)
 
 
 def test_prefer_delay_and_fault_delay_apply_to_errors_too() -> None:
+    prefer = {"Prefer": "delay=300"}
+    asked = [("GET", "/v1/engagements", None, prefer), ("GET", "/v1/engagements/eng_999", KEY, prefer)]
+    ruled = [("GET", "/v1/engagements/eng_999", KEY, {}), ("PATCH", "/v1/engagements/eng_456", "READ_ONLY_API_KEY", {})]
     with MockServer() as mock:
-        status, took = _timed(mock.root_url, "GET", "/v1/engagements", None, {"Prefer": "delay=300"})
-        assert status == 401 and took >= 0.3
-        status, took = _timed(mock.root_url, "GET", "/v1/engagements/eng_999", KEY, {"Prefer": "delay=300"})
-        assert status == 404 and took >= 0.3
+        [(unauthorized, took_401), (not_found, took_404)] = _all_timed(mock.root_url, asked)
+        assert unauthorized == 401 and took_401 >= 0.3
+        assert not_found == 404 and took_404 >= 0.3
         requests.post(
             mock.root_url + "/__mock/faults", json={"path": "/v1/engagements/{id}", "delayMs": 300}, timeout=5
         )
-        status, took = _timed(mock.root_url, "GET", "/v1/engagements/eng_999", KEY, {})
-        assert status == 404 and took >= 0.3
-        status, took = _timed(mock.root_url, "PATCH", "/v1/engagements/eng_456", "READ_ONLY_API_KEY", {})
-        assert status == 403 and took >= 0.3
+        [(not_found, took_404), (forbidden, took_403)] = _all_timed(mock.root_url, ruled)
+        assert not_found == 404 and took_404 >= 0.3
+        assert forbidden == 403 and took_403 >= 0.3
 
 
 def test_preflights_are_not_delayed() -> None:

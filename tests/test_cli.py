@@ -13,11 +13,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-import yaml
 
 from auralytik_mock.cli import main
 from auralytik_mock.core.spec import Spec
-from tests.conftest import FIXTURES, ROOT, SPEC_PATH
+from tests.conftest import FIXTURES, ROOT, SPEC_PATH, read_yaml, spec_document, yaml_text
 from tests.processes import call, serving
 
 
@@ -33,7 +32,7 @@ def _fixture_records() -> int:
     """How many records the bundled fixtures hold (a ``generate: N`` entry counts N)."""
     total = 0
     for path in FIXTURES.glob("*.yaml"):
-        for client in yaml.safe_load(path.read_text())["clients"]:
+        for client in read_yaml(path.read_text())["clients"]:
             for key, records in client.items():
                 if key not in {"id", "name", "apiKeys", "plan"}:
                     total += sum(r["generate"] if "generate" in r else 1 for r in records)
@@ -49,9 +48,9 @@ def test_check_passes_on_the_bundled_spec_and_fixtures(capsys: pytest.CaptureFix
 
 
 def test_check_fails_with_the_file_and_record_on_a_bad_fixture(tmp_path: Path, capsys) -> None:
-    doc = yaml.safe_load((FIXTURES / "acme.yaml").read_text())
+    doc = read_yaml((FIXTURES / "acme.yaml").read_text())
     doc["clients"][0]["engagements"][0]["status"] = "archived"
-    (tmp_path / "acme.yaml").write_text(yaml.safe_dump(doc))
+    (tmp_path / "acme.yaml").write_text(yaml_text(doc))
     assert main(["check", "--fixtures", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert "acme.yaml: clients[0].engagements[0] (id eng_456).status: must be one of" in err
@@ -66,10 +65,10 @@ def test_check_says_which_checks_ran(capsys: pytest.CaptureFixture[str]) -> None
 
 def test_check_runs_the_spec_validator_every_time(tmp_path: Path, capsys) -> None:
     # A response without description is not valid OpenAPI; only the full validation sees it.
-    doc = yaml.safe_load(SPEC_PATH.read_text())
+    doc = spec_document()
     del doc["paths"]["/engagements"]["get"]["responses"]["200"]["description"]
     spec = tmp_path / "openapi.yaml"
-    spec.write_text(yaml.safe_dump(doc, sort_keys=False))
+    spec.write_text(yaml_text(doc, sort_keys=False))
     assert main(["check", "--spec", str(spec)]) == 1
     err = capsys.readouterr().err
     line = spec.read_text().split("\n").index("    get:") + 1  # first "get:" is listEngagements

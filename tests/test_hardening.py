@@ -17,6 +17,7 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -27,7 +28,8 @@ from auralytik_mock.core.errors import FixtureError
 from auralytik_mock.core.journal import JOURNAL_BODY_BYTES, AccessLog, escape_control
 from auralytik_mock.harness.sandbox import Engine
 from auralytik_mock.http.wsgi import engine_of
-from tests.conftest import CLOCK, FIXTURES, KEY, OTHER, Api, make_config
+from tests.conftest import CLOCK, FIXTURES, KEY, OTHER, Api, make_config, yaml_text
+from tests.hmac_support import NOW, by_hand
 from tests.processes import serving
 
 NEW = {"name": "n", "type": "quality_review"}
@@ -316,12 +318,12 @@ def test_a_yaml_state_whose_aliases_stand_for_too_much_is_refused_without_expand
     big = b"# a comment\n" * (800 * 1024)  # over 8 MiB of YAML
     r = client.put("/__mock/state", data=big, headers={"Content-Type": "application/yaml"})
     assert r.status_code == 413 and "send the same document as JSON" in r.get_json()["error"]["message"]
-    # plain YAML still loads, and so do the aliases yaml.safe_dump writes for shared objects
+    # plain YAML still loads, and so do the aliases PyYAML's safe dumper writes for shared objects
     state = client.get("/__mock/state").get_json()
     state["clients"] = state["clients"][1:]
     evaluations = state["clients"][0]["evaluations"]
     evaluations[1]["results"] = evaluations[0]["results"]
-    dumped = yaml.safe_dump(state)
+    dumped = yaml_text(state)
     assert "*id001" in dumped
     r = client.put("/__mock/state", data=dumped, headers={"Content-Type": "application/yaml"})
     assert r.status_code == 200, r.get_json()
@@ -680,11 +682,13 @@ def test_reset_unpins_the_clock() -> None:
     assert client.get("/__mock/clock").get_json()["pinned"] is False
 
 
-def test_reload_keeps_every_session_and_says_so(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_reload_keeps_every_session_and_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, small_fixtures: Path
+) -> None:
     import shutil
 
     fixtures = tmp_path / "fixtures"
-    shutil.copytree(FIXTURES, fixtures)
+    shutil.copytree(small_fixtures, fixtures)  # each reload of changed fixtures makes their records again
     client = create_app(make_config(fixtures=(fixtures,))).test_client()
     engine = engine_of(client.application)
     session = client.post("/__mock/sessions").get_json()
@@ -740,9 +744,15 @@ def _names(document: dict) -> list[str]:
     return [e["name"] for e in acme["engagements"]]
 
 
-def test_persist_saves_changes_and_loads_them_at_start(tmp_path: Path) -> None:
+def _persisting(path: Path, fixtures: Path) -> Any:
+    """An app that keeps its state in ``path``, on the small fixtures: each save writes the
+    whole state, and each start checks it all (4 MB of it with the bundled fixtures)."""
+    return create_app(make_config(persist=path, fixtures=(fixtures,))).test_client()
+
+
+def test_persist_saves_changes_and_loads_them_at_start(tmp_path: Path, small_fixtures: Path) -> None:
     path = tmp_path / "state.json"
-    client = create_app(make_config(persist=path)).test_client()
+    client = _persisting(path, small_fixtures)
     auth = {"Authorization": f"Bearer {KEY}"}
     created = client.post("/v1/engagements", json={**NEW, "name": "kept"}, headers=auth).get_json()
     session = client.post("/__mock/sessions").get_json()
@@ -750,7 +760,7 @@ def test_persist_saves_changes_and_loads_them_at_start(tmp_path: Path) -> None:
     engine_of(client.application).close()
     assert not list(tmp_path.glob(".state.json.*")), "no temporary file is left"
 
-    again = create_app(make_config(persist=path)).test_client()
+    again = _persisting(path, small_fixtures)
     assert again.get(f"/v1/engagements/{created['id']}", headers=auth).get_json()["name"] == "kept"
     session_key = {"Authorization": f"Bearer {session['keys'][KEY]}"}
     assert again.get("/v1/engagements", headers=session_key).status_code == 200, "the session came back"
@@ -792,9 +802,9 @@ def test_a_bad_state_file_is_not_called_a_fixture(tmp_path: Path) -> None:
     assert str(info.value).startswith("invalid state file:") and "fixtures" not in str(info.value)
 
 
-def test_persist_into_a_folder_that_does_not_exist_creates_it_and_saves(tmp_path: Path) -> None:
+def test_persist_into_a_folder_that_does_not_exist_creates_it_and_saves(tmp_path: Path, small_fixtures: Path) -> None:
     path = tmp_path / "new" / "deeper" / "state.json"
-    client = create_app(make_config(persist=path)).test_client()
+    client = _persisting(path, small_fixtures)
     auth = {"Authorization": f"Bearer {KEY}"}
     assert client.post("/v1/engagements", json={**NEW, "name": "kept"}, headers=auth).status_code == 201
     _wait_for_file(path, lambda d: "kept" in _names(d))
@@ -864,19 +874,19 @@ def test_serve_refuses_a_state_file_another_serve_holds(tmp_path: Path) -> None:
         assert urllib.request.urlopen(base + "/__mock/health", timeout=5).status == 200, "the first one serves on"
 
 
-def test_a_symlinked_state_file_keeps_its_link(tmp_path: Path) -> None:
+def test_a_symlinked_state_file_keeps_its_link(tmp_path: Path, small_fixtures: Path) -> None:
     real = tmp_path / "volume" / "state.json"
     real.parent.mkdir()
     link = tmp_path / "state.json"
     link.symlink_to(real)
-    client = create_app(make_config(persist=link)).test_client()
+    client = _persisting(link, small_fixtures)
     auth = {"Authorization": f"Bearer {KEY}"}
     assert client.post("/v1/engagements", json={**NEW, "name": "kept"}, headers=auth).status_code == 201
     _wait_for_file(real, lambda d: "kept" in _names(d))
     engine_of(client.application).close()
     assert link.is_symlink() and link.resolve() == real.resolve(), "the link was replaced by a file"
     assert "kept" in _names(json.loads(link.read_text()))
-    again = create_app(make_config(persist=link)).test_client()
+    again = _persisting(link, small_fixtures)
     assert "kept" in [e["name"] for e in again.get("/v1/engagements", headers=auth).get_json()["data"]]
     engine_of(again.application).close()
     assert link.is_symlink()
@@ -1015,8 +1025,6 @@ def test_serve_escapes_control_characters_in_its_log() -> None:
 def test_a_bad_signature_is_a_401_whatever_the_body(api: Api, body: bytes) -> None:
     """Issue 17.5: a deeply nested body under a bad signature answered 500 (the diagnosis
     parsed it); a large one cost 7x an accepted call (it re-serialised it five ways)."""
-    from tests.api.test_hmac import NOW, by_hand
-
     headers = {**by_hand("POST", "/api/v1/engagements", b"{}", ts=NOW), "Content-Type": "application/json"}
     r = api.request("POST", "/api/v1/engagements", key=None, data=body, headers=headers)
     assert r.status in {401, 413} and r.json["error"]["code"] in {"INVALID_SIGNATURE", "PAYLOAD_TOO_LARGE"}, r.json

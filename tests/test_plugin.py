@@ -11,9 +11,14 @@ import pytest
 
 from tests.conftest import FIXTURES
 
+#: For the runs in a fresh interpreter: this venv's plugins that have nothing to do with ours
+#: (hypothesis, schemathesis, anyio: importing them cost 1.3 s of each process, xdist's workers
+#: included). Ours still comes from its entry point.
+UNRELATED_PLUGINS = ("-p", "no:hypothesispytest", "-p", "no:schemathesis", "-p", "no:anyio")
+
 
 def test_plugin_is_registered_through_the_entry_point(pytester: pytest.Pytester) -> None:
-    result = pytester.runpytest_subprocess("--fixtures", "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("--fixtures", "-p", "no:cacheprovider", *UNRELATED_PLUGINS)
     for name in ("auralytik_mock", "auralytik_mock_server", "auralytik_mock_client", "auralytik_mock_config"):
         result.stdout.fnmatch_lines([f"{name}*"])
 
@@ -90,7 +95,7 @@ def test_works_under_xdist_with_a_server_per_worker(pytester: pytest.Pytester) -
                 f.write(str(auralytik_mock.port))
         """
     )
-    pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2").assert_outcomes(passed=8)
+    pytester.runpytest_subprocess("-p", "no:cacheprovider", *UNRELATED_PLUGINS, "-n", "2").assert_outcomes(passed=8)
     ports = {p.read_text() for p in pytester.path.glob("port-gw*")}
     assert len(ports) == 2, "each worker has its own server"
 

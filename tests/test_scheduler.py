@@ -207,7 +207,7 @@ def test_a_handler_reaches_the_scheduler_and_events_through_its_call(small_fixtu
 def test_closing_the_engine_stops_its_ticker(engine: Engine) -> None:
     _recorder(engine)
     engine.scheduler.after(DEFAULT_NAMESPACE, 3600, "note", {})
-    ticker = next(t for t in threading.enumerate() if t is engine._ticker)
+    ticker = next(t for t in threading.enumerate() if t is engine.timekeeper._ticker)
     engine.close()
     ticker.join(5)
     assert not ticker.is_alive()

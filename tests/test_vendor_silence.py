@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from tests.conftest import ROOT, SPEC_PATH
+from tests.conftest import ROOT, spec_document
 
 #: Constraint keywords (``type`` counts only when it allows ``null`` besides another type).
 KEYWORDS = (
@@ -81,7 +81,7 @@ def _schema(node: Any, where: str, found: dict[str, Any]) -> None:
 def spec_constraints() -> dict[str, Any]:
     """``location.keyword -> value`` for every constraint in openapi.yaml. Locations read as
     ``Engagement.evaluationCount``, ``listEngagements.page``, ``Retry-After``."""
-    spec = yaml.safe_load(SPEC_PATH.read_text())
+    spec = spec_document()
     found: dict[str, Any] = {}
     components = spec.get("components", {})
     for name, schema in components.get("schemas", {}).items():

@@ -19,7 +19,7 @@ from auralytik_mock.core.spec import Spec
 from auralytik_mock.core.validation import SchemaSet
 from auralytik_mock.verify import MARK, Options, Planner, verify
 
-from .conftest import KEY, OTHER, READ_ONLY, SPEC_PATH, make_config
+from .conftest import KEY, OTHER, READ_ONLY, SPEC_PATH, make_config, read_yaml, spec_document, yaml_text
 from .drifted_vendor import FULL, GLOBEX, READ, DriftedVendor
 
 VENDOR_KEYS = ["--key", FULL, "--read-only-key", READ, "--other-client-key", GLOBEX]
@@ -259,7 +259,7 @@ def test_only_the_base_urls_origin_is_called(tmp_path, capsys):
 
 
 def test_the_plan_follows_the_spec_not_a_list_of_operations(tmp_path):
-    document = yaml.safe_load(SPEC_PATH.read_text())
+    document = spec_document()
     del document["paths"]["/engagements/{id}"]["patch"]
     document["paths"]["/engagements"]["get"]["parameters"][1]["schema"]["maximum"] = 50
     region = {"name": "region", "in": "query", "required": True, "example": "eu", "schema": {"type": "string"}}
@@ -295,9 +295,9 @@ def test_record_anonymize_replaces_free_text_deterministically(tmp_path, capsys)
             argv = ["verify", "--base-url", vendor.url, "--key", FULL, "--record", str(folder), "--anonymize"]
             assert main(argv) == 0
         texts.append((folder / "recorded.yaml").read_text())
-    assert yaml.safe_load(texts[0]) == yaml.safe_load(texts[1])  # the header names the (random) port
+    assert read_yaml(texts[0]) == read_yaml(texts[1])  # the header names the (random) port
     assert "Maria" not in texts[0] and "Onboarding audit" not in texts[0]
-    records = yaml.safe_load(texts[0])["clients"][0]["engagements"]
+    records = read_yaml(texts[0])["clients"][0]["engagements"]
     assert [r["id"] for r in records] == ["eng_7001", "eng_7000"]
     assert records[0]["type"] == "quality_review" and records[0]["evaluationCount"] == 12
     create_app(make_config(fixtures=(tmp_path / "run0",)))  # loads: every record still valid
@@ -436,7 +436,7 @@ def test_record_reads_every_page_of_a_list_within_record_pages(tmp_path, capsys)
         argv = ["verify", "--base-url", vendor.url, "--key", FULL, "--record", str(tmp_path / "one")]
         assert main([*argv, "--record-pages", "1"]) == 0
     out = capsys.readouterr().out
-    records = yaml.safe_load((tmp_path / "all" / "recorded.yaml").read_text())["clients"][0]["engagements"]
+    records = read_yaml((tmp_path / "all" / "recorded.yaml").read_text())["clients"][0]["engagements"]
     assert len(records) == 132
     lists = sum(  # webhook registrations are not verified, so not recorded
         1
@@ -447,7 +447,7 @@ def test_record_reads_every_page_of_a_list_within_record_pages(tmp_path, capsys)
     # The sequence's 5 list calls (success, no key, unknown key, 2 over-maximum), then pages
     # of 100 until a short one: 2 more.
     assert len(pages) == 5 + 2
-    one = yaml.safe_load((tmp_path / "one" / "recorded.yaml").read_text())["clients"][0]["engagements"]
+    one = read_yaml((tmp_path / "one" / "recorded.yaml").read_text())["clients"][0]["engagements"]
     assert len(one) == 100
     assert "listEngagements: recorded the first 1 pages only (--record-pages)" in out
 
@@ -465,15 +465,16 @@ def test_a_refused_key_is_said_once_and_no_row_calls_it_ok(mock_server, capsys):
 
 
 def _spec_with_servers(tmp_path: Path, servers: list[dict]) -> Path:
-    document = yaml.safe_load(SPEC_PATH.read_text())
+    document = spec_document()
     document["servers"] = servers
     path = tmp_path / "openapi.yaml"
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    path.write_text(yaml_text(document, sort_keys=False))
     return path
 
 
-def test_the_scheme_comes_from_the_spec_not_from_the_path(tmp_path, capsys):
-    """Which base path signs is what its servers accept (x-mock-security), whatever it is called."""
+def test_the_scheme_comes_from_the_spec_not_from_the_path(tmp_path, capsys, small_fixtures):
+    """Which base path signs is what its servers accept (x-mock-security), whatever it is called.
+    (The small fixtures: each edited spec is a new seed to make, and the data is not the point.)"""
     from auralytik_mock.verify import Verifier
 
     signed_server = {"url": "https://api.example.com/signed", "x-mock-security": ["apiKeyAuth"]}
@@ -483,12 +484,12 @@ def test_the_scheme_comes_from_the_spec_not_from_the_path(tmp_path, capsys):
     assert exit_info.value.code == 2 and "--secret" in capsys.readouterr().err
 
     bearer = _spec_with_servers(tmp_path, [{"url": "https://api.example.com/v2", "x-mock-security": ["bearerAuth"]}])
-    config = make_config(spec_path=bearer)
+    config = make_config(spec_path=bearer, fixtures=(small_fixtures,))
     for url in ("https://staging.example.com/api/v1", "https://api.example.com/v2"):
         assert Verifier(config, Options(base_url=url, key="k"), say=lambda line: None).scheme == "bearer"
 
     both = _spec_with_servers(tmp_path, [{"url": "https://api.example.com/v1"}])  # binds no scheme: takes both
-    config = make_config(spec_path=both)
+    config = make_config(spec_path=both, fixtures=(small_fixtures,))
     options = Options(base_url="https://api.example.com/v1", key=HMAC_KEY)
     assert Verifier(config, options, say=lambda line: None).scheme == "bearer"
     signing = Verifier(config, Options(**{**options.__dict__, "secret": "s3cret"}), say=lambda line: None)
@@ -514,7 +515,7 @@ def test_record_keeps_a_bounded_number_of_records_per_kind_and_says_so(tmp_path,
     with DriftedVendor(more_records=130) as vendor:
         assert main(["verify", "--base-url", vendor.url, "--key", FULL, "--record", str(tmp_path / "rec")]) == 0
     out = capsys.readouterr().out
-    records = yaml.safe_load((tmp_path / "rec" / "recorded.yaml").read_text())["clients"][0]["engagements"]
+    records = read_yaml((tmp_path / "rec" / "recorded.yaml").read_text())["clients"][0]["engagements"]
     assert len(records) == 40
     assert "engagements: recorded the first 40 records only (the most kept per kind)" in out
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import select
 import shutil
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, SPEC_PATH
+from tests.conftest import SPEC_PATH
 from tests.processes import call as _call
 from tests.processes import serving
 
@@ -20,12 +23,28 @@ def _wait_for(predicate, timeout: float = 10.0) -> None:
         time.sleep(0.1)
 
 
+def _wait_for_output(process: subprocess.Popen, text: str, seen: list[str], timeout: float = 10.0) -> None:
+    """Read the server's output as it comes (kept in ``seen``) until it says ``text``: the
+    watcher has tried the reload, however long that took (no sleep that guesses it)."""
+    deadline = time.monotonic() + timeout
+    assert process.stdout is not None
+    while text not in "".join(seen):
+        left = deadline - time.monotonic()
+        assert left > 0, f"the server never said {text!r}: {''.join(seen)}"
+        if select.select([process.stdout], [], [], left)[0]:
+            chunk = os.read(process.stdout.fileno(), 65536)  # the raw pipe: nothing left buffered unseen
+            assert chunk, f"the server ended before saying {text!r}: {''.join(seen)}"
+            seen.append(chunk.decode())
+
+
 @pytest.mark.parametrize("server", ["asyncio"])
-def test_watch_reloads_fixtures_and_keeps_the_last_good_version(tmp_path: Path, server: str) -> None:
+def test_watch_reloads_fixtures_and_keeps_the_last_good_version(
+    tmp_path: Path, server: str, small_fixtures: Path
+) -> None:
     spec = tmp_path / "openapi.yaml"
     shutil.copy(SPEC_PATH, spec)
     fixtures = tmp_path / "fixtures"
-    shutil.copytree(FIXTURES, fixtures)
+    shutil.copytree(small_fixtures, fixtures)  # each reload of changed fixtures makes their records again
     acme = fixtures / "acme.yaml"
     with serving("--server", server, "--watch", "--spec", str(spec), "--fixtures", str(fixtures)) as (base, process):
         url = base + "/v1/engagements/eng_456"
@@ -34,15 +53,16 @@ def test_watch_reloads_fixtures_and_keeps_the_last_good_version(tmp_path: Path, 
         _wait_for(lambda: _call(url)[1]["name"] == "Q1 Quality Review (edited)")
         assert _call(base + "/v1/engagements")[1]["totalCount"] == 5, "state was reset to the new fixtures"
 
+        seen: list[str] = []
         acme.write_text(acme.read_text() + "\n  - id: [broken\n")
-        time.sleep(1.5)
+        _wait_for_output(process, "reload failed", seen)
         assert _call(url)[1]["name"] == "Q1 Quality Review (edited)", "the last good version still serves"
 
         spec.write_text(spec.read_text().replace("maximum: 100\n", "maximum: 10\n"))
         acme.write_text(acme.read_text().replace("\n  - id: [broken\n", "\n"))
         _wait_for(lambda: _call(base + "/v1/engagements?pageSize=50")[0] == 400)
         process.terminate()
-        output = process.communicate(timeout=10)[0]
+        output = "".join(seen) + process.communicate(timeout=10)[0]
     assert "reloaded" in output and "state reset to the fixtures" in output
     assert "reload failed, still serving the last good version" in output
     assert "acme.yaml:" in output, "the error names the file and line"
@@ -56,11 +76,12 @@ def test_watch_names_file_line_and_pointer_of_a_schema_typo(tmp_path: Path) -> N
         old = "          schema:\n            type: integer\n            minimum: 1"
         broken = text.replace(old, old.replace("type: integer", "type: int"))
         line = broken[: broken.index("type: int")].count("\n") + 1
+        seen: list[str] = []
         spec.write_text(broken)
-        time.sleep(1.5)
+        _wait_for_output(process, "reload failed", seen)
         assert _call(base + "/v1/engagements")[0] == 200, "the last good version still serves"
         process.terminate()
-        output = process.communicate(timeout=10)[0]
+        output = "".join(seen) + process.communicate(timeout=10)[0]
     assert "reload failed" in output
     assert f"{spec}:{line}: /paths/~1engagements/get/parameters/0/schema/type: " in output, output
     assert "Traceback" not in output

@@ -9,13 +9,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.api.support import path_of
 from tests.audio_support import BLOCK, wav
 from tests.conftest import KEY, OTHER, READ_ONLY, Api
-
-
-def _path(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.path}?{parts.query}"
 
 
 def upload_url(api: Api, name: str = "call-2026-03-30.wav", key: str = KEY, **more: Any) -> dict[str, Any]:
@@ -39,7 +35,7 @@ def test_the_three_step_upload_stores_the_file_and_serves_it_back(api: Api) -> N
     assert record["status"] == "awaiting_upload" and record["campaignId"] == "camp_789"
 
     audio = wav(2.5)
-    put = api.request("PUT", _path(made["uploadUrl"]), key=None, data=audio, headers=BLOCK, check=False)
+    put = api.request("PUT", path_of(made["uploadUrl"]), key=None, data=audio, headers=BLOCK, check=False)
     assert put.status == 201 and put.text == "" and put.headers["ETag"].startswith('"0x8D')
     record = api.get(f"/v1/audio-files/{made['audioFileId']}").json
     assert {k: record[k] for k in ("status", "contentType", "sizeBytes", "durationInSeconds", "uploadedAt")} == {
@@ -50,7 +46,7 @@ def test_the_three_step_upload_stores_the_file_and_serves_it_back(api: Api) -> N
 
     link = api.get(f"/v1/audio-files/{made['audioFileId']}/download-url")
     assert link.status == 200 and link.json["expiresAt"] == "2024-06-01T12:15:00Z"
-    got = api.get(_path(link.json["url"]), key=None, check=False)
+    got = api.get(path_of(link.json["url"]), key=None, check=False)
     assert got.status == 200 and got.headers["Content-Type"] == "audio/wav"
     assert got.headers["x-ms-blob-type"] == "BlockBlob"
     assert got.text.encode("utf-8", "surrogateescape")[:4] == b"RIFF"
@@ -59,7 +55,7 @@ def test_the_three_step_upload_stores_the_file_and_serves_it_back(api: Api) -> N
 def test_without_x_ms_blob_type_azures_400_in_xml(api: Api) -> None:
     made = upload_url(api)
     r = api.request(
-        "PUT", _path(made["uploadUrl"]), key=None, data=wav(), headers={"Content-Type": "audio/wav"}, check=False
+        "PUT", path_of(made["uploadUrl"]), key=None, data=wav(), headers={"Content-Type": "audio/wav"}, check=False
     )
     assert r.status == 400 and r.headers["Content-Type"].startswith("application/xml")
     assert xml_code(r.text) == "MissingRequiredHeader" and "<HeaderName>x-ms-blob-type</HeaderName>" in r.text
@@ -76,7 +72,7 @@ def test_another_blob_type_or_a_type_that_is_not_audio_is_refused(
     api: Api, headers: dict[str, str], named: str
 ) -> None:
     made = upload_url(api)
-    r = api.request("PUT", _path(made["uploadUrl"]), key=None, data=wav(), headers=headers, check=False)
+    r = api.request("PUT", path_of(made["uploadUrl"]), key=None, data=wav(), headers=headers, check=False)
     assert r.status == 400 and xml_code(r.text) == "InvalidHeaderValue"
     assert f"<HeaderName>{named}</HeaderName>" in r.text
 
@@ -94,24 +90,24 @@ def test_another_blob_type_or_a_type_that_is_not_audio_is_refused(
 )
 def test_a_changed_upload_url_is_refused_as_azure_refuses_it(api: Api, change: Any) -> None:
     made = upload_url(api)
-    r = api.request("PUT", change(_path(made["uploadUrl"])), key=None, data=wav(), headers=BLOCK, check=False)
+    r = api.request("PUT", change(path_of(made["uploadUrl"])), key=None, data=wav(), headers=BLOCK, check=False)
     assert r.status == 403 and xml_code(r.text) == "AuthenticationFailed"
 
 
 def test_an_upload_url_expires_after_15_minutes_by_the_mocks_clock(api: Api) -> None:
     made = upload_url(api)
     assert api.request("PUT", "/__mock/clock", key=None, json={"advanceSeconds": 900}).status == 200
-    r = api.request("PUT", _path(made["uploadUrl"]), key=None, data=wav(), headers=BLOCK, check=False)
+    r = api.request("PUT", path_of(made["uploadUrl"]), key=None, data=wav(), headers=BLOCK, check=False)
     assert r.status == 403 and xml_code(r.text) == "AuthenticationFailed" and "Signed expiry time" in r.text
 
 
 def test_a_download_url_reads_only_and_expires(api: Api) -> None:
     made = upload_url(api)
-    api.request("PUT", _path(made["uploadUrl"]), key=None, data=wav(), headers=BLOCK, check=False)
-    read = _path(api.get(f"/v1/audio-files/{made['audioFileId']}/download-url").json["url"])
+    api.request("PUT", path_of(made["uploadUrl"]), key=None, data=wav(), headers=BLOCK, check=False)
+    read = path_of(api.get(f"/v1/audio-files/{made['audioFileId']}/download-url").json["url"])
     put = api.request("PUT", read, key=None, data=wav(), headers=BLOCK, check=False)
     assert put.status == 403 and xml_code(put.text) == "AuthorizationPermissionMismatch"
-    assert api.get(_path(made["uploadUrl"]), key=None, check=False).status == 403  # an upload URL reads nothing
+    assert api.get(path_of(made["uploadUrl"]), key=None, check=False).status == 403  # an upload URL reads nothing
     api.request("PUT", "/__mock/clock", key=None, json={"advanceSeconds": 900})
     r = api.get(read, key=None, check=False)
     assert r.status == 403 and xml_code(r.text) == "AuthenticationFailed"

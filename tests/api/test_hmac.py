@@ -1,14 +1,14 @@
 """The vendor's newer authentication on /api/v1: X-Api-Key and HMAC-SHA256 request signing.
 
-Signatures here are computed by hand with hmac/hashlib (the vendor's recipe, not the
-project's helper), so a mistake in ``signing.py`` cannot hide behind itself. Every answer
+Signatures here are computed by hand with hmac/hashlib (``tests/hmac_support.py``: the
+vendor's recipe, not the project's helper), so a mistake in ``signing.py`` cannot hide behind
+itself. Every answer
 goes through ``check_response`` (openapi.yaml), in-process and over a socket.
 """
 
 from __future__ import annotations
 
 import base64
-import calendar
 import hashlib
 import hmac
 import json
@@ -20,31 +20,11 @@ import yaml
 
 from auralytik_mock import FixtureError, create_app
 from auralytik_mock.core.pipeline import build_world
-from tests.conftest import CLOCK, FIXTURES, KEY, READ_ONLY, SPEC_PATH, Api, make_config
+from tests.conftest import FIXTURES, KEY, READ_ONLY, SPEC_PATH, Api, make_config
+from tests.hmac_support import HMAC_KEY, HMAC_SECRET, NOW, by_hand
 
-HMAC_KEY = "ak_live_abc123def456ghi789jkl012mno345pq"
-HMAC_SECRET = "YOUR_HMAC_SECRET"
 HMAC_READ_ONLY = "ak_live_readonly000000000000000000000000"
 HMAC_READ_ONLY_SECRET = "READ_ONLY_HMAC_SECRET"
-NOW = calendar.timegm(time.strptime(CLOCK, "%Y-%m-%dT%H:%M:%SZ"))  # the pinned clock, in Unix seconds
-
-
-def by_hand(
-    method: str,
-    path: str,
-    body: bytes = b"",
-    *,
-    key: str = HMAC_KEY,
-    secret: str = HMAC_SECRET,
-    ts: int | str = NOW,
-    canonical: str | None = None,
-) -> dict[str, str]:
-    """The vendor's recipe, step by step (Authentication page)."""
-    body_hash = base64.b64encode(hashlib.sha256(body).digest()).decode()
-    if canonical is None:
-        canonical = f"{ts}.{method}.{path}.{body_hash}"
-    signature = base64.b64encode(hmac.new(secret.encode(), canonical.encode(), hashlib.sha256).digest()).decode()
-    return {"X-Api-Key": key, "X-Timestamp": str(ts), "X-Signature": signature}
 
 
 def signed(api: Api, method: str, path: str, body: Any = None, **kw: Any) -> Any:

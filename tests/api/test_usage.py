@@ -86,9 +86,10 @@ def test_usage_is_per_client_and_needs_its_scope(api: Api) -> None:
     assert api.get("/v1/usage/summary?billingPeriod=2024-13").status == 400
 
 
-def test_the_counts_survive_a_restart_with_persist(tmp_path: Path) -> None:
+def test_the_counts_survive_a_restart_with_persist(tmp_path: Path, small_fixtures: Path) -> None:
     path = tmp_path / "state.json"
-    client = create_app(make_config(persist=path)).test_client()
+    persisting = make_config(persist=path, fixtures=(small_fixtures,))  # each save writes the whole state
+    client = create_app(persisting).test_client()
     auth = {"Authorization": "Bearer YOUR_API_KEY"}
     for _ in range(3):
         client.get("/v1/engagements", headers=auth)
@@ -97,25 +98,26 @@ def test_the_counts_survive_a_restart_with_persist(tmp_path: Path) -> None:
     saved = json.loads(path.read_text())
     assert sum(row[3] for row in saved["usage"]["default"] if row[1] == "YOUR_API_KEY") == 4
 
-    again = create_app(make_config(persist=path)).test_client()
+    again = create_app(persisting).test_client()
     keys = again.get(f"/v1/usage/by-key?billingPeriod={PERIOD}", headers=auth).get_json()["keys"]
     assert keys[0] == {"keyId": "YOU..._KEY", "name": "API key 1", "calls": 4, "lastUsedAt": "2024-06-01T12:00:00Z"}
     engine_of(again.application).close()
 
 
 def test_calls_that_change_nothing_are_saved_too_at_shutdown_and_within_seconds(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_fixtures: Path
 ) -> None:
     # Reads alone once left the state file unwritten: a restart lost every count.
     from auralytik_mock.harness import persist
 
     path = tmp_path / "state.json"
     auth = {"Authorization": "Bearer YOUR_API_KEY"}
-    client = create_app(make_config(persist=path)).test_client()
+    persisting = make_config(persist=path, fixtures=(small_fixtures,))  # each save writes the whole state
+    client = create_app(persisting).test_client()
     for _ in range(3):
         assert client.get("/v1/engagements", headers=auth).status_code == 200
     engine_of(client.application).close()  # a clean shutdown (SIGTERM) saves the counts
-    again = create_app(make_config(persist=path)).test_client()
+    again = create_app(persisting).test_client()
     keys = again.get(f"/v1/usage/by-key?billingPeriod={PERIOD}", headers=auth).get_json()["keys"]
     assert keys[0]["calls"] == 3
 

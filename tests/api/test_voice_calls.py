@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from urllib.parse import urlsplit
 
 import pytest
 
+from tests.api.support import path_of
 from tests.conftest import KEY, OTHER, Api
 
 ENGAGEMENTS_ONLY = "ENGAGEMENTS_ONLY_API_KEY"
 OFFSET = re.compile(r"\d\d:[0-5]\d:[0-5]\d\Z")
-
-
-def _path(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.path}?{parts.query}"
 
 
 def test_the_vendors_example_call_answers_its_documented_shape(api: Api) -> None:
@@ -100,7 +95,7 @@ def test_date_filters_bound_the_start_time(api: Api) -> None:
 def test_a_recording_link_serves_the_audio_without_a_key(api: Api) -> None:
     link = api.get("/v1/voice-calls/vc_abc123/recording-url")
     assert link.status == 200 and link.json["expiresAt"] == "2024-06-01T12:15:00Z"  # 15 minutes after the clock
-    audio = api.get(_path(link.json["url"]), key=None, check=False)
+    audio = api.get(path_of(link.json["url"]), key=None, check=False)
     assert audio.status == 200 and audio.headers["Content-Type"].startswith("application/octet-stream")
     assert audio.text.startswith("RIFF") and "WAVE" in audio.text[:12]
 
@@ -120,13 +115,13 @@ def test_a_recording_link_serves_the_audio_without_a_key(api: Api) -> None:
     ],
 )
 def test_a_changed_recording_link_is_refused(api: Api, change, code: str) -> None:  # type: ignore[no-untyped-def]
-    path = _path(api.get("/v1/voice-calls/vc_abc123/recording-url").json["url"])
+    path = path_of(api.get("/v1/voice-calls/vc_abc123/recording-url").json["url"])
     r = api.get(change(path), key=None)
     assert r.status == 403 and r.json["error"]["code"] == code
 
 
 def test_a_recording_link_expires_after_15_minutes(api: Api) -> None:
-    path = _path(api.get("/v1/voice-calls/vc_abc123/recording-url").json["url"])
+    path = path_of(api.get("/v1/voice-calls/vc_abc123/recording-url").json["url"])
     assert api.request("PUT", "/__mock/clock", key=None, json={"advanceSeconds": 899}).status == 200
     assert api.get(path, key=None, check=False).status == 200
     assert api.request("PUT", "/__mock/clock", key=None, json={"advanceSeconds": 1}).status == 200

@@ -9,13 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from openapi_spec_validator import validate as validate_spec
 
 from auralytik_mock import Config, SpecError, create_app
 from auralytik_mock.core.oas30 import upgrade
 from auralytik_mock.core.spec import Spec
-from tests.conftest import FIXTURES, SPEC_PATH
+from tests.conftest import FIXTURES, spec_document
 
 AUTH = {"Authorization": "Bearer YOUR_API_KEY"}
 
@@ -123,7 +122,7 @@ def test_only_schema_positions_change() -> None:
 
 
 def test_a_31_document_is_left_as_it_is() -> None:
-    doc = yaml.safe_load(SPEC_PATH.read_text())
+    doc = spec_document()
     assert upgrade(doc, "openapi.yaml") == doc
 
 
@@ -215,7 +214,7 @@ def first_examples(node: Any) -> Any:
 
 @pytest.fixture(scope="module")
 def spec30(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    original = yaml.safe_load(SPEC_PATH.read_text())
+    original = spec_document()
     doc = downgrade(original)
     doc["openapi"] = "3.0.3"
     doc["info"].pop("summary", None)
@@ -229,7 +228,7 @@ def spec30(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_the_bundled_spec_as_30_json_reads_back_as_the_31_yaml(spec30: Path) -> None:
-    original = first_examples(yaml.safe_load(SPEC_PATH.read_text()))
+    original = first_examples(spec_document())
     loaded = Spec.load(spec30)
     assert loaded.source_version == "3.0.3"
     assert loaded.document["paths"] == original["paths"]

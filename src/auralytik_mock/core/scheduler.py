@@ -12,13 +12,14 @@ ones survive a restart. Its function is called as ``fn(namespace, payload)`` whe
 comes, on that namespace's clock:
 
 - a pinned clock: when it is set or advanced (``PUT /__mock/clock``,
-  ``MockServer.advance``); the ``Engine`` steps the clock to each task's due time in turn,
-  so ``scheduler.now(namespace)`` inside a task is its due time, and a task that schedules
-  another one due before the advance's end sees it run in the same advance;
+  ``MockServer.advance``); the engine's timekeeper (``harness/timekeeper.py``) steps the
+  clock to each task's due time in turn, so ``scheduler.now(namespace)`` inside a task is
+  its due time, and a task that schedules another one due before the advance's end sees it
+  run in the same advance;
 - the real clock (and a pinned one for what is due at its current time): from one
-  background thread, every ``TICK`` seconds (``Engine``'s ticker).
+  background thread, every ``TICK`` seconds (the timekeeper's ticker).
 
-Example (the ``Engine`` builds the scheduler; handlers and task functions use it)::
+Example (the engine's timekeeper builds the scheduler; handlers and task functions use it)::
 
     def finish(namespace: str, payload: dict) -> None:
         ...  # e.g. mark payload["id"] done, then engine.events.emit(...)

@@ -66,7 +66,7 @@ class Deliverer:
         self._in_flight: dict[str, int] = {}
         self._done = threading.Condition()
         engine.scheduler.register(DELIVER, self.deliver)
-        engine.settlers.append(self.settle)
+        engine.timekeeper.settlers.append(self.settle)
 
     # -- the task ------------------------------------------------------------------
 

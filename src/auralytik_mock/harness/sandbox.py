@@ -4,25 +4,23 @@ and ``verify`` drive.
 Owns: the ``Engine`` (``auralytik_mock.Engine``): the current ``World`` and swapping it on
 reload (``--watch``), the datasets' state that outlives a world (sessions, their journals,
 fault rules and pinned clocks), mounting the admin API under ``/__mock``, the Host/Origin
-guard, the journal record and access log of every API call, ``--persist``; the engine's
-``scheduler`` (``core/scheduler.py``) and ``events`` (``core/events.py``), and when their
-tasks run: a pinned clock set or advanced steps through the tasks due meanwhile (the clock
-at each task's due time, in due order), and one ticker thread (started with the first task,
-stopped by ``close``) runs what is due on every other clock every ``TICK`` seconds.
+guard, ``--persist``; the engine's ``events`` (``core/events.py``), ``webhooks`` and
+``deliverer``, and the order of what ``handle`` does around the pipeline. When the
+``scheduler``'s tasks run (a pinned clock set or advanced, the ticker thread) is
+``harness.timekeeper``'s; the journal entry and access-log line of every API call,
+``harness.recording``'s.
 No Flask, no socket.
-May import: ``core`` (pipeline, errors, events, jobs, journal, faults, fixtures, scheduler, store,
-types, jsontext, validation, webhooks), ``harness.deliveries``,
-``config``, ``harness.guard``, ``harness.persist``, ``harness.watch``.
+May import: ``core`` (pipeline, cors, errors, events, journal, faults, fixtures, handlers,
+scheduler, spec, store, types, webhooks), ``config``, ``harness.deliveries``, ``harness.guard``,
+``harness.persist``, ``harness.recording``, ``harness.timekeeper``, ``harness.watch``.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ..config import Config
@@ -30,9 +28,7 @@ from ..core.cors import Cors
 from ..core.errors import (
     ApiError,
     AuralytikMockError,
-    ConflictError,
     FixtureError,
-    InvalidRequestError,
     MethodNotAllowedError,
     NotFoundError,
     Violation,
@@ -42,26 +38,23 @@ from ..core.events import Events
 from ..core.faults import FaultRules
 from ..core.fixtures import fixture_files
 from ..core.handlers import HookRegistry
-from ..core.jobs import TASK as JOB_TASK
-from ..core.journal import JOURNAL_BODY_BYTES, AccessLog, Journal, escape_control, mask_key
-from ..core.jsontext import decode_json
+from ..core.journal import AccessLog, Journal, escape_control
 from ..core.pipeline import Pipeline, Seen, build_world, new_request_id, now_text
-from ..core.scheduler import TICK, Scheduler, Task, parse_time
+from ..core.scheduler import Scheduler
 from ..core.spec import Spec
 from ..core.store import DEFAULT_NAMESPACE, Store
-from ..core.types import Json, MockRequest, MockResponse
-from ..core.validation import is_rfc3339
+from ..core.types import MockRequest, MockResponse
 from ..core.webhooks import WebhookRegistry
 from .deliveries import Deliverer
 from .guard import Guard
 from .persist import Persister
+from .recording import record
+from .timekeeper import Timekeeper
 from .watch import Watcher
 
 log = logging.getLogger("auralytik_mock")
 
 ADMIN_PREFIX = "/__mock"
-#: The furthest one ``advance_clock`` call moves a pinned clock (ten years).
-MAX_ADVANCE_SECONDS = 10 * 366 * 24 * 3600
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 #: Answers a request under ``ADMIN_PREFIX`` (``admin.handle``, mounted by ``create_app``).
@@ -103,32 +96,24 @@ class Engine:
         self.guard = Guard(self.config)
         self.access_log = AccessLog()
         self._sessions: dict[str, SessionState] = {DEFAULT_NAMESPACE: SessionState(self.config)}
-        self._clock_lock = threading.Lock()
+        #: When the scheduler's tasks run: pinned clocks set and advanced, the ticker thread.
+        self.timekeeper = Timekeeper(self)
         #: Work that waits on the clock (``engine.scheduler.register/schedule``, ``call.scheduler``).
-        self.scheduler: Scheduler = Scheduler(self.now)
-        self.scheduler.on_schedule = self._task_scheduled
-        self.scheduler.register(JOB_TASK, self._job_step)  # x-mock-job's steps, on the current world
+        self.scheduler: Scheduler = self.timekeeper.scheduler
         #: What happened (``engine.events.emit``, ``call.events``); webhooks listen.
         self.events: Events = Events(self.now)
         #: Each dataset's webhooks (``x-mock-webhooks``); it hears every event.
         self.webhooks: WebhookRegistry = WebhookRegistry(self.scheduler)
         self.events.listen(self.webhooks.hear)
-        #: Called with the namespace after each task an advance runs: waits for the work the
-        #: task started elsewhere (a webhook delivery on its pool), so that its follow-up
-        #: (a retry) is scheduled before the advance goes on.
-        self.settlers: list[Callable[[str], object]] = []
         #: Sends the webhooks' deliveries (its worker pool starts with the first one).
         self.deliverer = Deliverer(self)
-        self._ticker: threading.Thread | None = None
-        self._ticker_stop = threading.Event()
-        self._ticker_lock = threading.Lock()
         self.admin = admin
         self.persister: Persister | None = None
         if self.config.persist is not None:
             self.persister = Persister(self, self.config.persist)
             self.persister.load()
             for namespace in self.scheduler.namespaces():  # tasks saved before the restart
-                self._task_scheduled(namespace)
+                self.timekeeper.task_scheduled(namespace)
         self._watcher = Watcher(self.watched_files, self.reload)
         if self.config.watch:
             self.start_watching()
@@ -153,6 +138,12 @@ class Engine:
         self._config = config
         if hasattr(self, "pipeline"):
             self.pipeline.config = config
+
+    @property
+    def settlers(self) -> list[Callable[[str], object]]:
+        """What an advance waits for after each task it runs (``timekeeper.settlers``: a
+        webhook delivery's attempts); append to it."""
+        return self.timekeeper.settlers
 
     @property
     def cors(self) -> Cors:
@@ -224,23 +215,7 @@ class Engine:
         :raises InvalidRequestError: ``now`` is not such a time.
         :raises NotFoundError: no such session.
         """
-        if now is not None and not (isinstance(now, str) and now.endswith("Z") and is_rfc3339(now)):
-            raise InvalidRequestError(
-                "The clock takes an RFC 3339 UTC time such as 2024-01-01T00:00:00Z, or null.",
-                details=[Violation("body.now", "must be an RFC 3339 time in UTC (ending in Z), or null")],
-            )
-        state = self.session(namespace)
-        with self.scheduler.running(namespace):
-            if now is None:
-                state.clock = None  # the ticker runs what is due from now on
-                return
-            target = parse_time(now)
-            with self._clock_lock:
-                current = state.clock or now_text()
-            if parse_time(current) < target:
-                state.clock = current
-                self._run_until(namespace, state, target.timestamp())
-            state.clock = now
+        self.timekeeper.set_clock(now, namespace)
 
     def advance_clock(self, seconds: int, namespace: str = DEFAULT_NAMESPACE) -> str:
         """Move ``namespace``'s pinned clock ``seconds`` forward; returns the new now.
@@ -249,84 +224,15 @@ class Engine:
         ``MockServer.advance``): work that waits on the mock's time hooks in here.
 
         :raises InvalidRequestError: ``seconds`` is not a whole number from 0 to
-            ``MAX_ADVANCE_SECONDS``.
+            ``MAX_ADVANCE_SECONDS`` (``harness/timekeeper.py``).
         :raises ConflictError: the clock is not pinned (409 ``CLOCK_NOT_PINNED``).
         :raises NotFoundError: no such session.
         """
-        if not isinstance(seconds, int) or isinstance(seconds, bool) or not 0 <= seconds <= MAX_ADVANCE_SECONDS:
-            raise InvalidRequestError(
-                f"The clock moves forward by a whole number of seconds, 0 to {MAX_ADVANCE_SECONDS}.",
-                details=[Violation("body.advanceSeconds", f"must be an integer from 0 to {MAX_ADVANCE_SECONDS}")],
-            )
-        state = self.session(namespace)
-        with self.scheduler.running(namespace):  # two advances at once both count
-            with self._clock_lock:
-                if state.clock is None:
-                    raise ConflictError(
-                        'The clock runs in real time; pin it first (PUT /__mock/clock {"now": "2024-01-01T00:00:00Z"}'
-                        ", MockServer.set_clock), then move it forward.",
-                        code="CLOCK_NOT_PINNED",
-                    )
-                start = state.clock
-            moved = datetime.fromisoformat(start.upper().replace("Z", "+00:00")) + timedelta(seconds=seconds)
-            self._run_until(namespace, state, moved.timestamp())
-            state.clock = moved.astimezone(UTC).isoformat().replace("+00:00", "Z")
-            return state.clock
-
-    # -- the scheduler's tasks -------------------------------------------------------
-
-    def _run_until(self, namespace: str, state: SessionState, until: float) -> None:
-        """Run ``namespace``'s tasks due by ``until``, the pinned clock at each one's due time
-        (the caller holds the namespace's run lock)."""
-        for settler in self.settlers:  # what started before the clock moves (a ticker's delivery)
-            settler(namespace)
-
-        def step(task: Task) -> None:
-            clock = state.clock
-            if clock is None or parse_time(clock).timestamp() < task.due_at:
-                state.clock = task.due
-
-        def settle(task: Task) -> None:
-            for settler in self.settlers:
-                settler(namespace)
-
-        if self.scheduler.run_due(namespace, until, step, settle) and self.persister is not None:
-            self.persister.changed()
-
-    def _job_step(self, namespace: str, payload: dict[str, Json]) -> None:
-        """One step of an ``x-mock-job`` (``core/jobs.py``), run by the world being served."""
-        jobs = self.world.jobs
-        if jobs is not None:
-            jobs.run_step(self, namespace, payload)
-
-    def _task_scheduled(self, namespace: str) -> None:
-        """A task was scheduled: make sure the ticker runs (and ``--persist`` saves it)."""
-        if self.persister is not None:
-            self.persister.changed()
-        if self._ticker is None or not self._ticker.is_alive():
-            with self._ticker_lock:
-                if (self._ticker is None or not self._ticker.is_alive()) and not self._ticker_stop.is_set():
-                    self._ticker = threading.Thread(target=self._tick, name="auralytik-mock-ticker", daemon=True)
-                    self._ticker.start()
-
-    def _tick(self) -> None:
-        """Every ``TICK`` seconds: run what is due on each namespace's clock as it stands (a
-        namespace an advance is running is left to it)."""
-        while not self._ticker_stop.wait(TICK):
-            for namespace in self.scheduler.namespaces():
-                with self.scheduler.running(namespace, wait=False) as held:
-                    if not held:
-                        continue
-                    pinned = self.pinned_clock(namespace)
-                    until = parse_time(pinned).timestamp() if pinned else time.time()
-                    if self.scheduler.run_due(namespace, until) and self.persister is not None:
-                        self.persister.changed()
+        return self.timekeeper.advance_clock(seconds, namespace)
 
     def run_due_tasks(self, namespace: str = DEFAULT_NAMESPACE) -> int:
         """Run ``namespace``'s due tasks now, without waiting for the ticker; returns how many ran."""
-        with self.scheduler.running(namespace):
-            pinned = self.pinned_clock(namespace)
-            return self.scheduler.run_due(namespace, parse_time(pinned).timestamp() if pinned else time.time())
+        return self.timekeeper.run_due_tasks(namespace)
 
     def reset(self, namespace: str = DEFAULT_NAMESPACE) -> None:
         """Back to the fixtures for ``namespace`` only: data, journal, fault rules and clock.
@@ -404,7 +310,7 @@ class Engine:
         if self.persister is not None and request.method not in _READS and 200 <= response.status < 300:
             self.persister.changed()  # a success that may have written: save within a second
         if not is_admin:
-            self._record(request, response, request_id, seen, details, started)
+            record(self, request, response, request_id, seen, details, started)
         return response
 
     def _admin_preflight(self, request: MockRequest) -> MockResponse | None:
@@ -419,70 +325,6 @@ class Engine:
         return self.guard.admin_cors.preflight(
             origin, method, request.header("Access-Control-Request-Headers"), allowed
         ) or render_error(MethodNotAllowedError(f"CORS: {method} is not used on /__mock.", allowed=allowed), "")
-
-    def _record(
-        self,
-        request: MockRequest,
-        response: MockResponse,
-        request_id: str,
-        seen: Seen,
-        details: tuple[Violation, ...],
-        started: float,
-    ) -> None:
-        op, principal = seen.operation, seen.principal
-        # What the client waits: the mock's own time and the delay injected after it.
-        delay_ms = round(response.delay * 1000, 3)
-        elapsed_ms = round((time.perf_counter() - started) * 1000 + delay_ms, 3)
-        if self.config.access_log:
-            self.access_log.add(request.method, request.path, response.status, elapsed_ms, request_id)
-        # The body is kept as bytes (cut at JOURNAL_BODY_BYTES), never as a parsed tree;
-        # whether it is a whole JSON document is decided here, once. Only bytes that
-        # ``decode_json`` read are marked as JSON: the journal splices them in verbatim, so a
-        # body nobody decoded (a GET's, an operation without a request body) must never be
-        # (it forged journal entries and broke the journal's JSON).
-        raw = request.body
-        body_json = bool(raw) and seen.body_parsed and seen.body is not None
-        if raw and not body_json and len(raw) <= JOURNAL_BODY_BYTES:
-            try:
-                decode_json(raw)  # strict and depth-safe: never raises anything else
-                body_json = True
-            except ApiError:
-                pass
-        caller = seen.caller or self.pipeline.identify(self.world, request)
-        namespace = principal.namespace if principal else caller.namespace
-        # A session's journal from its first request on (its state is made on first use).
-        try:
-            state = self.session(namespace)
-        except NotFoundError:  # deleted meanwhile: the call is the default dataset's to show
-            state = self._sessions[DEFAULT_NAMESPACE]
-        if principal is not None and op is not None:  # what GET /usage/* counts
-            self.world.store.count_call(principal, self.now(principal.namespace))
-            if self.persister is not None:
-                self.persister.counted()
-        state.journal.add(
-            {
-                "id": request_id,
-                "_at": time.time(),
-                "method": request.method,
-                "path": request.path,
-                "query": {k: list(v) for k, v in request.query.items()},
-                "operationId": op.operation_id if op else None,
-                "apiKey": mask_key(caller.key) if caller.sent else None,
-                "clientId": principal.client_id if principal else None,
-                "session": namespace,
-                "status": response.status,
-                "errorCode": seen.error_code
-                if seen.error_code is not None
-                else response.body["error"].get("code")
-                if isinstance(response.body, dict) and isinstance(response.body.get("error"), dict)
-                else None,
-                "validationErrors": [v.as_json() for v in details],
-                "durationMs": elapsed_ms,
-                "delayMs": delay_ms,
-            },
-            raw,
-            body_json,
-        )
 
     # -- hot reload ------------------------------------------------------------------
 
@@ -552,11 +394,8 @@ class Engine:
     def close(self) -> None:
         """Stop the watcher and access-log threads, if any, and write pending log lines."""
         self._watcher.stop()
-        self._ticker_stop.set()
+        self.timekeeper.close()
         self.deliverer.close()
-        ticker, self._ticker = self._ticker, None
-        if ticker is not None and ticker is not threading.current_thread():
-            ticker.join(timeout=5)
         if self.persister is not None:
             self.persister.close()
         self.access_log.close()
