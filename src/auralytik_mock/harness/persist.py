@@ -77,6 +77,7 @@ class Persister:
         self.target = Path(os.path.realpath(path))
         self._lock_file: IO[str] | None = None
         self._dirty = threading.Event()
+        self._wake = threading.Event()  # a change, or close: the writer looks now
         self._counted = False  # a call was counted since the last write
         self._last_write = time.monotonic()
         self._stop = threading.Event()
@@ -223,6 +224,7 @@ class Persister:
     def changed(self) -> None:
         """Something changed: write it within ``MAX_LAG`` seconds."""
         self._dirty.set()
+        self._wake.set()
         self.ensure_running()
 
     def counted(self) -> None:
@@ -245,7 +247,11 @@ class Persister:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            if not self._dirty.wait(0.5):
+            self._wake.wait(0.5)
+            self._wake.clear()
+            if self._stop.is_set():
+                break  # close writes what is left
+            if not self._dirty.is_set():
                 if not (self._counted and time.monotonic() - self._last_write >= USAGE_LAG):
                     continue
             elif self._stop.wait(GATHER):
@@ -295,6 +301,7 @@ class Persister:
         """Stop the writer thread and write the last changes."""
         self._closed = True
         self._stop.set()
+        self._wake.set()  # the writer is waiting: it need not finish its half second
         thread, self._thread = self._thread, None
         if thread is not None:
             thread.join(timeout=5)
