@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -97,5 +98,28 @@ def test_a_save_that_fails_in_the_child_keeps_the_last_good_file_and_is_tried_ag
         monkeypatch.setattr(persist, "write_json", real)
         engine.persister.write()
         assert json.loads(path.read_text())["format"] == persist.FORMAT
+    finally:
+        engine.close()
+
+
+def test_a_still_store_holds_writes_until_the_block_ends(tmp_path: Path) -> None:
+    engine = _engine(tmp_path / "state.json")
+    try:
+        request = MockRequest(
+            "POST",
+            "/v1/engagements",
+            headers={"authorization": f"Bearer {KEY}", "content-type": "application/json"},
+            body=json.dumps({**NEW, "name": "Later"}).encode(),
+        )
+        answers: list[int] = []
+        writer = threading.Thread(target=lambda: answers.append(engine.handle(request).status))
+        with engine.store.still() as records:
+            writer.start()
+            writer.join(timeout=0.3)
+            assert writer.is_alive() and answers == [], "the write waits while the store is still"
+            names = {e["name"] for e in records()["default"]["clients"][0]["engagements"]}
+            assert "Saved" in names and "Later" not in names
+        writer.join(timeout=5)
+        assert answers == [201]
     finally:
         engine.close()

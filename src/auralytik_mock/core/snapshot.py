@@ -42,6 +42,16 @@ def take(dataset: Dataset) -> Frozen:
         )
 
 
+def view(dataset: Dataset) -> Frozen:
+    """What ``dataset`` holds, not copied: for a reader that holds its lock, or a forked
+    child, whose memory is the parent's as of the fork (``Store.still``)."""
+    return Frozen(
+        tuple(dataset.clients.values()),
+        {where: (coll.by_id, coll.order) for where, coll in dataset.collections.items()},
+        dataset.rules,
+    )
+
+
 def dump(dataset: Dataset) -> dict[str, Json]:
     """The whole dataset in the fixtures' format (records oldest first), consistent as of one instant."""
     return render(take(dataset))

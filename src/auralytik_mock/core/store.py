@@ -17,7 +17,8 @@ from __future__ import annotations
 import builtins
 import secrets
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 
 from . import snapshot
 from .calls import CallCounts
@@ -195,14 +196,22 @@ class Store:
 
     def dump_all(self) -> dict[str, Json]:
         """Every dataset: ``{"default": <dump>, "sessions": {id: <dump>}}`` (for ``--persist``)."""
-        return render_all(self.freeze_all())
-
-    def freeze_all(self) -> dict[str, snapshot.Frozen]:
-        """Every dataset copied as of now (``snapshot.take``: two container copies per
-        collection under its lock), for ``render_all`` later, elsewhere."""
         with self._lock:  # the datasets themselves: one deleted meanwhile is still dumped whole
             datasets = dict(self._datasets)
-        return {ns: snapshot.take(dataset) for ns, dataset in datasets.items()}
+        return render_all({ns: snapshot.take(dataset) for ns, dataset in datasets.items()})
+
+    @contextmanager
+    def still(self) -> Iterator[Callable[[], dict[str, Json]]]:
+        """Hold every dataset's lock for the block: no write lands meanwhile. Yields what
+        renders them as ``dump_all`` does, without copying: call it inside the block, or in a
+        process forked inside it (``--persist``: the child's memory is the state as of the
+        fork, copy on write, and the parent holds the locks only while it forks)."""
+        with self._lock:
+            datasets = dict(self._datasets)
+        with ExitStack() as held:
+            for dataset in datasets.values():
+                held.enter_context(dataset.lock)
+            yield lambda: render_all({ns: snapshot.view(dataset) for ns, dataset in datasets.items()})
 
     # -- usage ---------------------------------------------------------------------
 
@@ -409,6 +418,7 @@ class Store:
 
 
 def render_all(frozen: Mapping[str, snapshot.Frozen]) -> dict[str, Json]:
-    """``Store.freeze_all``'s copies as ``dump_all`` gives them: ``{"default", "sessions"}``."""
+    """Each dataset's records (``snapshot.take`` or ``view``) as ``dump_all`` gives them:
+    ``{"default", "sessions"}``."""
     sessions = {ns: snapshot.render(copy) for ns, copy in frozen.items() if ns != DEFAULT_NAMESPACE}
     return {"default": snapshot.render(frozen[DEFAULT_NAMESPACE]), "sessions": sessions}

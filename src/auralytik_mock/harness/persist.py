@@ -35,7 +35,7 @@ from typing import IO, TYPE_CHECKING
 from ..core.errors import ApiError, FixtureError
 from ..core.journal import escape_control
 from ..core.jsontext import storable_problem
-from ..core.store import DEFAULT_NAMESPACE, render_all
+from ..core.store import DEFAULT_NAMESPACE
 from ..core.types import Json
 
 try:
@@ -269,24 +269,21 @@ class Persister:
             self._counted = False
             self._last_write = time.monotonic()
             store = self.engine.store
-            frozen = store.freeze_all()  # the records as of now: the rest is work on this copy
             rest = {
                 "usage": store.dump_usage(),
                 "tasks": self.engine.scheduler.dump(),
                 "webhooks": self.engine.webhooks.dump(),
             }
-
-            def document() -> Json:
-                return {"format": FORMAT, **render_all(frozen), **rest}
-
             target = self.target  # a symlinked path: replace what it points to, keep the link
             try:
                 handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
                 try:
                     if FORK_SAVES:
-                        _write_in_child(handle, document)
+                        with store.still() as records:  # writes wait only while the child is made
+                            pid = _fork_writer(handle, lambda: {"format": FORMAT, **records(), **rest})
+                        _wait_for(pid)
                     else:
-                        _write_file(handle, document())
+                        _write_file(handle, {"format": FORMAT, **store.dump_all(), **rest})
                     os.replace(temporary, target)
                 except BaseException:
                     Path(temporary).unlink(missing_ok=True)
@@ -319,15 +316,15 @@ def _write_file(handle: int, document: Json) -> None:
         os.fsync(out.fileno())
 
 
-def _write_in_child(handle: int, document: Callable[[], Json]) -> None:
-    """Render and write ``document()`` into ``handle`` in a forked child process.
+def _fork_writer(handle: int, document: Callable[[], Json]) -> int:
+    """Render and write ``document()`` into ``handle`` in a forked child process; returns its pid.
 
-    The child has the parent's memory as of the fork, copy on write (as Redis saves), so the
-    parent's threads never wait for the interpreter lock while 100,000 records are encoded:
-    the server's loop only pays for the fork. The child runs nothing but the encoding and
-    the write (no lock another thread could hold, no logging), then ``os._exit``.
-
-    :raises OSError: the child failed (the file is left for the caller to remove).
+    The child has the parent's memory as of the fork, copy on write (as Redis saves): with
+    the store held still (``Store.still``) while it forks, that memory is the state as of
+    one instant, and nothing is copied. The parent's threads never wait for the interpreter
+    lock while 100,000 records are encoded: the server's loop only pays for the fork. The
+    child runs nothing but the encoding and the write (no lock another thread could hold,
+    no logging), at the lowest CPU priority, then ``os._exit``.
     """
     with warnings.catch_warnings():  # Python 3.12+: fork with threads (the child runs no other thread's code)
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -335,6 +332,7 @@ def _write_in_child(handle: int, document: Callable[[], Json]) -> None:
     if pid == 0:  # pragma: no cover - the child: coverage does not follow it
         code = 1
         try:
+            os.nice(19)  # a save waits for spare CPU: the server's calls come first
             _write_file(handle, document())
             code = 0
         except BaseException:  # noqa: BLE001,S110 - the parent sees the exit code
@@ -342,6 +340,14 @@ def _write_in_child(handle: int, document: Callable[[], Json]) -> None:
         finally:
             os._exit(code)
     os.close(handle)
+    return pid
+
+
+def _wait_for(pid: int) -> None:
+    """Wait for ``_fork_writer``'s child.
+
+    :raises OSError: it failed (the file is left for the caller to remove).
+    """
     _, status = os.waitpid(pid, 0)
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
