@@ -70,6 +70,7 @@ components:
         name: {type: string, minLength: 1}
         age: {type: integer, minimum: 0}
         tags: {type: array, items: {type: string}}
+        weight: {type: [number, "null"]}
 """
 
 
@@ -149,3 +150,9 @@ def test_binary_bodies_are_accepted_by_their_declared_types_within_the_limit(che
 def test_json_to_an_operation_that_takes_only_a_form_is_a_415(checked) -> None:
     with pytest.raises(UnsupportedMediaTypeError, match="multipart/form-data"):
         _send(checked, "uploadPhoto", "application/json", b"{}")
+
+
+def test_null_in_a_form_is_null_where_the_field_takes_null_and_no_text(checked) -> None:
+    form = "application/x-www-form-urlencoded"
+    assert _send(checked, "addPet", form, b"name=null&weight=null") == {"name": "null", "weight": None}
+    assert _send(checked, "addPet", form, b"name=Rex&weight=2.5") == {"name": "Rex", "weight": 2.5}

@@ -128,6 +128,8 @@ def _typed(value: Json, schema: Json) -> Json:
         return int(number) if number.is_integer() else number
     if "boolean" in kinds and value in {"true", "false"}:
         return value == "true"
+    if value == "null" and "null" in kinds and "string" not in kinds:
+        return None  # a nullable number or flag sent as text (OpenAI's ``n``)
     return value
 
 
