@@ -156,3 +156,9 @@ def test_null_in_a_form_is_null_where_the_field_takes_null_and_no_text(checked) 
     form = "application/x-www-form-urlencoded"
     assert _send(checked, "addPet", form, b"name=null&weight=null") == {"name": "null", "weight": None}
     assert _send(checked, "addPet", form, b"name=Rex&weight=2.5") == {"name": "Rex", "weight": 2.5}
+
+
+def test_an_undeclared_type_is_a_415_naming_every_type_the_operation_takes(checked) -> None:
+    with pytest.raises(UnsupportedMediaTypeError) as info:
+        _send(checked, "addPet", "text/plain", b"Rex")
+    assert "'application/json'" in info.value.message and "'application/x-www-form-urlencoded'" in info.value.message

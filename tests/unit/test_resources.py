@@ -403,6 +403,10 @@ def _spec_with(change: Any) -> dict[str, Any]:
             "unknown extension 'x-mock-id-prefx'",
         ),
         (
+            lambda d: next(iter(d["paths"].values()))["get"].update({"x-mock-acton": {}}),
+            "/paths/~1",  # the pointer escapes the path's slashes (RFC 6901)
+        ),
+        (
             lambda d: d["components"]["schemas"]["Pet"]["properties"]["ownerId"].update({"x-mock-ref": "Person"}),
             "'Person' is not the record schema of a resource",
         ),
@@ -529,3 +533,20 @@ def test_the_readme_example_spec_and_fixtures_serve_what_the_readme_says(tmp_pat
     made = client.post("/api/pets", json={"name": "Bo", "ownerId": "own_1"}, headers=auth)
     assert made.status_code == 201 and made.json["id"] == "pet_1000"
     assert client.get("/api/owners/own_1", headers=auth).json["petCount"] == 3
+
+
+@pytest.mark.parametrize(
+    ("kind", "noun"),
+    [
+        ("pets", "pet"),
+        ("batches", "batch"),
+        ("categories", "category"),
+        ("boxes", "box"),
+        ("owners.addresses", "address"),
+        ("status", "status"),
+    ],
+)
+def test_a_resource_is_named_in_the_singular_in_messages(kind: str, noun: str) -> None:
+    from auralytik_mock.core.discover import Resource
+
+    assert Resource(kind, "/components/schemas/X", "X", "/x").noun() == noun

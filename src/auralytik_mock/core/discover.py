@@ -97,7 +97,10 @@ class Resource:
     def noun(self) -> str:
         """The kind in the singular, for messages (``pet``)."""
         last = self.kind.rsplit(".", 1)[-1]
-        return last[:-1] if last.endswith("s") else last
+        for plural, singular in (("ches", "ch"), ("shes", "sh"), ("sses", "ss"), ("xes", "x"), ("ies", "y")):
+            if last.endswith(plural) and len(last) > len(plural) + 1:
+                return last[: -len(plural)] + singular  # batches -> batch, categories -> category
+        return last[:-1] if last.endswith("s") and not last.endswith(("ss", "us")) else last
 
 
 def raw_parameter(spec: Spec, op: Operation, name: str, location: str) -> Mapping[str, Json] | None:

@@ -112,7 +112,7 @@ def check_extensions(node: Json, source: str, pointer: str = "") -> None:
             if isinstance(key, str) and key.startswith("x-mock-") and key not in EXTENSIONS:
                 known = ", ".join(sorted(EXTENSIONS))
                 raise SpecError(f"{source}: {pointer or '/'}: unknown extension {key!r} (the mock knows: {known})")
-            check_extensions(value, source, f"{pointer}/{key}")
+            check_extensions(value, source, f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}")
     elif isinstance(node, list):
         for index, value in enumerate(node):
             check_extensions(value, source, f"{pointer}/{index}")

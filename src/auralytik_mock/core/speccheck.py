@@ -1,7 +1,8 @@
 """The full validation of an OpenAPI document that ``auralytik-mock check`` runs.
 
-Owns: the operations table (stateful or from the spec, and why) as ``serve`` and ``check``
-print it; running openapi-spec-validator on the bundled document (every file, see ``loader``),
+Owns: printing the operations table (``Resources.table()``'s rows: stateful, action,
+singleton, computed or from the spec, and why) as ``serve`` and ``check`` print it; running
+openapi-spec-validator on the bundled document (every file, see ``loader``),
 with the 3.1 details the mock tolerates read as it reads them (``oas30.tolerate``) and each
 schema's meta-schema check decided by jsonschema-rs first (``_fast_v31``); each
 finding as ``file:line: pointer: message``; which findings are only warnings (a

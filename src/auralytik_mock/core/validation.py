@@ -366,7 +366,7 @@ class _OperationValidator:
         if not (bodies.is_json(media) and (self.takes_json or not self.op.body_media_types)):
             declared = bodies.match(media, self.op.body_schemas) if self.op.body_schemas else None
             if declared is None:
-                if not self.takes_json:
+                if not self.takes_json or len(self.op.body_schemas) > 1:  # name every type it takes
                     raise bodies.unsupported(repr(content_type[:100]), self.op.body_schemas)
                 raise UnsupportedMediaTypeError(UNSUPPORTED_MEDIA.format(got=repr(content_type[:100])))
             return self._other_body(media, params, raw, self.op.body_schemas[declared], violations)
