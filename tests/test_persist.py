@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -121,5 +123,50 @@ def test_a_still_store_holds_writes_until_the_block_ends(tmp_path: Path) -> None
             assert "Saved" in names and "Later" not in names
         writer.join(timeout=5)
         assert answers == [201]
+    finally:
+        engine.close()
+
+
+@forks
+def test_the_save_child_holds_none_of_the_servers_connections(tmp_path: Path, monkeypatch: Any) -> None:
+    engine = _engine(tmp_path / "state.json")
+    ours, theirs = socket.socketpair()  # a client's connection, as the server holds it
+    real = persist.write_json
+
+    def slow(document: Any, out: Any) -> None:
+        time.sleep(1.5)  # a long save: the child lives on while the server closes the connection
+        real(document, out)
+
+    monkeypatch.setattr(persist, "write_json", slow)
+    saving = threading.Thread(target=engine.persister.write)  # type: ignore[union-attr]
+    try:
+        saving.start()
+        time.sleep(0.3)  # the child is forked and writing
+        ours.close()  # the server closes it: the client must see the end now, not when the save ends
+        theirs.settimeout(1.0)
+        assert theirs.recv(1) == b"", "the connection ended at once"
+    finally:
+        saving.join(timeout=10)
+        theirs.close()
+        engine.close()
+
+
+@forks
+def test_a_fork_the_os_refuses_saves_from_the_thread_and_leaks_no_descriptor(tmp_path: Path, monkeypatch: Any) -> None:
+    engine = _engine(tmp_path / "state.json")
+
+    def refused() -> int:
+        raise OSError(12, "Cannot allocate memory")
+
+    monkeypatch.setattr(persist.os, "fork", refused)
+    try:
+        assert engine.persister is not None
+        engine.persister.write()  # the first write opens what a write keeps open
+        before = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None
+        for _ in range(5):
+            engine.persister.write()
+        assert json.loads((tmp_path / "state.json").read_text())["format"] == persist.FORMAT
+        if before is not None:
+            assert len(os.listdir("/proc/self/fd")) == before, "every refused fork's file was closed"
     finally:
         engine.close()

@@ -21,9 +21,11 @@ May import: ``errors``, ``journal`` (``escape_control``), ``store`` (types), ``j
 from __future__ import annotations
 
 import atexit
+import gc
 import json
 import logging
 import os
+import signal
 import tempfile
 import threading
 import time
@@ -60,6 +62,13 @@ USAGE_LAG = 5.0
 #: the records are encoded there, off the server's interpreter lock. ``False``: in the
 #: writer thread, a batch of records at a time (``write_json``).
 FORK_SAVES = hasattr(os, "fork") and hasattr(os, "waitstatus_to_exitcode")
+#: Descriptors the save's child closes, from 3 up to this.
+_MAX_FD = os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else 1 << 16
+# Python 3.12+ warns that fork() with threads may deadlock the child; ours runs no other
+# thread's code and takes no lock (``_fork_writer``). Filtered here, once, for this module only.
+warnings.filterwarnings(
+    "ignore", message=r".*fork\(\) may lead to deadlocks", category=DeprecationWarning, module=__name__
+)
 
 
 class Persister:
@@ -269,21 +278,27 @@ class Persister:
             self._counted = False
             self._last_write = time.monotonic()
             store = self.engine.store
-            rest = {
-                "usage": store.dump_usage(),
-                "tasks": self.engine.scheduler.dump(),
-                "webhooks": self.engine.webhooks.dump(),
-            }
+
+            def rest() -> dict[str, Json]:
+                return {
+                    "usage": store.dump_usage(),
+                    "tasks": self.engine.scheduler.dump(),
+                    "webhooks": self.engine.webhooks.dump(),
+                }
+
             target = self.target  # a symlinked path: replace what it points to, keep the link
             try:
                 handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
                 try:
+                    pid = None
                     if FORK_SAVES:
                         with store.still() as records:  # writes wait only while the child is made
-                            pid = _fork_writer(handle, lambda: {"format": FORMAT, **records(), **rest})
+                            extra = rest()  # tasks as of the records (a job's record and its steps together)
+                            pid = _fork_writer(handle, lambda: {"format": FORMAT, **records(), **extra})
+                    if pid is not None:
                         _wait_for(pid)
-                    else:
-                        _write_file(handle, {"format": FORMAT, **store.dump_all(), **rest})
+                    else:  # no fork here, or it failed (no memory, a process limit): this thread writes
+                        _write_file(handle, {"format": FORMAT, **store.dump_all(), **rest()})
                     os.replace(temporary, target)
                 except BaseException:
                     Path(temporary).unlink(missing_ok=True)
@@ -316,29 +331,42 @@ def _write_file(handle: int, document: Json) -> None:
         os.fsync(out.fileno())
 
 
-def _fork_writer(handle: int, document: Callable[[], Json]) -> int:
-    """Render and write ``document()`` into ``handle`` in a forked child process; returns its pid.
+def _fork_writer(handle: int, document: Callable[[], Json]) -> int | None:
+    """Render and write ``document()`` into ``handle`` in a forked child process; returns its
+    pid, or ``None`` when the OS would not fork (``handle`` is then still open: write it here).
 
     The child has the parent's memory as of the fork, copy on write (as Redis saves): with
     the store held still (``Store.still``) while it forks, that memory is the state as of
     one instant, and nothing is copied. The parent's threads never wait for the interpreter
     lock while 100,000 records are encoded: the server's loop only pays for the fork. The
-    child runs nothing but the encoding and the write (no lock another thread could hold,
-    no logging), at the lowest CPU priority, then ``os._exit``.
+    child first lets go of everything it inherited (every descriptor but ``handle``: the
+    server's sockets, the state file's lock; the signal handlers and their wakeup descriptor),
+    turns the garbage collector off (it would touch, and so copy, the whole heap), runs at a
+    lower CPU priority, writes, and exits (``os._exit``).
     """
-    with warnings.catch_warnings():  # Python 3.12+: fork with threads (the child runs no other thread's code)
-        warnings.simplefilter("ignore", DeprecationWarning)
+    gc.freeze()  # the heap as of now is never collected in the child: its pages stay shared
+    try:
         pid = os.fork()
+    except OSError:
+        gc.unfreeze()
+        return None
     if pid == 0:  # pragma: no cover - the child: coverage does not follow it
         code = 1
         try:
-            os.nice(19)  # a save waits for spare CPU: the server's calls come first
+            gc.disable()
+            signal.set_wakeup_fd(-1)
+            for number in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(number, signal.SIG_DFL)
+            os.closerange(3, handle)
+            os.closerange(handle + 1, _MAX_FD)
+            os.nice(10)  # behind the server's calls, but never starved
             _write_file(handle, document())
             code = 0
         except BaseException:  # noqa: BLE001,S110 - the parent sees the exit code
             pass
         finally:
             os._exit(code)
+    gc.unfreeze()
     os.close(handle)
     return pid
 
