@@ -134,6 +134,9 @@ def test_a_part_whose_schema_takes_a_file_in_any_branch_is_bytes_even_without_a_
     png = b"\x89PNG\r\n\x1a\n\x00\xff"
     body = _send(checked, "uploadAlbum", "multipart/form-data; boundary=B", part("images", png) + b"--B--\r\n")
     assert body == {"images": png.decode("latin-1")}, "OpenAI's image: one file or an array of files"
+    text = "caf\u00e9 au lait".encode()
+    body = _send(checked, "uploadAlbum", "multipart/form-data; boundary=B", part("images", text) + b"--B--\r\n")
+    assert body == {"images": "caf\u00e9 au lait"}, "UTF-8 text is read as text first"
     with pytest.raises(InvalidRequestError, match="part 'caption' is not UTF-8 text"):
         _send(checked, "uploadAlbum", "multipart/form-data; boundary=B", part("caption", png) + b"--B--\r\n")
 
@@ -162,3 +165,12 @@ def test_an_undeclared_type_is_a_415_naming_every_type_the_operation_takes(check
     with pytest.raises(UnsupportedMediaTypeError) as info:
         _send(checked, "addPet", "text/plain", b"Rex")
     assert "'application/json'" in info.value.message and "'application/x-www-form-urlencoded'" in info.value.message
+
+
+def test_the_names_a_client_sends_do_not_grow_the_schema_cache(checked) -> None:
+    spec, validator = checked
+    schemas = validator.schemas
+    pointer = "/components/schemas/Pet"
+    for index in range(500):
+        schemas.bad_fields(pointer, {"name": "Rex", f"x{index}": 1}, ["name", f"x{index}"])
+    assert len(schemas._objects) <= 1, "one entry per schema, none per name"

@@ -544,6 +544,9 @@ def test_the_readme_example_spec_and_fixtures_serve_what_the_readme_says(tmp_pat
         ("boxes", "box"),
         ("owners.addresses", "address"),
         ("status", "status"),
+        ("movies", "movie"),
+        ("caches", "cache"),
+        ("matches", "match"),
     ],
 )
 def test_a_resource_is_named_in_the_singular_in_messages(kind: str, noun: str) -> None:

@@ -170,14 +170,16 @@ def _multipart(params: str, raw: bytes, prop: PropertySchema) -> dict[str, Json]
         data = data if isinstance(data, bytes) else b""
         schema = prop(name)
         item = schema.get("items") if _is_array(schema) else schema
-        binary = part.get_filename() is not None or _declares_binary(schema)
-        if binary:
+        if part.get_filename() is not None:
             pairs.append((name, data.decode("latin-1")))  # one character per byte: maxLength bounds the size
             continue
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
-            raise _bad(f"part {name!r} is not UTF-8 text (send a file with a filename)") from None
+            if not _declares_binary(schema):
+                raise _bad(f"part {name!r} is not UTF-8 text (send a file with a filename)") from None
+            pairs.append((name, data.decode("latin-1")))  # bytes where the schema takes a file
+            continue
         first = text.strip()[:1]
         whole_array = _is_array(schema) and first == "["
         if whole_array or (isinstance(item, dict) and item.get("type") != "string" and first in ("{", "[")):

@@ -160,8 +160,11 @@ class Crud:
             bad = self.misfits(pointer, made, taken) if taken else set()
             if bad:
                 documented = copied(example) if isinstance(example, dict) else conform(self.spec, node, pointer, {})
-                for name in bad:
-                    made[name] = documented.get(name) if isinstance(documented, dict) else None
+                for name in bad:  # the documented value, or none where the answer need not hold it
+                    if isinstance(documented, dict) and name in documented:
+                        made[name] = documented[name]
+                    else:
+                        made.pop(name, None)
         return made
 
     def check_parent(self, resource: Resource, call: Call) -> None:

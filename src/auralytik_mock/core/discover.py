@@ -97,10 +97,20 @@ class Resource:
     def noun(self) -> str:
         """The kind in the singular, for messages (``pet``)."""
         last = self.kind.rsplit(".", 1)[-1]
-        for plural, singular in (("ches", "ch"), ("shes", "sh"), ("sses", "ss"), ("xes", "x"), ("ies", "y")):
+        if last in _PLAIN_PLURALS:
+            return last[:-1]
+        for plural, singular in _PLURALS:
             if last.endswith(plural) and len(last) > len(plural) + 1:
                 return last[: -len(plural)] + singular  # batches -> batch, categories -> category
         return last[:-1] if last.endswith("s") and not last.endswith(("ss", "us")) else last
+
+
+#: Plural endings and their singular (``noun``), tried in order.
+_PLURALS = (
+    ("tches", "tch"), ("rches", "rch"), ("nches", "nch"), ("shes", "sh"), ("sses", "ss"), ("xes", "x"), ("ies", "y"),
+)  # fmt: skip
+#: Plurals that only add an ``s`` though they end like the ones above.
+_PLAIN_PLURALS = frozenset({"movies", "cookies", "calories", "zombies", "selfies", "rookies", "pies", "ties", "lies"})
 
 
 def raw_parameter(spec: Spec, op: Operation, name: str, location: str) -> Mapping[str, Json] | None:

@@ -115,10 +115,10 @@ class Router:
         if found is None:
             raise NotFoundError(f"No route matches {method} {path}: no path of the OpenAPI document matches it.")
         route, params = found
-        method = "GET" if method == "HEAD" else method
-        op = route.methods.get(method)
+        routed = "GET" if method == "HEAD" else method
+        op = route.methods.get(routed)
         asked = query or {}
-        for pairs, variant in route.variants.get(method, ()) if asked else ():
+        for pairs, variant in route.variants.get(routed, ()) if asked else ():
             if all(value in asked.get(name, ()) for name, value in pairs):
                 op = variant
                 break

@@ -101,7 +101,7 @@ class SchemaSet:
         self._formats: Any = None
         self._cache: dict[tuple[str, bool], Draft202012Validator] = {}
         self._fast: dict[tuple[str, bool], Any] = {}
-        self._properties: dict[tuple[str, str], str | None] = {}
+        self._objects: dict[str, tuple[dict[str, str], bool | None]] = {}
 
     def _python(self) -> tuple[Any, Any]:
         """python-jsonschema's registry and format checker, imported on first use: with
@@ -185,22 +185,26 @@ class SchemaSet:
     def _property(self, pointer: str, name: str) -> str | None:
         """The pointer of ``name``'s schema under the object schema at ``pointer`` (``""``: the
         schema takes any value there), or ``None`` where it is not one plain ``properties``
-        entry (``allOf``, pattern properties: the whole schema decides)."""
-        key = (pointer, name)
-        if key not in self._properties:
-            found: str | None = None
+        entry (``allOf``, pattern properties: the whole schema decides). Kept per schema, not
+        per name a client sends."""
+        shape = self._objects.get(pointer)
+        if shape is None:
+            declared: dict[str, str] = {}
+            open_ended: bool | None = None  # None: the whole schema decides every name
             try:  # where the schema really is (a response's schema is often a $ref)
                 schema, where = self.spec.resolve(self.spec.lookup(pointer), pointer)
             except (KeyError, SpecError):
                 schema, where = None, pointer
-            if isinstance(schema, dict) and set(schema) & _COMPOSED == set():
-                declared = schema.get("properties")
-                if isinstance(declared, dict) and name in declared:
-                    found = f"{where}/properties/{escape_pointer_token(name)}"
-                elif "patternProperties" not in schema and schema.get("additionalProperties", True) is True:
-                    found = ""  # not declared, and anything goes
-            self._properties[key] = found
-        return self._properties[key]
+            if isinstance(schema, dict) and not set(schema) & _COMPOSED:
+                properties = schema.get("properties")
+                if isinstance(properties, dict):
+                    declared = {str(k): f"{where}/properties/{escape_pointer_token(str(k))}" for k in properties}
+                open_ended = "patternProperties" not in schema and schema.get("additionalProperties", True) is True
+            shape = self._objects[pointer] = (declared, open_ended)
+        declared, open_ended = shape
+        if open_ended is None:
+            return None
+        return declared.get(name, "" if open_ended else None)
 
     def _rejects(self, pointer: str, value: Json) -> bool:
         fast = self.fast(pointer)
