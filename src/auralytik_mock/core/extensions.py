@@ -4,7 +4,7 @@ Owns: the ``EXTENSIONS`` registry (name -> ``Extension``), the check that a docu
 names only known ones, and the one-line docs the extensions reference page lists.
 Other modules add their own names here (one entry each); nothing else is read.
 No IO.
-May import: ``errors``, ``types``.
+May import: ``errors``, ``operation`` (escaping a pointer), ``types``.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import SpecError
+from .operation import escape_pointer_token
 from .types import Json
 
 
@@ -112,7 +113,7 @@ def check_extensions(node: Json, source: str, pointer: str = "") -> None:
             if isinstance(key, str) and key.startswith("x-mock-") and key not in EXTENSIONS:
                 known = ", ".join(sorted(EXTENSIONS))
                 raise SpecError(f"{source}: {pointer or '/'}: unknown extension {key!r} (the mock knows: {known})")
-            check_extensions(value, source, f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}")
+            check_extensions(value, source, f"{pointer}/{escape_pointer_token(str(key))}")
     elif isinstance(node, list):
         for index, value in enumerate(node):
             check_extensions(value, source, f"{pointer}/{index}")

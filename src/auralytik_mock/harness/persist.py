@@ -2,10 +2,11 @@
 
 Owns: loading the state file at start (checked like fixtures), writing it back
 atomically (a temporary file in the same folder, fsync, rename) within a second of
-every change and at shutdown (the records copied as of one instant, then rendered and
-encoded in a forked child where the OS forks: the server's threads never wait for it), so
-``kill -9`` loses at most the last second and never leaves a torn file (the usage counts of
-calls that changed nothing: within ``USAGE_LAG``), and the lock that keeps a second server off the same file.
+every change and at shutdown (where the OS forks, a child forked while the store is held
+still renders and encodes the state as of that instant: the server's threads never wait for
+it), so ``kill -9`` loses at most the last second and never leaves a torn file (the usage
+counts of calls that changed nothing: within ``USAGE_LAG``), and the lock that keeps a second
+server off the same file.
 File format: ``{"format": "auralytik-mock-state/1", "default": <fixtures format>,
 "sessions": {"ses_...": <fixtures format>}, "usage": ..., "tasks": {"<dataset>": [<task>]}}``
 (the fixtures' format is what ``GET /__mock/state`` answers; ``tasks`` are the scheduler's
