@@ -7,12 +7,16 @@ import threading
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 
 from auralytik_mock.core import fixtures as fixtures_module
 from auralytik_mock.core import seedfile
+from auralytik_mock.core.dataset import Dataset
 from auralytik_mock.core.fixtures import SeedCache, default_seeds
 from auralytik_mock.core.pipeline import build_world
-from auralytik_mock.core.seed import Seed
+from auralytik_mock.core.seed import ClientSeed, KindRules, Seed
+from auralytik_mock.core.types import Json
+from auralytik_mock.http.wsgi import create_app
 from tests.conftest import SPEC_PATH, make_config
 
 
@@ -128,13 +132,17 @@ def test_the_cached_seed_is_rebuilt_when_the_spec_the_fixtures_or_the_generator_
         b"{not json",
         b"\xff\xfe",
         b"[]",
-        b'{"format": 2, "key": "another", "clients": []}',
-        b'{"format": 999, "key": "KEY", "clients": []}',
-        b'{"format": 2, "key": "KEY", "clients": [{"id": 1}]}',
-        b'{"format": 2, "key": "KEY", "clients": [{"id": "acme", "name": "A", "apiKeys": [{"key": "k", '
-        b'"scopes": "all", "secret": null}], "resources": {}}]}',
-        b'{"format": 2, "key": "KEY", "clients": [{"id": "acme", "name": "A", "apiKeys": [], "resources": '
-        b'{"engagements": [1, 2]}}]}',
+        b'{"format": FORMAT, "key": "another", "clients": []}\n{}',
+        b'{"format": 999, "key": "KEY", "clients": []}\n{}',
+        b'{"format": FORMAT, "key": "KEY", "deferredBytes": 2, "clients": [{"id": 1}]}\n{}',
+        b'{"format": FORMAT, "key": "KEY", "deferredBytes": 2, "clients": [{"id": "acme", "name": "A", "apiKeys": '
+        b'[{"key": "k", "scopes": "all", "secret": null}], "resources": {}, "plan": null, "deferred": []}]}\n{}',
+        b'{"format": FORMAT, "key": "KEY", "deferredBytes": 2, "clients": [{"id": "acme", "name": "A", "apiKeys": [], '
+        b'"resources": {"engagements": [1, 2]}, "plan": null, "deferred": []}]}\n{}',
+        b'{"format": FORMAT, "key": "KEY", "deferredBytes": 2, "clients": [{"id": "acme", "name": "A", "apiKeys": [], '
+        b'"resources": {}, "plan": null, "deferred": "evaluations"}]}\n{}',
+        b'{"format": FORMAT, "key": "KEY", "deferredBytes": 2, "clients": []}',  # the deferred line is missing
+        b'{"format": FORMAT, "key": "KEY", "deferredBytes": 9, "clients": []}\n{}',  # ... or cut short
     ],
 )
 def test_a_corrupt_or_foreign_cache_file_is_rebuilt_never_a_crash(
@@ -143,7 +151,7 @@ def test_a_corrupt_or_foreign_cache_file_is_rebuilt_never_a_crash(
     fixtures, spec = _disk_cached(tmp_path, monkeypatch, small_fixtures)
     first = _build(fixtures, spec)
     [path] = _seed_files(tmp_path)
-    path.write_bytes(content.replace(b"KEY", path.stem.encode()))
+    path.write_bytes(content.replace(b"KEY", path.stem.encode()).replace(b"FORMAT", str(seedfile.FORMAT).encode()))
     assert _build(fixtures, spec) == first
     _no_generating(monkeypatch)
     assert _build(fixtures, spec) == first  # the rebuilt seed was written back whole
@@ -169,3 +177,55 @@ def test_caching_off_keeps_nothing_on_disk(
     monkeypatch.setenv("AURALYTIK_MOCK_CACHE", "off")
     _build(fixtures, spec)
     assert _seed_files(tmp_path) == []
+
+
+# -- sub-resource data read when first asked for -------------------------------------------
+
+
+def _evaluation_and_transcript(client: FlaskClient) -> tuple[str, Json]:
+    listed = client.get("/v1/evaluations", headers={"Authorization": "Bearer YOUR_API_KEY"}).get_json()
+    evaluation_id = next(e["id"] for e in listed["data"] if e["state"] == "Completed")
+    answer = client.get(f"/v1/evaluations/{evaluation_id}/transcript", headers={"Authorization": "Bearer YOUR_API_KEY"})
+    assert answer.status_code == 200
+    return evaluation_id, answer.get_json()
+
+
+def test_a_seed_read_back_defers_transcripts_yet_serves_and_dumps_them_as_built(
+    small_fixtures: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fixtures, spec = _disk_cached(tmp_path, monkeypatch, small_fixtures)
+    config = make_config(fixtures=(fixtures,), spec_path=spec)
+    monkeypatch.setattr(fixtures_module, "default_seeds", SeedCache(kept=0))  # each app as a fresh process
+    built = create_app(config).test_client()  # generates, writes the file
+    evaluation_id, transcript = _evaluation_and_transcript(built)
+    dumped = built.get("/__mock/state").get_json()
+
+    _no_generating(monkeypatch)
+    seed = _build(fixtures, spec)
+    acme = next(client for client in seed if client.id == "client_acme")
+    assert acme.deferred is not None and "evaluations" in acme.deferred.kinds
+    assert all("transcript" not in e for e in acme.resources["evaluations"])  # not decoded at start
+
+    read_back = create_app(config).test_client()
+    assert _evaluation_and_transcript(read_back) == (evaluation_id, transcript)
+    assert read_back.get("/__mock/state").get_json() == dumped  # transcripts included, as built
+    fresh = create_app(config).test_client()
+    assert fresh.get("/__mock/state").get_json() == dumped  # a dump before any transcript was read
+
+
+def test_a_record_deleted_then_made_again_under_its_id_does_not_get_the_old_ones_data() -> None:
+    class Kept:
+        kinds = frozenset({"evaluations"})
+
+        def fields(self, kind: str, position: int) -> dict[str, Json]:
+            return {"transcript": {"said": f"kept {position}"}}
+
+    rules = {"evaluations": KindRules(hidden=frozenset({"transcript"}))}
+    seed = (ClientSeed("acme", "Acme", (), {"evaluations": [{"id": "e1"}, {"id": "e2"}]}, deferred=Kept()),)
+    dataset = Dataset("default", seed, "createdAt", rules=rules)
+    dataset.complete("acme", "evaluations", "e2")
+    assert dataset.collections[("acme", "evaluations")].by_id["e2"]["transcript"] == {"said": "kept 1"}
+    dataset.remove("acme", "evaluations", "e1")
+    dataset.insert("acme", "evaluations", {"id": "e1"})
+    dataset.complete_all()
+    assert "transcript" not in dataset.collections[("acme", "evaluations")].by_id["e1"]

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from .collection import Collection
 from .errors import ConflictError, InvalidRequestError, Violation
 from .filters import timestamp
-from .seed import PLAIN, ClientSeed, KindRules, Seed
+from .seed import PLAIN, ClientSeed, Deferred, KindRules, Seed
 from .types import Json, Principal
 
 #: The first number handed out for new ids (``eng_1000``); taken numbers are skipped.
@@ -58,16 +58,45 @@ class Dataset:
         self.records = 0
         self.seq = 0
         self.keys: dict[str, Principal] = {}
+        #: Per (client, kind), the seed's deferred fields and, by record id, the position of
+        #: each record that has not been given them yet (``complete``).
+        self._deferred: dict[tuple[str, str], tuple[Deferred, dict[str, int]]] = {}
         for client in seed:
             keys = tuple(k.in_session(key_prefix) for k in client.api_keys)
             self.clients[client.id] = ClientSeed(client.id, client.name, keys, plan=client.plan)
             for k in keys:
                 self.keys[k.key] = Principal(k.key, client.id, frozenset(k.scopes), namespace, k.secret)
+            deferred = client.deferred
             for kind, records in client.resources.items():
+                id_field = self.rules.get(kind, PLAIN).id_field
                 for record in records:
                     self.insert(client.id, kind, dict(record), bulk=True)
+                if deferred is not None and kind in deferred.kinds:
+                    positions = {str(record[id_field]): at for at, record in enumerate(records)}
+                    self._deferred[(client.id, kind)] = (deferred, positions)
         for coll in self.collections.values():
             coll.settle()
+
+    def complete(self, client_id: str, kind: str, record_id: str) -> None:
+        """Give the record the seed's deferred fields it has not been given yet (read from
+        the seed file the first time any is asked for): before its hidden data is read."""
+        pending = self._deferred.get((client_id, kind))
+        if pending is None or record_id not in pending[1]:
+            return
+        deferred, positions = pending
+        extra = deferred.fields(kind, positions.pop(record_id))
+        coll = self.collections.get((client_id, kind))
+        record = coll.by_id.get(record_id) if coll is not None else None
+        if record is not None and extra:
+            # A new dict, as every write makes: a snapshot's copy keeps the record it took.
+            coll.by_id[record_id] = {**record, **{k: v for k, v in extra.items() if k not in record}}  # type: ignore[union-attr]
+
+    def complete_all(self) -> None:
+        """``complete`` every record (before the whole dataset is written out)."""
+        for (client_id, kind), (_, positions) in list(self._deferred.items()):
+            for record_id in list(positions):
+                self.complete(client_id, kind, record_id)
+        self._deferred.clear()
 
     def keep_keys(self, old: Dataset) -> None:
         """Take ``old``'s keys (and secrets) for the same clients: a session's keys outlive its
@@ -119,6 +148,9 @@ class Dataset:
                         f"The {noun} {record_id!r} is still named by {using} {other} ({name}); delete those first."
                     )
         self.collection(client_id, kind).remove(record_id)
+        pending = self._deferred.get((client_id, kind))
+        if pending is not None:
+            pending[1].pop(record_id, None)  # a record made later under its id is another one
         self.records -= 1
 
     def view(self, client_id: str, kind: str, record: Mapping[str, Json]) -> dict[str, Json]:

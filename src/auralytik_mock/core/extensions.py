@@ -108,12 +108,24 @@ def check_extensions(node: Json, source: str, pointer: str = "") -> None:
 
     :raises SpecError: an unknown ``x-mock-*`` key (probably a typo).
     """
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if isinstance(key, str) and key.startswith("x-mock-") and key not in EXTENSIONS:
-                known = ", ".join(sorted(EXTENSIONS))
-                raise SpecError(f"{source}: {pointer or '/'}: unknown extension {key!r} (the mock knows: {known})")
-            check_extensions(value, source, f"{pointer}/{escape_pointer_token(str(key))}")
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            check_extensions(value, source, f"{pointer}/{index}")
+    path: list[str] = []  # the keys down to the node walked: its pointer is made only for an error
+
+    def walk(node: Json) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(key, str) and key.startswith("x-mock-") and key not in EXTENSIONS:
+                    known = ", ".join(sorted(EXTENSIONS))
+                    where = pointer + "".join(f"/{escape_pointer_token(part)}" for part in path)
+                    raise SpecError(f"{source}: {where or '/'}: unknown extension {key!r} (the mock knows: {known})")
+                if isinstance(value, (dict, list)):
+                    path.append(str(key))
+                    walk(value)
+                    path.pop()
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                if isinstance(value, (dict, list)):
+                    path.append(str(index))
+                    walk(value)
+                    path.pop()
+
+    walk(node)

@@ -213,8 +213,14 @@ class FixtureLoader:
             # Generated records are kept on disk, for the next start; not when a record
             # took the time of loading (it would take this one's on the next start).
             if self._generated and not self._stamped:
-                seedfile.write(key, seed)
+                seedfile.write(key, seed, defer=self._deferrable())
         return seed
+
+    def _deferrable(self) -> dict[str, frozenset[str]]:
+        """Per kind, the fields a seed on disk may leave to be read when first asked for: the
+        data kept with a record for its sub-resources (not the nested kinds' scope, which
+        lists are filtered by)."""
+        return {kind: rules.hidden - {rules.scope_field} for kind, rules in self.rules.items() if rules.hidden}
 
     def _cache_key(self, files: Sequence[Path]) -> str | None:
         """A digest of everything a seed is made from, or ``None`` (the spec is not a file)."""

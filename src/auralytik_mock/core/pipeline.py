@@ -13,10 +13,12 @@ May import: every other ``core`` module, ``config``.
 
 from __future__ import annotations
 
+import gc
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -108,6 +110,30 @@ def build_world(config: Config, hooks: HookRegistry | None = None, seeds: SeedCa
     :raises SpecError: the spec cannot drive the mock.
     :raises FixtureError: a fixture is not valid.
     """
+    with _no_collections():
+        return _build_world(config, hooks, seeds)
+
+
+@contextmanager
+def _no_collections() -> Iterator[None]:
+    """Building a world makes tens of thousands of objects (records, validators) and little
+    garbage: the cyclic collector, run meanwhile, would walk them all again and again (a
+    fifth of a build). It is paused for the build; then what the process holds is moved to
+    the oldest generation as it is (``gc.freeze`` and ``unfreeze``, which walk nothing), so
+    the first collections after the build do not walk the world either (they took 10 ms of
+    the first request). Everything stays collectable, by the full collections."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.unfreeze()
+        if collecting:
+            gc.enable()
+
+
+def _build_world(config: Config, hooks: HookRegistry | None, seeds: SeedCache | None) -> World:
     spec = Spec.load(config.resolved_spec_path)
     profile = profile_for(spec.document)
     schemas = SchemaSet(spec)

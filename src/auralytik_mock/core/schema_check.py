@@ -31,21 +31,28 @@ def schema_objects(document: Mapping[str, Json]) -> Iterator[tuple[str, Json]]:
         for name, schema in schemas.items():
             yield f"/components/schemas/{escape_pointer_token(str(name))}", schema
 
-    def walk(node: Json, pointer: str) -> Iterator[tuple[str, Json]]:
+    path: list[str] = []  # the keys down to the node walked: a pointer is made for each schema only
+
+    def walk(node: Json) -> Iterator[tuple[str, Json]]:
         if isinstance(node, dict):
             for key, value in node.items():
-                child = f"{pointer}/{escape_pointer_token(str(key))}"
-                if key == "schema" and not pointer.startswith("/components/schemas"):
-                    yield child, value
-                elif key != "schemas" or pointer != "/components":
-                    yield from walk(value, child)
+                if key == "schema" and path[:2] != ["components", "schemas"]:
+                    yield "".join(f"/{escape_pointer_token(part)}" for part in [*path, "schema"]), value
+                elif isinstance(value, (dict, list)) and (key != "schemas" or path != ["components"]):
+                    path.append(str(key))
+                    yield from walk(value)
+                    path.pop()
         elif isinstance(node, list):
             for index, value in enumerate(node):
-                yield from walk(value, f"{pointer}/{index}")
+                if isinstance(value, (dict, list)):
+                    path.append(str(index))
+                    yield from walk(value)
+                    path.pop()
 
     for key in ("paths", "components", "webhooks"):
         if key in document:
-            yield from walk(document[key], f"/{key}")
+            path[:] = [key]
+            yield from walk(document[key])
 
 
 def schema_problem(schema: Json) -> tuple[list[Json], str] | None:

@@ -2,7 +2,8 @@
 rules the store keeps true for each kind of record (built from the spec's ``x-mock-*``).
 
 Owns: ``ApiKey`` (and a session's copy of a key), ``ClientSeed``, ``Seed``, ``KindRules``
-with its ``Count`` and ``Copy`` relations. Plain frozen data, no state.
+with its ``Count`` and ``Copy`` relations, and ``Deferred`` (what a seed read back from disk
+reads only when asked for). Plain frozen data, no state.
 May import: ``types``.
 """
 
@@ -12,7 +13,8 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from .types import Json
 
@@ -49,9 +51,28 @@ def _reshaped(value: str, derived: str) -> str:
 _SESSION_SALT = secrets.token_bytes(16)
 
 
-@dataclass(frozen=True)
+class Deferred(Protocol):
+    """Data kept with a client's records that is read only when first asked for: the
+    sub-resource data (an evaluation's transcript) of a seed read back from disk
+    (``seedfile``), most of its bytes and rarely read, so a start need not decode it."""
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        """The kinds whose records have data here."""
+        ...
+
+    def fields(self, kind: str, position: int) -> Mapping[str, Json]:
+        """The fields kept for the record at ``position`` in the client's ``resources[kind]``
+        (empty: none)."""
+        ...
+
+
+@dataclass(frozen=True, eq=False)
 class ClientSeed:
-    """One client (tenant) of the fixtures: its keys and its records by kind."""
+    """One client (tenant) of the fixtures: its keys and its records by kind.
+
+    Two are equal when they hold the same data, whether or not some of it is deferred.
+    """
 
     id: str
     name: str
@@ -59,6 +80,38 @@ class ClientSeed:
     resources: Mapping[str, Sequence[Mapping[str, Json]]] = field(default_factory=dict)
     #: The client's plan: ``{"tier": name, "included": {meter: amount}}`` (``x-mock-usage``), or ``None``.
     plan: Mapping[str, Json] | None = None
+    #: Fields of its records not in ``resources`` yet, read when first asked for (``None``: none).
+    deferred: Deferred | None = None
+
+    def whole(self) -> ClientSeed:
+        """This client with every deferred field in its records (read now)."""
+        deferred = self.deferred
+        if deferred is None:
+            return self
+        resources: dict[str, Sequence[Mapping[str, Json]]] = {}
+        for kind, records in self.resources.items():
+            if kind not in deferred.kinds:
+                resources[kind] = records
+                continue
+            resources[kind] = [
+                {**record, **{k: v for k, v in deferred.fields(kind, at).items() if k not in record}}
+                for at, record in enumerate(records)
+            ]
+        return replace(self, resources=resources, deferred=None)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ClientSeed):
+            return NotImplemented
+        mine, theirs = self.whole(), other.whole()
+        return (mine.id, mine.name, mine.api_keys, mine.resources, mine.plan) == (
+            theirs.id,
+            theirs.name,
+            theirs.api_keys,
+            theirs.resources,
+            theirs.plan,
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # its records are mutable mappings
 
 
 Seed = tuple[ClientSeed, ...]

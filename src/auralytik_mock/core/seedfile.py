@@ -7,6 +7,12 @@ pinned clock, the resource kinds) and of the code that makes it (the generator's
 pools and vocabularies, the profiles, the fixture loader). A file that is
 corrupt, foreign (another key or format) or unreadable is ignored and the seed rebuilt;
 a cache that cannot be written is skipped. Never a crash.
+
+A file is two lines of JSON: the seed with its records, then the fields ``write`` was told
+to defer (sub-resource data such as an evaluation's transcript: four fifths of the bundled
+seed's bytes, read by few calls). ``read`` decodes the first line only; the second is
+decoded the first time a deferred field is asked for (``Deferred``), so a start reads a
+seed in a fifth of the time.
 May import: ``loader``, ``seed``, ``types``.
 """
 
@@ -16,6 +22,8 @@ import functools
 import hashlib
 import json
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +32,7 @@ from .seed import ApiKey, ClientSeed, Seed
 from .types import Json
 
 #: Bumped when the file's layout changes (older files are then ignored).
-FORMAT = 2
+FORMAT = 3
 _PACKAGE = Path(__file__).resolve().parents[1]
 #: What makes a seed besides its inputs: a change to any of these builds seeds anew.
 _MAKERS = ("generate", "profiles", "core/fixtures.py", "core/client_fields.py", "core/seed.py", "core/seedfile.py")
@@ -38,18 +46,24 @@ def cache_dir() -> Path | None:
 
 @functools.cache
 def maker_digest() -> str:
-    """A digest of the code and data that make records (the generator's version, as it is)."""
+    """A digest of the code and data that make records (the generator's version, as it is):
+    each file's name, size and time of last change, which every edit, install or checkout
+    changes (reading the 45 files instead took a tenth of a start)."""
     digest = hashlib.sha256(f"{FORMAT}".encode())
     for name in _MAKERS:
         top = _PACKAGE / name
-        files = sorted(p for p in top.rglob("*") if p.is_file()) if top.is_dir() else [top]
+        if top.is_dir():
+            files = sorted(Path(folder, file) for folder, _, names in os.walk(top) for file in names)
+        else:
+            files = [top]
         for path in files:
             if path.suffix in {".py", ".txt", ".yaml", ".yml", ".json"}:
-                digest.update(b"\0" + path.relative_to(_PACKAGE).as_posix().encode() + b"\0")
                 try:
-                    digest.update(path.read_bytes())
+                    found = path.stat()
+                    stamp = f"{found.st_size}:{found.st_mtime_ns}"
                 except OSError:
-                    digest.update(b"unreadable")
+                    stamp = "unreadable"
+                digest.update(f"\0{path.relative_to(_PACKAGE).as_posix()}\0{stamp}".encode())
     return digest.hexdigest()
 
 
@@ -59,7 +73,8 @@ def _file(key: str) -> Path | None:
 
 
 def read(key: str) -> Seed | None:
-    """The seed kept under ``key``, or ``None`` (none kept, caching off, or the file is not one of ours)."""
+    """The seed kept under ``key``, or ``None`` (none kept, caching off, or the file is not one
+    of ours). Its deferred fields are read when first asked for."""
     path = _file(key)
     if path is None:
         return None
@@ -76,15 +91,61 @@ def read(key: str) -> Seed | None:
     return seed
 
 
-def _decode(text: str | bytes, key: str) -> Seed | None:
-    """``text`` (what ``write`` makes) back as a seed, or ``None``: it is another key's."""
-    data: Any = json.loads(text)
+def _decode(text: bytes, key: str) -> Seed | None:
+    """``text`` (what ``write`` makes) back as a seed, or ``None``: it is another key's.
+    The second line (the deferred fields) is only checked for its length here."""
+    cut = text.find(b"\n")
+    data: Any = json.loads(text[:cut] if cut >= 0 else text)
     if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("key") != key:
         return None
-    return tuple(_client(raw) for raw in data["clients"])
+    if cut < 0 or data["deferredBytes"] != len(text) - cut - 1:
+        raise ValueError("the deferred fields are cut short")
+    later = _Later(text, cut + 1)
+    return tuple(_client(raw, later) for raw in data["clients"])
 
 
-def _client(raw: Any) -> ClientSeed:
+class _Later:
+    """The second line of a seed file, decoded when first needed.
+
+    No lock: a ``--persist`` save forks while other threads run, and a lock held by one of
+    them at that instant would stay held in the child. Two threads that both find it not yet
+    decoded both decode the same bytes, to equal values; either one is kept.
+    """
+
+    def __init__(self, text: bytes, start: int) -> None:
+        self._text = text  # the whole file: slicing it now would copy most of it for nothing
+        self._start = start
+        self._data: Mapping[str, Any] | None = None
+
+    def data(self) -> Mapping[str, Any]:
+        """``{client id: {kind: [fields of each record, in order]}}``; empty if it is not
+        what ``write`` wrote (the file was changed after it passed ``_decode``'s checks)."""
+        data = self._data
+        if data is None:
+            try:
+                found = json.loads(self._text[self._start :])
+            except (ValueError, RecursionError):
+                found = None
+            data = self._data = found if isinstance(found, dict) else {}
+        return data
+
+
+@dataclass(frozen=True)
+class _Deferred:
+    """One client's deferred fields in a seed file (a ``seed.Deferred``)."""
+
+    later: _Later
+    client_id: str
+    kinds: frozenset[str]
+
+    def fields(self, kind: str, position: int) -> Mapping[str, Json]:
+        of_client = self.later.data().get(self.client_id)
+        listed = of_client.get(kind) if isinstance(of_client, dict) else None
+        found = listed[position] if isinstance(listed, list) and 0 <= position < len(listed) else None
+        return found if isinstance(found, dict) else {}
+
+
+def _client(raw: Any, later: _Later) -> ClientSeed:
     """One client back from its JSON form. :raises TypeError: it is not what ``write`` wrote."""
     client_id, name, keys, resources = raw["id"], raw["name"], raw["apiKeys"], raw["resources"]
     if not (isinstance(client_id, str) and isinstance(name, str) and isinstance(keys, list)):
@@ -105,39 +166,68 @@ def _client(raw: Any) -> ClientSeed:
     plan = raw["plan"]
     if plan is not None and not isinstance(plan, dict):
         raise TypeError("not a plan")
-    return ClientSeed(client_id, name, tuple(api_keys), resources, plan)
+    kinds = raw["deferred"]
+    if not isinstance(kinds, list) or not all(isinstance(k, str) for k in kinds):
+        raise TypeError("not a list of kinds")
+    deferred = _Deferred(later, client_id, frozenset(kinds)) if kinds else None
+    return ClientSeed(client_id, name, tuple(api_keys), resources, plan, deferred)
 
 
 #: Seeds kept on disk at most: the least recently used go first.
 KEPT = 16
 
 
-def write(key: str, seed: Seed) -> None:
+def write(key: str, seed: Seed, defer: Mapping[str, frozenset[str]] | None = None) -> None:
     """Keep ``seed`` under ``key`` (skipped when caching is off, the folder is not writable,
-    or the seed holds a value JSON would not give back as it is)."""
+    or the seed holds a value JSON would not give back as it is).
+
+    :param defer: per kind, the fields of its records that ``read`` leaves to be decoded
+        when first asked for (sub-resource data).
+    """
     path = _file(key)
     if path is None:
         return
-    clients: list[Json] = [
-        {
-            "id": client.id,
-            "name": client.name,
-            "apiKeys": [{"key": k.key, "scopes": list(k.scopes), "secret": k.secret} for k in client.api_keys],
-            "resources": {kind: list(records) for kind, records in client.resources.items()},
-            "plan": dict(client.plan) if client.plan is not None else None,
-        }
-        for client in seed
-    ]
+    defer = defer or {}
+    clients: list[Json] = []
+    later: dict[str, Json] = {}
+    for client in seed:
+        resources: dict[str, Json] = {}
+        kept: dict[str, Json] = {}
+        for kind, records in client.resources.items():
+            fields = defer.get(kind)
+            if not fields or not any(name in record for record in records for name in fields):
+                resources[kind] = list(records)
+                continue
+            resources[kind] = [{k: v for k, v in record.items() if k not in fields} for record in records]
+            kept[kind] = [{k: v for k, v in record.items() if k in fields} for record in records]
+        clients.append(
+            {
+                "id": client.id,
+                "name": client.name,
+                "apiKeys": [{"key": k.key, "scopes": list(k.scopes), "secret": k.secret} for k in client.api_keys],
+                "resources": resources,
+                "plan": dict(client.plan) if client.plan is not None else None,
+                "deferred": sorted(kept),
+            }
+        )
+        later[client.id] = kept
     try:
-        text = json.dumps({"format": FORMAT, "key": key, "clients": clients}, ensure_ascii=False, allow_nan=False)
-        if _decode(text, key) != seed:
+        rest = json.dumps(later, ensure_ascii=False, allow_nan=False).encode()
+        head = json.dumps(
+            {"format": FORMAT, "key": key, "deferredBytes": len(rest), "clients": clients},
+            ensure_ascii=False,
+            allow_nan=False,
+        ).encode()
+        text = head + b"\n" + rest
+        back = _decode(text, key)
+        if back is None or tuple(c.whole() for c in back) != tuple(c.whole() for c in seed):
             return  # a value JSON changes (a non-string key, a tuple): build it each time instead
-    except (TypeError, ValueError, RecursionError):
+    except (TypeError, ValueError, RecursionError, UnicodeEncodeError):
         return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{key}.{os.getpid()}.tmp")
-        tmp.write_text(text, encoding="utf-8")
+        tmp.write_bytes(text)
         tmp.replace(path)
         _prune(path.parent)
     except OSError:

@@ -35,6 +35,7 @@ class Frozen:
 def take(dataset: Dataset) -> Frozen:
     """Copy what ``dataset`` holds, under its lock (two container copies per collection)."""
     with dataset.lock:
+        dataset.complete_all()
         return Frozen(
             tuple(dataset.clients.values()),
             {where: (dict(coll.by_id), list(coll.order)) for where, coll in dataset.collections.items()},
@@ -45,6 +46,7 @@ def take(dataset: Dataset) -> Frozen:
 def view(dataset: Dataset) -> Frozen:
     """What ``dataset`` holds, not copied: for a reader that holds its lock, or a forked
     child, whose memory is the parent's as of the fork (``Store.still``)."""
+    dataset.complete_all()
     return Frozen(
         tuple(dataset.clients.values()),
         {where: (coll.by_id, coll.order) for where, coll in dataset.collections.items()},

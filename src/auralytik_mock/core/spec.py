@@ -63,6 +63,7 @@ __all__ = [
 ]
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+_NOT_LOOKED_UP = object()
 
 
 class Spec:
@@ -81,6 +82,7 @@ class Spec:
         self.document = oas30.upgrade(document, source, quirks=not loaded)  # ``loader`` read 3.1's quirks
         self.source = source
         self._text = text
+        self._found: dict[str, Json] = {}  # ``lookup``'s answers, by pointer
         # Every value is checked for its kind where it is read (``_expect``): a user's
         # mistake is a SpecError naming file, line and pointer, and anything else that
         # escapes from here is a bug in the mock, with its traceback.
@@ -263,7 +265,10 @@ class Spec:
 
         :raises KeyError: no such node.
         """
-        return loader.walk(self.document, pointer)
+        found = self._found.get(pointer, _NOT_LOOKED_UP)
+        if found is _NOT_LOOKED_UP:  # the same $refs are followed hundreds of times at start
+            found = self._found[pointer] = loader.walk(self.document, pointer)
+        return found
 
     def resolve(self, node: Json, pointer: str) -> tuple[Json, str]:
         """Follow ``$ref`` chains from ``node`` (found at ``pointer``); return the target and its pointer."""
@@ -279,20 +284,32 @@ class Spec:
             node = self.lookup(pointer)
         return node, pointer
 
-    def _walk(self, node: Json, pointer: str) -> Iterator[tuple[str, str]]:
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str):
-                yield pointer, ref
-            for key, value in node.items():
-                if not str(key).startswith("x-"):  # an extension's $refs are documentation
-                    yield from self._walk(value, f"{pointer}/{escape_pointer_token(str(key))}")
-        elif isinstance(node, list):
-            for index, value in enumerate(node):
-                yield from self._walk(value, f"{pointer}/{index}")
-
     def _check_refs(self) -> None:
-        for pointer, ref in self._walk(self.document, ""):
+        """Every ``$ref`` (outside extensions) is local and names a node: each distinct one is
+        looked up once; a bad one is named at its first use."""
+        first: dict[str, tuple[str, ...]] = {}  # each $ref, and the keys down to its first use
+        path: list[str] = []
+
+        def gather(node: Json) -> None:
+            if isinstance(node, dict):
+                ref = node.get("$ref")
+                if isinstance(ref, str) and ref not in first:
+                    first[ref] = tuple(path)
+                for key, value in node.items():
+                    if isinstance(value, (dict, list)) and not str(key).startswith("x-"):  # extensions: documentation
+                        path.append(str(key))
+                        gather(value)
+                        path.pop()
+            elif isinstance(node, list):
+                for index, value in enumerate(node):
+                    if isinstance(value, (dict, list)):
+                        path.append(str(index))
+                        gather(value)
+                        path.pop()
+
+        gather(self.document)
+        for ref, keys in first.items():
+            pointer = "".join(f"/{escape_pointer_token(key)}" for key in keys)
             if not ref.startswith("#/"):
                 raise self._fail(pointer, f"only local $refs are supported, got {ref!r}")
             try:

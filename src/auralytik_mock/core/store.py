@@ -315,6 +315,8 @@ class Store:
         """
         dataset = self._dataset(principal.namespace)
         with dataset.lock:
+            self._find(dataset, principal, kind, record_id)
+            dataset.complete(principal.client_id, kind, record_id)
             return self._find(dataset, principal, kind, record_id).get(name)
 
     @staticmethod
@@ -385,6 +387,8 @@ class Store:
         dataset = self._dataset(principal.namespace)
         rules = self.rules.get(kind, PLAIN)
         with dataset.lock:
+            self._find(dataset, principal, kind, record_id)
+            dataset.complete(principal.client_id, kind, record_id)  # the data kept with it stays
             record = self._find(dataset, principal, kind, record_id)
             dataset.check_refs(principal.client_id, kind, fields, fields)
             check_servable(fields)
