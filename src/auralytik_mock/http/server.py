@@ -32,6 +32,11 @@ from . import protocol
 from .dispatch import Dispatcher
 from .protocol import Action, Connection, Event
 
+try:  # imported with the package, not on the first server's start
+    import uvloop
+except ImportError:  # uvloop is optional (no wheels on some platforms)
+    uvloop = None  # type: ignore[assignment]
+
 log = logging.getLogger("auralytik_mock")
 
 #: How long ``stop`` lets calls running on the thread pool (admin, docs) finish.
@@ -347,9 +352,7 @@ class _Channel(asyncio.Protocol):
 
 
 def _run(coroutine: Any) -> None:
-    try:
-        import uvloop
-    except ImportError:  # uvloop is optional (no wheels on some platforms)
+    if uvloop is None:
         asyncio.run(coroutine)
         return
     uvloop.run(coroutine)
