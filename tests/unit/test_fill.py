@@ -25,8 +25,14 @@ SCHEMAS: dict[str, Any] = {
                     {"type": "object", "required": ["b"], "properties": {"b": {"type": "string"}}},
                 ]
             },
+            # Parts that are not objects: a value of all of them at once
+            "long_text": {"allOf": [{"type": "string"}, {"minLength": 3}]},
+            "bounded": {"allOf": [{"type": "integer", "minimum": 2}, {"minimum": 5, "maximum": 9}]},
+            "email": {"allOf": [{"type": "string", "format": "email"}, {"allOf": [{"minLength": 20}]}]},
+            "colour": {"allOf": [{"$ref": "#/components/schemas/Colour"}, {"description": "annotated"}]},
         },
     },
+    "Colour": {"type": "string", "enum": ["teal", "ochre"]},
 }
 PATHS = {"/runs": {"get": {"responses": {"200": {"description": "ok"}}}}}
 SPEC = Spec(
@@ -34,7 +40,17 @@ SPEC = Spec(
 )
 
 
-@pytest.mark.parametrize(("name", "expected"), [("tool_choice", "none"), ("both", {"a": 0, "b": ""})])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("tool_choice", "none"),
+        ("both", {"a": 0, "b": ""}),
+        ("long_text", "xxx"),
+        ("bounded", 5),
+        ("email", "user@example.comxxxx"),
+        ("colour", "teal"),
+    ],
+)
 def test_an_all_of_constant_is_valid_against_every_part(name: str, expected: Any) -> None:
     pointer = f"/components/schemas/Run/properties/{name}"
     value = constant(SPEC, SPEC.lookup(pointer), pointer)

@@ -76,7 +76,10 @@ def constant(spec: Spec, node: Json, pointer: str = "", depth: int = 0) -> Json:
                 if isinstance(value, dict):
                     merged.update(value)
                 elif value is not None and "properties" not in schema:
-                    return value  # a value that is not an object (allOf: [$ref: an enum, {...}]): that one
+                    # Not an object (allOf: [$ref: an enum, {...}], or [{type: string}, {minLength: 3}]):
+                    # a value of every part at once, made from the parts' keywords together.
+                    flat = _flat(spec, schema, where, depth)
+                    return value if flat is None else constant(spec, flat, where, depth + 1)
             if merged or "properties" not in schema:
                 base = _object(spec, schema, where, depth) if "properties" in schema else {}
                 return {**merged, **(base if isinstance(base, dict) else {})}
@@ -112,6 +115,45 @@ def constant(spec: Spec, node: Json, pointer: str = "", depth: int = 0) -> Json:
     if first == "object":
         return _object(spec, schema, where, depth)
     return None
+
+
+#: Keywords whose strictest value wins when ``allOf`` parts both give one.
+_LOWER_BOUNDS = frozenset({"minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties"})
+_UPPER_BOUNDS = frozenset({"maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties"})
+
+
+def _flat(spec: Spec, schema: Mapping[str, Json], where: str, depth: int) -> dict[str, Json] | None:
+    """``schema``'s keywords and those of its ``allOf`` parts (theirs too, down) as one schema:
+    a bound given twice keeps the strictest, any other keyword the first given (the schema's
+    own, then the parts' in order); ``None``: a part cannot be read."""
+    out: dict[str, Json] = {k: v for k, v in schema.items() if k != "allOf"}
+    parts = schema.get("allOf")
+    for index, part in enumerate(parts if isinstance(parts, list) else []):
+        try:
+            inner, at = spec.resolve(part, f"{where}/allOf/{index}")
+        except UNREADABLE_REF:
+            return None
+        if inner is True or inner == {}:
+            continue
+        if not isinstance(inner, dict):
+            return None
+        if "allOf" in inner:
+            if depth >= _DEPTH:
+                return None
+            nested = _flat(spec, inner, at, depth + 1)
+            if nested is None:
+                return None
+            inner = nested
+        for key, value in inner.items():
+            mine = out.get(key)
+            numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (mine, value))
+            if key in _LOWER_BOUNDS and numbers:
+                out[key] = max(mine, value)
+            elif key in _UPPER_BOUNDS and numbers:
+                out[key] = min(mine, value)
+            else:
+                out.setdefault(key, value)
+    return out
 
 
 def _object(spec: Spec, schema: Mapping[str, Json], where: str, depth: int) -> Json:
