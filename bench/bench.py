@@ -620,7 +620,8 @@ def extras_text(results: dict[str, object]) -> str:
         "byte-compiled first, as `pip install .` leaves them)"
         + (f"; Prism: {launch['prism'] * 1000:.0f} ms (median of 3)" if "prism" in launch else ""),
         f"- `MockServer` enter to first 200 in a fresh process: {inproc['fresh_enter_to_200_ms']:.1f} ms (median of "
-        f"{inproc['fresh_runs']:.0f}, after a first process: {inproc['first_enter_to_200_ms']:.0f} ms; importing "
+        f"{inproc['fresh_runs']:.0f}; the process before them, which may have had to build the seed cache: "
+        f"{inproc['first_enter_to_200_ms']:.0f} ms; importing "
         f"`auralytik_mock` before it: {inproc['fresh_import_ms']:.0f} ms)",
         f"- `MockServer` enter to first 200 in a process that made one before: "
         f"{inproc['mockserver_enter_to_200_ms']:.1f} ms; exit: {inproc['mockserver_exit_ms']:.1f} ms (medians of 20)",

@@ -8,7 +8,9 @@ Prints a Markdown report and writes it to ``bench/results/scale.md`` (numbers in
    (JSON fixtures), then the median time per call of page 1 of ``GET /v1/evaluations``
    unfiltered, by ``engagementId``, by ``state`` + ``sentiment``, by all three, by a date
    range (its date index), and of reads that count (an engagement's
-   ``evaluationCount``). Target: every indexed filter within 2x of the unfiltered page 1.
+   ``evaluationCount``), in a second process (the first checks the records and keeps the seed,
+   as a user's first start does: both load times are printed). Target: every indexed filter
+   within 2x of the unfiltered page 1.
 2. Over HTTP with wrk (if installed), c=8: ``GET /v1/evaluations?engagementId=eng_456`` and
    ``GET /v1/evaluations/{id}`` on ``auralytik-mock serve --quiet`` and on Prism (if
    ``bench/run.sh`` installed it), each bounded by ``--duration``.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -131,12 +134,25 @@ def fixtures_with_engagements(folder: Path, count: int, fmt: str = "json") -> No
 
 
 def in_process(count: int) -> dict[str, object]:
+    """The filters' engine times, in a second process: the first one checks the records and keeps
+    the seed on disk (a cache of its own, in the temporary folder), as a user's first start
+    does; its load time is kept as ``first_load_s``."""
     with tempfile.TemporaryDirectory() as tmp:
-        fixtures_with_evaluations(Path(tmp), count)
-        result = subprocess.run(
-            [PYTHON, "-c", _IN_PROCESS, tmp], capture_output=True, text=True, check=True, timeout=900
-        )
-    return json.loads(result.stdout)  # type: ignore[no-any-return]
+        fixtures = Path(tmp) / "fixtures"
+        fixtures.mkdir()
+        fixtures_with_evaluations(fixtures, count)
+        env = {**os.environ, "XDG_CACHE_HOME": str(Path(tmp) / "cache")}
+        env.pop("AURALYTIK_MOCK_CACHE", None)
+        runs = [
+            json.loads(
+                subprocess.run(
+                    [PYTHON, "-c", _IN_PROCESS, str(fixtures)],
+                    capture_output=True, text=True, check=True, timeout=900, env=env,
+                ).stdout
+            )
+            for _ in range(2)
+        ]  # fmt: skip
+    return {**runs[1], "first_load_s": runs[0]["load_s"]}
 
 
 def _first_evaluation(api: str, key: str) -> str:
@@ -183,6 +199,10 @@ def report(results: dict[str, object]) -> str:
         f"## Evaluations at scale: {local['records']:,} records ({results['count']:,} added evaluations), "
         f"loaded in {local['load_s']:.1f} s",
         "",
+        f"Loading them from JSON: {local['first_load_s']:.2f} s the first time (every record checked against "
+        f"its schema and its references, the bundled records made, the seed kept on disk), "
+        f"{local['load_s']:.2f} s on every later start (the seed read back).",
+        "",
         "Engine time per call, page 1 (25 records), median; target: indexed filters <= 2x unfiltered.",
         "",
         "| call | totalCount | us per call | vs unfiltered |",
@@ -196,8 +216,6 @@ def report(results: dict[str, object]) -> str:
         "",
         f"Indexed filters (date range included): worst {worst:.2f}x the unfiltered page 1: "
         f"{'yes' if worst <= 2 else 'no'} (target 2x).",
-        f"{results['count']:,} evaluations from JSON load < 2 s: {'yes' if local['load_s'] < 2 else 'no'} "
-        f"({local['load_s']:.2f} s).",
     ]
     http = results.get("http")
     if isinstance(http, dict) and http:

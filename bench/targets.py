@@ -103,7 +103,7 @@ def _start(results: dict[str, Any]) -> list[Target]:
             Target(
                 ISSUE_22["enter"],
                 f"{enter:.1f} ms (median of {inproc['fresh_runs']} processes; "
-                f"the first: {inproc['first_enter_to_200_ms']:.0f} ms)",
+                f"the one before them, which may build the seed cache: {inproc['first_enter_to_200_ms']:.0f} ms)",
                 enter < 50,
                 "enter",
             )
@@ -145,12 +145,13 @@ def _scale(results: dict[str, Any]) -> list[Target]:
     sc = results.get("scale", {})
     if sc:
         big, small = sc["big"], sc["small"]
-        cold = f"; the first (checks and keeps them): {sc['json_cold']['load_s']:.2f} s" if "json_cold" in sc else ""
+        first = sc["json_cold"]["load_s"] if "json_cold" in sc else None
+        loads = f"the first start {first:.2f} s (checks and keeps them), a start after: " if first is not None else ""
         out.append(
             Target(
                 ISSUE_22["scale"],
-                f"{big['load_s']:.2f} s ({big['records']:,} records), a start after the first" + cold,
-                big["load_s"] < 2,
+                f"{loads}{big['load_s']:.2f} s ({big['records']:,} records)",
+                max(big["load_s"], first or 0.0) < 2,
                 "scale",
             )
         )

@@ -213,17 +213,18 @@ def write(key: str, seed: Seed, defer: Mapping[str, frozenset[str]] | None = Non
         later[client.id] = kept
     try:
         rest = json.dumps(later, ensure_ascii=False, allow_nan=False).encode()
-        head = json.dumps(
-            {"format": FORMAT, "key": key, "deferredBytes": len(rest), "clients": clients},
-            ensure_ascii=False,
-            allow_nan=False,
-        ).encode()
-        text = head + b"\n" + rest
-        back = _decode(text, key)
-        if back is None or tuple(c.whole() for c in back) != tuple(c.whole() for c in seed):
-            return  # a value JSON changes (a non-string key, a tuple): build it each time instead
-    except (TypeError, ValueError, RecursionError, UnicodeEncodeError):
+        whole = {"format": FORMAT, "key": key, "deferredBytes": len(rest), "clients": clients}
+        head = json.dumps(whole, ensure_ascii=False, allow_nan=False).encode()
+        # Read back as ``read`` will: a value JSON changes (a non-string key, a tuple) makes it
+        # differ, and the seed is then built on each start instead.
+        data = json.loads(head)
+        if data != whole or json.loads(rest) != later:
+            return
+        for raw in data["clients"]:
+            _client(raw, _Later(b"", 0))  # what ``read`` would refuse raises here
+    except (TypeError, ValueError, KeyError, RecursionError, UnicodeEncodeError):
         return
+    text = head + b"\n" + rest
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{key}.{os.getpid()}.tmp")
