@@ -33,6 +33,8 @@ from .types import Json
 from .validation import SchemaSet
 
 _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+#: What PyYAML makes of an unquoted date or time (a record keeps it as text).
+_DATE_TYPES = frozenset({date, datetime})
 _SUFFIXES = {".yaml", ".yml", ".json"}
 _CLIENT_FIELDS = {"id", "name", "apiKeys", "plan"}
 #: Errors listed before the rest are summed up.
@@ -173,6 +175,7 @@ class FixtureLoader:
         #: a state load: no, the count is recomputed).
         self.strict_counts = False
         self._inlined: dict[str, Json] = {}
+        self._in_order: set[tuple[str, ...]] = set()  # field names already in their schema's order
         self._orders: dict[str, list[str]] = {}
         self._generated = False  # the last load generated records
         self._stamped = False  # the last load gave a record the time of loading
@@ -341,7 +344,7 @@ class FixtureLoader:
                 entries += 1
                 out.extend(made)
             elif isinstance(item, dict):
-                dated = any(isinstance(value, date) for value in item.values())
+                dated = not _DATE_TYPES.isdisjoint(map(type, item.values()))  # YAML's unquoted dates
                 out.append({key: _plain(value) for key, value in item.items()} if dated else dict(item))
             else:
                 out.append(item)
@@ -472,9 +475,16 @@ class FixtureLoader:
                 record[name] = when
         for name, value in self._defaults[kind].items():
             record.setdefault(name, value)
-        # The schema's field order, as a POST answers it.
+        # The schema's field order, as a POST answers it (a record whose fields are in that order
+        # already, as most of a large file's are, is kept as it is).
+        keys = tuple(record)
+        if keys in self._in_order:
+            return record
         order = self._order(kind)
-        return {name: record[name] for name in order if name in record} | record
+        ordered = {name: record[name] for name in order if name in record} | record
+        if tuple(ordered) == keys and len(self._in_order) < 1024:
+            self._in_order.add(keys)
+        return ordered
 
     def _order(self, kind: str) -> list[str]:
         order = self._orders.get(kind)
