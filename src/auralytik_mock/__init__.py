@@ -37,6 +37,8 @@ try:
 finally:
     if _collecting:
         _gc.enable()
+    del _collecting
+del _gc
 
 __version__ = "0.1.0"
 

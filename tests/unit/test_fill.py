@@ -30,6 +30,9 @@ SCHEMAS: dict[str, Any] = {
             "bounded": {"allOf": [{"type": "integer", "minimum": 2}, {"minimum": 5, "maximum": 9}]},
             "email": {"allOf": [{"type": "string", "format": "email"}, {"allOf": [{"minLength": 20}]}]},
             "colour": {"allOf": [{"$ref": "#/components/schemas/Colour"}, {"description": "annotated"}]},
+            "above": {"allOf": [{"type": "integer", "minimum": 0}, {"exclusiveMinimum": 5}]},
+            "sampled": {"allOf": [{"type": "string", "example": "ab"}, {"minLength": 3}]},
+            "common": {"allOf": [{"enum": ["a", "bb"]}, {"enum": ["bb"]}]},
         },
     },
     "Colour": {"type": "string", "enum": ["teal", "ochre"]},
@@ -49,6 +52,9 @@ SPEC = Spec(
         ("bounded", 5),
         ("email", "user@example.comxxxx"),
         ("colour", "teal"),
+        ("above", 6),
+        ("sampled", "xxx"),
+        ("common", "bb"),
     ],
 )
 def test_an_all_of_constant_is_valid_against_every_part(name: str, expected: Any) -> None:

@@ -14,7 +14,8 @@ from auralytik_mock.core import seedfile
 from auralytik_mock.core.dataset import Dataset
 from auralytik_mock.core.fixtures import SeedCache, default_seeds
 from auralytik_mock.core.pipeline import build_world
-from auralytik_mock.core.seed import ClientSeed, KindRules, Seed
+from auralytik_mock.core.seed import ApiKey, ClientSeed, KindRules, Seed
+from auralytik_mock.core.store import Store
 from auralytik_mock.core.types import Json
 from auralytik_mock.http.wsgi import create_app
 from tests.conftest import SPEC_PATH, make_config
@@ -213,16 +214,61 @@ def test_a_seed_read_back_defers_transcripts_yet_serves_and_dumps_them_as_built(
     assert fresh.get("/__mock/state").get_json() == dumped  # a dump before any transcript was read
 
 
+class _Kept:
+    """Deferred data of two evaluations, as a seed file's second line gives it."""
+
+    kinds = frozenset({"evaluations"})
+
+    def read(self) -> None:
+        pass
+
+    def fields(self, kind: str, position: int) -> dict[str, Json]:
+        return {"transcript": {"said": f"kept {position}"}}
+
+
+_KEPT_RULES = {"evaluations": KindRules(hidden=frozenset({"transcript"}))}
+_KEPT_SEED = (
+    ClientSeed(
+        "acme", "Acme", (ApiKey("KEY", ("*",)),), {"evaluations": [{"id": "e1"}, {"id": "e2"}]}, deferred=_Kept()
+    ),
+)
+
+
+def test_deferred_data_outlives_updates_and_replaces_and_reaches_sessions_and_saves() -> None:
+    store = Store(_KEPT_SEED, rules=_KEPT_RULES)
+    principal = store.lookup_key("KEY")
+    assert principal is not None
+    store.update(principal, "evaluations", "e1", {"state": "Done"})
+    assert store.hidden(principal, "evaluations", "e1", "transcript") == {"said": "kept 0"}
+    store.replace(principal, "evaluations", "e2", {"id": "e2", "state": "Redone"})
+    assert store.hidden(principal, "evaluations", "e2", "transcript") == {"said": "kept 1"}
+    session, keys = store.create_session()
+    in_session = next(iter(keys.values()))
+    assert store.hidden(in_session, "evaluations", "e2", "transcript") == {"said": "kept 1"}
+    with store.still() as render:
+        saved = render()  # what a --persist save writes
+    dumped = store.dump_all()
+    for state in (saved, dumped):
+        for dataset in (state["default"], state["sessions"][session]):  # type: ignore[index]
+            [client] = dataset["clients"]
+            assert [e["transcript"] for e in client["evaluations"]] == [{"said": "kept 0"}, {"said": "kept 1"}]
+
+
+def test_a_seed_file_whose_deferred_line_was_changed_is_rebuilt(
+    small_fixtures: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fixtures, spec = _disk_cached(tmp_path, monkeypatch, small_fixtures)
+    first = _build(fixtures, spec)
+    [path] = _seed_files(tmp_path)
+    text = path.read_bytes()
+    at = text.index(b'"language"', text.index(b"\n"))  # in a transcript, on the second line
+    path.write_bytes(text[:at] + b'"languagf"' + text[at + len(b'"language"') :])  # same length, valid JSON
+    assert _build(fixtures, spec) == first
+    assert path.read_bytes() == text  # rewritten whole
+
+
 def test_a_record_deleted_then_made_again_under_its_id_does_not_get_the_old_ones_data() -> None:
-    class Kept:
-        kinds = frozenset({"evaluations"})
-
-        def fields(self, kind: str, position: int) -> dict[str, Json]:
-            return {"transcript": {"said": f"kept {position}"}}
-
-    rules = {"evaluations": KindRules(hidden=frozenset({"transcript"}))}
-    seed = (ClientSeed("acme", "Acme", (), {"evaluations": [{"id": "e1"}, {"id": "e2"}]}, deferred=Kept()),)
-    dataset = Dataset("default", seed, "createdAt", rules=rules)
+    dataset = Dataset("default", _KEPT_SEED, "createdAt", rules=_KEPT_RULES)
     dataset.complete("acme", "evaluations", "e2")
     assert dataset.collections[("acme", "evaluations")].by_id["e2"]["transcript"] == {"said": "kept 1"}
     dataset.remove("acme", "evaluations", "e1")

@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 
 from auralytik_mock import Config, FixtureError, SpecError, create_app
+from auralytik_mock.core.fixtures import FixtureLoader
 from auralytik_mock.core.pipeline import build_world
 from auralytik_mock.core.spec import Spec
+from auralytik_mock.core.validation import SchemaSet
 from tests.conftest import FIXTURES, SPEC_PATH, read_yaml, spec_document, yaml_text
 
 
@@ -487,3 +489,27 @@ def test_every_operation_is_served_under_both_base_paths_with_its_own_scheme() -
         assert [set(alt) for alt in api.security] == [{"apiKeyAuth"}]
         assert v1.required_scopes == api.required_scopes  # the same scopes either way
     assert spec.schemes["apiKeyAuth"].kind == "hmac" and spec.schemes["apiKeyAuth"].header == "X-Api-Key"
+
+
+def test_each_kinds_records_take_their_own_schemas_field_order() -> None:
+    # Two kinds with the same field names in different orders: a record of the second kind,
+    # written in the first kind's order, is still put in its own schema's order.
+    def schema(*names: str) -> dict[str, object]:
+        return {"type": "object", "required": ["id"], "properties": {n: {"type": "string"} for n in names}}
+
+    spec = Spec(
+        {
+            "openapi": "3.1.0",
+            "info": {"title": "t", "version": "1"},
+            "paths": {"/alphas": {"get": {"responses": {"200": {"description": "ok"}}}}},
+            "components": {"schemas": {"Alpha": schema("id", "name", "note"), "Beta": schema("id", "note", "name")}},
+        }
+    )
+    kinds = {"alphas": "/components/schemas/Alpha", "betas": "/components/schemas/Beta"}
+    loader = FixtureLoader(SchemaSet(spec), kinds, [])
+    written = [{"id": "x1", "name": "n", "note": "o"}, {"id": "x2", "name": "n", "note": "o"}]
+    [client] = loader.load_documents(
+        [("t.yaml", {"clients": [{"id": "c", "apiKeys": [], "alphas": written, "betas": written}]})]
+    )
+    assert [list(record) for record in client.resources["alphas"]] == [["id", "name", "note"]] * 2
+    assert [list(record) for record in client.resources["betas"]] == [["id", "note", "name"]] * 2

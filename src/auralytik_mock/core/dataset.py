@@ -91,6 +91,11 @@ class Dataset:
             # A new dict, as every write makes: a snapshot's copy keeps the record it took.
             coll.by_id[record_id] = {**record, **{k: v for k, v in extra.items() if k not in record}}  # type: ignore[union-attr]
 
+    def read_deferred(self) -> None:
+        """Decode what ``complete`` will need, without the lock (the dataset may be in use)."""
+        for deferred, _ in list(self._deferred.values()):
+            deferred.read()
+
     def complete_all(self) -> None:
         """``complete`` every record (before the whole dataset is written out)."""
         for (client_id, kind), (_, positions) in list(self._deferred.items()):

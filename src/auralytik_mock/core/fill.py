@@ -9,6 +9,7 @@ May import: ``spec``, ``types``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -97,13 +98,14 @@ def constant(spec: Spec, node: Json, pointer: str = "", depth: int = 0) -> Json:
             text = text + "x" * (minimum - len(text))
         return text
     if first in {"integer", "number"}:
+        bounds = []
         low = schema.get("minimum")
         if isinstance(low, int | float) and not isinstance(low, bool):
-            return int(low) if first == "integer" else low
+            bounds.append(math.ceil(low) if first == "integer" else low)
         exclusive = schema.get("exclusiveMinimum")
         if isinstance(exclusive, int | float) and not isinstance(exclusive, bool):
-            return int(exclusive) + 1
-        return 0
+            bounds.append(math.floor(exclusive) + 1)
+        return max(bounds) if bounds else 0
     if first == "boolean":
         return False
     if first == "array":
@@ -122,10 +124,15 @@ _LOWER_BOUNDS = frozenset({"minimum", "exclusiveMinimum", "minLength", "minItems
 _UPPER_BOUNDS = frozenset({"maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties"})
 
 
+#: A part's sample values, which another part may refuse (``example: "ab"`` beside ``minLength: 3``).
+_SAMPLES = frozenset({"default", "example", "examples"})
+
+
 def _flat(spec: Spec, schema: Mapping[str, Json], where: str, depth: int) -> dict[str, Json] | None:
     """``schema``'s keywords and those of its ``allOf`` parts (theirs too, down) as one schema:
-    a bound given twice keeps the strictest, any other keyword the first given (the schema's
-    own, then the parts' in order); ``None``: a part cannot be read."""
+    a bound given twice keeps the strictest, two ``enum`` lists their common values, any other
+    keyword the first given (the schema's own, then the parts' in order); the parts' sample
+    values are left out. ``None``: a part cannot be read."""
     out: dict[str, Json] = {k: v for k, v in schema.items() if k != "allOf"}
     parts = schema.get("allOf")
     for index, part in enumerate(parts if isinstance(parts, list) else []):
@@ -145,9 +152,14 @@ def _flat(spec: Spec, schema: Mapping[str, Json], where: str, depth: int) -> dic
                 return None
             inner = nested
         for key, value in inner.items():
+            if key in _SAMPLES:
+                continue
             mine = out.get(key)
             numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (mine, value))
-            if key in _LOWER_BOUNDS and numbers:
+            if key == "enum" and isinstance(mine, list) and isinstance(value, list):
+                common = [v for v in mine if v in value]
+                out[key] = common or mine  # none in common: no value can satisfy both anyway
+            elif key in _LOWER_BOUNDS and numbers:
                 out[key] = max(mine, value)
             elif key in _UPPER_BOUNDS and numbers:
                 out[key] = min(mine, value)

@@ -175,7 +175,7 @@ class FixtureLoader:
         #: a state load: no, the count is recomputed).
         self.strict_counts = False
         self._inlined: dict[str, Json] = {}
-        self._in_order: set[tuple[str, ...]] = set()  # field names already in their schema's order
+        self._in_order: set[tuple[str, ...]] = set()  # (kind, field names) already in the schema's order
         self._orders: dict[str, list[str]] = {}
         self._generated = False  # the last load generated records
         self._stamped = False  # the last load gave a record the time of loading
@@ -234,7 +234,10 @@ class FixtureLoader:
                 digest.update(b"\0" + str(path.resolve()).encode() + b"\0" + path.read_bytes())
         except OSError:
             return None
-        digest.update(b"\0" + repr((self.now, sorted(self.kinds.items()))).encode())
+        # Which fields a file on disk defers, too: a version that shows one of them must not read
+        # a file that left it out of the records.
+        deferred = sorted((kind, sorted(fields)) for kind, fields in self._deferrable().items())
+        digest.update(b"\0" + repr((self.now, sorted(self.kinds.items()), deferred)).encode())
         digest.update(b"\0" + seedfile.maker_digest().encode())
         return digest.hexdigest()
 
@@ -477,12 +480,12 @@ class FixtureLoader:
             record.setdefault(name, value)
         # The schema's field order, as a POST answers it (a record whose fields are in that order
         # already, as most of a large file's are, is kept as it is).
-        keys = tuple(record)
+        keys = (kind, *record)
         if keys in self._in_order:
             return record
         order = self._order(kind)
         ordered = {name: record[name] for name in order if name in record} | record
-        if tuple(ordered) == keys and len(self._in_order) < 1024:
+        if tuple(ordered) == keys[1:] and len(self._in_order) < 1024:
             self._in_order.add(keys)
         return ordered
 

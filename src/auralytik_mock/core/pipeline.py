@@ -121,14 +121,16 @@ def _no_collections() -> Iterator[None]:
     fifth of a build). It is paused for the build; then what the process holds is moved to
     the oldest generation as it is (``gc.freeze`` and ``unfreeze``, which walk nothing), so
     the first collections after the build do not walk the world either (they took 10 ms of
-    the first request). Everything stays collectable, by the full collections."""
+    the first request). Everything stays collectable, by the full collections. Both are
+    process-wide: not done when something else froze objects on purpose (a save's fork)."""
     collecting = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        gc.freeze()
-        gc.unfreeze()
+        if gc.get_freeze_count() == 0:
+            gc.freeze()
+            gc.unfreeze()
         if collecting:
             gc.enable()
 

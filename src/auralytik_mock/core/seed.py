@@ -61,6 +61,10 @@ class Deferred(Protocol):
         """The kinds whose records have data here."""
         ...
 
+    def read(self) -> None:
+        """Decode them now (outside any lock: ``fields`` is then a lookup)."""
+        ...
+
     def fields(self, kind: str, position: int) -> Mapping[str, Json]:
         """The fields kept for the record at ``position`` in the client's ``resources[kind]``
         (empty: none)."""

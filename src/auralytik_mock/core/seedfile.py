@@ -22,6 +22,7 @@ import functools
 import hashlib
 import json
 import os
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,9 +47,7 @@ def cache_dir() -> Path | None:
 
 @functools.cache
 def maker_digest() -> str:
-    """A digest of the code and data that make records (the generator's version, as it is):
-    each file's name, size and time of last change, which every edit, install or checkout
-    changes (reading the 45 files instead took a tenth of a start)."""
+    """A digest of the code and data that make records (the generator's version, as it is)."""
     digest = hashlib.sha256(f"{FORMAT}".encode())
     for name in _MAKERS:
         top = _PACKAGE / name
@@ -58,12 +57,11 @@ def maker_digest() -> str:
             files = [top]
         for path in files:
             if path.suffix in {".py", ".txt", ".yaml", ".yml", ".json"}:
+                digest.update(b"\0" + path.relative_to(_PACKAGE).as_posix().encode() + b"\0")
                 try:
-                    found = path.stat()
-                    stamp = f"{found.st_size}:{found.st_mtime_ns}"
+                    digest.update(path.read_bytes())
                 except OSError:
-                    stamp = "unreadable"
-                digest.update(f"\0{path.relative_to(_PACKAGE).as_posix()}\0{stamp}".encode())
+                    digest.update(b"unreadable")
     return digest.hexdigest()
 
 
@@ -93,23 +91,31 @@ def read(key: str) -> Seed | None:
 
 def _decode(text: bytes, key: str) -> Seed | None:
     """``text`` (what ``write`` makes) back as a seed, or ``None``: it is another key's.
-    The second line (the deferred fields) is only checked for its length here."""
+    The second line (the deferred fields) is only checked here (its length and CRC-32: a
+    millisecond for the bundled seed's), not decoded.
+
+    :raises ValueError: the second line is not the one written with the first.
+    """
     cut = text.find(b"\n")
     data: Any = json.loads(text[:cut] if cut >= 0 else text)
     if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("key") != key:
         return None
-    if cut < 0 or data["deferredBytes"] != len(text) - cut - 1:
-        raise ValueError("the deferred fields are cut short")
+    rest = memoryview(text)[cut + 1 :] if cut >= 0 else None
+    if rest is None or data["deferredBytes"] != len(rest) or data["deferredCrc"] != zlib.crc32(rest):
+        raise ValueError("the deferred fields are not the ones written with the records")
     later = _Later(text, cut + 1)
     return tuple(_client(raw, later) for raw in data["clients"])
 
 
 class _Later:
-    """The second line of a seed file, decoded when first needed.
+    """The second line of a seed file, decoded when first needed; the file's bytes are let go
+    once it is.
 
     No lock: a ``--persist`` save forks while other threads run, and a lock held by one of
     them at that instant would stay held in the child. Two threads that both find it not yet
-    decoded both decode the same bytes, to equal values; either one is kept.
+    decoded both decode the same bytes, to equal values; either one is kept. The decoded data
+    is set before the bytes are let go, and a reader takes the bytes before it looks again for
+    the data, so none ever decodes the emptied bytes.
     """
 
     def __init__(self, text: bytes, start: int) -> None:
@@ -118,15 +124,15 @@ class _Later:
         self._data: Mapping[str, Any] | None = None
 
     def data(self) -> Mapping[str, Any]:
-        """``{client id: {kind: [fields of each record, in order]}}``; empty if it is not
-        what ``write`` wrote (the file was changed after it passed ``_decode``'s checks)."""
+        """``{client id: {kind: [fields of each record, in order]}}``."""
         data = self._data
         if data is None:
-            try:
-                found = json.loads(self._text[self._start :])
-            except (ValueError, RecursionError):
-                found = None
-            data = self._data = found if isinstance(found, dict) else {}
+            text = self._text
+            data = self._data
+            if data is None:
+                found = json.loads(text[self._start :])  # checked by _decode: written by ``write``
+                data = self._data = found if isinstance(found, dict) else {}
+                self._text = b""
         return data
 
 
@@ -137,6 +143,9 @@ class _Deferred:
     later: _Later
     client_id: str
     kinds: frozenset[str]
+
+    def read(self) -> None:
+        self.later.data()
 
     def fields(self, kind: str, position: int) -> Mapping[str, Json]:
         of_client = self.later.data().get(self.client_id)
@@ -213,7 +222,13 @@ def write(key: str, seed: Seed, defer: Mapping[str, frozenset[str]] | None = Non
         later[client.id] = kept
     try:
         rest = json.dumps(later, ensure_ascii=False, allow_nan=False).encode()
-        whole = {"format": FORMAT, "key": key, "deferredBytes": len(rest), "clients": clients}
+        whole = {
+            "format": FORMAT,
+            "key": key,
+            "deferredBytes": len(rest),
+            "deferredCrc": zlib.crc32(rest),
+            "clients": clients,
+        }
         head = json.dumps(whole, ensure_ascii=False, allow_nan=False).encode()
         # Read back as ``read`` will: a value JSON changes (a non-string key, a tuple) makes it
         # differ, and the seed is then built on each start instead.

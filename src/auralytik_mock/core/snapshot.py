@@ -34,6 +34,7 @@ class Frozen:
 
 def take(dataset: Dataset) -> Frozen:
     """Copy what ``dataset`` holds, under its lock (two container copies per collection)."""
+    dataset.read_deferred()  # decoding a seed's deferred data, if any, is not done under the lock
     with dataset.lock:
         dataset.complete_all()
         return Frozen(

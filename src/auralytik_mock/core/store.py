@@ -208,6 +208,8 @@ class Store:
         fork, copy on write, and the parent holds the locks only while it forks)."""
         with self._lock:
             datasets = dict(self._datasets)
+        for dataset in datasets.values():
+            dataset.read_deferred()  # a seed's deferred data decoded before the fork, not in each child
         with ExitStack() as held:
             for dataset in datasets.values():
                 held.enter_context(dataset.lock)
@@ -316,7 +318,8 @@ class Store:
         dataset = self._dataset(principal.namespace)
         with dataset.lock:
             self._find(dataset, principal, kind, record_id)
-            dataset.complete(principal.client_id, kind, record_id)
+            if name != self.rules.get(kind, PLAIN).scope_field:  # a scope is never deferred
+                dataset.complete(principal.client_id, kind, record_id)
             return self._find(dataset, principal, kind, record_id).get(name)
 
     @staticmethod
@@ -387,8 +390,6 @@ class Store:
         dataset = self._dataset(principal.namespace)
         rules = self.rules.get(kind, PLAIN)
         with dataset.lock:
-            self._find(dataset, principal, kind, record_id)
-            dataset.complete(principal.client_id, kind, record_id)  # the data kept with it stays
             record = self._find(dataset, principal, kind, record_id)
             dataset.check_refs(principal.client_id, kind, fields, fields)
             check_servable(fields)

@@ -34,7 +34,7 @@ from .protocol import Action, Connection, Event
 
 try:  # imported with the package, not on the first server's start
     import uvloop
-except ImportError:  # uvloop is optional (no wheels on some platforms)
+except Exception:  # uvloop is optional (no wheels on some platforms; a broken build): asyncio's loop
     uvloop = None  # type: ignore[assignment]
 
 log = logging.getLogger("auralytik_mock")
