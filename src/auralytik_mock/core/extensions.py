@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import SpecError
-from .operation import escape_pointer_token
+from .operation import mappings, pointer_of
 from .types import Json
 
 
@@ -108,24 +108,9 @@ def check_extensions(node: Json, source: str, pointer: str = "") -> None:
 
     :raises SpecError: an unknown ``x-mock-*`` key (probably a typo).
     """
-    path: list[str] = []  # the keys down to the node walked: its pointer is made only for an error
-
-    def walk(node: Json) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if isinstance(key, str) and key.startswith("x-mock-") and key not in EXTENSIONS:
-                    known = ", ".join(sorted(EXTENSIONS))
-                    where = pointer + "".join(f"/{escape_pointer_token(part)}" for part in path)
-                    raise SpecError(f"{source}: {where or '/'}: unknown extension {key!r} (the mock knows: {known})")
-                if isinstance(value, (dict, list)):
-                    path.append(str(key))
-                    walk(value)
-                    path.pop()
-        elif isinstance(node, list):
-            for index, value in enumerate(node):
-                if isinstance(value, (dict, list)):
-                    path.append(str(index))
-                    walk(value)
-                    path.pop()
-
-    walk(node)
+    for path, mapping in mappings(node):
+        for key in mapping:
+            if isinstance(key, str) and key.startswith("x-mock-") and key not in EXTENSIONS:
+                known = ", ".join(sorted(EXTENSIONS))
+                where = pointer + pointer_of(path)
+                raise SpecError(f"{source}: {where or '/'}: unknown extension {key!r} (the mock knows: {known})")

@@ -3,16 +3,18 @@ security schemes, as records.
 
 Owns: ``Operation``, ``Parameter``, ``ResponseSpec``, ``ResponseHeader``, ``SecurityScheme``
 and the scheme kinds the mock checks, and JSON pointers into the document (escaping a token,
-a pointer as a ``$ref`` URI). ``spec`` builds them from the document.
+a pointer as a ``$ref`` URI, the walk over every mapping that makes one only when asked).
+``spec`` builds them from the document.
 No IO.
 May import: ``types``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 from urllib.parse import quote
 
 from .types import Json
@@ -24,6 +26,39 @@ SPEC_URI = "urn:auralytik-mock:openapi"
 def escape_pointer_token(token: str) -> str:
     """Escape one JSON pointer token (RFC 6901)."""
     return token.replace("~", "~0").replace("/", "~1")
+
+
+def mappings(node: Json, *, skip_extensions: bool = False) -> Iterator[tuple[list[str], dict[str, Json]]]:
+    """Every mapping inside ``node``, depth first, with the keys down to it: the list is the
+    walk's own and changes as it goes (read it, or copy it, before the next one), so a walk of
+    a large document makes a JSON pointer only where one is needed (``pointer_of``).
+
+    :param skip_extensions: do not go into ``x-`` keys' values (extensions are documentation).
+    """
+    path: list[str] = []
+    stack: list[tuple[int, Any, Json]] = [(0, "", node)]  # depth, key, value; one frame, no recursion
+    while stack:
+        depth, key, value = stack.pop()
+        if depth:
+            del path[depth - 1 :]
+            path.append(str(key))
+        if isinstance(value, dict):
+            yield path, value
+            items: Iterable[tuple[Any, Json]] = reversed(value.items())  # reversed: taken off in order
+        elif isinstance(value, list):
+            items = ((index, value[index]) for index in range(len(value) - 1, -1, -1))
+        else:  # only the root can be neither
+            continue
+        for child_key, child in items:
+            if isinstance(child, (dict, list)) and not (
+                skip_extensions and isinstance(child_key, str) and child_key.startswith("x-")
+            ):
+                stack.append((depth + 1, child_key, child))
+
+
+def pointer_of(keys: Iterable[str]) -> str:
+    """The JSON pointer of the node that ``keys`` lead to."""
+    return "".join(f"/{escape_pointer_token(key)}" for key in keys)
 
 
 def pointer_ref(pointer: str) -> str:

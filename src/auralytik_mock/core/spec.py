@@ -35,6 +35,8 @@ from .operation import (
     ResponseSpec,
     SecurityScheme,
     escape_pointer_token,
+    mappings,
+    pointer_of,
     pointer_ref,
 )
 from .schema_check import schema_objects, schema_problem
@@ -288,28 +290,12 @@ class Spec:
         """Every ``$ref`` (outside extensions) is local and names a node: each distinct one is
         looked up once; a bad one is named at its first use."""
         first: dict[str, tuple[str, ...]] = {}  # each $ref, and the keys down to its first use
-        path: list[str] = []
-
-        def gather(node: Json) -> None:
-            if isinstance(node, dict):
-                ref = node.get("$ref")
-                if isinstance(ref, str) and ref not in first:
-                    first[ref] = tuple(path)
-                for key, value in node.items():
-                    if isinstance(value, (dict, list)) and not str(key).startswith("x-"):  # extensions: documentation
-                        path.append(str(key))
-                        gather(value)
-                        path.pop()
-            elif isinstance(node, list):
-                for index, value in enumerate(node):
-                    if isinstance(value, (dict, list)):
-                        path.append(str(index))
-                        gather(value)
-                        path.pop()
-
-        gather(self.document)
+        for path, mapping in mappings(self.document, skip_extensions=True):
+            ref = mapping.get("$ref")
+            if isinstance(ref, str) and ref not in first:
+                first[ref] = tuple(path)
         for ref, keys in first.items():
-            pointer = "".join(f"/{escape_pointer_token(key)}" for key in keys)
+            pointer = pointer_of(keys)
             if not ref.startswith("#/"):
                 raise self._fail(pointer, f"only local $refs are supported, got {ref!r}")
             try:
