@@ -87,9 +87,10 @@ class Dataset:
         extra = deferred.fields(kind, positions.pop(record_id))
         coll = self.collections.get((client_id, kind))
         record = coll.by_id.get(record_id) if coll is not None else None
-        if record is not None and extra:
-            # A new dict, as every write makes: a snapshot's copy keeps the record it took.
-            coll.by_id[record_id] = {**record, **{k: v for k, v in extra.items() if k not in record}}  # type: ignore[union-attr]
+        if coll is None or record is None or not extra:
+            return
+        # A new dict, as every write makes: a snapshot's copy keeps the record it took.
+        coll.by_id[record_id] = {**record, **{k: v for k, v in extra.items() if k not in record}}
 
     def read_deferred(self) -> None:
         """Decode what ``complete`` will need, without the lock (the dataset may be in use)."""
