@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from .collection import Collection
 from .errors import ConflictError, InvalidRequestError, Violation
 from .filters import timestamp
-from .seed import PLAIN, ClientSeed, Deferred, KindRules, Seed
+from .seed import PLAIN, ClientSeed, Deferred, KindRules, Seed, completed
 from .types import Json, Principal
 
 #: The first number handed out for new ids (``eng_1000``); taken numbers are skipped.
@@ -90,7 +90,7 @@ class Dataset:
         if coll is None or record is None or not extra:
             return
         # A new dict, as every write makes: a snapshot's copy keeps the record it took.
-        coll.by_id[record_id] = {**record, **{k: v for k, v in extra.items() if k not in record}}
+        coll.by_id[record_id] = completed(record, extra)
 
     def read_deferred(self) -> None:
         """Decode what ``complete`` will need, without the lock (the dataset may be in use)."""

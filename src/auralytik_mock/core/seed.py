@@ -71,6 +71,11 @@ class Deferred(Protocol):
         ...
 
 
+def completed(record: Mapping[str, Json], deferred: Mapping[str, Json]) -> dict[str, Json]:
+    """``record`` with the ``deferred`` fields it does not have (its own win), as a new dict."""
+    return {**record, **{k: v for k, v in deferred.items() if k not in record}}
+
+
 @dataclass(frozen=True, eq=False)
 class ClientSeed:
     """One client (tenant) of the fixtures: its keys and its records by kind.
@@ -97,10 +102,7 @@ class ClientSeed:
             if kind not in deferred.kinds:
                 resources[kind] = records
                 continue
-            resources[kind] = [
-                {**record, **{k: v for k, v in deferred.fields(kind, at).items() if k not in record}}
-                for at, record in enumerate(records)
-            ]
+            resources[kind] = [completed(record, deferred.fields(kind, at)) for at, record in enumerate(records)]
         return replace(self, resources=resources, deferred=None)
 
     def __eq__(self, other: object) -> bool:

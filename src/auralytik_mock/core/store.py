@@ -317,10 +317,11 @@ class Store:
         """
         dataset = self._dataset(principal.namespace)
         with dataset.lock:
-            self._find(dataset, principal, kind, record_id)
+            record = self._find(dataset, principal, kind, record_id)
             if name != self.rules.get(kind, PLAIN).scope_field:  # a scope is never deferred
                 dataset.complete(principal.client_id, kind, record_id)
-            return self._find(dataset, principal, kind, record_id).get(name)
+                record = self._find(dataset, principal, kind, record_id)  # completed: a new dict
+            return record.get(name)
 
     @staticmethod
     def _find(dataset: Dataset, principal: Principal, kind: str, record_id: str) -> dict[str, Json]:
